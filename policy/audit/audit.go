@@ -1,0 +1,225 @@
+// Package audit writes the audit log: JSON lines, one record per event, that
+// answer "what happened to this mail and under which rule". It is separate
+// from the operational (debug) log and has a fixed schema that reports and
+// scripts rely on; see README "Audit records".
+//
+// Each method writes its records with a single write(2) on a file opened
+// O_APPEND, so the records of one message are never interleaved with another
+// message's and nothing sits in a user-space buffer. A Log is safe for
+// concurrent use.
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"mugai/policy"
+)
+
+// Events, as written in the "event" field.
+const (
+	EventReceived  = "received"
+	EventDecision  = "decision"
+	EventQueued    = "queued"
+	EventDelivered = "delivered"
+	EventDeferred  = "deferred"
+	EventBounced   = "bounced"
+	EventRejected  = "rejected"
+)
+
+// Header is the part of every record: when, what, which message.
+type Header struct {
+	Time  string `json:"time"`
+	Event string `json:"event"`
+	ID    string `json:"id"`
+}
+
+// ReceivedRecord says a message was received (and is now queued).
+type ReceivedRecord struct {
+	Header
+	From      string   `json:"from"`
+	Rcpt      []string `json:"rcpt"`
+	MessageID string   `json:"message_id"`
+	Size      int64    `json:"size"`
+	Client    string   `json:"client"`
+}
+
+// DecisionRecord says what was done with one MIME leaf part and why.
+type DecisionRecord struct {
+	Header
+	Part         string `json:"part"`
+	Filename     string `json:"filename"`
+	DeclaredType string `json:"declared_type"`
+	DetectedType string `json:"detected_type"`
+	Size         int64  `json:"size"`
+	SHA256       string `json:"sha256"`
+	Action       string `json:"action"`
+	Rule         string `json:"rule"`
+	Clause       string `json:"clause"`
+	Reason       string `json:"reason"`
+	Policy       string `json:"policy"` // sha256 of the policy in force
+	Detail       string `json:"detail,omitempty"`
+}
+
+// DeliveryRecord is a delivered, deferred or bounced event for one recipient.
+type DeliveryRecord struct {
+	Header
+	Rcpt  string `json:"rcpt"`
+	Relay string `json:"relay"`
+	Reply string `json:"reply"`
+}
+
+// RejectedRecord says a transaction was refused at SMTP time.
+type RejectedRecord struct {
+	Header
+	From   string   `json:"from"`
+	Rcpt   []string `json:"rcpt"`
+	Client string   `json:"client"`
+	Reply  string   `json:"reply"`
+}
+
+// Log appends audit records to a writer.
+type Log struct {
+	mu  sync.Mutex
+	w   io.Writer
+	c   io.Closer
+	Now func() time.Time // clock; tests replace it
+}
+
+// Open opens (creating if needed) an append-only audit file.
+func Open(path string) (*Log, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	return &Log{w: f, c: f, Now: time.Now}, nil
+}
+
+// New returns a Log writing to w (stdout, a test buffer).
+func New(w io.Writer) *Log { return &Log{w: w, Now: time.Now} }
+
+// Close closes the underlying file, if Open made one.
+func (l *Log) Close() error {
+	if l.c == nil {
+		return nil
+	}
+	return l.c.Close()
+}
+
+// Envelope is what the received record says about the SMTP transaction.
+type Envelope struct {
+	From      string
+	Rcpts     []string
+	MessageID string
+	Size      int64
+	Client    string
+}
+
+// Accepted writes, in one write, the received record, one decision record
+// per part and the queued record of a message that is now durable in the
+// spool. If it fails the caller must not answer 250.
+func (l *Log) Accepted(id string, env Envelope, decisions []policy.Decision, policySHA string) error {
+	recs := make([]any, 0, len(decisions)+2)
+	recs = append(recs, &ReceivedRecord{Header: Header{Event: EventReceived, ID: id}, From: env.From,
+		Rcpt: nonNil(env.Rcpts), MessageID: env.MessageID, Size: env.Size, Client: env.Client})
+	recs = append(recs, decisionRecords(id, decisions, policySHA)...)
+	recs = append(recs, &Header{Event: EventQueued, ID: id})
+	return l.write(recs)
+}
+
+// Decided writes only decision records (the offline sanitize command).
+func (l *Log) Decided(id string, decisions []policy.Decision, policySHA string) error {
+	return l.write(decisionRecords(id, decisions, policySHA))
+}
+
+// Delivered records a recipient's delivery; relay names the courier
+// ("relay host:port", "maildir PATH"); reply is the next hop's final reply.
+func (l *Log) Delivered(id, rcpt, relay, reply string) error {
+	return l.delivery(EventDelivered, id, rcpt, relay, reply)
+}
+
+// Deferred records a temporary failure that will be retried.
+func (l *Log) Deferred(id, rcpt, relay, reply string) error {
+	return l.delivery(EventDeferred, id, rcpt, relay, reply)
+}
+
+// Bounced records a permanent failure (5xx or lifetime expired).
+func (l *Log) Bounced(id, rcpt, relay, reply string) error {
+	return l.delivery(EventBounced, id, rcpt, relay, reply)
+}
+
+func (l *Log) delivery(event, id, rcpt, relay, reply string) error {
+	return l.write([]any{&DeliveryRecord{Header: Header{Event: event, ID: id}, Rcpt: rcpt, Relay: relay, Reply: reply}})
+}
+
+// Rejected records a transaction refused at SMTP time and the reply given.
+func (l *Log) Rejected(id, from string, rcpts []string, client, reply string) error {
+	return l.write([]any{&RejectedRecord{Header: Header{Event: EventRejected, ID: id}, From: from,
+		Rcpt: nonNil(rcpts), Client: client, Reply: reply}})
+}
+
+func decisionRecords(id string, ds []policy.Decision, policySHA string) []any {
+	recs := make([]any, 0, len(ds))
+	for _, d := range ds {
+		recs = append(recs, &DecisionRecord{
+			Header: Header{Event: EventDecision, ID: id}, Part: d.Path, Filename: d.Filename,
+			DeclaredType: d.DeclaredType, DetectedType: d.DetectedType, Size: d.Size,
+			SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID, Clause: d.Clause,
+			Reason: d.Reason, Policy: policySHA, Detail: d.Detail,
+		})
+	}
+	return recs
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// header returns the common part of a record, to stamp the time.
+func header(r any) *Header {
+	switch v := r.(type) {
+	case *Header:
+		return v
+	case *ReceivedRecord:
+		return &v.Header
+	case *DecisionRecord:
+		return &v.Header
+	case *DeliveryRecord:
+		return &v.Header
+	case *RejectedRecord:
+		return &v.Header
+	}
+	panic(fmt.Sprintf("audit: unknown record type %T", r))
+}
+
+func (l *Log) write(recs []any) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.Now().UTC().Format(time.RFC3339Nano)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, r := range recs {
+		h := header(r)
+		h.Time = now
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("audit: encode %s record: %w", h.Event, err)
+		}
+	}
+	if _, err := l.w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("audit: write: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+// Package policy owns the rules that decide what happens to each part of a
+// message, the catalogue of municipal-policy clauses that rules cite, the
+// Decision record and its stable reason codes.
+//
+// A Policy is loaded once (from the embedded default or a file), validated as
+// a whole, and then only read: Evaluate is safe for concurrent use.
+package policy
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"mugai/policy/strictyaml"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultSource names the embedded default policy in messages and records.
+const DefaultSource = "embedded:default.yaml"
+
+// Role is what a MIME leaf part is to the message, as the walker sees it.
+type Role string
+
+// The roles a rule can match.
+const (
+	// RoleBody is text that makes up the body staff read.
+	RoleBody Role = "body"
+	// RoleAlternative is another representation of the body that was not
+	// chosen (the HTML of a multipart/alternative with a text part).
+	RoleAlternative Role = "alternative"
+	// RoleAttachment is everything else: files, inline images, nested
+	// messages, calendar parts.
+	RoleAttachment Role = "attachment"
+)
+
+var allRoles = []Role{RoleBody, RoleAlternative, RoleAttachment}
+
+// allowedActions says which actions make sense for each role. Validate
+// refuses a rule whose action does not fit every role it can match.
+var allowedActions = map[Role][]Action{
+	RoleBody:        {ActionTextify, ActionStrip},
+	RoleAlternative: {ActionStrip},
+	RoleAttachment:  {ActionKeep, ActionDisarm, ActionFlatten, ActionExtract, ActionStrip, ActionReject},
+}
+
+// Text is a human-readable string in Japanese and English.
+type Text struct {
+	JA string `yaml:"ja"`
+	EN string `yaml:"en"`
+}
+
+// List is a YAML list of strings that also accepts a single scalar.
+type List []string
+
+// UnmarshalYAML accepts "x" as well as ["x", "y"].
+func (l *List) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = List{n.Value}
+		return nil
+	}
+	var s []string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*l = s
+	return nil
+}
+
+// Match selects parts. Fields are ANDed; the values within one field are
+// ORed; an empty field matches anything.
+type Match struct {
+	Role         List `yaml:"role"`          // body, alternative, attachment
+	Type         List `yaml:"type"`          // detected type: "application/pdf", "image/*", "*"
+	DeclaredType List `yaml:"declared_type"` // type in Content-Type, same patterns
+	Extension    List `yaml:"extension"`     // filename extension: "pdf" or ".pdf", case-insensitive
+}
+
+// Rule is one entry of a policy. The first rule that matches a part decides.
+type Rule struct {
+	ID     string `yaml:"id"`
+	Clause string `yaml:"clause"`
+	Match  Match  `yaml:"match"`
+	Action Action `yaml:"action"`
+	Reason Text   `yaml:"reason"`
+
+	Line int `yaml:"-"` // where the rule starts in its file
+}
+
+// Policy is a validated, ordered rule set.
+type Policy struct {
+	Name  string `yaml:"name"`
+	Rules []Rule `yaml:"rules"`
+
+	Source string `yaml:"-"` // file path, or DefaultSource
+	SHA256 string `yaml:"-"` // of the file's bytes; in every decision record
+}
+
+// Subject is what Evaluate knows about one part.
+type Subject struct {
+	Role         Role
+	DetectedType string
+	DeclaredType string
+	Filename     string
+}
+
+// Built-in rules apply where the policy file has no say: structure the
+// gateway cannot fully parse, and parts no rule matches. Both fail closed.
+var (
+	// RuleStructure removes parts beyond limits or with broken MIME.
+	RuleStructure = Rule{
+		ID: "builtin-structure", Clause: "2(13)", Action: ActionStrip,
+		Reason: Text{
+			JA: "メールの構造を完全には解析できない部分は、安全のため削除しました。",
+			EN: "A part whose structure could not be fully parsed was removed to be safe.",
+		},
+	}
+	// RuleDefault removes parts that no rule of the policy matches.
+	RuleDefault = Rule{
+		ID: "builtin-default", Clause: "2(13)", Action: ActionStrip,
+		Reason: Text{
+			JA: "ポリシーのどの規則にも該当しないため削除しました。",
+			EN: "No rule of the policy allows this part; it was removed.",
+		},
+	}
+)
+
+// Default returns the embedded default policy. The embedded file is checked
+// by tests, so failing here is a build defect.
+func Default() *Policy {
+	p, err := Parse(DefaultSource, defaultYAML)
+	if err != nil {
+		panic("embedded default policy is invalid: " + err.Error())
+	}
+	return p
+}
+
+// DefaultYAML returns the bytes of the embedded default policy.
+func DefaultYAML() []byte { return slices.Clone(defaultYAML) }
+
+// LoadFile reads and validates a policy file. An empty path means the
+// embedded default.
+func LoadFile(file string) (*Policy, error) {
+	if file == "" {
+		return Default(), nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
+}
+
+// Parse decodes and validates a policy. The error, if any, is a
+// *strictyaml.Error listing every problem as file:line.
+func Parse(file string, data []byte) (*Policy, error) {
+	p := &Policy{}
+	root, err := strictyaml.Decode(file, data, p)
+	if err != nil {
+		return nil, err
+	}
+	p.Source = file
+	sum := sha256.Sum256(data)
+	p.SHA256 = hex.EncodeToString(sum[:])
+	lines := ruleKeyLines(root)
+	errs := &strictyaml.Error{File: file}
+	p.validate(lines, errs)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// validate checks the whole policy and records every problem.
+func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
+	if len(p.Rules) == 0 {
+		errs.Add(1, "rules", "a policy needs at least one rule")
+	}
+	seen := map[string]int{}
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		at := func(key string) int {
+			if i < len(lines) {
+				if l, ok := lines[i][key]; ok {
+					return l
+				}
+				return lines[i][""]
+			}
+			return 0
+		}
+		r.Line = at("")
+		where := fmt.Sprintf("rules[%d]", i)
+		if r.ID != "" {
+			where += " (" + r.ID + ")"
+		}
+		switch {
+		case r.ID == "":
+			errs.Add(at(""), where, "id is required")
+		case !idPattern.MatchString(r.ID):
+			errs.Add(at("id"), where, "id %q must be lower-case letters, digits and '-', at most 64", r.ID)
+		case strings.HasPrefix(r.ID, "builtin-"):
+			errs.Add(at("id"), where, "ids starting with builtin- are reserved")
+		default:
+			if prev, dup := seen[r.ID]; dup {
+				errs.Add(at("id"), where, "duplicate id (first used on line %d)", prev)
+			}
+			seen[r.ID] = at("id")
+		}
+		if r.Clause == "" {
+			errs.Add(at(""), where, "clause is required (the clause of the municipal policy this rule serves, e.g. \"2(13)\")")
+		} else if _, ok := LookupClause(r.Clause); !ok {
+			errs.Add(at("clause"), where, "clause %q is not in the clause catalogue (known: %s)", r.Clause, strings.Join(ClauseIDs(), ", "))
+		}
+		if r.Reason.JA == "" || r.Reason.EN == "" {
+			errs.Add(at("reason"), where, "reason needs both ja and en text")
+		}
+		act, err := ParseAction(string(r.Action))
+		if r.Action == "" {
+			errs.Add(at(""), where, "action is required")
+		} else if err != nil {
+			errs.Add(at("action"), where, "%v", err)
+		}
+		r.Match.validate(where, at("match"), errs)
+		if err == nil {
+			for _, role := range r.Match.roles() {
+				if !slices.Contains(allowedActions[role], act) {
+					errs.Add(at("action"), where, "action %s cannot apply to role %s (allowed: %s); narrow match.role", act, role, joinActions(allowedActions[role]))
+				}
+			}
+		}
+	}
+}
+
+func joinActions(as []Action) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (m *Match) validate(where string, line int, errs *strictyaml.Error) {
+	for _, r := range m.Role {
+		if !slices.Contains(allRoles, Role(r)) {
+			errs.Add(line, where, "match.role %q is not one of body, alternative, attachment", r)
+		}
+	}
+	for _, list := range []struct {
+		key  string
+		vals List
+	}{{"type", m.Type}, {"declared_type", m.DeclaredType}} {
+		for _, t := range list.vals {
+			if t != "*" && !strings.Contains(t, "/") {
+				errs.Add(line, where, "match.%s %q must look like type/subtype, type/* or *", list.key, t)
+			} else if _, err := path.Match(strings.ToLower(t), ""); err != nil {
+				errs.Add(line, where, "match.%s %q is not a valid pattern", list.key, t)
+			}
+		}
+	}
+	for _, e := range m.Extension {
+		if strings.Trim(e, ".") == "" || strings.ContainsAny(e, "/\\ *") {
+			errs.Add(line, where, "match.extension %q must be a plain extension such as pdf", e)
+		}
+	}
+}
+
+// roles returns the roles a match can select.
+func (m *Match) roles() []Role {
+	if len(m.Role) == 0 {
+		return allRoles
+	}
+	var rs []Role
+	for _, r := range m.Role {
+		if slices.Contains(allRoles, Role(r)) {
+			rs = append(rs, Role(r))
+		}
+	}
+	return rs
+}
+
+// Evaluate returns the first rule that matches s, or RuleDefault.
+func (p *Policy) Evaluate(s Subject) Rule {
+	for _, r := range p.Rules {
+		if r.Match.matches(s) {
+			return r
+		}
+	}
+	return RuleDefault
+}
+
+func (m *Match) matches(s Subject) bool {
+	if len(m.Role) > 0 && !slices.Contains(m.Role, string(s.Role)) {
+		return false
+	}
+	if len(m.Type) > 0 && !matchType(m.Type, s.DetectedType) {
+		return false
+	}
+	if len(m.DeclaredType) > 0 && !matchType(m.DeclaredType, s.DeclaredType) {
+		return false
+	}
+	if len(m.Extension) > 0 {
+		ext := strings.TrimPrefix(strings.ToLower(path.Ext(s.Filename)), ".")
+		if ext == "" || !slices.ContainsFunc(m.Extension, func(e string) bool {
+			return strings.ToLower(strings.TrimPrefix(e, ".")) == ext
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchType(patterns List, typ string) bool {
+	typ = strings.ToLower(typ)
+	for _, p := range patterns {
+		if ok, _ := path.Match(strings.ToLower(p), typ); ok || p == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleKeyLines returns, for each rule in the document, the line of the rule
+// ("" key) and of each of its keys, so problems point at the right line.
+func ruleKeyLines(root *yaml.Node) []map[string]int {
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "rules" || root.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		var out []map[string]int
+		for _, rn := range root.Content[i+1].Content {
+			m := map[string]int{"": rn.Line}
+			for j := 0; j+1 < len(rn.Content); j += 2 {
+				m[rn.Content[j].Value] = rn.Content[j].Line
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package policy
+
+// Reasons are stable kebab-case constants recorded in every decision. They
+// say what the gateway found about a part; the rule says what the policy
+// does about it. Scripts and reports key on these strings: never rename one.
+// All of them live in this file.
+const (
+	// ReasonBodyText: a text/plain part was used as the body.
+	ReasonBodyText = "body-text"
+	// ReasonHTMLConverted: a text/html part was rendered to text as the body.
+	ReasonHTMLConverted = "html-converted"
+	// ReasonAlternativeUnused: another representation of the body (usually
+	// the HTML alternative of a text/plain body) was not used.
+	ReasonAlternativeUnused = "alternative-unused"
+	// ReasonAttachment: a file or any other part that is not body text.
+	ReasonAttachment = "attachment"
+	// ReasonNotKeepable: a rule said keep, but the part is a container
+	// (a message or multipart) that cannot be passed without sanitizing it.
+	ReasonNotKeepable = "not-keepable"
+
+	// ReasonUnknownCharset: the declared charset is unknown; the text was
+	// read as UTF-8 where valid and undecodable bytes were dropped.
+	ReasonUnknownCharset = "unknown-charset"
+	// ReasonUndecodableText: some bytes did not decode in the declared
+	// charset and were dropped.
+	ReasonUndecodableText = "undecodable-text"
+	// ReasonUnknownEncoding: the Content-Transfer-Encoding is not one we
+	// decode; the part cannot be understood and is removed.
+	ReasonUnknownEncoding = "unknown-transfer-encoding"
+	// ReasonEncodingError: the transfer encoding was corrupt (bad base64).
+	ReasonEncodingError = "encoding-error"
+	// ReasonMalformedMIME: the part's MIME structure could not be parsed.
+	ReasonMalformedMIME = "malformed-mime"
+	// ReasonDepthLimit: nesting beyond the depth limit.
+	ReasonDepthLimit = "depth-limit"
+	// ReasonPartLimit: parts beyond the part-count limit.
+	ReasonPartLimit = "part-limit"
+	// ReasonHeaderLimit: a header larger than the header limit.
+	ReasonHeaderLimit = "header-limit"
+	// ReasonSizeLimit: a part larger than the decoded-size limit.
+	ReasonSizeLimit = "size-limit"
+	// ReasonUnparseable: the message itself could not be parsed; only a
+	// notice is delivered.
+	ReasonUnparseable = "unparseable-message"
+)
