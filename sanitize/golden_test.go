@@ -1,0 +1,135 @@
+package sanitize
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mugai/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite the .want.eml and .decisions.json golden files")
+
+// testEnvelope is fixed so that rebuilt messages are byte-for-byte stable.
+var testEnvelope = Envelope{
+	ID: "20261126T000000-0123456789ab", From: "sender@example.org", Rcpts: []string{"rcpt@city.example.lg.jp"},
+	ClientIP: "192.0.2.1", Helo: "mx.example.org", Received: time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC),
+}
+
+func testRebuilder() *Rebuilder {
+	return &Rebuilder{Policy: policy.Default(), Hostname: "mugai.test"}
+}
+
+// TestGolden rebuilds each testdata/NN-name.eml and compares the message and
+// the decisions with the golden files, then checks what a reader of the
+// output sees.
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name       string
+		subject    string
+		from       string
+		contains   []string // in the decoded body text
+		absent     []string // anywhere in the raw output or the body text
+		reasons    []string // decision reasons in part order
+		attachment bool     // a kept attachment is expected
+	}{
+		// HTML only: converted, hidden text and active content gone
+		{name: "01-html-only", subject: "Monthly newsletter", from: `Example News <news@example.com>`,
+			contains: []string{"November news", "events page <https://example.com/events>", "・Item one", "Date | Event", "[画像: Example logo]", "原本保管番号 / Original kept as: 20261126T000000-0123456789ab"},
+			absent:   []string{"secret preheader", "alert", "tracking comment", "<p>", "color: red", "Newsletter"},
+			reasons:  []string{policy.ReasonHTMLConverted}},
+		// multipart/alternative: text/plain wins, HTML dropped
+		{name: "02-alternative", subject: "Re: meeting", from: `Sato <sato@example.co.jp>`,
+			contains: []string{"会議は木曜日です。\nSee you on Thursday.", "HTML 本文 / HTML body → 削除 / removed"},
+			absent:   []string{"<b>", "<p>"},
+			reasons:  []string{policy.ReasonBodyText, policy.ReasonAlternativeUnused}},
+		// attachments: both stripped, named in the notice
+		{name: "03-attachments", subject: "Invoice", from: `<vendor@example.net>`,
+			contains: []string{"Please find the invoice attached.", "・請求書.pdf（application/pdf", "・invoice.pdf.exe（application/octet-stream", "rule: attachment-strip、条項 clause: 6(3)②"},
+			absent:   []string{"JVBERi", "payload-bytes-EXE", "app.alert", "TVqQ"},
+			reasons:  []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonAttachment}},
+		// ISO-2022-JP: subject, display name and body decoded
+		{name: "04-iso2022jp", subject: "会議のお知らせ", from: `=?UTF-8?B?5bGx55Sw5aSq6YOO?= <yamada@example.ne.jp>`,
+			contains: []string{"来週の会議は第３会議室で行います。", "総務課 山田", "変更・削除した部分はありません。"},
+			absent:   []string{"\x1b$B", "\uFFFD"},
+			reasons:  []string{policy.ReasonBodyText}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base := filepath.Join("testdata", tc.name)
+			in, err := os.ReadFile(base + ".eml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := testRebuilder().Rebuild(testEnvelope, bytes.NewReader(in))
+			if err != nil {
+				t.Fatalf("Rebuild: %v", err)
+			}
+			decisions, _ := json.MarshalIndent(res.Decisions, "", "  ")
+			decisions = append(decisions, '\n')
+			compareGolden(t, base+".want.eml", res.Message)
+			compareGolden(t, base+".decisions.json", decisions)
+
+			out, err := parseOutput(res.Message)
+			if err != nil {
+				t.Fatalf("output does not parse: %v\n%s", err, res.Message)
+			}
+			if got := strings.Join(out.types, ","); got != "text/plain" {
+				t.Errorf("parts = %s, want a single text/plain", got)
+			}
+			dec := new(mimeDecoder)
+			if got := dec.header(out.header.Get("Subject")); got != tc.subject {
+				t.Errorf("Subject = %q, want %q", got, tc.subject)
+			}
+			if got := out.header.Get("From"); got != tc.from {
+				t.Errorf("From = %q, want %q", got, tc.from)
+			}
+			if got := out.header.Get("X-Mugai-Id"); got != testEnvelope.ID {
+				t.Errorf("X-Mugai-Id = %q", got)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(out.text, s) {
+					t.Errorf("body lacks %q\n--- body ---\n%s", s, out.text)
+				}
+			}
+			for _, s := range tc.absent {
+				if strings.Contains(out.text, s) || bytes.Contains(res.Message, []byte(s)) {
+					t.Errorf("output contains %q", s)
+				}
+			}
+			var reasons []string
+			for _, d := range res.Decisions {
+				reasons = append(reasons, d.Reason)
+				if d.RuleID == "" || d.Clause == "" || d.SHA256 == "" || d.Action == "" {
+					t.Errorf("incomplete decision %+v", d)
+				}
+			}
+			if strings.Join(reasons, ",") != strings.Join(tc.reasons, ",") {
+				t.Errorf("reasons = %v, want %v", reasons, tc.reasons)
+			}
+		})
+	}
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		os.WriteFile(path+".got", got, 0o644)
+		t.Errorf("%s differs from the golden file; wrote %s.got", path, path)
+	}
+}

@@ -1,0 +1,136 @@
+package sanitize
+
+import (
+	"fmt"
+	"strings"
+
+	"mugai/policy"
+)
+
+// noticeItem is one changed or removed part, as the notice lists it.
+type noticeItem struct {
+	decision policy.Decision
+	rule     policy.Rule
+}
+
+const noticeRule = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━"
+
+// composeText puts the notice (Japanese first, English beside it) above
+// the body text.
+func composeText(env Envelope, items []noticeItem, body string, hasBody bool) string {
+	var b strings.Builder
+	b.WriteString(noticeRule + "\n")
+	b.WriteString("【無害化処理のお知らせ】 Sanitization notice\n")
+	b.WriteString("このメールはインターネットから届いたため、市の情報セキュリティポリシー（無害化通信）に基づき、\n")
+	b.WriteString("本文をテキストに変換し、添付ファイル等を処理してから配送しました。\n")
+	b.WriteString("This mail came from the Internet. Under the city's security policy (sanitized\n")
+	b.WriteString("communication) its body was converted to plain text and its attachments were\n")
+	b.WriteString("processed before delivery.\n")
+	if len(items) == 0 {
+		b.WriteString("\n変更・削除した部分はありません。 Nothing was changed or removed.\n")
+	} else {
+		b.WriteString("\n処理した部分 / Parts changed or removed:\n")
+		for _, it := range items {
+			writeItem(&b, it)
+		}
+	}
+	if !hasBody {
+		b.WriteString("\n本文として表示できる部分がありませんでした。 The mail had no body text that could be shown.\n")
+	}
+	if env.ID != "" {
+		b.WriteString("\n原本保管番号 / Original kept as: " + env.ID + "\n")
+		b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
+		b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+	}
+	b.WriteString(noticeRule + "\n")
+	if body != "" {
+		b.WriteString("\n" + body + "\n")
+	}
+	return b.String()
+}
+
+func writeItem(b *strings.Builder, it noticeItem) {
+	d := it.decision
+	name := d.Filename
+	if name == "" {
+		name = partLabel(d)
+	}
+	ja, en := d.Action.Label()
+	switch {
+	case d.Reason == policy.ReasonAlternativeUnused:
+		// Every HTML newsletter has one: one line is enough.
+		fmt.Fprintf(b, "・%s → %s / %s（テキスト版を使用 text version used; rule %s, clause %s）\n", name, ja, en, it.rule.ID, it.rule.Clause)
+		return
+	case d.Action == policy.ActionTextify:
+		fmt.Fprintf(b, "・%s → %s / %s（rule %s, clause %s）\n", name, ja, en, it.rule.ID, it.rule.Clause)
+		if d.Reason != policy.ReasonHTMLConverted {
+			extraJA, extraEN := reasonText(d.Reason)
+			fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
+		}
+		return
+	}
+	fmt.Fprintf(b, "・%s（%s, %s, 部分 part %s）\n", name, orUnknown(d.DeclaredType), humanSize(d.Size), d.Path)
+	fmt.Fprintf(b, "    → %s / %s\n", ja, en)
+	if extraJA, extraEN := reasonText(d.Reason); extraJA != "" {
+		fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
+	}
+	fmt.Fprintf(b, "    %s\n    %s\n", it.rule.Reason.JA, it.rule.Reason.EN)
+	fmt.Fprintf(b, "    （規則 rule: %s、条項 clause: %s）\n", it.rule.ID, it.rule.Clause)
+}
+
+// partLabel names a part that has no filename.
+func partLabel(d policy.Decision) string {
+	switch {
+	case d.DeclaredType == "text/html":
+		return "HTML 本文 / HTML body"
+	case strings.HasPrefix(d.DeclaredType, "text/"):
+		return "テキスト部分 / text part"
+	case d.DeclaredType == "message/rfc822":
+		return "添付メール / attached message"
+	}
+	return "名前のない部分 / unnamed part"
+}
+
+// reasonText explains findings that staff should know about beyond what
+// the rule says. Ordinary reasons need no extra words.
+func reasonText(reason string) (ja, en string) {
+	switch reason {
+	case policy.ReasonUndecodableText:
+		return "本文の一部の文字を解読できず、省きました。", "Some characters of the text could not be decoded and were left out."
+	case policy.ReasonUnknownCharset:
+		return "本文の文字コードが不明なため、読める部分だけを表示しています。", "The text's character set is unknown; only the readable part is shown."
+	case policy.ReasonNotKeepable:
+		return "メールの中のメールはそのまま渡せません。", "A message inside the message cannot be passed as it is."
+	case policy.ReasonDepthLimit:
+		return "入れ子が深すぎる部分です。", "This part is nested too deeply."
+	case policy.ReasonPartLimit:
+		return "部分の数が上限を超えたため、以降の部分をすべて削除しました。", "The mail has too many parts; this and all later parts were removed."
+	case policy.ReasonHeaderLimit:
+		return "ヘッダが大きすぎる部分です。", "This part's header is too large."
+	case policy.ReasonSizeLimit:
+		return "大きすぎる部分です。", "This part is too large."
+	case policy.ReasonMalformedMIME, policy.ReasonUnparseable:
+		return "メールの構造が壊れている部分です。", "The mail's structure is broken here."
+	case policy.ReasonUnknownEncoding, policy.ReasonEncodingError:
+		return "転送エンコーディングを解読できない部分です。", "This part's transfer encoding could not be decoded."
+	}
+	return "", ""
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "種類不明 unknown type"
+	}
+	return s
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1024*1024:
+		return fmt.Sprintf("%.1f KB", float64(n)/1024)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
+	}
+}

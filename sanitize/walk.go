@@ -1,0 +1,366 @@
+package sanitize
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+
+	"github.com/emersion/go-message/textproto"
+
+	"mugai/policy"
+)
+
+var (
+	errUnknownCharset = errors.New("sanitize: unknown charset")
+	errHeaderTooLarge = errors.New("sanitize: header too large")
+	errBadBase64      = errors.New("sanitize: invalid base64")
+)
+
+// Limits bound the work one message can cause. Anything beyond a limit is
+// removed with a decision that says which limit.
+type Limits struct {
+	MaxDepth       int   // multipart/message nesting
+	MaxParts       int   // MIME entities in one message
+	MaxHeaderBytes int   // one header block
+	MaxPartBytes   int64 // decoded bytes of one part
+}
+
+// DefaultLimits are the limits used when a field is zero.
+var DefaultLimits = Limits{MaxDepth: 32, MaxParts: 1000, MaxHeaderBytes: 256 << 10, MaxPartBytes: 64 << 20}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxParts <= 0 {
+		l.MaxParts = DefaultLimits.MaxParts
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultLimits.MaxHeaderBytes
+	}
+	if l.MaxPartBytes <= 0 {
+		l.MaxPartBytes = DefaultLimits.MaxPartBytes
+	}
+	return l
+}
+
+// node is one MIME entity of the parsed message. A multipart node has
+// children; every other node is a leaf with its decoded body. A node with a
+// problem is a leaf whatever its type: it could not be (fully) understood
+// and is removed.
+type node struct {
+	path        string
+	header      textproto.Header
+	declared    string            // media type as declared, lower-case; "" when unparseable
+	params      map[string]string // Content-Type parameters
+	disposition string
+	filename    string
+	children    []*node
+	body        []byte
+	size        int64 // decoded bytes (or raw bytes when undecodable)
+	problem     string
+	detail      string
+	role        policy.Role
+}
+
+func (n *node) isMultipart() bool {
+	return n.problem == "" && strings.HasPrefix(n.declared, "multipart/")
+}
+
+// leaves returns the leaf nodes in document order.
+func (n *node) leaves() []*node {
+	if !n.isMultipart() {
+		return []*node{n}
+	}
+	var out []*node
+	for _, c := range n.children {
+		out = append(out, c.leaves()...)
+	}
+	return out
+}
+
+type walker struct {
+	lim     Limits
+	count   int
+	stopped bool // the part limit was reached, or the stream ended early
+}
+
+// parseMessage reads a whole message into a tree. It never fails on
+// content: what cannot be parsed becomes a node with a problem. The error is
+// only for reads from r failing.
+func parseMessage(r io.Reader, lim Limits) (*node, error) {
+	w := &walker{lim: lim.withDefaults()}
+	br := bufio.NewReader(r)
+	block, err := readHeaderBlock(br, w.lim.MaxHeaderBytes)
+	root := &node{path: "1"}
+	if errors.Is(err, errHeaderTooLarge) {
+		root.problem, root.detail = policy.ReasonHeaderLimit, fmt.Sprintf("message header larger than %d bytes", w.lim.MaxHeaderBytes)
+		root.size = int64(len(block))
+		return root, drain(br)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h, herr := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(block)))
+	if herr != nil {
+		root.problem, root.detail = policy.ReasonUnparseable, "message header: "+herr.Error()
+		rest, rerr := io.ReadAll(br)
+		root.size = int64(len(block) + len(rest))
+		return root, rerr
+	}
+	w.count = 1
+	w.entity(root, h, br, 0, "text/plain")
+	return root, nil
+}
+
+// readHeaderBlock reads up to and including the blank line that ends a
+// header, refusing more than max bytes. A message with no blank line is all
+// header.
+func readHeaderBlock(br *bufio.Reader, max int) ([]byte, error) {
+	var block []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		block = append(block, line...)
+		if len(block) > max {
+			return block, errHeaderTooLarge
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err == io.EOF {
+			return block, nil
+		}
+		if err != nil {
+			return block, err
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return block, nil
+		}
+	}
+}
+
+func drain(r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
+// entity fills n from its header and body.
+func (w *walker) entity(n *node, h textproto.Header, body io.Reader, depth int, defaultType string) {
+	n.header = h
+	if size := headerSize(h); size > w.lim.MaxHeaderBytes {
+		n.problem, n.detail = policy.ReasonHeaderLimit, fmt.Sprintf("part header of %d bytes", size)
+		w.readLeaf(n, body, "")
+		return
+	}
+	n.declared, n.params, n.disposition, n.filename = w.contentInfo(n, defaultType)
+	if n.problem != "" {
+		w.readLeaf(n, body, "")
+		return
+	}
+	if strings.HasPrefix(n.declared, "multipart/") {
+		if depth+1 >= w.lim.MaxDepth {
+			n.problem, n.detail = policy.ReasonDepthLimit, fmt.Sprintf("nesting deeper than %d", w.lim.MaxDepth)
+			w.readLeaf(n, body, "")
+			return
+		}
+		w.multipart(n, body, depth)
+		return
+	}
+	cte, ok := singleValue(h, "Content-Transfer-Encoding")
+	if !ok {
+		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Transfer-Encoding fields"
+	}
+	w.readLeaf(n, body, cte)
+}
+
+// contentInfo parses Content-Type and Content-Disposition. Conflicting
+// duplicates make the part malformed: we do not guess which one a client
+// would believe.
+func (w *walker) contentInfo(n *node, defaultType string) (mt string, params map[string]string, disp, filename string) {
+	ct, ok := singleValue(n.header, "Content-Type")
+	if !ok {
+		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Type fields"
+		return "", nil, "", ""
+	}
+	if strings.TrimSpace(ct) == "" {
+		mt = defaultType
+	} else {
+		var err error
+		mt, params, err = mime.ParseMediaType(ct)
+		if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) || !strings.Contains(mt, "/") {
+			n.problem, n.detail = policy.ReasonMalformedMIME, "unparseable Content-Type"
+			return strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0])), nil, "", ""
+		}
+	}
+	if cd, ok := singleValue(n.header, "Content-Disposition"); !ok {
+		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Disposition fields"
+	} else if cd != "" {
+		d, dp, err := mime.ParseMediaType(cd)
+		if err == nil || errors.Is(err, mime.ErrInvalidMediaParameter) {
+			disp = d
+			filename = dp["filename"]
+		} else {
+			disp = strings.ToLower(strings.TrimSpace(strings.SplitN(cd, ";", 2)[0]))
+		}
+	}
+	if filename == "" {
+		filename = params["name"]
+	}
+	return mt, params, disp, decodeHeader(filename)
+}
+
+// singleValue returns the value of a field that must appear at most once.
+// Identical repeats are tolerated; differing ones are not.
+func singleValue(h textproto.Header, key string) (string, bool) {
+	vs := h.Values(key)
+	if len(vs) == 0 {
+		return "", true
+	}
+	for _, v := range vs[1:] {
+		if !strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(vs[0])) {
+			return "", false
+		}
+	}
+	return vs[0], true
+}
+
+func headerSize(h textproto.Header) int {
+	size := 0
+	for f := h.Fields(); f.Next(); {
+		size += len(f.Key()) + len(f.Value()) + 4
+	}
+	return size
+}
+
+func (w *walker) multipart(n *node, body io.Reader, depth int) {
+	boundary := n.params["boundary"]
+	if boundary == "" || len(boundary) > 200 {
+		n.problem, n.detail = policy.ReasonMalformedMIME, "multipart without a usable boundary"
+		w.readLeaf(n, body, "")
+		return
+	}
+	childDefault := "text/plain"
+	if n.declared == "multipart/digest" {
+		childDefault = "message/rfc822"
+	}
+	mr := textproto.NewMultipartReader(body, boundary)
+	for i := 1; ; i++ {
+		if w.stopped {
+			return
+		}
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			if len(n.children) == 0 { // RFC 2046 requires at least one part
+				n.problem, n.detail = policy.ReasonMalformedMIME, "multipart with no parts"
+			}
+			return
+		}
+		child := &node{path: fmt.Sprintf("%s.%d", n.path, i)}
+		if n.path == "1" && depth == 0 {
+			child.path = fmt.Sprintf("%d", i)
+		}
+		n.children = append(n.children, child)
+		if err != nil {
+			child.problem, child.detail = policy.ReasonMalformedMIME, "broken multipart structure"
+			return
+		}
+		w.count++
+		if w.count > w.lim.MaxParts {
+			w.stopped = true
+			child.problem, child.detail = policy.ReasonPartLimit, fmt.Sprintf("more than %d parts; this and all later parts removed", w.lim.MaxParts)
+			return
+		}
+		w.entity(child, p.Header, p, depth+1, childDefault)
+	}
+}
+
+// readLeaf decodes a leaf's transfer encoding, bounded by MaxPartBytes.
+func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
+	src := &errReader{r: body}
+	// Encoded data is at most about 3 times its decoded size (quoted-printable).
+	rawLimit := 3*w.lim.MaxPartBytes + 4096
+	raw, _ := io.ReadAll(io.LimitReader(src, rawLimit+1))
+	if src.err != nil {
+		// The stream ended inside this part: every enclosing multipart is
+		// cut short too, so the walk ends here.
+		w.stopped = true
+		n.body, n.size = raw, int64(len(raw))
+		if n.problem == "" {
+			n.problem, n.detail = policy.ReasonMalformedMIME, "part ends before its boundary"
+		}
+		return
+	}
+	if int64(len(raw)) > rawLimit {
+		_ = drain(src)
+		n.problem, n.detail, n.size = policy.ReasonSizeLimit, fmt.Sprintf("part larger than %d bytes", w.lim.MaxPartBytes), int64(len(raw))
+		return
+	}
+	data, err := raw, error(nil)
+	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
+	case "", "7bit", "8bit", "binary":
+	case "base64":
+		data, err = decodeBase64(raw)
+	case "quoted-printable":
+		data, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+	default:
+		if n.problem == "" {
+			n.problem, n.detail = policy.ReasonUnknownEncoding, "Content-Transfer-Encoding "+enc
+		}
+	}
+	n.body, n.size = data, int64(len(data))
+	switch {
+	case n.size > w.lim.MaxPartBytes:
+		n.body = nil
+		n.problem, n.detail = policy.ReasonSizeLimit, fmt.Sprintf("part larger than %d bytes", w.lim.MaxPartBytes)
+	case err != nil && n.problem == "":
+		n.problem, n.detail = policy.ReasonEncodingError, "corrupt "+strings.ToLower(cte)+" encoding"
+	}
+}
+
+// errReader remembers the error of the underlying (raw part) reader, so a
+// broken MIME structure is told apart from a broken transfer encoding.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// decodeBase64 decodes base64 ignoring line breaks and white space and
+// accepting missing padding. Any other character, or padding in the middle,
+// is an error; the bytes decoded before it are returned with the error.
+func decodeBase64(raw []byte) ([]byte, error) {
+	clean := make([]byte, 0, len(raw))
+	var bad bool
+	for _, c := range raw {
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '=':
+			clean = append(clean, c)
+		default:
+			bad = true
+		}
+	}
+	s := bytes.TrimRight(clean, "=")
+	if i := bytes.IndexByte(s, '='); i >= 0 {
+		s, bad = s[:i], true
+	}
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(s)))
+	m, err := base64.RawStdEncoding.Decode(out, s)
+	if err == nil && bad {
+		err = errBadBase64
+	}
+	return out[:m], err
+}

@@ -1,0 +1,147 @@
+package sanitize
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"mugai/policy"
+)
+
+func crlf(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n") }
+
+// structureCases are messages whose structure is broken or beyond limits.
+// Each must come out as a notice plus whatever body text is unambiguous,
+// with the hidden payload gone and a decision naming what was found.
+var structureCases = []struct {
+	name    string
+	msg     string
+	reasons []string // the set of reasons expected among the decisions
+	body    string   // expected in the body text ("" = none required)
+}{
+	// Structure the walker refuses to guess about
+	{name: "duplicate content-type", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Type: application/octet-stream\n\nATTACHED-PAYLOAD\n"),
+		reasons: []string{policy.ReasonMalformedMIME}},
+	{name: "duplicate transfer encoding", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\nContent-Transfer-Encoding: 7bit\n\nATTACHED-PAYLOAD\n"),
+		reasons: []string{policy.ReasonMalformedMIME}},
+	{name: "multipart without boundary", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed\n\n--x\n\nATTACHED-PAYLOAD\n--x--\n"),
+		reasons: []string{policy.ReasonMalformedMIME}},
+	{name: "content-type without slash", msg: crlf("From: a@example.com\nContent-Type: texthtml\n\nATTACHED-PAYLOAD\n"),
+		reasons: []string{policy.ReasonMalformedMIME}},
+	{name: "missing final boundary", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhello\n--b\nContent-Type: application/zip\nContent-Disposition: attachment; filename=a.zip\n\nATTACHED-PAYLOAD\n"),
+		reasons: []string{policy.ReasonBodyText, policy.ReasonMalformedMIME}, body: "hello"},
+	// Transfer encodings
+	{name: "unknown transfer encoding", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 ATTACHED-PAYLOAD\n"),
+		reasons: []string{policy.ReasonUnknownEncoding}},
+	{name: "corrupt base64", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nQVRUQUNIRUQtUEFZTE9BRA==*junk*\n"),
+		reasons: []string{policy.ReasonEncodingError}},
+	{name: "base64 without padding", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQ\n"),
+		reasons: []string{policy.ReasonBodyText}, body: "hello world"},
+	// Charsets
+	{name: "unknown charset", msg: crlf("From: a@example.com\nContent-Type: text/plain; charset=x-klingon\n\nplain words\n"),
+		reasons: []string{policy.ReasonUnknownCharset}, body: "plain words"},
+	{name: "invalid utf-8 dropped", msg: "From: a@example.com\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nok\xff\xfe text\r\n",
+		reasons: []string{policy.ReasonUndecodableText}, body: "ok text"},
+	// Unparseable header: a notice-only message
+	{name: "header continuation first", msg: crlf(" bad: start\nFrom: a@example.com\n\nATTACHED-PAYLOAD\n"),
+		reasons: []string{policy.ReasonUnparseable}},
+	// Containers
+	{name: "attached message", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: message/rfc822\n\nFrom: x@example.com\nContent-Type: text/html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
+		reasons: []string{policy.ReasonBodyText, policy.ReasonAttachment}, body: "see attached"},
+	{name: "html attachment is not the body", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/html\nContent-Disposition: attachment; filename=page.html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
+		reasons: []string{policy.ReasonBodyText, policy.ReasonAttachment}, body: "body"},
+}
+
+func TestStructureCases(t *testing.T) {
+	for _, tc := range structureCases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(tc.msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := parseOutput(res.Message)
+			if err != nil {
+				t.Fatalf("output does not parse: %v", err)
+			}
+			if strings.Contains(out.text, "ATTACHED-PAYLOAD") || strings.Contains(string(res.Message), "ATTACHED-PAYLOAD") {
+				t.Errorf("payload reached the output:\n%s", out.text)
+			}
+			var got []string
+			for _, d := range res.Decisions {
+				got = append(got, d.Reason)
+				if d.Reason != policy.ReasonBodyText && d.Reason != policy.ReasonUnknownCharset && d.Reason != policy.ReasonUndecodableText &&
+					d.Reason != policy.ReasonAttachment && d.Action != policy.ActionStrip {
+					t.Errorf("part %s with reason %s was not stripped (%s)", d.Path, d.Reason, d.Action)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.reasons, ",") {
+				t.Errorf("reasons = %v, want %v", got, tc.reasons)
+			}
+			if tc.body != "" && !strings.Contains(out.text, tc.body) {
+				t.Errorf("body lacks %q:\n%s", tc.body, out.text)
+			}
+		})
+	}
+}
+
+// TestLimits checks the depth and part-count limits: the walk stops, the
+// rest is removed with one decision, and the body before it survives.
+func TestLimits(t *testing.T) {
+	rb := &Rebuilder{Policy: policy.Default(), Limits: Limits{MaxDepth: 5, MaxParts: 10}}
+
+	t.Run("depth", func(t *testing.T) {
+		// 1000 levels: must stay fast, since we stop at 5.
+		var b strings.Builder
+		b.WriteString("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n")
+		for i := 0; i < 1000; i++ {
+			fmt.Fprintf(&b, "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n", i, i+1)
+		}
+		b.WriteString("--b1000\r\nContent-Type: text/plain\r\n\r\nATTACHED-PAYLOAD\r\n")
+		res, err := rb.Rebuild(testEnvelope, strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Decisions) != 1 || res.Decisions[0].Reason != policy.ReasonDepthLimit {
+			t.Fatalf("decisions = %+v, want one depth-limit", res.Decisions)
+		}
+		if strings.Contains(string(res.Message), "ATTACHED-PAYLOAD") {
+			t.Error("payload beyond the depth limit reached the output")
+		}
+	})
+
+	t.Run("parts", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst\r\n")
+		for i := 0; i < 50; i++ {
+			fmt.Fprintf(&b, "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=f%d.txt\r\n\r\nATTACHED-PAYLOAD\r\n", i)
+		}
+		b.WriteString("--b--\r\n")
+		res, err := rb.Rebuild(testEnvelope, strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := res.Decisions[len(res.Decisions)-1]
+		if len(res.Decisions) != 10 || last.Reason != policy.ReasonPartLimit {
+			t.Fatalf("got %d decisions, last %s; want 10 ending in part-limit", len(res.Decisions), last.Reason)
+		}
+		out, _ := parseOutput(res.Message)
+		if !strings.Contains(out.text, "first") {
+			t.Error("body before the limit was lost")
+		}
+	})
+
+	t.Run("header bytes", func(t *testing.T) {
+		rb := &Rebuilder{Policy: policy.Default(), Limits: Limits{MaxHeaderBytes: 2048}}
+		msg := "From: a@example.com\r\nX-Big: " + strings.Repeat("A", 5000) + "\r\n\r\nATTACHED-PAYLOAD\r\n"
+		res, err := rb.Rebuild(testEnvelope, strings.NewReader(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Decisions) != 1 || res.Decisions[0].Reason != policy.ReasonHeaderLimit || res.Decisions[0].Path != "0" {
+			t.Fatalf("decisions = %+v", res.Decisions)
+		}
+		if _, err := parseOutput(res.Message); err != nil {
+			t.Fatalf("notice-only output does not parse: %v", err)
+		}
+	})
+}

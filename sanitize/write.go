@@ -1,0 +1,339 @@
+package sanitize
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"mime"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+)
+
+// headers holds the input header fields we carry over, decoded and
+// validated, ready to be written anew.
+type headers struct {
+	from, to, cc, replyTo []*mail.Address
+	subject               string
+	date                  time.Time
+	hasDate               bool
+	messageID             string // validated "<...>"
+	origMessageID         string
+	inReplyTo, references []string
+}
+
+var msgIDPattern = regexp.MustCompile(`<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>`)
+
+// readHeaders extracts the fields we carry over from the top-level header.
+func readHeaders(root *node, env Envelope, hostname string) headers {
+	h := root.header
+	var out headers
+	first := func(k string) string { return h.Get(k) }
+	out.from, _ = parseAddressList(first("From"))
+	out.to, _ = parseAddressList(strings.Join(h.Values("To"), ", "))
+	out.cc, _ = parseAddressList(strings.Join(h.Values("Cc"), ", "))
+	out.replyTo, _ = parseAddressList(first("Reply-To"))
+	out.subject = decodeHeader(first("Subject"))
+	if t, err := mail.ParseDate(decodeHeader(first("Date"))); err == nil {
+		out.date, out.hasDate = t, true
+	}
+	if ids := msgIDPattern.FindAllString(first("Message-Id"), 1); len(ids) == 1 {
+		out.messageID, out.origMessageID = ids[0], ids[0]
+	}
+	out.inReplyTo = msgIDPattern.FindAllString(first("In-Reply-To"), 5)
+	refs := msgIDPattern.FindAllString(first("References"), -1)
+	if len(refs) > 20 { // keep the thread root and the most recent ones
+		refs = append(refs[:1:1], refs[len(refs)-19:]...)
+	}
+	out.references = refs
+	if len(out.from) == 0 {
+		if a, err := mail.ParseAddress("<" + env.From + ">"); env.From != "" && err == nil {
+			out.from = []*mail.Address{{Name: "", Address: a.Address}}
+		} else {
+			out.from = []*mail.Address{{Name: "送信者不明 unknown sender", Address: "unknown-sender@invalid"}}
+		}
+	}
+	if !out.hasDate {
+		out.date = env.Received
+	}
+	if out.messageID == "" {
+		id := env.ID
+		if id == "" {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		out.messageID = "<" + id + "@" + hostname + ">"
+	}
+	return out
+}
+
+// headerWriter collects fields in order and writes them folded. We write
+// headers ourselves rather than through go-message, which canonicalises
+// names (Message-Id, Mime-Version) and writes fields in reverse order.
+type headerWriter []struct{ k, v string }
+
+func (hw *headerWriter) add(k, v string) { *hw = append(*hw, struct{ k, v string }{k, v}) }
+
+// bytes returns the header block, ending with the blank line.
+func (hw headerWriter) bytes() []byte {
+	var b bytes.Buffer
+	for _, f := range hw {
+		b.WriteString(foldField(f.k, f.v))
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// header returns the fields as a go-message header, for CreatePart.
+func (hw headerWriter) header() textproto.Header {
+	var h textproto.Header
+	for i := len(hw) - 1; i >= 0; i-- {
+		h.Add(hw[i].k, hw[i].v)
+	}
+	return h
+}
+
+// foldField writes "Key: value" folded at spaces so that lines stay within
+// 78 characters where the value allows (and always within 998, since our
+// values are made of words we generated).
+func foldField(k, v string) string {
+	var b strings.Builder
+	line := k + ":"
+	for _, word := range strings.Fields(v) {
+		if len(line)+1+len(word) > 78 && len(line) > len(k)+1 {
+			b.WriteString(line + "\r\n")
+			line = " " + word
+			continue
+		}
+		line += " " + word
+	}
+	b.WriteString(line + "\r\n")
+	return b.String()
+}
+
+// write produces the new message: our Received and X-Mugai-Id, the carried
+// over fields, and a single text/plain part, or multipart/mixed when the
+// policy kept attachments.
+func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []*node) []byte {
+	var hw headerWriter
+	host := rb.hostname()
+	if env.ID != "" {
+		hw.add("Received", receivedLine(env, host))
+		hw.add("X-Mugai-Id", env.ID)
+	}
+	hw.add("Date", in.date.Format(time.RFC1123Z))
+	hw.add("From", formatAddressList(in.from))
+	if len(in.to) > 0 {
+		hw.add("To", formatAddressList(in.to))
+	}
+	if len(in.cc) > 0 {
+		hw.add("Cc", formatAddressList(in.cc))
+	}
+	if len(in.replyTo) > 0 {
+		hw.add("Reply-To", formatAddressList(in.replyTo))
+	}
+	if in.subject != "" {
+		hw.add("Subject", encodeText(in.subject))
+	}
+	hw.add("Message-ID", in.messageID)
+	if len(in.inReplyTo) > 0 {
+		hw.add("In-Reply-To", strings.Join(in.inReplyTo, " "))
+	}
+	if len(in.references) > 0 {
+		hw.add("References", strings.Join(in.references, " "))
+	}
+	hw.add("MIME-Version", "1.0")
+
+	var buf bytes.Buffer
+	if len(kept) == 0 {
+		cte, body := encodeTextBody(text)
+		hw.add("Content-Type", "text/plain; charset=UTF-8")
+		hw.add("Content-Transfer-Encoding", cte)
+		buf.Write(hw.bytes())
+		buf.Write(body)
+		return buf.Bytes()
+	}
+	var body bytes.Buffer
+	mw := textproto.NewMultipartWriter(&body)
+	hw.add("Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()}))
+	buf.Write(hw.bytes())
+
+	cte, tb := encodeTextBody(text)
+	var th headerWriter
+	th.add("Content-Type", "text/plain; charset=UTF-8")
+	th.add("Content-Transfer-Encoding", cte)
+	w, _ := mw.CreatePart(th.header())
+	_, _ = w.Write(tb)
+	for _, n := range kept {
+		var ah headerWriter
+		name := safeFilename(n.filename)
+		ah.add("Content-Type", mime.FormatMediaType(keptType(n), map[string]string{"name": name}))
+		ah.add("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+		ah.add("Content-Transfer-Encoding", "base64")
+		w, _ := mw.CreatePart(ah.header())
+		_, _ = w.Write(wrapBase64(n.body))
+	}
+	_ = mw.Close()
+	buf.Write(body.Bytes())
+	return buf.Bytes()
+}
+
+func receivedLine(env Envelope, host string) string {
+	helo := strings.Map(func(r rune) rune {
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]_", r)) {
+			return r
+		}
+		return -1
+	}, env.Helo)
+	if helo == "" {
+		helo = "unknown"
+	}
+	var b strings.Builder
+	b.WriteString("from " + helo)
+	if env.ClientIP != "" {
+		b.WriteString(" ([" + env.ClientIP + "])")
+	}
+	b.WriteString(" by " + host + " (mugai) with ESMTP id " + env.ID)
+	if len(env.Rcpts) == 1 {
+		if a, err := mail.ParseAddress("<" + env.Rcpts[0] + ">"); err == nil {
+			b.WriteString(" for " + (&mail.Address{Address: a.Address}).String())
+		}
+	}
+	b.WriteString("; " + env.Received.Format(time.RFC1123Z))
+	return b.String()
+}
+
+// keptType is the type we label a kept attachment with: what it declared
+// when that agrees with the content's family, else what we detected.
+func keptType(n *node) string {
+	det := detectType(n)
+	if strings.HasPrefix(det, "text/") && strings.HasPrefix(n.declared, "text/") {
+		return n.declared
+	}
+	return det
+}
+
+// safeFilename removes path components and control characters.
+func safeFilename(s string) string {
+	s = cleanLine(s)
+	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
+		s = s[i+1:]
+	}
+	if r := []rune(s); len(r) > 120 {
+		s = string(r[:120])
+	}
+	if s == "" || s == "." || s == ".." {
+		s = "attachment"
+	}
+	return s
+}
+
+// encodeTextBody chooses 7bit for short-lined ASCII, base64 otherwise, and
+// returns the body with CRLF line endings.
+func encodeTextBody(text string) (cte string, body []byte) {
+	text = strings.ReplaceAll(text, "\n", "\r\n")
+	if isASCII(text) && maxLineLen(text) <= 998 {
+		if !strings.HasSuffix(text, "\r\n") {
+			text += "\r\n"
+		}
+		return "7bit", []byte(text)
+	}
+	return "base64", wrapBase64([]byte(text))
+}
+
+func wrapBase64(b []byte) []byte {
+	enc := base64.StdEncoding.EncodeToString(b)
+	var out bytes.Buffer
+	for len(enc) > 76 {
+		out.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	out.WriteString(enc + "\r\n")
+	return out.Bytes()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func maxLineLen(s string) int {
+	m := 0
+	for _, l := range strings.Split(s, "\r\n") {
+		m = max(m, len(l))
+	}
+	return m
+}
+
+// encodeText encodes an unstructured header value: as is when it is plain
+// ASCII, else as RFC 2047 B words in UTF-8. ASCII that itself looks like an
+// encoded word is encoded too, so it is shown literally.
+func encodeText(s string) string {
+	if isASCII(s) && !strings.Contains(s, "=?") {
+		return s
+	}
+	return bEncode(s)
+}
+
+// bEncode writes s as UTF-8 B encoded words of at most 75 characters,
+// never splitting a character.
+func bEncode(s string) string {
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for _, r := range s { // 45 bytes of input → 60 of base64, + 12 of framing
+			l := len(string(r))
+			if n+l > 45 {
+				break
+			}
+			n += l
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
+}
+
+func formatAddressList(list []*mail.Address) string {
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = formatAddress(a)
+	}
+	return strings.Join(out, ", ")
+}
+
+func formatAddress(a *mail.Address) string {
+	addr := (&mail.Address{Address: a.Address}).String()
+	if a.Name == "" {
+		return addr
+	}
+	return encodePhrase(a.Name) + " " + addr
+}
+
+// encodePhrase writes a display name: bare atoms when it can, a quoted
+// string for ASCII with specials, B words otherwise.
+func encodePhrase(s string) string {
+	if !isASCII(s) || strings.Contains(s, "=?") {
+		return bEncode(s)
+	}
+	plain := true
+	for _, r := range s {
+		if !(r == ' ' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-/=?^_`{|}~", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
