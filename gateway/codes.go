@@ -1,0 +1,52 @@
+package gateway
+
+import (
+	"fmt"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Every reply the gateway gives, with its enhanced status code (RFC 3463).
+// Texts are generic on purpose: internal details go to the logs, never to
+// the client.
+var (
+	codeQueued        = smtp.EnhancedCode{2, 0, 0}
+	codeTempInternal  = smtp.EnhancedCode{4, 3, 0}
+	codeTempShutdown  = smtp.EnhancedCode{4, 3, 2}
+	codeSecurity      = smtp.EnhancedCode{5, 7, 1}
+	codeBadAddress    = smtp.EnhancedCode{5, 1, 3}
+	codeTooBig        = smtp.EnhancedCode{5, 3, 4}
+	codeBadContent    = smtp.EnhancedCode{5, 6, 0}
+	codeSyntax        = smtp.EnhancedCode{5, 5, 2}
+	codeBadSenderAddr = smtp.EnhancedCode{5, 1, 7}
+)
+
+func replyQueued(id string) *smtp.SMTPError {
+	// go-smtp passes a *SMTPError's code through, so a 250 carries our id.
+	return &smtp.SMTPError{Code: 250, EnhancedCode: codeQueued, Message: "Ok: queued as " + id}
+}
+
+var (
+	replyClientDenied = &smtp.SMTPError{Code: 550, EnhancedCode: codeSecurity, Message: "Client host not allowed to relay through this gateway"}
+	replyDomainDenied = &smtp.SMTPError{Code: 550, EnhancedCode: codeSecurity, Message: "Recipient domain not accepted here"}
+	replyBadRcpt      = &smtp.SMTPError{Code: 501, EnhancedCode: codeBadAddress, Message: "Recipient address syntax not accepted"}
+	replyBadSender    = &smtp.SMTPError{Code: 501, EnhancedCode: codeBadSenderAddr, Message: "Sender address syntax not accepted"}
+	replyTooBig       = &smtp.SMTPError{Code: 552, EnhancedCode: codeTooBig, Message: "Message exceeds the size limit"}
+	replyLineTooLong  = &smtp.SMTPError{Code: 500, EnhancedCode: codeSyntax, Message: "Line too long"}
+	replyShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: codeTempShutdown, Message: "Gateway shutting down, try again later"}
+	replyNeedMail     = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Need MAIL before RCPT"}
+)
+
+// replyBareLineEnding rejects SMTP smuggling attempts and other bare CR or
+// LF in DATA (RFC 5321 2.3.8).
+func replyBareLineEnding(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 550, EnhancedCode: codeBadContent, Message: "Bare CR or LF in message data not accepted (id " + id + ")"}
+}
+
+func replyNUL(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 550, EnhancedCode: codeBadContent, Message: "NUL byte in message data not accepted (id " + id + ")"}
+}
+
+func replyTempInternal(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 451, EnhancedCode: codeTempInternal, Message: fmt.Sprintf("Local error, try again later (id %s)", id)}
+}

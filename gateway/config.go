@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"mugai/policy/strictyaml"
+)
+
+// Config is the whole gateway configuration. Defaults live in one literal
+// (Defaults); a file only overrides what it names, and an unknown key is an
+// error naming its path.
+type Config struct {
+	Listen    string  `yaml:"listen" json:"listen"`
+	Hostname  string  `yaml:"hostname" json:"hostname"`
+	Accept    Accept  `yaml:"accept" json:"accept"`
+	Deliver   Deliver `yaml:"deliver" json:"deliver"`
+	Spool     string  `yaml:"spool" json:"spool"`
+	Originals string  `yaml:"originals" json:"originals"`
+	Audit     string  `yaml:"audit" json:"audit"`
+	Policy    string  `yaml:"policy" json:"policy"` // empty: the embedded default policy
+	Limits    Limits  `yaml:"limits" json:"limits"`
+}
+
+// Accept configures the SMTP listener.
+type Accept struct {
+	Networks        []string `yaml:"networks" json:"networks"` // CIDRs or addresses of clients allowed to hand us mail
+	Domains         []string `yaml:"domains" json:"domains"`   // recipient domains accepted; empty = any
+	MaxMessageBytes int64    `yaml:"max_message_bytes" json:"max_message_bytes"`
+	MaxRecipients   int      `yaml:"max_recipients" json:"max_recipients"`
+	MaxLineLength   int      `yaml:"max_line_length" json:"max_line_length"`
+	ReadTimeout     Duration `yaml:"read_timeout" json:"read_timeout"`
+	WriteTimeout    Duration `yaml:"write_timeout" json:"write_timeout"`
+}
+
+// Deliver configures the outbound side.
+type Deliver struct {
+	Relay    string   `yaml:"relay" json:"relay"`     // host:port of the LGWAN-side MTA; empty = Maildir
+	Maildir  string   `yaml:"maildir" json:"maildir"` // used when relay is empty
+	Workers  int      `yaml:"workers" json:"workers"`
+	Timeout  Duration `yaml:"timeout" json:"timeout"`     // one SMTP transaction to the relay
+	RetryMin Duration `yaml:"retry_min" json:"retry_min"` // first retry delay after a 4xx
+	RetryMax Duration `yaml:"retry_max" json:"retry_max"` // the delay stops doubling here
+	Lifetime Duration `yaml:"lifetime" json:"lifetime"`   // give up (bounce) after this long in the queue
+}
+
+// Limits bound the rebuild of one message.
+type Limits struct {
+	MIMEDepth   int `yaml:"mime_depth" json:"mime_depth"`
+	MIMEParts   int `yaml:"mime_parts" json:"mime_parts"`
+	HeaderBytes int `yaml:"header_bytes" json:"header_bytes"`
+}
+
+// Defaults is the embedded configuration `mugai serve` runs on without
+// -config. README "Configuration" documents every key.
+func Defaults() Config {
+	return Config{
+		Listen:   "127.0.0.1:2525",
+		Hostname: "mugai.localhost",
+		Accept: Accept{
+			Networks:        []string{"127.0.0.0/8", "::1/128"},
+			Domains:         []string{},
+			MaxMessageBytes: 26214400,
+			MaxRecipients:   100,
+			MaxLineLength:   4096,
+			ReadTimeout:     Duration(5 * time.Minute),
+			WriteTimeout:    Duration(5 * time.Minute),
+		},
+		Deliver: Deliver{
+			Maildir:  "var/maildir",
+			Workers:  4,
+			Timeout:  Duration(5 * time.Minute),
+			RetryMin: Duration(5 * time.Minute),
+			RetryMax: Duration(time.Hour),
+			Lifetime: Duration(5 * 24 * time.Hour),
+		},
+		Spool:     "var/spool",
+		Originals: "var/originals",
+		Audit:     "var/audit.jsonl",
+		Limits:    Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10},
+	}
+}
+
+// LoadConfig reads a config file over the defaults and validates it. The
+// error lists every problem.
+func LoadConfig(file string) (Config, error) {
+	cfg := Defaults()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return cfg, err
+	}
+	if _, err := strictyaml.Decode(file, data, &cfg); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%s: %w", file, err)
+	}
+	return cfg, nil
+}
+
+// Validate checks every field and returns all problems at once, each
+// prefixed with its key path.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen", "%q is not host:port", c.Listen)
+	}
+	if !validDomain(c.Hostname) {
+		add("hostname", "%q is not a valid host name", c.Hostname)
+	}
+	if len(c.Accept.Networks) == 0 {
+		add("accept.networks", "empty: no client could hand us mail")
+	}
+	for i, n := range c.Accept.Networks {
+		if _, err := parseNetwork(n); err != nil {
+			add(fmt.Sprintf("accept.networks[%d]", i), "%q is not a CIDR or IP address", n)
+		}
+	}
+	for i, d := range c.Accept.Domains {
+		if !validDomain(d) {
+			add(fmt.Sprintf("accept.domains[%d]", i), "%q is not a valid domain", d)
+		}
+	}
+	if c.Accept.MaxMessageBytes < 1024 {
+		add("accept.max_message_bytes", "%d is too small (at least 1024)", c.Accept.MaxMessageBytes)
+	}
+	if c.Accept.MaxRecipients < 1 {
+		add("accept.max_recipients", "must be at least 1")
+	}
+	if c.Accept.MaxLineLength < 1000 {
+		add("accept.max_line_length", "%d is below the 1000 that RFC 5321 requires", c.Accept.MaxLineLength)
+	}
+	positive := map[string]Duration{
+		"accept.read_timeout": c.Accept.ReadTimeout, "accept.write_timeout": c.Accept.WriteTimeout,
+		"deliver.timeout": c.Deliver.Timeout, "deliver.retry_min": c.Deliver.RetryMin,
+		"deliver.retry_max": c.Deliver.RetryMax, "deliver.lifetime": c.Deliver.Lifetime,
+	}
+	for _, k := range []string{"accept.read_timeout", "accept.write_timeout", "deliver.timeout", "deliver.retry_min", "deliver.retry_max", "deliver.lifetime"} {
+		if positive[k] <= 0 {
+			add(k, "must be a positive duration such as 30s, 5m or 2h")
+		}
+	}
+	if c.Deliver.RetryMax < c.Deliver.RetryMin {
+		add("deliver.retry_max", "is shorter than deliver.retry_min")
+	}
+	if c.Deliver.Relay != "" {
+		if _, _, err := net.SplitHostPort(c.Deliver.Relay); err != nil {
+			add("deliver.relay", "%q is not host:port", c.Deliver.Relay)
+		}
+	} else if c.Deliver.Maildir == "" {
+		add("deliver.maildir", "empty while deliver.relay is empty: nowhere to deliver")
+	}
+	if c.Deliver.Workers < 1 || c.Deliver.Workers > 256 {
+		add("deliver.workers", "must be between 1 and 256")
+	}
+	for k, v := range map[string]string{"spool": c.Spool, "originals": c.Originals, "audit": c.Audit} {
+		if v == "" {
+			add(k, "must not be empty")
+		}
+	}
+	if c.Limits.MIMEDepth < 2 || c.Limits.MIMEDepth > 100 {
+		add("limits.mime_depth", "must be between 2 and 100")
+	}
+	if c.Limits.MIMEParts < 1 || c.Limits.MIMEParts > 100000 {
+		add("limits.mime_parts", "must be between 1 and 100000")
+	}
+	if c.Limits.HeaderBytes < 1024 {
+		add("limits.header_bytes", "must be at least 1024")
+	}
+	return errors.Join(errs...)
+}
+
+func parseNetwork(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Duration is a time.Duration written as "30s", "5m", "2h" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string; days may be written "5d".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var v int
+		if _, err := fmt.Sscanf(days, "%d", &v); err == nil && fmt.Sprint(v) == days {
+			*d = Duration(time.Duration(v) * 24 * time.Hour)
+			return nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (such as 30s, 5m, 2h, 5d)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration for the effective-config log line.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

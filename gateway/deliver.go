@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"mugai/gateway/courier"
+	"mugai/gateway/queue"
+)
+
+// deliverer moves spooled messages to the next hop: a scheduler hands due
+// entries to a fixed pool of workers; each attempt's per-recipient outcome
+// is audited and persisted before the entry is rescheduled or removed.
+type deliverer struct {
+	g       *Gateway
+	courier courier.Courier
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	waiting map[string]*queue.Entry // not in flight
+	wake    chan struct{}
+	work    chan *queue.Entry
+	wg      sync.WaitGroup
+}
+
+func newDeliverer(g *Gateway, c courier.Courier) *deliverer {
+	return &deliverer{g: g, courier: c, log: g.log.With("component", "deliver"),
+		waiting: map[string]*queue.Entry{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
+}
+
+// add schedules an entry (new, or recovered from the spool at startup).
+func (d *deliverer) add(e *queue.Entry) {
+	d.mu.Lock()
+	d.waiting[e.ID] = e
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// start runs the scheduler and workers until ctx ends; stop waits for the
+// attempts in flight.
+func (d *deliverer) start(ctx context.Context, workers int) {
+	for range workers {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			for e := range d.work {
+				d.attempt(e)
+			}
+		}()
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer close(d.work)
+		d.schedule(ctx)
+	}()
+}
+
+func (d *deliverer) stop() { d.wg.Wait() }
+
+func (d *deliverer) schedule(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := d.dispatch(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(d.g.Now()), 10*time.Millisecond)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// dispatch hands every due entry to a worker and returns the earliest
+// future attempt time (zero when nothing waits).
+func (d *deliverer) dispatch(ctx context.Context) time.Time {
+	for {
+		now := d.g.Now()
+		var due *queue.Entry
+		var next time.Time
+		d.mu.Lock()
+		for _, e := range d.waiting {
+			if !e.NextAttempt.After(now) {
+				if due == nil || e.NextAttempt.Before(due.NextAttempt) {
+					due = e
+				}
+			} else if next.IsZero() || e.NextAttempt.Before(next) {
+				next = e.NextAttempt
+			}
+		}
+		if due != nil {
+			delete(d.waiting, due.ID)
+		}
+		d.mu.Unlock()
+		if due == nil {
+			return next
+		}
+		select {
+		case d.work <- due:
+		case <-ctx.Done():
+			d.add(due)
+			return time.Time{}
+		}
+	}
+}
+
+// attempt delivers an entry's pending recipients once.
+func (d *deliverer) attempt(e *queue.Entry) {
+	g := d.g
+	log := d.log.With("msg_id", e.ID)
+	msg, err := g.spool.Message(e.ID)
+	if err != nil {
+		log.Error("cannot read spooled message; will retry", "err", err)
+		e.NextAttempt = g.Now().Add(d.backoff(e.Attempts + 1))
+		d.add(e)
+		return
+	}
+	pending := e.Pending()
+	addrs := make([]string, len(pending))
+	for i, r := range pending {
+		addrs[i] = r.Addr
+	}
+	// In-flight deliveries are not cut short by shutdown; the courier's
+	// own timeout bounds them.
+	results := d.courier.Deliver(context.Background(), e.From, addrs, msg)
+	now := g.Now()
+	e.Attempts++
+	expired := now.Sub(e.Created) >= g.cfg.Deliver.Lifetime.D()
+	for i, res := range results {
+		r := pending[i]
+		r.Attempts++
+		r.LastReply = res.Reply
+		var aerr error
+		switch {
+		case res.Err == nil:
+			r.Status = queue.StatusDelivered
+			aerr = g.audit.Delivered(e.ID, r.Addr, d.courier.Name(), res.Reply)
+		case courier.IsPermanent(res.Err):
+			r.Status = queue.StatusFailed
+			aerr = g.audit.Bounced(e.ID, r.Addr, d.courier.Name(), res.Reply)
+		case expired:
+			r.Status = queue.StatusFailed
+			r.LastReply = fmt.Sprintf("expired after %s in the queue; last reply: %s", g.cfg.Deliver.Lifetime.D(), res.Reply)
+			aerr = g.audit.Bounced(e.ID, r.Addr, d.courier.Name(), r.LastReply)
+		default:
+			aerr = g.audit.Deferred(e.ID, r.Addr, d.courier.Name(), res.Reply)
+		}
+		if aerr != nil {
+			log.Error("audit write failed", "err", aerr)
+		}
+		log.Info("delivery attempt", "rcpt", r.Addr, "status", r.Status, "reply", res.Reply)
+	}
+	if len(e.Pending()) == 0 {
+		failed := false
+		for _, r := range e.Rcpts {
+			failed = failed || r.Status == queue.StatusFailed
+		}
+		if failed {
+			err = g.spool.MoveToFailed(e)
+		} else {
+			err = g.spool.Remove(e.ID)
+		}
+		if err != nil {
+			log.Error("cannot finish spool entry", "err", err)
+		}
+		return
+	}
+	e.NextAttempt = now.Add(d.backoff(e.Attempts))
+	if err := g.spool.Update(e); err != nil {
+		log.Error("cannot persist delivery state", "err", err)
+	}
+	d.add(e)
+}
+
+// backoff is retry_min doubled per attempt up to retry_max, with ±10%
+// jitter so that retries after an outage do not arrive all at once.
+func (d *deliverer) backoff(attempts int) time.Duration {
+	min, max := d.g.cfg.Deliver.RetryMin.D(), d.g.cfg.Deliver.RetryMax.D()
+	b := min
+	for i := 1; i < attempts && b < max; i++ {
+		b *= 2
+	}
+	b = minDur(b, max)
+	return time.Duration(float64(b) * (0.9 + 0.2*rand.Float64()))
+}
+
+func minDur(a, b time.Duration) time.Duration {
+	if a < b {
+		return a
+	}
+	return b
+}

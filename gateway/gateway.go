@@ -1,0 +1,166 @@
+// Package gateway is mugai's SMTP side: it accepts mail from the
+// Internet-side MTA, keeps the original, has every message rebuilt by
+// sanitize, spools the result durably before answering 250, and delivers it
+// to the LGWAN-side MTA (or a Maildir), auditing every step.
+//
+// Lifecycle: New opens and recovers the stores; Serve accepts connections
+// and runs delivery until Shutdown. A Gateway serves one listener.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mugai/gateway/courier"
+	"mugai/gateway/originals"
+	"mugai/gateway/queue"
+	"mugai/policy"
+	"mugai/policy/audit"
+	"mugai/sanitize"
+)
+
+// Gateway is one running relay.
+type Gateway struct {
+	cfg       Config
+	log       *slog.Logger
+	policy    *policy.Policy
+	rebuilder *sanitize.Rebuilder
+	audit     *audit.Log
+	spool     *queue.Spool
+	originals *originals.Store
+	deliverer *deliverer
+	networks  []netip.Prefix
+	domains   map[string]bool
+	server    *smtp.Server
+
+	panics  atomic.Int64
+	closing atomic.Bool
+	cancel  context.CancelFunc
+
+	// Now is the clock; tests replace it before Serve.
+	Now func() time.Time
+}
+
+// New validates cfg, loads the policy, opens (and recovers) the audit log,
+// the originals store and the spool.
+func New(cfg Config, log *slog.Logger) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pol, err := policy.LoadFile(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	g := &Gateway{cfg: cfg, log: log, policy: pol, Now: time.Now, domains: map[string]bool{}}
+	for _, n := range cfg.Accept.Networks {
+		p, _ := parseNetwork(n) // validated
+		g.networks = append(g.networks, p)
+	}
+	for _, d := range cfg.Accept.Domains {
+		g.domains[strings.ToLower(d)] = true
+	}
+	g.rebuilder = &sanitize.Rebuilder{Policy: pol, Hostname: cfg.Hostname, Limits: sanitize.Limits{
+		MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts,
+		MaxHeaderBytes: cfg.Limits.HeaderBytes, MaxPartBytes: cfg.Accept.MaxMessageBytes,
+	}}
+	if g.audit, err = audit.Open(cfg.Audit); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if g.originals, err = originals.Open(cfg.Originals); err != nil {
+		return nil, fmt.Errorf("originals: %w", err)
+	}
+	spool, entries, problems, err := queue.Open(cfg.Spool)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	g.spool = spool
+	for _, p := range problems {
+		log.Warn("spool entry moved aside", "file", p.Name, "reason", p.Reason, "dir", cfg.Spool+"/bad")
+	}
+	var c courier.Courier = &courier.Maildir{Root: cfg.Deliver.Maildir}
+	if cfg.Deliver.Relay != "" {
+		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
+	}
+	g.deliverer = newDeliverer(g, c)
+	for _, e := range entries {
+		g.deliverer.add(e)
+	}
+	if len(entries) > 0 {
+		log.Info("resuming spooled messages", "count", len(entries))
+	}
+	g.server = g.newServer()
+	return g, nil
+}
+
+func (g *Gateway) newServer() *smtp.Server {
+	s := smtp.NewServer(g)
+	s.Domain = g.cfg.Hostname
+	s.MaxMessageBytes = g.cfg.Accept.MaxMessageBytes
+	s.MaxRecipients = g.cfg.Accept.MaxRecipients
+	s.MaxLineLength = g.cfg.Accept.MaxLineLength
+	s.ReadTimeout = g.cfg.Accept.ReadTimeout.D()
+	s.WriteTimeout = g.cfg.Accept.WriteTimeout.D()
+	s.ErrorLog = slogAdapter{g.log.With("component", "smtp")}
+	return s
+}
+
+// Policy returns the policy in force.
+func (g *Gateway) Policy() *policy.Policy { return g.policy }
+
+// Panics returns how many panics were recovered since start.
+func (g *Gateway) Panics() int64 { return g.panics.Load() }
+
+// Serve runs delivery and accepts SMTP connections on l until Shutdown.
+func (g *Gateway) Serve(l net.Listener) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
+	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.policy.Source, "policy_sha256", g.policy.SHA256)
+	err := g.server.Serve(l)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, lets sessions finish their current command,
+// waits for deliveries in flight, and closes the audit log.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.closing.Store(true)
+	err := g.server.Shutdown(ctx)
+	if g.cancel != nil {
+		g.cancel()
+		done := make(chan struct{})
+		go func() { g.deliverer.stop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+		}
+	}
+	return errors.Join(err, g.audit.Close())
+}
+
+// newID returns a gateway id: sortable by time, unique, safe in file names.
+func (g *Gateway) newID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return g.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// slogAdapter lets go-smtp log through slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Printf(format string, v ...any) { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Println(v ...any)               { a.l.Warn(strings.TrimSpace(fmt.Sprintln(v...))) }

@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// nextHop is a recording go-smtp server on 127.0.0.1:0 standing in for the
+// LGWAN-side MTA. Its fault knob decides the reply to each DATA.
+type nextHop struct {
+	addr string
+
+	mu       sync.Mutex
+	received []relayed
+	attempts int
+	// dataReply, when set, is called with the 1-based DATA attempt number;
+	// a non-nil error is the reply instead of 250.
+	dataReply func(attempt int) error
+	// rcptReply, when set, may refuse single recipients.
+	rcptReply func(rcpt string) error
+}
+
+type relayed struct {
+	from  string
+	rcpts []string
+	data  []byte
+}
+
+func startNextHop(t *testing.T) *nextHop {
+	t.Helper()
+	h := &nextHop{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &hopSession{h: h}, nil
+	}))
+	srv.Domain = "lgwan-mta.test"
+	srv.ErrorLog = testLogger{t}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addr = l.Addr().String()
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return h
+}
+
+func (h *nextHop) messages() []relayed {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]relayed(nil), h.received...)
+}
+
+type hopSession struct {
+	h     *nextHop
+	from  string
+	rcpts []string
+}
+
+func (s *hopSession) Reset()        { s.from, s.rcpts = "", nil }
+func (s *hopSession) Logout() error { return nil }
+func (s *hopSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.from = from
+	return nil
+}
+func (s *hopSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.h.rcptReply != nil {
+		if err := s.h.rcptReply(to); err != nil {
+			return err
+		}
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+func (s *hopSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	s.h.attempts++
+	if s.h.dataReply != nil {
+		if err := s.h.dataReply(s.h.attempts); err != nil {
+			return err
+		}
+	}
+	s.h.received = append(s.h.received, relayed{from: s.from, rcpts: s.rcpts, data: bytes.Clone(b)})
+	return nil
+}
+
+// testLogger sends go-smtp's log to t.Log.
+type testLogger struct{ t *testing.T }
+
+func (l testLogger) Printf(format string, v ...any) { l.t.Logf(format, v...) }
+func (l testLogger) Println(v ...any)               { l.t.Log(v...) }

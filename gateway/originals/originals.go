@@ -1,0 +1,121 @@
+// Package originals keeps every message exactly as received (原本保管), with
+// its envelope, so an admin can show or release it later. Files live in one
+// folder per UTC day: originals/2026-11-26/<id>.eml and <id>.json. The
+// .json file is written last and is the commit marker.
+package originals
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mugai/gateway/safeio"
+)
+
+// Meta is the envelope and summary stored beside an original.
+type Meta struct {
+	ID        string    `json:"id"`
+	Received  time.Time `json:"received"`
+	From      string    `json:"from"`
+	Rcpts     []string  `json:"rcpts"`
+	Client    string    `json:"client"`
+	Helo      string    `json:"helo"`
+	MessageID string    `json:"message_id,omitempty"`
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"`
+}
+
+// Store is the originals folder.
+type Store struct{ dir string }
+
+// Open creates the folder if needed and removes what a crash left behind:
+// temp files, and messages whose meta (the commit marker) was never
+// written, which were therefore never acknowledged.
+func Open(dir string) (*Store, error) {
+	if err := safeio.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	days, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, day := range days {
+		if !day.IsDir() {
+			continue
+		}
+		d := filepath.Join(dir, day.Name())
+		des, err := os.ReadDir(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, de := range des {
+			name := de.Name()
+			id, isEML := strings.CutSuffix(name, ".eml")
+			orphan := isEML && !fileExists(filepath.Join(d, id+".json"))
+			if safeio.IsTemp(name) || orphan {
+				if err := os.Remove(filepath.Join(d, name)); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return &Store{dir: dir}, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Dir returns the folder of the given day, creating it durably.
+func (s *Store) dayDir(t time.Time) (string, error) {
+	d := filepath.Join(s.dir, t.UTC().Format("2006-01-02"))
+	return d, safeio.MkdirAll(d, 0o750)
+}
+
+// TempFile returns a temp file in today's folder to stream a message into.
+func (s *Store) TempFile(t time.Time, id string) (*os.File, error) {
+	d, err := s.dayDir(t)
+	if err != nil {
+		return nil, err
+	}
+	return safeio.CreateTemp(d, id, 0o640)
+}
+
+// Commit makes a streamed original durable under its id with its meta:
+// message fsync + rename, meta write + fsync + rename, directory fsync.
+func (s *Store) Commit(f *os.File, m Meta) (string, error) {
+	d := filepath.Dir(f.Name())
+	eml := filepath.Join(d, m.ID+".eml")
+	if err := safeio.Commit(f, eml); err != nil {
+		return "", fmt.Errorf("originals: %w", err)
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := safeio.WriteFile(filepath.Join(d, m.ID+".json"), data, 0o640); err != nil {
+		os.Remove(eml)
+		return "", fmt.Errorf("originals: %w", err)
+	}
+	if err := safeio.SyncDir(d); err != nil {
+		return "", fmt.Errorf("originals: %w", err)
+	}
+	return eml, nil
+}
+
+// Remove deletes an original that was stored but never acknowledged (the
+// spool refused it), so a retried message does not leave a stray copy.
+func (s *Store) Remove(received time.Time, id string) {
+	d := filepath.Join(s.dir, received.UTC().Format("2006-01-02"))
+	os.Remove(filepath.Join(d, id+".json"))
+	os.Remove(filepath.Join(d, id+".eml"))
+}
+
+// Path returns where the original of id received at t is kept.
+func (s *Store) Path(t time.Time, id string) string {
+	return filepath.Join(s.dir, t.UTC().Format("2006-01-02"), id+".eml")
+}

@@ -1,0 +1,257 @@
+// Package queue is the spool: rebuilt messages waiting for delivery, each a
+// message file and a meta file. The meta file is the commit marker and the
+// truth: a message file without meta was never acknowledged and is removed
+// at startup; a meta file that does not parse, or whose message is missing,
+// is moved aside into bad/ and reported, never deleted.
+//
+// Write order (Add): message file written and fsynced → meta temp file
+// written and fsynced → meta renamed into place → directory fsynced. Only
+// then may the SMTP side answer 250.
+package queue
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"mugai/gateway/safeio"
+)
+
+// ErrNotFound: no entry with that id.
+var ErrNotFound = errors.New("queue: no such entry")
+
+// Recipient states.
+const (
+	StatusPending   = "pending"
+	StatusDelivered = "delivered"
+	StatusFailed    = "failed"
+)
+
+// Recipient is one recipient's delivery state, persisted after each attempt.
+type Recipient struct {
+	Addr      string `json:"addr"`
+	Status    string `json:"status"`
+	Attempts  int    `json:"attempts"`
+	LastReply string `json:"last_reply,omitempty"`
+}
+
+// Entry is the meta of one spooled message.
+type Entry struct {
+	ID          string       `json:"id"`
+	From        string       `json:"from"`
+	Rcpts       []*Recipient `json:"rcpts"`
+	Created     time.Time    `json:"created"`
+	Attempts    int          `json:"attempts"`
+	NextAttempt time.Time    `json:"next_attempt"`
+}
+
+// Pending returns the recipients still to be delivered.
+func (e *Entry) Pending() []*Recipient {
+	var out []*Recipient
+	for _, r := range e.Rcpts {
+		if r.Status == StatusPending {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Spool stores entries in one directory. Safe for concurrent use on
+// different ids; one id is handled by one goroutine at a time.
+type Spool struct {
+	dir string
+	mu  sync.Mutex // serialises directory syncs with renames
+}
+
+// Problem is something recovery found and moved aside.
+type Problem struct {
+	Name   string // file moved to bad/
+	Reason string
+}
+
+// Open opens (creating) the spool, recovers it and returns the committed
+// entries, oldest first, and what it had to move aside.
+func Open(dir string) (*Spool, []*Entry, []Problem, error) {
+	for _, d := range []string{dir, filepath.Join(dir, "bad"), filepath.Join(dir, "failed")} {
+		if err := safeio.MkdirAll(d, 0o750); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	s := &Spool{dir: dir}
+	entries, problems, err := s.recover()
+	return s, entries, problems, err
+}
+
+func (s *Spool) msgPath(id string) string  { return filepath.Join(s.dir, id+".msg") }
+func (s *Spool) metaPath(id string) string { return filepath.Join(s.dir, id+".json") }
+
+func (s *Spool) recover() ([]*Entry, []Problem, error) {
+	des, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	metas := map[string]bool{}
+	for _, de := range des {
+		if id, ok := strings.CutSuffix(de.Name(), ".json"); ok && !de.IsDir() && !safeio.IsTemp(de.Name()) {
+			metas[id] = true
+		}
+	}
+	var entries []*Entry
+	var problems []Problem
+	for _, de := range des {
+		name := de.Name()
+		switch {
+		case de.IsDir():
+		case safeio.IsTemp(name):
+			if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
+				return nil, nil, err
+			}
+		case strings.HasSuffix(name, ".msg"):
+			if !metas[strings.TrimSuffix(name, ".msg")] { // never acknowledged
+				if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
+					return nil, nil, err
+				}
+			}
+		case strings.HasSuffix(name, ".json"):
+			id := strings.TrimSuffix(name, ".json")
+			e, why := s.load(id)
+			if why != "" {
+				if err := s.moveAside(id); err != nil {
+					return nil, nil, err
+				}
+				problems = append(problems, Problem{Name: name, Reason: why})
+				continue
+			}
+			entries = append(entries, e)
+		default:
+			problems = append(problems, Problem{Name: name, Reason: "unknown file left in place"})
+		}
+	}
+	if err := safeio.SyncDir(s.dir); err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Created.Before(entries[j].Created) })
+	return entries, problems, nil
+}
+
+func (s *Spool) load(id string) (*Entry, string) {
+	data, err := os.ReadFile(s.metaPath(id))
+	if err != nil {
+		return nil, "unreadable meta: " + err.Error()
+	}
+	var e Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, "meta does not parse: " + err.Error()
+	}
+	if e.ID != id || len(e.Rcpts) == 0 {
+		return nil, "meta is inconsistent (id or recipients)"
+	}
+	if _, err := os.Stat(s.msgPath(id)); err != nil {
+		return nil, "message file missing"
+	}
+	return &e, ""
+}
+
+func (s *Spool) moveAside(id string) error {
+	bad := filepath.Join(s.dir, "bad")
+	for _, p := range []string{s.metaPath(id), s.msgPath(id)} {
+		if err := os.Rename(p, filepath.Join(bad, filepath.Base(p))); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return safeio.SyncDir(bad)
+}
+
+// Add stores a new entry and its message durably. When it returns nil the
+// message survives a crash.
+func (s *Spool) Add(e *Entry, msg []byte) error {
+	f, err := os.OpenFile(s.msgPath(e.ID), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return fmt.Errorf("queue: create message: %w", err)
+	}
+	if _, err := f.Write(msg); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("queue: write message: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("queue: fsync message: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := s.writeMeta(e); err != nil {
+		os.Remove(s.msgPath(e.ID))
+		return err
+	}
+	return nil
+}
+
+// Update persists an entry's new state (after a delivery attempt).
+func (s *Spool) Update(e *Entry) error { return s.writeMeta(e) }
+
+func (s *Spool) writeMeta(e *Entry) error {
+	data, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := safeio.WriteFile(s.metaPath(e.ID), data, 0o640); err != nil {
+		return fmt.Errorf("queue: write meta: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return safeio.SyncDir(s.dir)
+}
+
+// Message returns a spooled message.
+func (s *Spool) Message(id string) ([]byte, error) {
+	b, err := os.ReadFile(s.msgPath(id))
+	if os.IsNotExist(err) {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
+
+// Remove deletes a finished entry: the meta first (the commit marker),
+// then the message.
+func (s *Spool) Remove(id string) error {
+	if err := os.Remove(s.metaPath(id)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.Remove(s.msgPath(id)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return safeio.SyncDir(s.dir)
+}
+
+// MoveToFailed moves a finished entry that has failed recipients into
+// failed/, where an admin can inspect it. The meta moves last.
+func (s *Spool) MoveToFailed(e *Entry) error {
+	if err := s.writeMeta(e); err != nil {
+		return err
+	}
+	failed := filepath.Join(s.dir, "failed")
+	if err := os.Rename(s.msgPath(e.ID), filepath.Join(failed, e.ID+".msg")); err != nil {
+		return err
+	}
+	if err := os.Rename(s.metaPath(e.ID), filepath.Join(failed, e.ID+".json")); err != nil {
+		return err
+	}
+	if err := safeio.SyncDir(failed); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return safeio.SyncDir(s.dir)
+}

@@ -1,0 +1,128 @@
+// Package safeio writes files so that, once a function returns nil, the
+// data and its directory entry survive a crash or power loss: write, fsync
+// the file, rename into place, fsync the directory. chasquid's safeio skips
+// the directory fsync; maddy renames before syncing the data. We do neither.
+package safeio
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// TempSuffix marks files that are not committed yet. Recovery removes them.
+const TempSuffix = ".tmp"
+
+// WriteFile writes data to path atomically: a temp file in the same
+// directory, fsynced, renamed over path. The caller fsyncs the directory
+// (SyncDir) once after its last commit, so several files share one
+// directory sync.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	f, err := CreateTemp(filepath.Dir(path), filepath.Base(path), perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	return Commit(f, path)
+}
+
+// CreateTemp creates an exclusive temp file in dir whose name starts with
+// prefix and ends with TempSuffix, for the caller to stream into and then
+// Commit or Discard.
+func CreateTemp(dir, prefix string, perm os.FileMode) (*os.File, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	name := filepath.Join(dir, "."+prefix+"."+hex.EncodeToString(b[:])+TempSuffix)
+	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+}
+
+// Commit fsyncs and closes f and renames it to path. The directory still
+// needs SyncDir before the rename is durable.
+func Commit(f *os.File, path string) error {
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("fsync %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// Discard closes and removes an uncommitted temp file.
+func Discard(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// SyncDir fsyncs a directory so that entries created or renamed in it are
+// durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// MkdirAll creates dir and its missing parents, fsyncing each parent whose
+// entries changed, so a new directory cannot vanish in a crash.
+func MkdirAll(dir string, perm os.FileMode) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, perm); err != nil && !os.IsExist(err) {
+		return err
+	}
+	return SyncDir(parent)
+}
+
+// IsTemp reports whether a directory entry is an uncommitted temp file.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, TempSuffix)
+}
+
+// CopyToTemp streams r into a new temp file in dir and returns it open,
+// positioned at the start, with the number of bytes written. The caller
+// Commits or Discards it.
+func CopyToTemp(dir, prefix string, r io.Reader) (*os.File, int64, error) {
+	f, err := CreateTemp(dir, prefix, 0o640)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := io.Copy(f, r)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		Discard(f)
+		return nil, n, err
+	}
+	return f, n, nil
+}

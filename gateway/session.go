@@ -1,0 +1,222 @@
+package gateway
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+
+	"mugai/gateway/originals"
+	"mugai/gateway/queue"
+	"mugai/gateway/safeio"
+	"mugai/policy/audit"
+	"mugai/sanitize"
+)
+
+// session is one SMTP connection. go-smtp calls its methods from the
+// connection's goroutine, one at a time.
+type session struct {
+	g      *Gateway
+	client netip.Addr
+	helo   string
+	from   string
+	inTx   bool // MAIL given
+	rcpts  []string
+	log    *slog.Logger
+}
+
+// NewSession implements smtp.Backend.
+func (g *Gateway) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s := &session{g: g}
+	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		s.client = ta.AddrPort().Addr().Unmap()
+	}
+	if tc, ok := c.Conn().(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	s.helo = c.Hostname()
+	s.log = g.log.With("client", s.client.String())
+	return s, nil
+}
+
+// guard recovers a panic in a session method: it is counted and logged with
+// its stack, the client gets a 451, and the process lives on.
+func (s *session) guard(id string, err *error) {
+	if v := recover(); v != nil {
+		s.g.panics.Add(1)
+		s.log.Error("panic in session", "msg_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		*err = replyTempInternal(id)
+	}
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
+	defer s.guard("", &err)
+	s.Reset()
+	if !s.g.clientAllowed(s.client) {
+		s.reject("", replyClientDenied, from, nil)
+		return replyClientDenied
+	}
+	if from != "" {
+		if _, _, ok := splitMailbox(from); !ok {
+			return replyBadSender
+		}
+	}
+	s.from, s.inTx = from, true
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
+	defer s.guard("", &err)
+	if !s.inTx {
+		return replyNeedMail
+	}
+	local, domain, ok := splitMailbox(to)
+	if !ok {
+		return replyBadRcpt
+	}
+	if !s.g.domainAccepted(domain) {
+		s.reject("", replyDomainDenied, s.from, []string{to})
+		return replyDomainDenied
+	}
+	addr := local + "@" + domain
+	for _, r := range s.rcpts {
+		if r == addr {
+			return nil // a duplicate RCPT adds nothing
+		}
+	}
+	s.rcpts = append(s.rcpts, addr)
+	return nil
+}
+
+func (s *session) Reset() {
+	s.from, s.inTx, s.rcpts = "", false, nil
+}
+
+func (s *session) Logout() error { return nil }
+
+// Data receives, keeps, rebuilds and queues one message. It answers 250
+// only after the original and the rebuilt message are durable and the
+// decisions are in the audit log.
+func (s *session) Data(r io.Reader) (err error) {
+	id := s.g.newID()
+	defer s.guard(id, &err)
+	if s.g.closing.Load() {
+		_ = drain(r)
+		return replyShuttingDown
+	}
+	se := toReply(s.data(id, r), id)
+	switch {
+	case se == nil: // data always answers; keep the interface non-nil only for a real reply
+		return nil
+	case se.Code >= 500:
+		s.reject(id, se, s.from, s.rcpts)
+	case se.Code >= 400:
+		s.log.Error("message not accepted", "msg_id", id, "reply", se.Code, "err", se.Message)
+	}
+	return se
+}
+
+func (s *session) data(id string, r io.Reader) error {
+	g := s.g
+	received := g.Now()
+	f, err := g.originals.TempFile(received, id)
+	if err != nil {
+		return fmt.Errorf("originals: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			safeio.Discard(f)
+		}
+	}()
+	sum := sha256.New()
+	size, err := io.Copy(io.MultiWriter(f, sum), &strictReader{r: r})
+	if err != nil {
+		_ = drain(r) // go-smtp drains too; the reply must follow the whole DATA
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
+	res, err := g.rebuilder.Rebuild(env, bufio.NewReader(f))
+	if err != nil {
+		var pe *sanitize.PanicError
+		if errors.As(err, &pe) {
+			g.panics.Add(1)
+			s.log.Error("panic in rebuild", "msg_id", id, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+		}
+		return err
+	}
+	meta := originals.Meta{ID: id, Received: received, From: s.from, Rcpts: s.rcpts, Client: s.client.String(),
+		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
+	if _, err := g.originals.Commit(f, meta); err != nil {
+		return err
+	}
+	committed = true
+	entry := &queue.Entry{ID: id, From: s.from, Created: received, NextAttempt: received}
+	for _, rc := range s.rcpts {
+		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: rc, Status: queue.StatusPending})
+	}
+	if err := g.spool.Add(entry, res.Message); err != nil {
+		g.originals.Remove(received, id)
+		return err
+	}
+	aenv := audit.Envelope{From: s.from, Rcpts: s.rcpts, MessageID: res.MessageID, Size: size, Client: s.client.String()}
+	if err := g.audit.Accepted(id, aenv, res.Decisions, g.policy.SHA256); err != nil {
+		// Unaudited mail must not pass: take it back before answering.
+		if rerr := g.spool.Remove(id); rerr != nil {
+			s.log.Error("cannot withdraw unaudited message", "msg_id", id, "err", rerr)
+		}
+		g.originals.Remove(received, id)
+		return err
+	}
+	s.log.Info("queued", "msg_id", id, "from", s.from, "rcpts", len(s.rcpts), "size", size,
+		"parts", len(res.Decisions), "message_id", res.MessageID)
+	g.deliverer.add(entry)
+	return replyQueued(id)
+}
+
+// reject writes the audit record of a refused transaction.
+func (s *session) reject(id string, se *smtp.SMTPError, from string, rcpts []string) {
+	if id == "" {
+		id = s.g.newID()
+	}
+	reply := fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
+	s.log.Info("rejected", "msg_id", id, "reply", reply)
+	if err := s.g.audit.Rejected(id, from, rcpts, s.client.String(), reply); err != nil {
+		s.log.Error("audit write failed", "msg_id", id, "err", err)
+	}
+}
+
+func drain(r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
+// clientAllowed reports whether addr is inside accept.networks.
+func (g *Gateway) clientAllowed(addr netip.Addr) bool {
+	for _, p := range g.networks {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// domainAccepted reports whether mail for domain is accepted.
+func (g *Gateway) domainAccepted(domain string) bool {
+	if len(g.domains) == 0 {
+		return true
+	}
+	return g.domains[strings.ToLower(domain)]
+}

@@ -1,0 +1,44 @@
+package gateway
+
+import "io"
+
+// strictReader passes DATA through unchanged and fails at the first bare
+// LF, bare CR or NUL. go-smtp's data reader keeps CRLF as it is, so a bare
+// LF it lets through is visible here; rejecting it closes the SMTP smuggling
+// family of attacks (\n.\n and friends) against any MTA behind us.
+//
+// One case never reaches us: go-smtp elides a "." followed by CR at the
+// start of a line and drops that CR, so "\r\n.\rX" arrives as "\r\nX". The
+// data still ends only at CRLF.CRLF, so it cannot split a message in two.
+type strictReader struct {
+	r      io.Reader
+	prevCR bool // the last byte read was CR
+	err    error
+}
+
+func (s *strictReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	for i := 0; i < n; i++ {
+		c := p[i]
+		switch {
+		case c == '\n' && !s.prevCR:
+			s.err = errBareLF
+		case c != '\n' && s.prevCR:
+			s.err = errBareCR
+		case c == 0:
+			s.err = errNUL
+		}
+		if s.err != nil {
+			return i, s.err
+		}
+		s.prevCR = c == '\r'
+	}
+	if err == io.EOF && s.prevCR {
+		s.err = errBareCR
+		return n, s.err
+	}
+	return n, err
+}

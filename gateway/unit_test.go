@@ -1,0 +1,198 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/emersion/go-smtp"
+)
+
+// TestToReply: every error leaving a session becomes a named *SMTPError;
+// unknown ones are temporary (451), never a 5xx that loses mail.
+func TestToReply(t *testing.T) {
+	tests := []struct {
+		err  error
+		code int
+		enh  smtp.EnhancedCode
+	}{
+		// size and line limits from go-smtp's reader, wrapped or not
+		{smtp.ErrDataTooLarge, 552, smtp.EnhancedCode{5, 3, 4}},
+		{fmt.Errorf("copy: %w", smtp.ErrDataTooLarge), 552, smtp.EnhancedCode{5, 3, 4}},
+		{fmt.Errorf("copy: %w", smtp.ErrTooLongLine), 500, smtp.EnhancedCode{5, 5, 2}},
+		// strict line endings
+		{errBareLF, 550, smtp.EnhancedCode{5, 6, 0}},
+		{fmt.Errorf("x: %w", errBareCR), 550, smtp.EnhancedCode{5, 6, 0}},
+		{errNUL, 550, smtp.EnhancedCode{5, 6, 0}},
+		// internal failures are temporary
+		{errors.New("disk full"), 451, smtp.EnhancedCode{4, 3, 0}},
+		{fmt.Errorf("spool: %w", os.ErrPermission), 451, smtp.EnhancedCode{4, 3, 0}},
+		{io.ErrUnexpectedEOF, 451, smtp.EnhancedCode{4, 3, 0}},
+		// our named replies pass through untouched
+		{replyClientDenied, 550, smtp.EnhancedCode{5, 7, 1}},
+		{replyQueued("x"), 250, smtp.EnhancedCode{2, 0, 0}},
+	}
+	for _, tc := range tests {
+		got := toReply(tc.err, "ID")
+		if got.Code != tc.code || got.EnhancedCode != tc.enh {
+			t.Errorf("toReply(%v) = %d %v, want %d %v", tc.err, got.Code, got.EnhancedCode, tc.code, tc.enh)
+		}
+		if strings.Contains(got.Message, "disk full") || strings.Contains(got.Message, "permission") {
+			t.Errorf("internal detail leaked to the client: %q", got.Message)
+		}
+	}
+	if toReply(nil, "ID") != nil {
+		t.Error("toReply(nil) != nil")
+	}
+}
+
+// TestStrictReader: CRLF passes unchanged; the first bare CR, bare LF or
+// NUL fails, including across read boundaries.
+func TestStrictReader(t *testing.T) {
+	tests := []struct {
+		in   string
+		want error
+	}{
+		// accepted
+		{"a\r\nb\r\n", nil},
+		{"", nil},
+		{"\r\n\r\n", nil},
+		// refused
+		{"a\nb\r\n", errBareLF},
+		{"a\r\rb\r\n", errBareCR},
+		{"a\rb\r\n", errBareCR},
+		{"a\r\n\n", errBareLF},
+		{"a\x00\r\n", errNUL},
+		{"a\r", errBareCR},
+	}
+	for _, tc := range tests {
+		for _, oneByte := range []bool{false, true} {
+			var r io.Reader = strings.NewReader(tc.in)
+			if oneByte {
+				r = iotest.OneByteReader(r)
+			}
+			out, err := io.ReadAll(&strictReader{r: r})
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Errorf("%q (one byte %v): err = %v, want %v", tc.in, oneByte, err, tc.want)
+			}
+			if tc.want == nil && string(out) != tc.in {
+				t.Errorf("%q: passed %q", tc.in, out)
+			}
+		}
+	}
+}
+
+// FuzzStrictReader: the reader accepts exactly the inputs in which every CR
+// is followed by LF, every LF follows a CR, and there is no NUL; what it
+// accepts it passes unchanged.
+func FuzzStrictReader(f *testing.F) {
+	for _, s := range []string{"a\r\nb", "a\nb", "\r", "\r\r\n", "x\x00"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := io.ReadAll(&strictReader{r: iotest.HalfReader(bytes.NewReader(in))})
+		valid := !bytes.Contains(in, []byte{0})
+		for i, c := range in {
+			if c == '\r' && (i+1 == len(in) || in[i+1] != '\n') || c == '\n' && (i == 0 || in[i-1] != '\r') {
+				valid = false
+			}
+		}
+		if valid != (err == nil) {
+			t.Fatalf("%q: err = %v, valid = %v", in, err, valid)
+		}
+		if valid && !bytes.Equal(in, out) {
+			t.Fatalf("%q passed as %q", in, out)
+		}
+	})
+}
+
+func TestSplitMailbox(t *testing.T) {
+	tests := []struct {
+		in     string
+		domain string // "" = refused
+	}{
+		// accepted
+		{"yamada@city.example.lg.jp", "city.example.lg.jp"},
+		{"Yamada.Taro@City.Example.LG.JP", "city.example.lg.jp"},
+		{"a+tag@example.jp", "example.jp"},
+		{"postmaster@localhost", "localhost"},
+		// relay hacks and odd forms
+		{"a%b@example.jp", ""},
+		{"a!b@example.jp", ""},
+		{"a@b@example.jp", ""},
+		{`"a b"@example.jp`, ""},
+		{".a@example.jp", ""},
+		{"a..b@example.jp", ""},
+		{"a@[192.0.2.1]", ""},
+		{"a@example.jp.", ""},
+		{"a@-x.jp", ""},
+		{"a@nodot", ""},
+		{"@example.jp", ""},
+		{"a@", ""},
+		{"日本@example.jp", ""},
+		{strings.Repeat("a", 65) + "@example.jp", ""},
+	}
+	for _, tc := range tests {
+		_, d, ok := splitMailbox(tc.in)
+		if ok != (tc.domain != "") || d != tc.domain {
+			t.Errorf("splitMailbox(%q) = %q, %v; want %q", tc.in, d, ok, tc.domain)
+		}
+	}
+}
+
+func TestConfig(t *testing.T) {
+	def := Defaults()
+	if err := def.Validate(); err != nil {
+		t.Fatalf("embedded defaults invalid: %v", err)
+	}
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, fmt.Sprintf("c%d.yaml", len(s)))
+		os.WriteFile(p, []byte(s), 0o644)
+		return p
+	}
+	t.Run("overrides keep other defaults", func(t *testing.T) {
+		c, err := LoadConfig(write("listen: \"127.0.0.1:2526\"\ndeliver:\n  relay: \"127.0.0.1:25\"\n  retry_min: 30s\n  lifetime: 3d\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Listen != "127.0.0.1:2526" || c.Deliver.Relay != "127.0.0.1:25" || c.Deliver.RetryMin.D().String() != "30s" ||
+			c.Deliver.Lifetime.D().Hours() != 72 || c.Accept.MaxMessageBytes != 26214400 || c.Deliver.Maildir != "var/maildir" {
+			t.Errorf("config = %+v", c)
+		}
+	})
+	t.Run("unknown key names its path and line", func(t *testing.T) {
+		_, err := LoadConfig(write("deliver:\n  relai: \"x:25\"\naccept:\n  networks: [\"127.0.0.1\"]\n  domain: []\n"))
+		if err == nil {
+			t.Fatal("no error")
+		}
+		for _, want := range []string{":2: deliver.relai: unknown key", ":5: accept.domain: unknown key"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
+			}
+		}
+	})
+	t.Run("all bad values reported at once", func(t *testing.T) {
+		_, err := LoadConfig(write("listen: nope\naccept:\n  networks: [\"10.0.0.0/33\"]\n  max_message_bytes: 5\ndeliver:\n  relay: \"no-port\"\n  workers: 0\n"))
+		if err == nil {
+			t.Fatal("no error")
+		}
+		for _, want := range []string{"listen:", "accept.networks[0]:", "accept.max_message_bytes:", "deliver.relay:", "deliver.workers:"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+	})
+	t.Run("bad duration", func(t *testing.T) {
+		_, err := LoadConfig(write("deliver:\n  timeout: soon\n"))
+		if err == nil || !strings.Contains(err.Error(), `"soon" is not a duration`) {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
