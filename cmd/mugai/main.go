@@ -1,0 +1,142 @@
+// Command mugai is the mail sanitization gateway: an SMTP relay that rebuilds
+// every message from the Internet side as text before it enters LGWAN.
+//
+// Subcommands are a table of {words, fn}; each writes its own help. Usage
+// errors and bad configuration exit 2 with one line naming the problem.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+type command struct {
+	words []string
+	args  string
+	help  string
+	fn    func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{[]string{"serve"}, "[-config FILE]", "run the SMTP relay (embedded defaults without -config)", cmdServe},
+		{[]string{"sanitize"}, "[-policy FILE] [-audit FILE] [-explain] [FILE|-]", "rebuild one message offline and print it", cmdSanitize},
+		{[]string{"policy", "check"}, "[FILE]", "validate a policy and print its effective rules", cmdPolicyCheck},
+		{[]string{"version"}, "", "print the version", cmdVersion},
+	}
+}
+
+// usageError makes the process exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// failure is a non-usage error whose message was already printed; it only
+// sets the exit code.
+type failure struct{ code int }
+
+func (f *failure) Error() string { return fmt.Sprintf("exit %d", f.code) }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if len(args) < len(c.words) || !equalWords(args[:len(c.words)], c.words) {
+			continue
+		}
+		err := c.fn(args[len(c.words):], stdout, stderr)
+		var ue *usageError
+		var f *failure
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "mugai %s: %s\n", strings.Join(c.words, " "), ue.msg)
+			return 2
+		case errors.As(err, &f):
+			return f.code
+		default:
+			fmt.Fprintf(stderr, "mugai %s: %v\n", strings.Join(c.words, " "), err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "mugai: unknown command %q (run 'mugai help')\n", strings.Join(args, " "))
+	return 2
+}
+
+func equalWords(a, b []string) bool {
+	for i := range b {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "mugai: mail sanitization gateway (無害化通信)")
+	fmt.Fprintln(w, "\nUsage:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  mugai %s %s\n      %s\n", strings.Join(c.words, " "), c.args, c.help)
+	}
+}
+
+// flags is a FlagSet whose errors are usage errors and whose help is
+// printed only when asked for with -h.
+type flags struct {
+	*flag.FlagSet
+	name, usage string
+	stderr      io.Writer
+}
+
+func newFlags(name string, stderr io.Writer, usage string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // parse errors print one line, not the help
+	return &flags{FlagSet: fs, name: name, usage: usage, stderr: stderr}
+}
+
+// parseFlags parses args; -h prints the help and returns flag.ErrHelp.
+func parseFlags(fs *flags, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(fs.stderr, "usage: mugai %s %s\n", fs.name, fs.usage)
+		fs.SetOutput(fs.stderr)
+		fs.PrintDefaults()
+		return err
+	}
+	return usagef("%v", err)
+}
+
+func cmdVersion(args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return usagef("takes no arguments")
+	}
+	fmt.Fprintln(stdout, "mugai", version)
+	return nil
+}

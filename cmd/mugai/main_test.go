@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		err  string // in stderr
+	}{
+		// usage errors: exit 2, one line naming the problem
+		{nil, 2, "Usage:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"version", "extra"}, 2, "mugai version: takes no arguments"},
+		{[]string{"sanitize", "-nope"}, 2, "flag provided but not defined: -nope"},
+		{[]string{"sanitize", "/does/not/exist.eml"}, 2, "no such file"},
+		{[]string{"sanitize", "a", "b"}, 2, "takes at most one message file"},
+		{[]string{"serve", "-config", "/does/not/exist.yaml"}, 2, "mugai serve: open /does/not/exist.yaml"},
+		{[]string{"serve", "stray"}, 2, `unexpected argument "stray"`},
+		// help is not an error
+		{[]string{"help"}, 0, "mugai sanitize"},
+		{[]string{"sanitize", "-h"}, 0, "-explain"},
+	}
+	for _, tc := range tests {
+		code, _, stderr := runCLI(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.err) {
+			t.Errorf("mugai %v: exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr, tc.code, tc.err)
+		}
+		if tc.code == 2 && tc.args != nil && strings.Count(strings.TrimSpace(stderr), "\n") > 0 && tc.args[0] != "help" {
+			t.Errorf("mugai %v: usage error spans several lines: %q", tc.args, stderr)
+		}
+	}
+}
+
+func TestServeBadConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("listen: nope\naccept:\n  max_message_bytes: 1\n"), 0o644)
+	code, _, stderr := runCLI(t, "serve", "-config", p)
+	if code != 2 || !strings.Contains(stderr, "listen:") || !strings.Contains(stderr, "accept.max_message_bytes:") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "mugai ") {
+		t.Errorf("exit %d, %q", code, out)
+	}
+}
+
+func TestPolicyCheck(t *testing.T) {
+	code, out, _ := runCLI(t, "policy", "check")
+	if code != 0 || !strings.Contains(out, "attachment-strip") || !strings.Contains(out, "builtin-default") || !strings.Contains(out, "6(3)②") {
+		t.Errorf("embedded policy: exit %d\n%s", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - id: x\n    clause: \"99\"\n    action: strip\n    reason: {ja: a, en: b}\n    extra: 1\n"), 0o644)
+	code, _, stderr := runCLI(t, "policy", "check", bad)
+	if code != 1 || !strings.Contains(stderr, bad+":3: rules[0] (x): clause \"99\"") || !strings.Contains(stderr, bad+":6: rules[0].extra: unknown key") {
+		t.Errorf("bad policy: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	dir := t.TempDir()
+	msg := filepath.Join(dir, "in.eml")
+	os.WriteFile(msg, []byte("From: a@example.jp\r\nSubject: hi\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Hello</p>\r\n--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=x.zip\r\n\r\nPK\x03\x04\r\n--b--\r\n"), 0o644)
+	auditFile := filepath.Join(dir, "audit.jsonl")
+	code, out, stderr := runCLI(t, "sanitize", "-audit", auditFile, "-explain", msg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "Content-Type: text/plain; charset=UTF-8") || strings.Contains(out, "PK\x03\x04") {
+		t.Errorf("output:\n%s", out)
+	}
+	for _, want := range []string{"PART", "html-converted", "attachment-strip", "x.zip"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("explain table lacks %q:\n%s", want, stderr)
+		}
+	}
+	b, _ := os.ReadFile(auditFile)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("audit has %d lines:\n%s", len(lines), b)
+	}
+	var rec map[string]any
+	json.Unmarshal([]byte(lines[1]), &rec)
+	if rec["event"] != "decision" || rec["filename"] != "x.zip" || rec["action"] != "strip" {
+		t.Errorf("audit record %v", rec)
+	}
+}
+
+// TestSanitizeUnparseable: input that is not a message still yields a
+// notice-only message and exit 0.
+func TestSanitizeUnparseable(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "junk")
+	os.WriteFile(p, []byte("\x00\x01 not: a\n message at all\n"), 0o644)
+	code, out, stderr := runCLI(t, "sanitize", p)
+	if code != 0 || !strings.Contains(out, "Content-Type: text/plain; charset=UTF-8") {
+		t.Errorf("exit %d, stderr %q, out:\n%s", code, stderr, out)
+	}
+}
