@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -165,15 +166,19 @@ func LoadFile(file string) (*Policy, error) {
 func Parse(file string, data []byte) (*Policy, error) {
 	p := &Policy{}
 	root, err := strictyaml.Decode(file, data, p)
+	errs := &strictyaml.Error{File: file}
 	if err != nil {
-		return nil, err
+		var se *strictyaml.Error
+		if root == nil || !errors.As(err, &se) {
+			return nil, err // not YAML at all: nothing to validate
+		}
+		errs.Problems = append(errs.Problems, se.Problems...)
 	}
 	p.Source = file
 	sum := sha256.Sum256(data)
 	p.SHA256 = hex.EncodeToString(sum[:])
-	lines := ruleKeyLines(root)
-	errs := &strictyaml.Error{File: file}
-	p.validate(lines, errs)
+	p.validate(ruleKeyLines(root), errs)
+	slices.SortStableFunc(errs.Problems, func(a, b strictyaml.Problem) int { return a.Line - b.Line })
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net/mail"
 	"strings"
-
 )
 
 // parsed is a rebuilt message as an independent parser (the standard

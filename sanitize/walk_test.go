@@ -8,7 +8,9 @@ import (
 	"mugai/policy"
 )
 
-func crlf(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n") }
+func crlf(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
+}
 
 // structureCases are messages whose structure is broken or beyond limits.
 // Each must come out as a notice plus whatever body text is unambiguous,

@@ -1,0 +1,147 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefaultPolicy(t *testing.T) {
+	p := Default()
+	if p.SHA256 == "" || p.Source != DefaultSource || len(p.Rules) == 0 {
+		t.Fatalf("default policy = %+v", p)
+	}
+	tests := []struct {
+		s      Subject
+		rule   string
+		action Action
+	}{
+		{Subject{Role: RoleBody, DetectedType: "text/plain", DeclaredType: "text/plain"}, "body-text", ActionTextify},
+		{Subject{Role: RoleBody, DetectedType: "text/html", DeclaredType: "text/html"}, "body-text", ActionTextify},
+		{Subject{Role: RoleAlternative, DeclaredType: "text/html"}, "alternative-drop", ActionStrip},
+		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "attachment-strip", ActionStrip},
+		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "a.txt"}, "attachment-strip", ActionStrip},
+	}
+	for _, tc := range tests {
+		r := p.Evaluate(tc.s)
+		if r.ID != tc.rule || r.Action != tc.action {
+			t.Errorf("Evaluate(%+v) = %s/%s, want %s/%s", tc.s, r.ID, r.Action, tc.rule, tc.action)
+		}
+		if _, ok := LookupClause(r.Clause); !ok {
+			t.Errorf("rule %s cites unknown clause %q", r.ID, r.Clause)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	p, err := Parse("m.yaml", []byte(`
+name: match test
+rules:
+  - id: keep-text
+    clause: "6(6)"
+    match: {role: attachment, type: ["text/*"], extension: [txt, ".CSV"]}
+    action: keep
+    reason: {ja: "テキストは添付します", en: "plain text is attached"}
+  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: "本文", en: "body"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		s    Subject
+		rule string
+	}{
+		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "memo.txt"}, "keep-text"},
+		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "DATA.csv"}, "keep-text"},
+		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "memo.txt"}, "builtin-default"},
+		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "noext"}, "builtin-default"},
+		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "a.txt.exe"}, "builtin-default"},
+		{Subject{Role: RoleBody, DetectedType: "text/plain"}, "body"},
+		{Subject{Role: RoleAlternative, DetectedType: "text/html"}, "builtin-default"},
+	}
+	for _, tc := range tests {
+		if got := p.Evaluate(tc.s).ID; got != tc.rule {
+			t.Errorf("Evaluate(%+v) = %s, want %s", tc.s, got, tc.rule)
+		}
+	}
+}
+
+// TestParseErrors: every problem is reported at once, each with file:line.
+func TestParseErrors(t *testing.T) {
+	src := `name: broken
+rules:
+  - id: Bad_ID
+    clause: "9(99)"
+    action: flatten
+    reason: {ja: "x"}
+  - id: dup
+    clause: "2(13)"
+    action: keep
+    reason: {ja: "x", en: "x"}
+  - id: dup
+    clause: "2(13)"
+    match: {role: [body, bogus], type: pdf}
+    action: explode
+    reason: {ja: "x", en: "x"}
+  - id: builtin-mine
+    clause: "2(13)"
+    match: {role: attachment}
+    action: strip
+    reason: {ja: "x", en: "x"}
+    colour: red
+`
+	_, err := Parse("p.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`p.yaml:21: rules[3].colour: unknown key`,
+		`p.yaml:3: rules[0] (Bad_ID): id "Bad_ID" must be lower-case`,
+		`p.yaml:4: rules[0] (Bad_ID): clause "9(99)" is not in the clause catalogue`,
+		`p.yaml:5: rules[0] (Bad_ID): action "flatten" is not available in this version`,
+		`p.yaml:6: rules[0] (Bad_ID): reason needs both ja and en text`,
+		`p.yaml:9: rules[1] (dup): action keep cannot apply to role body`,
+		`p.yaml:11: rules[2] (dup): duplicate id (first used on line 7)`,
+		`p.yaml:14: rules[2] (dup): unknown action "explode"`,
+		`rules[2] (dup): match.role "bogus" is not one of`,
+		`rules[2] (dup): match.type "pdf" must look like type/subtype`,
+		`p.yaml:16: rules[3] (builtin-mine): ids starting with builtin- are reserved`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q\n--- got ---\n%v", want, err)
+		}
+	}
+}
+
+func TestParseSyntaxError(t *testing.T) {
+	_, err := Parse("s.yaml", []byte("rules:\n  - id: x\n   bad indent: [\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "s.yaml:") {
+		t.Fatalf("err = %v, want s.yaml:LINE: …", err)
+	}
+	if _, err := Parse("e.yaml", []byte("")); err == nil || !strings.Contains(err.Error(), "at least one rule") {
+		t.Errorf("empty policy: err = %v", err)
+	}
+}
+
+// FuzzPolicyParse: Parse never panics, and a policy it accepts evaluates
+// every subject to a rule with a known clause.
+func FuzzPolicyParse(f *testing.F) {
+	f.Add(defaultYAML)
+	f.Add([]byte("rules:\n  - id: a\n    clause: \"7\"\n    action: strip\n    reason: {ja: x, en: y}\n"))
+	f.Add([]byte("rules: [{id: a, match: {type: '[', role: body}}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse("f.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, role := range allRoles {
+			r := p.Evaluate(Subject{Role: role, DetectedType: "application/pdf", DeclaredType: "text/html", Filename: "a.b"})
+			if _, ok := LookupClause(r.Clause); !ok || r.Action == "" {
+				t.Fatalf("rule %+v", r)
+			}
+		}
+	})
+}
