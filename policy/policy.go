@@ -88,18 +88,45 @@ type Match struct {
 
 // Rule is one entry of a policy. The first rule that matches a part decides.
 type Rule struct {
-	ID     string `yaml:"id"`
-	Clause string `yaml:"clause"`
-	Match  Match  `yaml:"match"`
-	Action Action `yaml:"action"`
-	Reason Text   `yaml:"reason"`
+	ID      string  `yaml:"id"`
+	Clause  string  `yaml:"clause"`
+	Match   Match   `yaml:"match"`
+	Action  Action  `yaml:"action"`
+	Reason  Text    `yaml:"reason"`
+	Options Options `yaml:"options"`
 
 	Line int `yaml:"-"` // where the rule starts in its file
+}
+
+// Options tune an action. Empty fields take the policy's body options.
+type Options struct {
+	Links string `yaml:"links"` // textify: keep, defang or remove
+}
+
+// Link modes for URLs in the rebuilt text.
+const (
+	LinksKeep   = "keep"   // shown as they are
+	LinksDefang = "defang" // hxxps://example[.]com/…: readable, not clickable
+	LinksRemove = "remove" // replaced by a placeholder
+)
+
+// Output charsets for the rebuilt text.
+const (
+	CharsetUTF8      = "utf-8"
+	CharsetISO2022JP = "iso-2022-jp" // for legacy clients; UTF-8 when the text does not fit
+)
+
+// Body options say how the body text is chosen and written.
+type Body struct {
+	Prefer  string `yaml:"prefer"`  // plain (default) or html: which alternative becomes the body
+	Links   string `yaml:"links"`   // default link mode: defang (default), keep or remove
+	Charset string `yaml:"charset"` // utf-8 (default) or iso-2022-jp
 }
 
 // Policy is a validated, ordered rule set.
 type Policy struct {
 	Name  string `yaml:"name"`
+	Body  Body   `yaml:"body"`
 	Rules []Rule `yaml:"rules"`
 
 	Source string `yaml:"-"` // file path, or DefaultSource
@@ -123,6 +150,24 @@ var (
 		Reason: Text{
 			JA: "メールの構造を完全には解析できない部分は、安全のため削除しました。",
 			EN: "A part whose structure could not be fully parsed was removed to be safe.",
+		},
+	}
+	// RuleHiddenText records text in an HTML body that a mail client would
+	// not show; it is left out of the rebuilt text.
+	RuleHiddenText = Rule{
+		ID: "builtin-hidden-text", Clause: "3(1)", Action: ActionStrip,
+		Reason: Text{
+			JA: "HTML 本文に画面に表示されない文字列（フィッシングで使われる手口）があったため、取り除きました。",
+			EN: "The HTML body held text that is not shown on screen (a phishing trick); it was left out.",
+		},
+	}
+	// RuleLinkCheck records a link whose visible text names another host
+	// than its target.
+	RuleLinkCheck = Rule{
+		ID: "builtin-link-check", Clause: "3(1)", Action: ActionTextify,
+		Reason: Text{
+			JA: "リンクの表示と実際の行き先が異なります。フィッシングの疑いがあります。",
+			EN: "A link's visible text differs from where it leads. This may be phishing.",
 		},
 	}
 	// RuleDefault removes parts that no rule of the policy matches.
@@ -164,7 +209,7 @@ func LoadFile(file string) (*Policy, error) {
 // Parse decodes and validates a policy. The error, if any, is a
 // *strictyaml.Error listing every problem as file:line.
 func Parse(file string, data []byte) (*Policy, error) {
-	p := &Policy{}
+	p := &Policy{Body: Body{Prefer: "plain", Links: LinksDefang, Charset: CharsetUTF8}}
 	root, err := strictyaml.Decode(file, data, p)
 	errs := &strictyaml.Error{File: file}
 	if err != nil {
@@ -191,6 +236,18 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 	if len(p.Rules) == 0 {
 		errs.Add(1, "rules", "a policy needs at least one rule")
+	}
+	if p.Body.Prefer != "plain" && p.Body.Prefer != "html" {
+		errs.Add(0, "body.prefer", "%q is not plain or html", p.Body.Prefer)
+	}
+	if !validLinks(p.Body.Links) || p.Body.Links == "" {
+		errs.Add(0, "body.links", "%q is not keep, defang or remove", p.Body.Links)
+	}
+	switch strings.ToLower(p.Body.Charset) {
+	case CharsetUTF8, CharsetISO2022JP:
+		p.Body.Charset = strings.ToLower(p.Body.Charset)
+	default:
+		errs.Add(0, "body.charset", "%q is not utf-8 or iso-2022-jp", p.Body.Charset)
 	}
 	seen := map[string]int{}
 	for i := range p.Rules {
@@ -237,6 +294,11 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 			errs.Add(at("action"), where, "%v", err)
 		}
 		r.Match.validate(where, at("match"), errs)
+		if !validLinks(r.Options.Links) {
+			errs.Add(at("options"), where, "options.links %q is not keep, defang or remove", r.Options.Links)
+		} else if r.Options.Links != "" && act != ActionTextify && err == nil {
+			errs.Add(at("options"), where, "options.links only applies to textify rules")
+		}
 		if err == nil {
 			for _, role := range r.Match.roles() {
 				if !slices.Contains(allowedActions[role], act) {
@@ -245,6 +307,18 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 			}
 		}
 	}
+}
+
+func validLinks(s string) bool {
+	return s == "" || s == LinksKeep || s == LinksDefang || s == LinksRemove
+}
+
+// LinkMode returns the link mode for text made under rule r.
+func (p *Policy) LinkMode(r Rule) string {
+	if r.Options.Links != "" {
+		return r.Options.Links
+	}
+	return p.Body.Links
 }
 
 func joinActions(as []Action) string {

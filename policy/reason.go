@@ -18,6 +18,19 @@ const (
 	// (a message or multipart) that cannot be passed without sanitizing it.
 	ReasonNotKeepable = "not-keepable"
 
+	// ReasonCharsetMislabelled: the declared charset did not fit the bytes;
+	// another one (named in the detail) decoded them cleanly.
+	ReasonCharsetMislabelled = "charset-mislabelled"
+	// ReasonCharsetGuessed: no (known) charset was declared; the one named
+	// in the detail decoded the bytes cleanly.
+	ReasonCharsetGuessed = "charset-guessed"
+	// ReasonHiddenText: the HTML held text a mail client would not show
+	// (display:none, zero-size fonts, zero-width characters); it was left
+	// out. A phishing signal.
+	ReasonHiddenText = "hidden-text"
+	// ReasonLinkMismatch: a link's visible text names another host than the
+	// one it leads to. A phishing signal; the notice warns.
+	ReasonLinkMismatch = "link-mismatch"
 	// ReasonUnknownCharset: the declared charset is unknown; the text was
 	// read as UTF-8 where valid and undecodable bytes were dropped.
 	ReasonUnknownCharset = "unknown-charset"

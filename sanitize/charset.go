@@ -1,20 +1,21 @@
 package sanitize
 
 import (
-	"io"
+	"bytes"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/japanese"
-	"golang.org/x/text/transform"
+	"golang.org/x/text/encoding/unicode"
 )
 
-// charsetAliases maps names that real Japanese mailers write, and that the
-// WHATWG index does not know, onto encodings. x/text's Shift_JIS is the
-// WHATWG one, which is Windows-31J (CP932): it includes the NEC and IBM
-// extensions (①, ㈱, 髙).
+// charsetAliases maps names that real mailers write, and that the WHATWG
+// index lacks or gets wrong for mail, onto encodings. x/text's Shift_JIS is
+// the WHATWG one, which is Windows-31J (CP932): it includes the NEC and IBM
+// extensions (①, ㈱, 髙, 﨑). Its ISO-2022-JP decoder reads the same rows
+// (ISO-2022-JP-MS) and the ESC ( I half-width kana escape.
 var charsetAliases = map[string]encoding.Encoding{
 	"cp932":          japanese.ShiftJIS,
 	"ms932":          japanese.ShiftJIS,
@@ -23,10 +24,18 @@ var charsetAliases = map[string]encoding.Encoding{
 	"x-sjis":         japanese.ShiftJIS,
 	"shift-jis":      japanese.ShiftJIS,
 	"x-shift_jis":    japanese.ShiftJIS,
-	"iso-2022-jp-2":  japanese.ISO2022JP,
+	"csshiftjis":     japanese.ShiftJIS,
+	"iso-2022-jp-2":  japanese.ISO2022JP, // the Japanese subset; other G0 sets are dropped as undecodable
 	"iso-2022-jp-3":  japanese.ISO2022JP,
 	"iso-2022-jp-ms": japanese.ISO2022JP,
+	"cp50220":        japanese.ISO2022JP,
+	"cp50221":        japanese.ISO2022JP,
 	"x-euc-jp":       japanese.EUCJP,
+	"eucjp-ms":       japanese.EUCJP,
+	"cp51932":        japanese.EUCJP,
+	// RFC 2781: "UTF-16" without a BOM is big-endian; with one, the BOM decides.
+	"utf-16": unicode.UTF16(unicode.BigEndian, unicode.UseBOM),
+	"utf-7":  utf7Encoding{},
 }
 
 // lookupCharset returns the encoding for a MIME charset name. ok is false
@@ -34,7 +43,7 @@ var charsetAliases = map[string]encoding.Encoding{
 // which we read as UTF-8: mail labelled us-ascii often holds UTF-8, and the
 // WHATWG index would map it to windows-1252).
 func lookupCharset(name string) (enc encoding.Encoding, ok bool) {
-	n := strings.ToLower(strings.Trim(strings.TrimSpace(name), `"'`))
+	n := normCharset(name)
 	switch n {
 	case "", "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "unicode-1-1-utf-8":
 		return nil, true
@@ -43,69 +52,210 @@ func lookupCharset(name string) (enc encoding.Encoding, ok bool) {
 		return e, true
 	}
 	e, err := htmlindex.Get(n)
-	if err != nil {
-		return nil, false
-	}
-	if e == encoding.Replacement {
+	if err != nil || e == encoding.Replacement {
 		return nil, false
 	}
 	return e, true
 }
 
-// decodeResult says how well text decoded.
+// normCharset lower-cases a charset name and drops quotes and an RFC 2231
+// language suffix ("iso-2022-jp*ja").
+func normCharset(name string) string {
+	n := strings.ToLower(strings.Trim(strings.TrimSpace(name), `"'`))
+	if i := strings.IndexByte(n, '*'); i >= 0 {
+		n = n[:i]
+	}
+	return n
+}
+
+// decodeResult says how text was decoded.
 type decodeResult int
 
 const (
-	decodedClean   decodeResult = iota
-	decodedLossy                // some bytes did not decode and were dropped
-	decodedUnknown              // the charset is unknown; read as UTF-8, invalid bytes dropped
+	decodedClean       decodeResult = iota
+	decodedMislabelled              // the declared charset was wrong; another one decoded cleanly
+	decodedGuessed                  // no (known) charset was declared; we found one that decodes cleanly
+	decodedLossy                    // some bytes did not decode and were dropped
+	decodedUnknown                  // unknown charset, nothing fitted: read as UTF-8, invalid bytes dropped
 )
 
-// decodeText turns body bytes in the given charset into valid UTF-8. Bytes
-// that do not decode are dropped, never turned into runs of U+FFFD.
-func decodeText(b []byte, charset string) (string, decodeResult) {
-	enc, ok := lookupCharset(charset)
-	if !ok {
-		s, _ := validUTF8(b)
-		return s, decodedUnknown
-	}
-	if enc == nil {
-		s, lossy := validUTF8(b)
-		if lossy {
-			return s, decodedLossy
+// decodeText turns body bytes in the declared charset into valid UTF-8. When
+// the declared charset does not fit the bytes, or none is declared, it tries
+// the charsets real mail uses (UTF-8, ISO-2022-JP, Shift_JIS, EUC-JP). Bytes
+// that still do not decode are dropped, never turned into runs of U+FFFD.
+// used names the charset that was applied.
+func decodeText(b []byte, declared string) (text string, res decodeResult, used string) {
+	enc, known := lookupCharset(declared)
+	if bytes.HasPrefix(b, []byte{0xFE, 0xFF}) || bytes.HasPrefix(b, []byte{0xFF, 0xFE}) {
+		if s, ok := strictDecode(charsetAliases["utf-16"], b); ok && (!known || enc == nil) {
+			return s, resultFor(declared, known), "utf-16"
 		}
-		return s, decodedClean
 	}
-	// Count the replacement characters the source already held (only
-	// possible in Unicode encodings), so we drop only those we introduced.
+	if known {
+		if s, ok := strictDecode(enc, b); ok {
+			switch {
+			case enc == nil && !isASCIIBytes(b) && isASCIICharset(declared):
+				return s, decodedMislabelled, "utf-8" // us-ascii holding UTF-8
+			case enc == nil && isASCIIBytes(b) && hasJISEscape(b):
+				// 7-bit ISO-2022-JP labelled as ASCII or not at all: the
+				// most common Japanese mail of all.
+				if t, ok := strictDecode(japanese.ISO2022JP, b); ok {
+					return t, resultFor(declared, declared != ""), "iso-2022-jp"
+				}
+			case enc != nil && !isASCIIBytes(b) && oftenMislabelled(declared):
+				// These decode almost any bytes "cleanly" (Latin-1, or
+				// EUC-JP read as Shift_JIS half-width kana): prefer a
+				// candidate that reads clearly better.
+				if cs, t, ok := guessCharset(b); ok && cs != normCharset(declared) &&
+					(cs == "utf-8" || japaneseScore(t) > japaneseScore(s)+4) {
+					return t, decodedMislabelled, cs
+				}
+			}
+			return s, decodedClean, orUTF8(declared)
+		}
+	}
+	if cs, s, ok := guessCharset(b); ok {
+		return s, resultFor(declared, known), cs
+	}
+	if !known {
+		return strings.ToValidUTF8(string(b), ""), decodedUnknown, "utf-8"
+	}
+	return lossyDecode(enc, b), decodedLossy, orUTF8(declared)
+}
+
+// oftenMislabelled reports the labels Japanese text is wrongly sent under:
+// the Japanese charsets themselves (one for another) and the Western
+// defaults of mailers and gateways. Text labelled Korean, Chinese or
+// Cyrillic is trusted: those bytes also decode as Japanese.
+func oftenMislabelled(cs string) bool {
+	switch normCharset(cs) {
+	case "iso-8859-1", "latin1", "iso-8859-15", "windows-1252", "cp1252",
+		"shift_jis", "shift-jis", "sjis", "x-sjis", "cp932", "ms932", "windows-31j",
+		"euc-jp", "x-euc-jp", "iso-2022-jp":
+		return true
+	}
+	return false
+}
+
+func hasJISEscape(b []byte) bool {
+	return bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) || bytes.Contains(b, []byte("\x1b(I"))
+}
+
+func resultFor(declared string, known bool) decodeResult {
+	if declared == "" || !known {
+		return decodedGuessed
+	}
+	return decodedMislabelled
+}
+
+func orUTF8(cs string) string {
+	if cs == "" {
+		return "utf-8"
+	}
+	return normCharset(cs)
+}
+
+func isASCIICharset(cs string) bool {
+	switch normCharset(cs) {
+	case "us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us":
+		return true
+	}
+	return false
+}
+
+func isASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// strictDecode decodes b and reports whether every byte decoded. A nil enc
+// is UTF-8.
+func strictDecode(enc encoding.Encoding, b []byte) (string, bool) {
+	if enc == nil {
+		return string(b), utf8.Valid(b)
+	}
 	out, err := enc.NewDecoder().Bytes(b)
 	if err != nil {
-		s, _ := validUTF8(b)
-		return s, decodedLossy
+		return "", false
 	}
-	s := string(out)
-	if strings.ContainsRune(s, utf8.RuneError) {
-		return strings.ReplaceAll(s, string(utf8.RuneError), ""), decodedLossy
+	// Decoders mark undecodable input with U+FFFD; only a Unicode source
+	// can hold a genuine one.
+	if bytes.ContainsRune(out, utf8.RuneError) && !bytes.Contains(b, []byte("\xef\xbf\xbd")) {
+		return "", false
 	}
-	return s, decodedClean
+	return string(out), utf8.Valid(out)
 }
 
-// validUTF8 drops invalid UTF-8 bytes. lossy reports whether any were.
-func validUTF8(b []byte) (string, bool) {
-	if utf8.Valid(b) {
-		return string(b), false
-	}
-	return strings.ToValidUTF8(string(b), ""), true
-}
-
-// charsetReader adapts lookupCharset for mime.WordDecoder.
-func charsetReader(name string, input io.Reader) (io.Reader, error) {
-	enc, ok := lookupCharset(name)
-	if !ok {
-		return nil, errUnknownCharset
-	}
+// lossyDecode decodes what it can and drops the rest.
+func lossyDecode(enc encoding.Encoding, b []byte) string {
 	if enc == nil {
-		return input, nil
+		return strings.ToValidUTF8(string(b), "")
 	}
-	return transform.NewReader(input, enc.NewDecoder()), nil
+	out, err := enc.NewDecoder().Bytes(b)
+	if err != nil {
+		return strings.ToValidUTF8(string(b), "")
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(string(out), ""), string(utf8.RuneError), "")
+}
+
+// guessCharset finds the charset that decodes b cleanly and reads most like
+// text: 7-bit data with ISO-2022-JP escapes is ISO-2022-JP; valid UTF-8 is
+// UTF-8; otherwise Shift_JIS and EUC-JP compete on how Japanese the result
+// looks (kana and kanji score, half-width katakana and private-use
+// characters, the usual signs of the wrong one, count against).
+func guessCharset(b []byte) (charset, text string, ok bool) {
+	if isASCIIBytes(b) {
+		if hasJISEscape(b) {
+			if s, ok := strictDecode(japanese.ISO2022JP, b); ok {
+				return "iso-2022-jp", s, true
+			}
+		}
+		if bytes.Contains(b, []byte("+")) && bytes.Contains(b, []byte("-")) {
+			if s, ok := strictDecode(utf7Encoding{}, b); ok && s != string(b) && japaneseScore(s) > 0 {
+				return "utf-7", s, true
+			}
+		}
+		return "", "", false
+	}
+	if utf8.Valid(b) {
+		return "utf-8", string(b), true
+	}
+	best, bestText, bestScore := "", "", 0
+	for _, c := range []struct {
+		name string
+		enc  encoding.Encoding
+	}{{"shift_jis", japanese.ShiftJIS}, {"euc-jp", japanese.EUCJP}} {
+		s, ok := strictDecode(c.enc, b)
+		if !ok {
+			continue
+		}
+		if score := japaneseScore(s); score > bestScore {
+			best, bestText, bestScore = c.name, s, score
+		}
+	}
+	return best, bestText, best != ""
+}
+
+// japaneseScore rates how much s reads like Japanese text.
+func japaneseScore(s string) int {
+	score := 0
+	for _, r := range s {
+		switch {
+		case r >= 0x3040 && r <= 0x30FF: // hiragana, katakana
+			score += 3
+		case r >= 0x4E00 && r <= 0x9FFF: // common kanji
+			score += 2
+		case r >= 0x3000 && r <= 0x303F, r >= 0xFF01 && r <= 0xFF5E: // punctuation, full-width forms
+			score++
+		case r >= 0xFF61 && r <= 0xFF9F: // half-width katakana: rare in real text
+			score -= 2
+		case r >= 0xE000 && r <= 0xF8FF: // private use: user-defined characters, or a misreading
+			score -= 3
+		}
+	}
+	return score
 }

@@ -40,9 +40,9 @@ func TestGolden(t *testing.T) {
 	}{
 		// HTML only: converted, hidden text and active content gone
 		{name: "01-html-only", subject: "Monthly newsletter", from: `Example News <news@example.com>`,
-			contains: []string{"November news", "events page <https://example.com/events>", "・Item one", "Date | Event", "[画像: Example logo]", "原本保管番号 / Original kept as: 20261126T000000-0123456789ab"},
+			contains: []string{"November news", "events page <hxxps://example[.]com/events>", "⚠ HTML 本文に画面に表示されない文字列", "・Item one", "Date | Event", "[画像: Example logo]", "原本保管番号 / Original kept as: 20261126T000000-0123456789ab"},
 			absent:   []string{"secret preheader", "alert", "tracking comment", "<p>", "color: red", "Newsletter"},
-			reasons:  []string{policy.ReasonHTMLConverted}},
+			reasons:  []string{policy.ReasonHTMLConverted, policy.ReasonHiddenText}},
 		// multipart/alternative: text/plain wins, HTML dropped
 		{name: "02-alternative", subject: "Re: meeting", from: `Sato <sato@example.co.jp>`,
 			contains: []string{"会議は木曜日です。\nSee you on Thursday.", "HTML 本文 / HTML body → 削除 / removed"},
@@ -58,6 +58,28 @@ func TestGolden(t *testing.T) {
 			contains: []string{"来週の会議は第３会議室で行います。", "総務課 山田", "変更・削除した部分はありません。"},
 			absent:   []string{"\x1b$B", "\uFFFD"},
 			reasons:  []string{policy.ReasonBodyText}},
+		// Shift_JIS HTML declared only by <meta>: layout table flattened, data table aligned
+		{name: "05-sjis-html-meta", subject: "市民だより１２月号", from: `=?UTF-8?B?5biC5rCR6Kqy?= <news@city.example.lg.jp>`,
+			contains: []string{"いつもご利用いただきありがとうございます。年末年始の窓口についてお知らせします。", "日付             | 窓口\n12月28日         | 午前のみ", "・詳しくは市のホームページ <hxxps://www[.]city[.]example[.]lg[.]jp/info> へ"},
+			absent:   []string{"<td", "市民だより\n"},
+			reasons:  []string{policy.ReasonHTMLConverted}},
+		// phishing: hidden text gone and counted, the mismatched link flagged
+		{name: "06-phishing", subject: "【重要】アカウント確認のお願い", from: `Bank <support@bank-example.net>`,
+			contains: []string{"パスワードの再設定", "shows bank.example.co.jp, leads to login.evil.example.net", "⚠ リンクの表示と実際の行き先が異なります"},
+			absent:   []string{"ignore previous content", "xx本人", "https://"},
+			reasons:  []string{policy.ReasonHTMLConverted, policy.ReasonHiddenText, policy.ReasonLinkMismatch}},
+		// declared ISO-2022-JP, really Shift_JIS; raw Shift_JIS subject; encoded word in quotes
+		{name: "07-mislabelled", subject: "御見積のご送付", from: `=?UTF-8?B?6Yi05pyo?= <suzuki@example.co.jp>`,
+			contains: []string{"見積書を添付いたします。ご確認ください。", "本文の文字コードの表示が誤っていたため"},
+			reasons:  []string{policy.ReasonCharsetMislabelled}},
+		// filenames in every encoding, shown decoded in the notice
+		{name: "08-filenames", subject: "files", from: `<a@example.jp>`,
+			contains: []string{"・見積書（第2版）.pdf（", "・議事録_令和8年度.docx（", "・会場案内図.png（", "・名簿.xlsx（"},
+			reasons:  []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonAttachment, policy.ReasonAttachment, policy.ReasonAttachment}},
+		// split encoded words, unlabelled ISO-2022-JP-MS body
+		{name: "09-split-words-jis-ms", subject: "会議", from: `=?UTF-8?B?6auZ5qmL?= <takahashi@example.jp>`,
+			contains: []string{"①㈱髙 担当： ｶﾀｶﾅ", "以上、よろしくお願いします。"},
+			reasons:  []string{policy.ReasonCharsetGuessed}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,39 +6,51 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"net/url"
+	"regexp"
+
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"golang.org/x/text/width"
+
+	"mugai/policy"
 )
 
 // htmlToText renders an HTML document as readable plain text: block
 // structure kept as line breaks, lists bulleted, data tables row by row,
-// links as "text <url>", image alt text; scripts, styles, comments, the head
-// and hidden elements dropped. hidden counts elements not shown.
-func htmlToText(doc []byte) (text string, hidden int) {
+// links as "text <url>" (or text only when links are removed), image alt
+// text; scripts, styles, comments, the head and hidden elements dropped and
+// counted, and links whose text names another host than their target
+// reported.
+func htmlToText(doc []byte, links string) rendered {
 	root, err := html.Parse(bytes.NewReader(doc))
 	if err != nil { // x/net/html only fails on reader errors
-		return "", 0
+		return rendered{}
 	}
-	r := &htmlRenderer{}
+	r := &htmlRenderer{links: links}
 	w := &textBuilder{}
 	r.children(w, root)
-	return w.String(), r.hidden
+	return rendered{text: w.String(), hidden: r.hidden + w.invisible, mismatches: r.mismatches}
 }
 
 type htmlRenderer struct {
-	hidden   int
-	listNest int
+	links      string
+	hidden     int
+	listNest   int
+	mismatches []string
 }
 
 // textBuilder accumulates text with collapsed whitespace and at most one
 // blank line in a row.
 type textBuilder struct {
-	b        strings.Builder
-	pendNL   int  // newlines owed before the next text
-	pendSp   bool // a space owed before the next word
-	atStart  bool // nothing written yet on this line
-	anything bool
+	b         strings.Builder
+	pendNL    int  // newlines owed before the next text
+	pendSp    bool // a space owed before the next word
+	spNL      bool // the owed space came from a line break in the source
+	atStart   bool // nothing written yet on this line
+	anything  bool
+	last      rune // the last character written
+	invisible int  // zero-width and bidi characters left out
 }
 
 func (w *textBuilder) flushNL() {
@@ -67,18 +79,27 @@ func (w *textBuilder) inline(s string) {
 		s = s[size:]
 		switch {
 		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f':
+			if !w.pendSp {
+				w.spNL = false
+			}
 			w.pendSp = true
-		case isInvisible(r):
+			w.spNL = w.spNL || r == '\n' || r == '\r'
+		case isInvisible(r), isBidiControl(r):
+			w.invisible++
 		default:
 			if w.pendNL > 0 {
 				w.flushNL()
 				w.pendSp = false
 			}
-			if w.pendSp && w.anything && !w.atStart {
+			// A source line break between two CJK characters is not a
+			// space (CSS Text 3 segment break rules).
+			cjkJoin := w.spNL && isWide(w.last) && isWide(r)
+			if w.pendSp && w.anything && !w.atStart && !cjkJoin {
 				w.b.WriteByte(' ')
 			}
-			w.pendSp = false
+			w.pendSp, w.spNL = false, false
 			w.b.WriteRune(r)
+			w.last = r
 			w.atStart = false
 			w.anything = true
 		}
@@ -184,7 +205,7 @@ func (r *htmlRenderer) node(w *textBuilder, n *html.Node) {
 		w.atStart = true
 	case atom.Hr:
 		w.block(1)
-		w.raw("――――――――――――――――――――\n")
+		w.raw("――――――――――――――――――――")
 		w.block(1)
 	case atom.P, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Dl:
 		w.block(2)
@@ -266,6 +287,7 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 
 func (r *htmlRenderer) link(w *textBuilder, n *html.Node) {
 	text := r.sub(n)
+	r.checkLink(text, attr(n, "href"))
 	href := strings.TrimSpace(attr(n, "href"))
 	lower := strings.ToLower(href)
 	target := ""
@@ -278,6 +300,9 @@ func (r *htmlRenderer) link(w *textBuilder, n *html.Node) {
 		target = href
 	}
 	target = cleanLine(target)
+	if r.links == policy.LinksRemove && !strings.HasPrefix(strings.ToLower(href), "mailto:") {
+		target = ""
+	}
 	if text == "" && target == "" {
 		return
 	}
@@ -293,6 +318,26 @@ func (r *htmlRenderer) link(w *textBuilder, n *html.Node) {
 			w.inline(text)
 		}
 		w.inline(" <" + target + "> ")
+	}
+}
+
+var hostLike = regexp.MustCompile(`(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,})(?:[:/?#]\S*)?$`)
+
+// checkLink records a link whose visible text is a URL or host name that
+// differs from where the link leads: the classic phishing link.
+func (r *htmlRenderer) checkLink(text, href string) {
+	shown := hostLike.FindStringSubmatch(strings.TrimSpace(text))
+	target, err := url.Parse(strings.TrimSpace(href))
+	if shown == nil || err != nil || target.Hostname() == "" {
+		return
+	}
+	a := strings.TrimPrefix(strings.ToLower(shown[1]), "www.")
+	b := strings.TrimPrefix(strings.ToLower(target.Hostname()), "www.")
+	if a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a) {
+		return
+	}
+	if len(r.mismatches) < 20 {
+		r.mismatches = append(r.mismatches, "shows "+a+", leads to "+b)
 	}
 }
 
@@ -509,6 +554,15 @@ func attr(n *html.Node, key string) string {
 		}
 	}
 	return ""
+}
+
+// isWide reports East Asian wide and fullwidth characters.
+func isWide(r rune) bool {
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return true
+	}
+	return false
 }
 
 // displayWidth counts East Asian wide and fullwidth characters as two

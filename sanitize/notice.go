@@ -57,6 +57,14 @@ func writeItem(b *strings.Builder, it noticeItem) {
 	}
 	ja, en := d.Action.Label()
 	switch {
+	case d.Reason == policy.ReasonHiddenText || d.Reason == policy.ReasonLinkMismatch:
+		// Warnings about the body: what was found matters more than the part.
+		fmt.Fprintf(b, "・⚠ %s\n    %s\n", it.rule.Reason.JA, it.rule.Reason.EN)
+		if d.Reason == policy.ReasonLinkMismatch {
+			fmt.Fprintf(b, "    （%s）\n", d.Detail)
+		}
+		fmt.Fprintf(b, "    （規則 rule: %s、条項 clause: %s）\n", it.rule.ID, it.rule.Clause)
+		return
 	case d.Reason == policy.ReasonAlternativeUnused:
 		// Every HTML newsletter has one: one line is enough.
 		fmt.Fprintf(b, "・%s → %s / %s（テキスト版を使用 text version used; rule %s, clause %s）\n", name, ja, en, it.rule.ID, it.rule.Clause)
@@ -95,6 +103,10 @@ func partLabel(d policy.Decision) string {
 // the rule says. Ordinary reasons need no extra words.
 func reasonText(reason string) (ja, en string) {
 	switch reason {
+	case policy.ReasonCharsetMislabelled:
+		return "本文の文字コードの表示が誤っていたため、内容から判定して読みました。", "The text's declared character set was wrong; it was read in the one its bytes fit."
+	case policy.ReasonCharsetGuessed:
+		return "本文の文字コードの表示がなかったため、内容から判定して読みました。", "The text did not declare its character set; it was read in the one its bytes fit."
 	case policy.ReasonUndecodableText:
 		return "本文の一部の文字を解読できず、省きました。", "Some characters of the text could not be decoded and were left out."
 	case policy.ReasonUnknownCharset:

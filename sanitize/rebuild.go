@@ -73,7 +73,7 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 	if err != nil {
 		return nil, fmt.Errorf("sanitize: read message: %w", err)
 	}
-	assignRoles(root)
+	assignRoles(root, rb.Policy.Body.Prefer == "html")
 
 	var (
 		decisions []policy.Decision
@@ -92,7 +92,6 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 			d.Path = "0"
 		}
 		var rule policy.Rule
-		var text string
 		switch {
 		case leaf.problem != "":
 			rule, d.Reason = policy.RuleStructure, leaf.problem
@@ -102,15 +101,22 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 			d.Reason = roleReason(leaf.role)
 		}
 		d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
+		var findings []noticeItem
 		switch {
 		case d.Action == policy.ActionTextify && leaf.role == policy.RoleBody:
-			var reason, detail string
-			text, reason, detail = renderBody(leaf)
-			d.Reason = reason
-			if detail != "" {
-				d.Detail = detail
+			r := renderBody(leaf, rb.Policy.LinkMode(rule))
+			d.Reason = r.reason
+			if r.detail != "" {
+				d.Detail = r.detail
 			}
-			bodies = append(bodies, text)
+			bodies = append(bodies, r.text)
+			if r.hidden > 0 {
+				findings = append(findings, finding(d, policy.RuleHiddenText, policy.ReasonHiddenText,
+					pluralDetail(r.hidden, "hidden element or invisible character left out", "hidden elements or invisible characters left out")))
+			}
+			for _, m := range r.mismatches {
+				findings = append(findings, finding(d, policy.RuleLinkCheck, policy.ReasonLinkMismatch, m))
+			}
 		case d.Action == policy.ActionKeep && (leaf.declared == "message/rfc822" || strings.HasPrefix(leaf.declared, "multipart/") || strings.HasPrefix(leaf.declared, "message/")):
 			d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
 		case d.Action == policy.ActionKeep:
@@ -125,12 +131,24 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 		if d.Reason != policy.ReasonBodyText {
 			items = append(items, noticeItem{decision: d, rule: rule})
 		}
+		for _, f := range findings {
+			decisions = append(decisions, f.decision)
+			items = append(items, f)
+		}
 	}
 
 	hdr := readHeaders(root, env, rb.hostname())
 	body := strings.Join(bodies, "\n\n")
 	msg := rb.write(env, hdr, composeText(env, items, body, len(bodies) > 0), kept)
 	return &Result{Message: msg, Decisions: decisions, MessageID: hdr.origMessageID, Subject: hdr.subject}, nil
+}
+
+// finding is an extra decision about a part: something found while
+// rendering it (hidden text, a misleading link) under a built-in rule.
+func finding(part policy.Decision, rule policy.Rule, reason, detail string) noticeItem {
+	d := part
+	d.Action, d.RuleID, d.Clause, d.Reason, d.Detail = rule.Action, rule.ID, rule.Clause, reason, detail
+	return noticeItem{decision: d, rule: rule}
 }
 
 func (rb *Rebuilder) hostname() string {

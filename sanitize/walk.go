@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/quotedprintable"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
@@ -60,7 +60,8 @@ type node struct {
 	declared    string            // media type as declared, lower-case; "" when unparseable
 	params      map[string]string // Content-Type parameters
 	disposition string
-	filename    string
+	filename    string   // the name shown: filename (RFC 2231 first), else name
+	filenames   []string // every distinct candidate name the part gives
 	children    []*node
 	body        []byte
 	size        int64 // decoded bytes (or raw bytes when undecodable)
@@ -182,37 +183,57 @@ func (w *walker) entity(n *node, h textproto.Header, body io.Reader, depth int, 
 // contentInfo parses Content-Type and Content-Disposition. Conflicting
 // duplicates make the part malformed: we do not guess which one a client
 // would believe.
-func (w *walker) contentInfo(n *node, defaultType string) (mt string, params map[string]string, disp, filename string) {
+func (w *walker) contentInfo(n *node, defaultType string) (mt string, ps map[string]string, disp, filename string) {
 	ct, ok := singleValue(n.header, "Content-Type")
 	if !ok {
 		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Type fields"
 		return "", nil, "", ""
 	}
-	if strings.TrimSpace(ct) == "" {
+	ctp := parseParams(ct)
+	mt, ps = ctp.value, ctp.m
+	switch {
+	case strings.TrimSpace(ct) == "":
 		mt = defaultType
-	} else {
-		var err error
-		mt, params, err = mime.ParseMediaType(ct)
-		if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) || !strings.Contains(mt, "/") {
-			n.problem, n.detail = policy.ReasonMalformedMIME, "unparseable Content-Type"
-			return strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0])), nil, "", ""
-		}
+	case !validMediaType(mt):
+		n.problem, n.detail = policy.ReasonMalformedMIME, "unparseable Content-Type"
+		return mt, ps, "", ""
+	case slices.Contains(ctp.dups, "boundary") || slices.Contains(ctp.dups, "charset"):
+		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Type parameters"
 	}
-	if cd, ok := singleValue(n.header, "Content-Disposition"); !ok {
+	cd, ok := singleValue(n.header, "Content-Disposition")
+	if !ok {
 		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Disposition fields"
-	} else if cd != "" {
-		d, dp, err := mime.ParseMediaType(cd)
-		if err == nil || errors.Is(err, mime.ErrInvalidMediaParameter) {
-			disp = d
-			filename = dp["filename"]
-		} else {
-			disp = strings.ToLower(strings.TrimSpace(strings.SplitN(cd, ";", 2)[0]))
+	}
+	cdp := parseParams(cd)
+	disp = cdp.value
+	for _, cand := range []string{cdp.m["filename"], ps["name"]} {
+		if cand != "" && !slices.Contains(n.filenames, cand) {
+			n.filenames = append(n.filenames, cand)
 		}
 	}
-	if filename == "" {
-		filename = params["name"]
+	if len(n.filenames) > 0 {
+		filename = n.filenames[0]
 	}
-	return mt, params, disp, decodeHeader(filename)
+	return mt, ps, disp, filename
+}
+
+// validMediaType checks type/subtype made of token characters.
+func validMediaType(mt string) bool {
+	typ, sub, ok := strings.Cut(mt, "/")
+	return ok && isToken(typ) && isToken(sub)
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // singleValue returns the value of a field that must appear at most once.

@@ -116,10 +116,42 @@ func foldField(k, v string) string {
 	return b.String()
 }
 
+// textEncoder writes header text and the body in the output charset.
+type textEncoder struct{ jis bool }
+
+// chooseEncoder picks ISO-2022-JP when the policy asks for it and every
+// text of the message fits; otherwise UTF-8.
+func chooseEncoder(charset string, in headers, text string) textEncoder {
+	if charset != "iso-2022-jp" {
+		return textEncoder{}
+	}
+	all := []string{text, in.subject}
+	for _, list := range [][]*mail.Address{in.from, in.to, in.cc, in.replyTo} {
+		for _, a := range list {
+			all = append(all, a.Name)
+		}
+	}
+	for _, s := range all {
+		if _, ok := toJIS(s); !ok {
+			return textEncoder{}
+		}
+	}
+	return textEncoder{jis: true}
+}
+
+// words encodes non-ASCII text as encoded words in the output charset.
+func (e textEncoder) words(s string) string {
+	if e.jis {
+		return bEncodeJIS(s)
+	}
+	return bEncode(s)
+}
+
 // write produces the new message: our Received and X-Mugai-Id, the carried
 // over fields, and a single text/plain part, or multipart/mixed when the
 // policy kept attachments.
 func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []*node) []byte {
+	enc := chooseEncoder(rb.Policy.Body.Charset, in, text)
 	var hw headerWriter
 	host := rb.hostname()
 	if env.ID != "" {
@@ -127,18 +159,18 @@ func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []*node) 
 		hw.add("X-Mugai-Id", env.ID)
 	}
 	hw.add("Date", in.date.Format(time.RFC1123Z))
-	hw.add("From", formatAddressList(in.from))
+	hw.add("From", enc.addressList(in.from))
 	if len(in.to) > 0 {
-		hw.add("To", formatAddressList(in.to))
+		hw.add("To", enc.addressList(in.to))
 	}
 	if len(in.cc) > 0 {
-		hw.add("Cc", formatAddressList(in.cc))
+		hw.add("Cc", enc.addressList(in.cc))
 	}
 	if len(in.replyTo) > 0 {
-		hw.add("Reply-To", formatAddressList(in.replyTo))
+		hw.add("Reply-To", enc.addressList(in.replyTo))
 	}
 	if in.subject != "" {
-		hw.add("Subject", encodeText(in.subject))
+		hw.add("Subject", enc.text(in.subject))
 	}
 	hw.add("Message-ID", in.messageID)
 	if len(in.inReplyTo) > 0 {
@@ -150,36 +182,43 @@ func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []*node) 
 	hw.add("MIME-Version", "1.0")
 
 	var buf bytes.Buffer
+	ctype, cte, body := enc.body(text)
 	if len(kept) == 0 {
-		cte, body := encodeTextBody(text)
-		hw.add("Content-Type", "text/plain; charset=UTF-8")
+		hw.add("Content-Type", ctype)
 		hw.add("Content-Transfer-Encoding", cte)
 		buf.Write(hw.bytes())
 		buf.Write(body)
 		return buf.Bytes()
 	}
-	var body bytes.Buffer
-	mw := textproto.NewMultipartWriter(&body)
+	var parts bytes.Buffer
+	mw := textproto.NewMultipartWriter(&parts)
 	hw.add("Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()}))
 	buf.Write(hw.bytes())
 
-	cte, tb := encodeTextBody(text)
 	var th headerWriter
-	th.add("Content-Type", "text/plain; charset=UTF-8")
+	th.add("Content-Type", ctype)
 	th.add("Content-Transfer-Encoding", cte)
 	w, _ := mw.CreatePart(th.header())
-	_, _ = w.Write(tb)
+	_, _ = w.Write(body)
 	for _, n := range kept {
 		var ah headerWriter
 		name := safeFilename(n.filename)
-		ah.add("Content-Type", mime.FormatMediaType(keptType(n), map[string]string{"name": name}))
+		// RFC 2231 UTF-8 filename for current clients, an RFC 2047 name
+		// for older ones (Outlook before 2007, some Becky! versions).
+		ct := mime.FormatMediaType(keptType(n), nil)
+		if isASCII(name) && !strings.ContainsAny(name, `"\`) {
+			ct += `; name="` + name + `"`
+		} else {
+			ct += `; name="` + bEncode(name) + `"`
+		}
+		ah.add("Content-Type", ct)
 		ah.add("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		ah.add("Content-Transfer-Encoding", "base64")
 		w, _ := mw.CreatePart(ah.header())
 		_, _ = w.Write(wrapBase64(n.body))
 	}
 	_ = mw.Close()
-	buf.Write(body.Bytes())
+	buf.Write(parts.Bytes())
 	return buf.Bytes()
 }
 
@@ -233,17 +272,23 @@ func safeFilename(s string) string {
 	return s
 }
 
-// encodeTextBody chooses 7bit for short-lined ASCII, base64 otherwise, and
-// returns the body with CRLF line endings.
-func encodeTextBody(text string) (cte string, body []byte) {
+// body returns the Content-Type, transfer encoding and CRLF body of the
+// text part: ISO-2022-JP is 7bit; UTF-8 is 7bit when it is short-lined
+// ASCII, base64 otherwise.
+func (e textEncoder) body(text string) (ctype, cte string, body []byte) {
 	text = strings.ReplaceAll(text, "\n", "\r\n")
-	if isASCII(text) && maxLineLen(text) <= 998 {
-		if !strings.HasSuffix(text, "\r\n") {
-			text += "\r\n"
-		}
-		return "7bit", []byte(text)
+	if !strings.HasSuffix(text, "\r\n") {
+		text += "\r\n"
 	}
-	return "base64", wrapBase64([]byte(text))
+	if e.jis {
+		if b, ok := toJIS(text); ok && maxLineLen(string(b)) <= 998 {
+			return "text/plain; charset=ISO-2022-JP", "7bit", b
+		}
+	}
+	if isASCII(text) && maxLineLen(text) <= 998 {
+		return "text/plain; charset=UTF-8", "7bit", []byte(text)
+	}
+	return "text/plain; charset=UTF-8", "base64", wrapBase64([]byte(text))
 }
 
 func wrapBase64(b []byte) []byte {
@@ -274,14 +319,14 @@ func maxLineLen(s string) int {
 	return m
 }
 
-// encodeText encodes an unstructured header value: as is when it is plain
-// ASCII, else as RFC 2047 B words in UTF-8. ASCII that itself looks like an
-// encoded word is encoded too, so it is shown literally.
-func encodeText(s string) string {
+// text encodes an unstructured header value: as is when it is plain
+// ASCII, else as RFC 2047 B words. ASCII that itself looks like an encoded
+// word is encoded too, so it is shown literally.
+func (e textEncoder) text(s string) string {
 	if isASCII(s) && !strings.Contains(s, "=?") {
 		return s
 	}
-	return bEncode(s)
+	return e.words(s)
 }
 
 // bEncode writes s as UTF-8 B encoded words of at most 75 characters,
@@ -303,27 +348,23 @@ func bEncode(s string) string {
 	return strings.Join(words, " ")
 }
 
-func formatAddressList(list []*mail.Address) string {
+func (e textEncoder) addressList(list []*mail.Address) string {
 	out := make([]string, len(list))
 	for i, a := range list {
-		out[i] = formatAddress(a)
+		addr := (&mail.Address{Address: a.Address}).String()
+		if a.Name != "" {
+			addr = e.phrase(a.Name) + " " + addr
+		}
+		out[i] = addr
 	}
 	return strings.Join(out, ", ")
 }
 
-func formatAddress(a *mail.Address) string {
-	addr := (&mail.Address{Address: a.Address}).String()
-	if a.Name == "" {
-		return addr
-	}
-	return encodePhrase(a.Name) + " " + addr
-}
-
-// encodePhrase writes a display name: bare atoms when it can, a quoted
-// string for ASCII with specials, B words otherwise.
-func encodePhrase(s string) string {
+// phrase writes a display name: bare atoms when it can, a quoted string
+// for ASCII with specials, encoded words otherwise.
+func (e textEncoder) phrase(s string) string {
 	if !isASCII(s) || strings.Contains(s, "=?") {
-		return bEncode(s)
+		return e.words(s)
 	}
 	plain := true
 	for _, r := range s {

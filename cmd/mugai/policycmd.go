@@ -30,18 +30,27 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 		}
 		return usagef("%v", err)
 	}
-	fmt.Fprintf(stdout, "policy %q from %s: valid, sha256 %s\n\n", pol.Name, pol.Source, pol.SHA256)
+	fmt.Fprintf(stdout, "policy %q from %s: valid, sha256 %s\n", pol.Name, pol.Source, pol.SHA256)
+	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s\n\n", pol.Body.Prefer, pol.Body.Links, pol.Body.Charset)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tID\tACTION\tCLAUSE\tMATCH")
 	for i, r := range pol.Rules {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", i+1, r.ID, r.Action, r.Clause, describeMatch(r.Match))
-	}
-	for _, r := range []policy.Rule{policy.RuleStructure, policy.RuleDefault} {
-		what := "parts beyond limits or with broken MIME"
-		if r.ID == policy.RuleDefault.ID {
-			what = "parts no rule matches"
+		m := describeMatch(r.Match)
+		if r.Options.Links != "" {
+			m += " links=" + r.Options.Links
 		}
-		fmt.Fprintf(tw, "-\t%s\t%s\t%s\t(built in) %s\n", r.ID, r.Action, r.Clause, what)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", i+1, r.ID, r.Action, r.Clause, m)
+	}
+	for _, b := range []struct {
+		r    policy.Rule
+		what string
+	}{
+		{policy.RuleStructure, "parts beyond limits or with broken MIME"},
+		{policy.RuleHiddenText, "hidden text found in an HTML body"},
+		{policy.RuleLinkCheck, "links whose text names another host"},
+		{policy.RuleDefault, "parts no rule matches"},
+	} {
+		fmt.Fprintf(tw, "-\t%s\t%s\t%s\t(built in) %s\n", b.r.ID, b.r.Action, b.r.Clause, b.what)
 	}
 	return tw.Flush()
 }
