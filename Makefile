@@ -35,6 +35,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzHTMLToText -fuzztime $(FUZZTIME) ./sanitize
 	$(GO) test -run XXX -fuzz FuzzDecodeHeader -fuzztime $(FUZZTIME) ./sanitize
 	$(GO) test -run XXX -fuzz FuzzParseParams -fuzztime $(FUZZTIME) ./sanitize
+	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) ./sanitize
 	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) ./gateway
 	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) ./policy
 

@@ -12,6 +12,9 @@ const (
 	// ReasonAlternativeUnused: another representation of the body (usually
 	// the HTML alternative of a text/plain body) was not used.
 	ReasonAlternativeUnused = "alternative-unused"
+	// ReasonTNEFBody: the only body was inside a TNEF winmail.dat; its text
+	// was used and everything else in it removed.
+	ReasonTNEFBody = "tnef-body"
 	// ReasonAttachment: a file or any other part that is not body text.
 	ReasonAttachment = "attachment"
 	// ReasonNotKeepable: a rule said keep, but the part is a container

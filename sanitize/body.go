@@ -21,7 +21,19 @@ func assignRoles(root *node, preferHTML bool) {
 	for _, l := range root.leaves() {
 		l.role = policy.RoleAttachment
 	}
-	(&bodyPicker{preferHTML: preferHTML}).pick(root, true)
+	if (&bodyPicker{preferHTML: preferHTML}).pick(root, true) {
+		return
+	}
+	// No body of its own: a TNEF winmail.dat may carry it (Outlook rich
+	// text sent without a plain-text part).
+	for _, l := range root.leaves() {
+		if l.problem == "" && isTNEF(l) {
+			if _, ok := tnefText(l.body); ok {
+				l.role = policy.RoleBody
+				return
+			}
+		}
+	}
 }
 
 // isBodyType reports the media types we can render as body text.
@@ -175,6 +187,13 @@ func renderBody(n *node, links string) rendered {
 	}
 	s, res, used := decodeText(n.body, cs)
 	var r rendered
+	if isTNEF(n) {
+		text, _ := tnefText(n.body)
+		r.text, r.hidden = plainText(text)
+		r.text = transformLinks(r.text, links)
+		r.reason, r.detail = policy.ReasonTNEFBody, "text body taken from winmail.dat; the rest of it removed"
+		return r
+	}
 	switch n.declared {
 	case "text/html":
 		r = htmlToText([]byte(s), links)

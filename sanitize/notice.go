@@ -89,6 +89,8 @@ func writeItem(b *strings.Builder, it noticeItem) {
 // partLabel names a part that has no filename.
 func partLabel(d policy.Decision) string {
 	switch {
+	case d.Reason == policy.ReasonTNEFBody:
+		return "winmail.dat"
 	case d.DeclaredType == "text/html":
 		return "HTML 本文 / HTML body"
 	case strings.HasPrefix(d.DeclaredType, "text/"):
@@ -103,6 +105,8 @@ func partLabel(d policy.Decision) string {
 // the rule says. Ordinary reasons need no extra words.
 func reasonText(reason string) (ja, en string) {
 	switch reason {
+	case policy.ReasonTNEFBody:
+		return "本文は Outlook 形式（winmail.dat）から取り出しました。その他の内容は削除しました。", "The body was taken from an Outlook winmail.dat; everything else in it was removed."
 	case policy.ReasonCharsetMislabelled:
 		return "本文の文字コードの表示が誤っていたため、内容から判定して読みました。", "The text's declared character set was wrong; it was read in the one its bytes fit."
 	case policy.ReasonCharsetGuessed:
