@@ -53,7 +53,7 @@ func startGateway(t *testing.T, mutate func(*Config)) *testGateway {
 func startGatewayWith(t *testing.T, cfg Config) *testGateway {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g, err := New(cfg, log)
+	g, err := New(cfg, log, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"mugai/policy"
 	"mugai/policy/audit"
 	"mugai/sanitize"
+	"mugai/sanitize/format"
 )
 
 // Gateway is one running relay.
@@ -53,8 +54,9 @@ type Gateway struct {
 }
 
 // New validates cfg, loads the policy, opens (and recovers) the audit log,
-// the originals store and the spool.
-func New(cfg Config, log *slog.Logger) (*Gateway, error) {
+// the originals store and the spool. sanitizers carries out the policy's
+// disarm actions (nil: those parts are stripped).
+func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -70,7 +72,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	for _, d := range cfg.Accept.Domains {
 		g.domains[strings.ToLower(d)] = true
 	}
-	g.rebuilder = &sanitize.Rebuilder{Policy: pol, Hostname: cfg.Hostname, Limits: sanitize.Limits{
+	g.rebuilder = &sanitize.Rebuilder{Policy: pol, Hostname: cfg.Hostname, Sanitizers: sanitizers, Limits: sanitize.Limits{
 		MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts,
 		MaxHeaderBytes: cfg.Limits.HeaderBytes, MaxPartBytes: cfg.Accept.MaxMessageBytes,
 	}}

@@ -84,7 +84,10 @@ type Match struct {
 	Type         List `yaml:"type"`          // detected type: "application/pdf", "image/*", "*"
 	DeclaredType List `yaml:"declared_type"` // type in Content-Type, same patterns
 	Extension    List `yaml:"extension"`     // filename extension: "pdf" or ".pdf", case-insensitive
+	Flags        List `yaml:"flags"`         // all must be set: encrypted, macro, disguised, polyglot
 }
+
+var allFlags = []string{"encrypted", "macro", "disguised", "polyglot"}
 
 // Rule is one entry of a policy. The first rule that matches a part decides.
 type Rule struct {
@@ -139,6 +142,7 @@ type Subject struct {
 	DetectedType string
 	DeclaredType string
 	Filename     string
+	Flags        []string // detect flags: encrypted, macro, disguised, polyglot
 }
 
 // Built-in rules apply where the policy file has no say: structure the
@@ -168,6 +172,39 @@ var (
 		Reason: Text{
 			JA: "リンクの表示と実際の行き先が異なります。フィッシングの疑いがあります。",
 			EN: "A link's visible text differs from where it leads. This may be phishing.",
+		},
+	}
+	// RuleDangerous removes content that can never be made harmless here.
+	RuleDangerous = Rule{
+		ID: "builtin-dangerous-type", Clause: "6(6)", Action: ActionStrip,
+		Reason: Text{
+			JA: "実行ファイル・スクリプト・ショートカット・ディスクイメージ等は無害化できないため削除しました。",
+			EN: "Executables, scripts, shortcuts, disk images and the like cannot be made harmless; removed.",
+		},
+	}
+	// RuleTypeCheck removes disguised files and polyglots unless a rule
+	// names the flag.
+	RuleTypeCheck = Rule{
+		ID: "builtin-type-check", Clause: "3(1)", Action: ActionStrip,
+		Reason: Text{
+			JA: "ファイル名・宣言された種類・中身が一致しない（偽装の疑いがある）ため削除しました。",
+			EN: "The file's name, declared type and content disagree (it may be disguised); removed.",
+		},
+	}
+	// RuleEncrypted removes encrypted files, which cannot be inspected.
+	RuleEncrypted = Rule{
+		ID: "builtin-encrypted", Clause: "6(6)", Action: ActionStrip,
+		Reason: Text{
+			JA: "暗号化（パスワード付き）されていて中身を検査できないため削除しました。原本は保管されています。必要な場合はシステム管理者に連絡してください。",
+			EN: "The file is encrypted (password-protected), so its content cannot be inspected; removed. The original is held; ask the mail administrator if you need it.",
+		},
+	}
+	// RuleSanitizeFailed removes a part whose sanitizer did not finish.
+	RuleSanitizeFailed = Rule{
+		ID: "builtin-sanitize-failed", Clause: "2(13)", Action: ActionStrip,
+		Reason: Text{
+			JA: "無害化の処理を完了できなかったため、安全のため削除しました。原本は保管されています。",
+			EN: "The file could not be made harmless, so it was removed to be safe. The original is kept.",
 		},
 	}
 	// RuleDefault removes parts that no rule of the policy matches.
@@ -347,6 +384,11 @@ func (m *Match) validate(where string, line int, errs *strictyaml.Error) {
 			}
 		}
 	}
+	for _, f := range m.Flags {
+		if !slices.Contains(allFlags, f) {
+			errs.Add(line, where, "match.flags %q is not one of %s", f, strings.Join(allFlags, ", "))
+		}
+	}
 	for _, e := range m.Extension {
 		if strings.Trim(e, ".") == "" || strings.ContainsAny(e, "/\\ *") {
 			errs.Add(line, where, "match.extension %q must be a plain extension such as pdf", e)
@@ -388,8 +430,13 @@ func (m *Match) matches(s Subject) bool {
 	if len(m.DeclaredType) > 0 && !matchType(m.DeclaredType, s.DeclaredType) {
 		return false
 	}
+	for _, f := range m.Flags {
+		if !slices.Contains(s.Flags, f) {
+			return false
+		}
+	}
 	if len(m.Extension) > 0 {
-		ext := strings.TrimPrefix(strings.ToLower(path.Ext(s.Filename)), ".")
+		ext := strings.TrimPrefix(strings.ToLower(path.Ext(strings.TrimRight(s.Filename, ". "))), ".")
 		if ext == "" || !slices.ContainsFunc(m.Extension, func(e string) bool {
 			return strings.ToLower(strings.TrimPrefix(e, ".")) == ext
 		}) {

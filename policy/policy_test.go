@@ -19,7 +19,9 @@ func TestDefaultPolicy(t *testing.T) {
 		{Subject{Role: RoleBody, DetectedType: "text/html", DeclaredType: "text/html"}, "body-text", ActionTextify},
 		{Subject{Role: RoleAlternative, DeclaredType: "text/html"}, "alternative-drop", ActionStrip},
 		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "attachment-strip", ActionStrip},
-		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "a.txt"}, "attachment-strip", ActionStrip},
+		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "a.txt"}, "text-disarm", ActionDisarm},
+		{Subject{Role: RoleAttachment, DetectedType: "image/jpeg", Filename: "a.jpg"}, "image-disarm", ActionDisarm},
+		{Subject{Role: RoleAttachment, DetectedType: "application/zip", Filename: "a.zip"}, "attachment-strip", ActionStrip},
 	}
 	for _, tc := range tests {
 		r := p.Evaluate(tc.s)

@@ -17,6 +17,28 @@ const (
 	ReasonTNEFBody = "tnef-body"
 	// ReasonAttachment: a file or any other part that is not body text.
 	ReasonAttachment = "attachment"
+	// ReasonTypeMismatch: declared type, filename and content disagree (a
+	// disguised file: an exe named .pdf, a docm named .docx, RLO tricks).
+	ReasonTypeMismatch = "type-mismatch"
+	// ReasonPolyglot: the file is valid as two formats at once.
+	ReasonPolyglot = "polyglot"
+	// ReasonEncryptedArchive: an encrypted ZIP (PPAP); its contents cannot
+	// be inspected.
+	ReasonEncryptedArchive = "encrypted-archive"
+	// ReasonEncrypted: an encrypted PDF or Office document.
+	ReasonEncrypted = "encrypted"
+	// ReasonDangerousType: executables, scripts, shortcuts, disk images,
+	// OneNote, CHM, HTML and SVG attachments, macro-bearing legacy Office
+	// files, unknown content: never passed, whatever the policy says.
+	ReasonDangerousType = "dangerous-type"
+	// ReasonSanitizeFailed: the sanitizer for the part failed, panicked, hit
+	// a limit or ran out of time; the part was removed.
+	ReasonSanitizeFailed = "sanitize-failed"
+	// ReasonNoSanitizer: the rule asked for an action this build cannot
+	// carry out on this type; the part was removed.
+	ReasonNoSanitizer = "no-sanitizer"
+	// ReasonDisarmed: the part was rebuilt without its active content.
+	ReasonDisarmed = "disarmed"
 	// ReasonNotKeepable: a rule said keep, but the part is a container
 	// (a message or multipart) that cannot be passed without sanitizing it.
 	ReasonNotKeepable = "not-keepable"

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"mugai/policy"
+	"mugai/sanitize/format"
+	"mugai/sanitize/image"
 )
 
 var update = flag.Bool("update", false, "rewrite the .want.eml and .decisions.json golden files")
@@ -22,7 +24,15 @@ var testEnvelope = Envelope{
 }
 
 func testRebuilder() *Rebuilder {
-	return &Rebuilder{Policy: policy.Default(), Hostname: "mugai.test"}
+	return &Rebuilder{Policy: policy.Default(), Hostname: "mugai.test", Sanitizers: testSanitizers()}
+}
+
+// testSanitizers is the registry main builds, for tests of this package.
+func testSanitizers() *format.Registry {
+	r := &format.Registry{}
+	r.Register("disarm", &image.Disarmer{}, image.Types...)
+	r.Register("disarm", &TextFile{}, TextFileTypes...)
+	return r
 }
 
 // TestGolden rebuilds each testdata/NN-name.eml and compares the message and
@@ -50,9 +60,9 @@ func TestGolden(t *testing.T) {
 			reasons:  []string{policy.ReasonBodyText, policy.ReasonAlternativeUnused}},
 		// attachments: both stripped, named in the notice
 		{name: "03-attachments", subject: "Invoice", from: `<vendor@example.net>`,
-			contains: []string{"Please find the invoice attached.", "・請求書.pdf（application/pdf", "・invoice.pdf.exe（application/octet-stream", "rule: attachment-strip、条項 clause: 6(3)②"},
+			contains: []string{"Please find the invoice attached.", "・請求書.pdf（application/pdf", "・invoice.pdf.exe（application/octet-stream", "rule: attachment-strip、条項 clause: 6(3)②", "rule: builtin-dangerous-type"},
 			absent:   []string{"JVBERi", "payload-bytes-EXE", "app.alert", "TVqQ"},
-			reasons:  []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonAttachment}},
+			reasons:  []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonDangerousType}},
 		// ISO-2022-JP: subject, display name and body decoded
 		{name: "04-iso2022jp", subject: "会議のお知らせ", from: `=?UTF-8?B?5bGx55Sw5aSq6YOO?= <yamada@example.ne.jp>`,
 			contains: []string{"来週の会議は第３会議室で行います。", "総務課 山田", "変更・削除した部分はありません。"},
@@ -75,7 +85,9 @@ func TestGolden(t *testing.T) {
 		// filenames in every encoding, shown decoded in the notice
 		{name: "08-filenames", subject: "files", from: `<a@example.jp>`,
 			contains: []string{"・見積書（第2版）.pdf（", "・議事録_令和8年度.docx（", "・会場案内図.png（", "・名簿.xlsx（"},
-			reasons:  []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonAttachment, policy.ReasonAttachment, policy.ReasonAttachment}},
+			// the .docx and .xlsx are a few bytes of ZIP and OLE magic: not what their names claim
+			// and the .png is only a PNG signature: its disarm fails, so it is removed
+			reasons: []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonTypeMismatch, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch}},
 		// split encoded words, unlabelled ISO-2022-JP-MS body
 		{name: "09-split-words-jis-ms", subject: "会議", from: `=?UTF-8?B?6auZ5qmL?= <takahashi@example.jp>`,
 			contains: []string{"①㈱髙 担当： ｶﾀｶﾅ", "以上、よろしくお願いします。"},

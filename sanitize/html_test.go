@@ -226,3 +226,42 @@ func FuzzParseParams(f *testing.F) {
 		}
 	})
 }
+
+// TestKeptAttachmentNames: a kept file is re-attached with an RFC 2231
+// UTF-8 filename and an RFC 2047 name, both decoding to the original name.
+func TestKeptAttachmentNames(t *testing.T) {
+	p, err := policy.Parse("keep.yaml", []byte(`
+rules:
+  - id: keep-text
+    clause: "6(6)"
+    match: {role: attachment, type: text/plain, extension: txt}
+    action: keep
+    reason: {ja: "テキストは添付します。", en: "Text files are attached."}
+  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: "本文", en: "body"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := crlf("From: a@example.jp\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee file\n--b\n" +
+		"Content-Type: text/plain; charset=utf-8\nContent-Disposition: attachment; filename*=UTF-8''%E8%AD%B0%E4%BA%8B%E9%8C%B2.txt\n\n議事録の本文\n--b--\n")
+	res, err := (&Rebuilder{Policy: p}).Rebuild(testEnvelope, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := parseOutput(res.Message)
+	if err != nil || strings.Join(out.types, ",") != "multipart/mixed,text/plain,text/plain" {
+		t.Fatalf("parts %v, %v\n%s", out.types, err, res.Message)
+	}
+	for _, want := range []string{`filename*=utf-8''%E8%AD%B0%E4%BA%8B%E9%8C%B2.txt`, `name="=?UTF-8?B?6K2w5LqL6YyyLnR4dA==?="`} {
+		if !bytes.Contains(res.Message, []byte(want)) {
+			t.Errorf("output lacks %s:\n%s", want, res.Message)
+		}
+	}
+	if res.Decisions[1].Action != policy.ActionKeep || res.Decisions[1].Filename != "議事録.txt" {
+		t.Errorf("decision %+v", res.Decisions[1])
+	}
+}

@@ -13,13 +13,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"mugai/policy"
+	"mugai/sanitize/detect"
+	"mugai/sanitize/format"
 )
 
 // Rebuilder turns received messages into sanitized ones.
@@ -27,6 +28,11 @@ type Rebuilder struct {
 	Policy   *policy.Policy
 	Limits   Limits
 	Hostname string // for Received and generated Message-IDs
+	// Sanitizers carries out disarm (and later extract, flatten) per
+	// detected type; built in main. Nil: those actions strip.
+	Sanitizers *format.Registry
+	// SanitizeTimeout bounds one sanitizer run; default 60s.
+	SanitizeTimeout time.Duration
 }
 
 // Envelope is what the gateway knows about a message besides its bytes.
@@ -79,31 +85,43 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 		decisions []policy.Decision
 		bodies    []string
 		items     []noticeItem
-		kept      []*node
+		attached  []attachment
 	)
 	for _, leaf := range root.leaves() {
 		d := policy.Decision{
 			MsgID: env.ID, Path: leaf.path, DeclaredType: leaf.declared, Filename: leaf.filename,
-			Size: leaf.size, Detail: leaf.detail, DetectedType: detectType(leaf),
+			Size: leaf.size, Detail: leaf.detail,
 		}
 		sum := sha256.Sum256(leaf.body)
 		d.SHA256 = hex.EncodeToString(sum[:])
 		if leaf == root && leaf.problem != "" {
 			d.Path = "0"
 		}
-		var rule policy.Rule
+		var (
+			rule     policy.Rule
+			findings []noticeItem
+		)
 		switch {
 		case leaf.problem != "":
+			d.DetectedType = sniff(leaf)
 			rule, d.Reason = policy.RuleStructure, leaf.problem
+			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
+		case leaf.role == policy.RoleAttachment:
+			var att *attachment
+			rule, att = rb.attachment(leaf, &d)
+			if att != nil {
+				attached = append(attached, *att)
+			}
 		default:
+			d.DetectedType = sniff(leaf)
 			rule = rb.Policy.Evaluate(policy.Subject{Role: leaf.role, DetectedType: d.DetectedType,
 				DeclaredType: leaf.declared, Filename: leaf.filename})
 			d.Reason = roleReason(leaf.role)
-		}
-		d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
-		var findings []noticeItem
-		switch {
-		case d.Action == policy.ActionTextify && leaf.role == policy.RoleBody:
+			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
+			if d.Action != policy.ActionTextify || leaf.role != policy.RoleBody {
+				d.Action = policy.ActionStrip // alternatives and stripped bodies
+				break
+			}
 			r := renderBody(leaf, rb.Policy.LinkMode(rule))
 			d.Reason = r.reason
 			if r.detail != "" {
@@ -117,15 +135,6 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 			for _, m := range r.mismatches {
 				findings = append(findings, finding(d, policy.RuleLinkCheck, policy.ReasonLinkMismatch, m))
 			}
-		case d.Action == policy.ActionKeep && (leaf.declared == "message/rfc822" || strings.HasPrefix(leaf.declared, "multipart/") || strings.HasPrefix(leaf.declared, "message/")):
-			d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
-		case d.Action == policy.ActionKeep:
-			kept = append(kept, leaf)
-		case d.Action == policy.ActionStrip || d.Action == policy.ActionReject:
-			d.Action = policy.ActionStrip // reject is decided before DATA is answered; here it can only remove
-		default:
-			// An action this build cannot carry out never passes a part.
-			d.Action, d.Detail = policy.ActionStrip, "action "+string(rule.Action)+" not available"
 		}
 		decisions = append(decisions, d)
 		if d.Reason != policy.ReasonBodyText {
@@ -139,7 +148,7 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 
 	hdr := readHeaders(root, env, rb.hostname())
 	body := strings.Join(bodies, "\n\n")
-	msg := rb.write(env, hdr, composeText(env, items, body, len(bodies) > 0), kept)
+	msg := rb.write(env, hdr, composeText(env, items, body, len(bodies) > 0), attached)
 	return &Result{Message: msg, Decisions: decisions, MessageID: hdr.origMessageID, Subject: hdr.subject}, nil
 }
 
@@ -168,21 +177,14 @@ func roleReason(r policy.Role) string {
 	return policy.ReasonAttachment
 }
 
-// detectType sniffs a leaf's content. This is a first pass (the standard
-// library's WHATWG sniffer); a mismatch with the declared type is not yet
-// acted upon.
-func detectType(n *node) string {
+// sniff names the content type of a part that is not an attachment (a body
+// or an alternative) or could not be parsed: identification without the
+// filename checks attachments get.
+func sniff(n *node) string {
 	if n.isMultipart() {
 		return n.declared
 	}
-	if len(n.body) == 0 {
-		return "application/x-empty"
-	}
-	t := http.DetectContentType(n.body)
-	if i := strings.IndexByte(t, ';'); i >= 0 {
-		t = t[:i]
-	}
-	return t
+	return detect.Detect(n.body, "", nil).Type
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -51,7 +51,7 @@ var structureCases = []struct {
 	{name: "attached message", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: message/rfc822\n\nFrom: x@example.com\nContent-Type: text/html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
 		reasons: []string{policy.ReasonBodyText, policy.ReasonAttachment}, body: "see attached"},
 	{name: "html attachment is not the body", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/html\nContent-Disposition: attachment; filename=page.html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonAttachment}, body: "body"},
+		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 }
 
 func TestStructureCases(t *testing.T) {
@@ -72,7 +72,7 @@ func TestStructureCases(t *testing.T) {
 			for _, d := range res.Decisions {
 				got = append(got, d.Reason)
 				if d.Reason != policy.ReasonBodyText && d.Reason != policy.ReasonUnknownCharset && d.Reason != policy.ReasonUndecodableText &&
-					d.Reason != policy.ReasonAttachment && d.Action != policy.ActionStrip {
+					d.Action != policy.ActionStrip {
 					t.Errorf("part %s with reason %s was not stripped (%s)", d.Path, d.Reason, d.Action)
 				}
 			}

@@ -150,7 +150,7 @@ func (e textEncoder) words(s string) string {
 // write produces the new message: our Received and X-Mugai-Id, the carried
 // over fields, and a single text/plain part, or multipart/mixed when the
 // policy kept attachments.
-func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []*node) []byte {
+func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []attachment) []byte {
 	enc := chooseEncoder(rb.Policy.Body.Charset, in, text)
 	var hw headerWriter
 	host := rb.hostname()
@@ -200,12 +200,12 @@ func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []*node) 
 	th.add("Content-Transfer-Encoding", cte)
 	w, _ := mw.CreatePart(th.header())
 	_, _ = w.Write(body)
-	for _, n := range kept {
+	for _, a := range kept {
 		var ah headerWriter
-		name := safeFilename(n.filename)
+		name := a.name
 		// RFC 2231 UTF-8 filename for current clients, an RFC 2047 name
 		// for older ones (Outlook before 2007, some Becky! versions).
-		ct := mime.FormatMediaType(keptType(n), nil)
+		ct := a.ctype
 		if isASCII(name) && !strings.ContainsAny(name, `"\`) {
 			ct += `; name="` + name + `"`
 		} else {
@@ -215,7 +215,7 @@ func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []*node) 
 		ah.add("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		ah.add("Content-Transfer-Encoding", "base64")
 		w, _ := mw.CreatePart(ah.header())
-		_, _ = w.Write(wrapBase64(n.body))
+		_, _ = w.Write(wrapBase64(a.data))
 	}
 	_ = mw.Close()
 	buf.Write(parts.Bytes())
@@ -249,12 +249,11 @@ func receivedLine(env Envelope, host string) string {
 
 // keptType is the type we label a kept attachment with: what it declared
 // when that agrees with the content's family, else what we detected.
-func keptType(n *node) string {
-	det := detectType(n)
-	if strings.HasPrefix(det, "text/") && strings.HasPrefix(n.declared, "text/") {
+func keptType(n *node, detected string) string {
+	if strings.HasPrefix(detected, "text/") && strings.HasPrefix(n.declared, "text/") {
 		return n.declared
 	}
-	return det
+	return detected
 }
 
 // safeFilename removes path components and control characters.

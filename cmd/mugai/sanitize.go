@@ -40,7 +40,7 @@ func cmdSanitize(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		in = f
 	}
-	rb := &sanitize.Rebuilder{Policy: pol}
+	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers()}
 	res, err := rb.Rebuild(sanitize.Envelope{Received: time.Now()}, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"mugai/sanitize"
+	"mugai/sanitize/format"
+	"mugai/sanitize/image"
+)
+
+// Compile-time checks that each sanitizer implements the contract.
+var (
+	_ format.Sanitizer = (*image.Disarmer)(nil)
+	_ format.Sanitizer = (*sanitize.TextFile)(nil)
+)
+
+// sanitizers builds the registry of per-format sanitizers: which action on
+// which detected type is carried out by whom.
+func sanitizers() *format.Registry {
+	r := &format.Registry{}
+	r.Register("disarm", &image.Disarmer{}, image.Types...)
+	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
+	return r
+}

@@ -1,0 +1,164 @@
+package sanitize
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"mugai/policy"
+	"mugai/sanitize/detect"
+	"mugai/sanitize/format"
+)
+
+// attachment is a file to attach to the rebuilt message: written anew by
+// a sanitizer, or the decoded bytes of a part the policy keeps.
+type attachment struct {
+	name, ctype string
+	data        []byte
+}
+
+// alwaysStrip lists what is never passed, whatever the policy says: it
+// cannot be made harmless by rebuilding (issue: executables, scripts,
+// shortcuts, disk images, OneNote, CHM, HTML and SVG, unknown content).
+var alwaysStrip = map[string]bool{
+	detect.TypePE: true, detect.TypeELF: true, detect.TypeMachO: true, "application/x-msdownload": true,
+	detect.TypeJS: true, detect.TypeVBS: true, detect.TypePowerShell: true, detect.TypeBatch: true,
+	detect.TypeHTA: true, detect.TypeLNK: true, detect.TypeURLShortcut: true, detect.TypeISO: true,
+	detect.TypeOneNote: true, detect.TypeCHM: true, detect.TypeHTML: true, detect.TypeSVG: true,
+	"application/java-archive": true, "application/x-java-applet": true, "application/octet-stream": true,
+	"application/x-shockwave-flash": true, "application/x-msi": true,
+}
+
+// alwaysStripDeclared lists declared types stripped on sight.
+var alwaysStripDeclared = map[string]bool{
+	"message/partial": true, "message/external-body": true,
+}
+
+// attachment decides one attachment: identify it, apply the built-in
+// checks, then the policy, then run the action. It fills d and returns the
+// rule that decided and the file to attach, if any.
+func (rb *Rebuilder) attachment(leaf *node, d *policy.Decision) (policy.Rule, *attachment) {
+	id := detect.Detect(leaf.body, leaf.declared, leaf.filenames)
+	d.DetectedType = id.Type
+	flags := make([]string, len(id.Flags))
+	for i, f := range id.Flags {
+		flags[i] = string(f)
+	}
+	rule := rb.Policy.Evaluate(policy.Subject{Role: policy.RoleAttachment, DetectedType: id.Type,
+		DeclaredType: leaf.declared, Filename: leaf.filename, Flags: flags})
+	names := func(f string) bool {
+		for _, x := range rule.Match.Flags {
+			if x == f {
+				return true
+			}
+		}
+		return false
+	}
+	decide := func(r policy.Rule, reason, detail string) (policy.Rule, *attachment) {
+		d.Action, d.RuleID, d.Clause, d.Reason = policy.ActionStrip, r.ID, r.Clause, reason
+		if detail != "" {
+			d.Detail = detail
+		}
+		return r, nil
+	}
+	dangerousName, hasDangerousName := detect.DangerousName(leaf.filenames)
+	switch {
+	case alwaysStrip[id.Type] || alwaysStripDeclared[leaf.declared] || isLegacyMacro(id):
+		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type)
+	case hasDangerousName:
+		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName)
+	case id.Has(detect.FlagEncrypted) && !names("encrypted"):
+		reason := policy.ReasonEncrypted
+		if id.Type == detect.TypeZIP {
+			reason = policy.ReasonEncryptedArchive
+		}
+		return decide(policy.RuleEncrypted, reason, strings.Join(id.Detail, "; "))
+	case id.Has(detect.FlagPolyglot) && !names("polyglot"):
+		return decide(policy.RuleTypeCheck, policy.ReasonPolyglot, strings.Join(id.Detail, "; "))
+	case id.Has(detect.FlagDisguised) && !names("disguised"):
+		return decide(policy.RuleTypeCheck, policy.ReasonTypeMismatch, strings.Join(id.Detail, "; "))
+	}
+	d.Action, d.RuleID, d.Clause, d.Reason = rule.Action, rule.ID, rule.Clause, policy.ReasonAttachment
+	switch rule.Action {
+	case policy.ActionKeep:
+		if leaf.declared == "message/rfc822" || strings.HasPrefix(leaf.declared, "message/") {
+			d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
+			return rule, nil
+		}
+		return rule, &attachment{name: safeFilename(leaf.filename), ctype: keptType(leaf, id.Type), data: leaf.body}
+	case policy.ActionDisarm:
+		return rb.runSanitizer(rule, leaf, id.Type, d)
+	case policy.ActionStrip, policy.ActionReject:
+		d.Action = policy.ActionStrip // reject is decided before DATA is answered; here it can only remove
+		return rule, nil
+	}
+	// An action this build cannot carry out never passes a part.
+	return decide(rule, policy.ReasonNoSanitizer, "action "+string(rule.Action)+" is not available")
+}
+
+// runSanitizer runs the sanitizer for the rule's action under a deadline,
+// recovering panics. Any failure strips the part (fail closed).
+func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf *node, typ string, d *policy.Decision) (policy.Rule, *attachment) {
+	s := rb.Sanitizers.Lookup(string(rule.Action), typ)
+	if s == nil {
+		d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNoSanitizer, "no "+string(rule.Action)+" for "+typ
+		return rule, nil
+	}
+	timeout := rb.SanitizeTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	type result struct {
+		v   format.Verdict
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r = result{err: fmt.Errorf("panic in %s sanitizer: %v\n%s", s.Name(), p, debug.Stack())}
+			}
+			done <- r
+		}()
+		var out bytes.Buffer
+		part := format.Part{Path: leaf.path, DeclaredType: leaf.declared, SniffedType: typ, Filename: leaf.filename, Size: leaf.size}
+		r.v, r.err = s.Sanitize(ctx, part, bytes.NewReader(leaf.body), &out)
+		r.out = out.Bytes()
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		r.err = fmt.Errorf("%s sanitizer: %w", s.Name(), ctx.Err())
+	}
+	if r.err != nil {
+		failed := policy.RuleSanitizeFailed
+		d.Action, d.RuleID, d.Clause, d.Reason = failed.Action, failed.ID, failed.Clause, policy.ReasonSanitizeFailed
+		d.Detail = firstLine(r.err.Error())
+		return failed, nil
+	}
+	d.Reason = policy.ReasonDisarmed
+	d.Detail = strings.Join(r.v.Removed, "; ")
+	name := r.v.Filename
+	if name == "" {
+		name = leaf.filename
+	}
+	return rule, &attachment{name: safeFilename(name), ctype: r.v.Type, data: r.out}
+}
+
+// isLegacyMacro reports an OLE2 Office document (or unknown OLE2 file)
+// holding VBA or Excel 4 macros: there is nothing we can rebuild it into.
+func isLegacyMacro(id detect.Result) bool {
+	switch id.Type {
+	case "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint", detect.TypeOLE:
+		return id.Has(detect.FlagMacro)
+	}
+	return false
+}

@@ -1,0 +1,223 @@
+package sanitize
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"mugai/policy"
+	"mugai/sanitize/format"
+)
+
+// withAttachment builds a message with a text body and one attachment.
+func withAttachment(ctype, filename string, data []byte) string {
+	return crlf("From: a@example.jp\nSubject: att\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody text\n--b\n") +
+		"Content-Type: " + ctype + "\r\nContent-Disposition: attachment; filename=\"" + filename + "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		string(wrapBase64(data)) + "--b--\r\n"
+}
+
+// attachmentsOf parses a rebuilt message and returns its attached files.
+func attachmentsOf(t *testing.T, msg []byte) map[string][]byte {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	files := map[string][]byte{}
+	if mt != "multipart/mixed" {
+		return files
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.FileName() == "" {
+			continue
+		}
+		raw, _ := io.ReadAll(p)
+		data, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[p.FileName()] = data
+	}
+}
+
+func TestDisarmedAttachments(t *testing.T) {
+	var buf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{255, 0, 0, 255})
+	png.Encode(&buf, img)
+	pngWithTrailer := append(buf.Bytes(), "TRAILING-PAYLOAD"...)
+
+	t.Run("image", func(t *testing.T) {
+		res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("image/png", "地図.png", pngWithTrailer)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := attachmentsOf(t, res.Message)
+		out, ok := files["地図.png"]
+		if !ok {
+			t.Fatalf("no image attached: %v", files)
+		}
+		if bytes.Contains(out, []byte("TRAILING-PAYLOAD")) {
+			t.Error("trailing data survived")
+		}
+		got, err := png.Decode(bytes.NewReader(out))
+		if err != nil || got.Bounds().Dx() != 4 {
+			t.Errorf("attached image does not decode: %v", err)
+		}
+		if d := res.Decisions[1]; d.Action != policy.ActionDisarm || d.Reason != policy.ReasonDisarmed || d.RuleID != "image-disarm" {
+			t.Errorf("decision %+v", d)
+		}
+	})
+	t.Run("csv", func(t *testing.T) {
+		csvIn := "名前,金額,式\r\nりんご,-120,=HYPERLINK(\"http://evil\")\r\nみかん,300,@SUM(1+1)*cmd|' /C calc'!A0\r\n"
+		sjis, _ := decodeTextForTest(csvIn)
+		res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("text/csv", "list.csv", sjis)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := string(attachmentsOf(t, res.Message)["list.csv"])
+		want := "\ufeff名前,金額,式\r\nりんご,-120,\"'=HYPERLINK(\"\"http://evil\"\")\"\r\nみかん,300,'@SUM(1+1)*cmd|' /C calc'!A0\r\n"
+		if out != want {
+			t.Errorf("csv:\n%q\nwant\n%q", out, want)
+		}
+		if !strings.Contains(res.Decisions[1].Detail, "re-encoded from shift_jis") || !strings.Contains(res.Decisions[1].Detail, "2 cells") {
+			t.Errorf("detail %q", res.Decisions[1].Detail)
+		}
+	})
+}
+
+// decodeTextForTest returns s in Shift_JIS, as Japanese Excel writes CSV.
+func decodeTextForTest(s string) ([]byte, error) {
+	enc, _ := lookupCharset("shift_jis")
+	return enc.NewEncoder().Bytes([]byte(s))
+}
+
+func zipBytes(t *testing.T, encrypted bool, name, content string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: name, Method: zip.Store}
+	if encrypted {
+		h.Flags |= 1
+	}
+	w, _ := zw.CreateHeader(h)
+	w.Write([]byte(content))
+	zw.Close()
+	return buf.Bytes()
+}
+
+// TestBuiltinRefusals: what the policy cannot override (or only by naming
+// the flag).
+func TestBuiltinRefusals(t *testing.T) {
+	pe := make([]byte, 0x80)
+	copy(pe, "MZ")
+	binary.LittleEndian.PutUint32(pe[0x3C:], 0x40)
+	copy(pe[0x40:], "PE\x00\x00")
+	keepAll, err := policy.Parse("keepall.yaml", []byte(`
+rules:
+  - {id: body, clause: "2(13)", match: {role: body}, action: textify, reason: {ja: a, en: b}}
+  - {id: keep, clause: "6(6)", match: {role: attachment}, action: keep, reason: {ja: a, en: b}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, ctype, filename string
+		data                  []byte
+		reason, rule          string
+	}{
+		{"exe named pdf", "application/pdf", "invoice.pdf", pe, policy.ReasonDangerousType, "builtin-dangerous-type"},
+		{"batch by name", "text/plain", "run.bat", []byte("echo hi\r\n"), policy.ReasonDangerousType, "builtin-dangerous-type"},
+		{"html attachment", "text/html", "page.html", []byte("<html><body>x</body></html>"), policy.ReasonDangerousType, "builtin-dangerous-type"},
+		{"unknown bytes", "application/octet-stream", "data.bin", []byte{0, 1, 2, 3, 0xff, 0xfe}, policy.ReasonDangerousType, "builtin-dangerous-type"},
+		{"encrypted zip (PPAP)", "application/zip", "見積.zip", zipBytes(t, true, "a.pdf", "x"), policy.ReasonEncryptedArchive, "builtin-encrypted"},
+		{"pdf zip polyglot", "application/pdf", "a.pdf", append([]byte("%PDF-1.4\n"), zipBytes(t, false, "a.exe", "MZ")...), policy.ReasonPolyglot, "builtin-type-check"},
+		{"text named pdf", "application/pdf", "a.pdf", []byte("just text\n"), policy.ReasonTypeMismatch, "builtin-type-check"},
+	}
+	for _, tc := range tests {
+		res, err := (&Rebuilder{Policy: keepAll}).Rebuild(testEnvelope, strings.NewReader(withAttachment(tc.ctype, tc.filename, tc.data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := res.Decisions[1]
+		if d.Reason != tc.reason || d.RuleID != tc.rule || d.Action != policy.ActionStrip {
+			t.Errorf("%s: decision %s/%s/%s (%s), want %s/%s", tc.name, d.Action, d.RuleID, d.Reason, d.Detail, tc.rule, tc.reason)
+		}
+		if len(attachmentsOf(t, res.Message)) != 0 {
+			t.Errorf("%s: something was attached", tc.name)
+		}
+	}
+	// A rule that names the flag takes the decision back.
+	allow, _ := policy.Parse("allow.yaml", []byte(`
+rules:
+  - {id: body, clause: "2(13)", match: {role: body}, action: textify, reason: {ja: a, en: b}}
+  - {id: mislabelled-text, clause: "6(6)", match: {role: attachment, type: text/plain, flags: [disguised]}, action: keep, reason: {ja: a, en: b}}
+`))
+	res, _ := (&Rebuilder{Policy: allow}).Rebuild(testEnvelope, strings.NewReader(withAttachment("application/pdf", "a.pdf", []byte("just text\n"))))
+	if d := res.Decisions[1]; d.Action != policy.ActionKeep || d.RuleID != "mislabelled-text" {
+		t.Errorf("flags rule: %+v", d)
+	}
+}
+
+type badSanitizer struct{ mode string }
+
+func (b *badSanitizer) Name() string { return "bad-" + b.mode }
+func (b *badSanitizer) Sanitize(ctx context.Context, _ format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
+	switch b.mode {
+	case "panic":
+		panic("boom")
+	case "hang":
+		<-ctx.Done()
+		time.Sleep(50 * time.Millisecond) // ignores the deadline for a while, as a stuck decoder would
+		out.Write([]byte("LATE-OUTPUT"))
+		return format.Verdict{Type: "text/plain"}, nil
+	}
+	out.Write([]byte("PARTIAL-OUTPUT"))
+	return format.Verdict{}, errors.New("cannot parse")
+}
+
+// TestSanitizerFailuresFailClosed: an error, a panic or a timeout strips
+// the part with sanitize-failed, and nothing the sanitizer wrote is used.
+func TestSanitizerFailuresFailClosed(t *testing.T) {
+	for _, mode := range []string{"error", "panic", "hang"} {
+		reg := &format.Registry{}
+		reg.Register("disarm", &badSanitizer{mode}, "text/*")
+		rb := &Rebuilder{Policy: policy.Default(), Sanitizers: reg, SanitizeTimeout: 20 * time.Millisecond}
+		res, err := rb.Rebuild(testEnvelope, strings.NewReader(withAttachment("text/plain", "a.txt", []byte("hello\n"))))
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		d := res.Decisions[1]
+		if d.Reason != policy.ReasonSanitizeFailed || d.Action != policy.ActionStrip || d.RuleID != "builtin-sanitize-failed" {
+			t.Errorf("%s: decision %+v", mode, d)
+		}
+		if bytes.Contains(res.Message, []byte("OUTPUT")) || len(attachmentsOf(t, res.Message)) != 0 {
+			t.Errorf("%s: sanitizer output reached the message", mode)
+		}
+		out, _ := parseOutput(res.Message)
+		if !strings.Contains(out.text, "無害化の処理を完了できなかったため") {
+			t.Errorf("%s: notice does not say so:\n%s", mode, out.text)
+		}
+	}
+}

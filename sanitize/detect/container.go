@@ -1,0 +1,135 @@
+package detect
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"strings"
+
+	"github.com/richardlehane/mscfb"
+)
+
+// zipType tells OOXML (and its macro-enabled forms) and other ZIP-based
+// formats from a plain archive, and flags encryption and VBA projects.
+// mimetype calls a docm a docx, an encrypted zip a zip, and a docx whose
+// first entry is large a zip.
+func zipType(data []byte, r *Result) string {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return TypeZIP
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[strings.ToLower(f.Name)] = true
+		if f.Flags&0x1 != 0 && !r.Has(FlagEncrypted) {
+			r.flag(FlagEncrypted, "ZIP member "+f.Name+" is encrypted")
+		}
+		if strings.HasSuffix(strings.ToLower(f.Name), "vbaproject.bin") && !r.Has(FlagMacro) {
+			r.flag(FlagMacro, "holds a VBA project ("+f.Name+")")
+		}
+	}
+	if !names["[content_types].xml"] {
+		switch {
+		case names["meta-inf/manifest.mf"]:
+			return "application/java-archive"
+		case names["mimetype"] && names["content.xml"]:
+			return "application/vnd.oasis.opendocument"
+		}
+		return TypeZIP
+	}
+	ct := readZipFile(zr, "[Content_Types].xml", 1<<20)
+	macroCT := bytes.Contains(bytes.ToLower(ct), []byte("macroenabled"))
+	if macroCT && !r.Has(FlagMacro) {
+		r.flag(FlagMacro, "content types declare a macro-enabled document")
+	}
+	macro := r.Has(FlagMacro)
+	switch {
+	case names["word/document.xml"] || bytes.Contains(ct, []byte("wordprocessingml.document")) || bytes.Contains(ct, []byte("ms-word.document")):
+		return pick(macro, TypeDOCM, TypeDOCX)
+	case names["xl/workbook.xml"] || bytes.Contains(ct, []byte("spreadsheetml.sheet")) || bytes.Contains(ct, []byte("ms-excel.sheet")):
+		return pick(macro, TypeXLSM, TypeXLSX)
+	case names["ppt/presentation.xml"] || bytes.Contains(ct, []byte("presentationml.presentation")) || bytes.Contains(ct, []byte("ms-powerpoint.presentation")):
+		return pick(macro, TypePPTM, TypePPTX)
+	}
+	return "application/x-ooxml"
+}
+
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
+}
+
+// readZipFile reads one member (matched case-insensitively), at most max bytes.
+func readZipFile(zr *zip.Reader, name string, max int64) []byte {
+	for _, f := range zr.File {
+		if !strings.EqualFold(f.Name, name) {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil
+		}
+		defer rc.Close()
+		b, _ := io.ReadAll(io.LimitReader(rc, max))
+		return b
+	}
+	return nil
+}
+
+// oleType identifies OLE2 compound files: legacy Office documents, and the
+// container an encrypted OOXML document travels in. It flags VBA storages
+// and Excel 4 (XLM) macro sheets.
+func oleType(data []byte, r *Result) string {
+	doc, err := mscfb.New(bytes.NewReader(data))
+	if err != nil {
+		return TypeOLE
+	}
+	typ := TypeOLE
+	for i := 0; i < 100000; i++ {
+		e, err := doc.Next()
+		if err != nil {
+			break
+		}
+		switch e.Name {
+		case "EncryptionInfo", "EncryptedPackage":
+			if !r.Has(FlagEncrypted) {
+				r.flag(FlagEncrypted, "encrypted Office document")
+			}
+		case "Macros", "_VBA_PROJECT_CUR", "VBA", "_VBA_PROJECT":
+			if !r.Has(FlagMacro) {
+				r.flag(FlagMacro, "holds a VBA project ("+e.Name+")")
+			}
+		case "WordDocument":
+			typ = "application/msword"
+		case "PowerPoint Document":
+			typ = "application/vnd.ms-powerpoint"
+		case "Workbook", "Book":
+			typ = "application/vnd.ms-excel"
+			if e.Size > 0 && e.Size < 64<<20 {
+				wb := make([]byte, e.Size)
+				if n, _ := io.ReadFull(e, wb); hasXLMSheet(wb[:n]) && !r.Has(FlagMacro) {
+					r.flag(FlagMacro, "holds Excel 4 (XLM) macro sheets")
+				}
+			}
+		}
+	}
+	return typ
+}
+
+// hasXLMSheet scans BIFF8 records for a BoundSheet8 whose sheet type is a
+// macro sheet.
+func hasXLMSheet(b []byte) bool {
+	for off := 0; off+4 <= len(b); {
+		typ := binary.LittleEndian.Uint16(b[off:])
+		n := int(binary.LittleEndian.Uint16(b[off+2:]))
+		data := b[off+4 : min(len(b), off+4+n)]
+		if typ == 0x0085 && len(data) >= 6 && data[5] == 0x01 {
+			return true
+		}
+		off += 4 + n
+	}
+	return false
+}

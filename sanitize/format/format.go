@@ -1,0 +1,79 @@
+// Package format is the contract between the MIME walker (package sanitize)
+// and the per-format sanitizers (sanitize/image, sanitize/textfile, …).
+// Sanitizers never see MIME: they get the decoded bytes of one file and
+// what was found out about it, and write a new file.
+//
+// Call order: the walker identifies a part, the policy chooses an action,
+// the Registry gives the Sanitizer registered for that action and the
+// detected type, and Sanitize is called once with a context that carries
+// the deadline. The walker owns in and out; a Sanitizer must not keep them.
+// Any error, panic or deadline makes the walker strip the part
+// (reason sanitize-failed): a Sanitizer never has to pass anything through.
+package format
+
+import (
+	"context"
+	"io"
+	"path"
+	"strings"
+)
+
+// Part is what a sanitizer knows about the file it gets.
+type Part struct {
+	Path         string // MIME part path, for logs
+	DeclaredType string // from Content-Type
+	SniffedType  string // from the bytes (detect.Detect)
+	Filename     string // decoded; may be empty
+	Size         int64
+}
+
+// Verdict says what a sanitizer wrote.
+type Verdict struct {
+	Type     string   // media type of the output
+	Filename string   // name to attach the output under ("" = the original name)
+	Removed  []string // what was taken out, in plain words, for the notice and the audit
+}
+
+// Sanitizer rebuilds one file format.
+type Sanitizer interface {
+	// Name identifies the sanitizer in decisions ("image", "csv").
+	Name() string
+	// Sanitize reads the whole input and writes a rebuilt file to out.
+	Sanitize(ctx context.Context, p Part, in io.Reader, out io.Writer) (Verdict, error)
+}
+
+// Registry maps an action and a detected type to a Sanitizer. It is built
+// once (in main) and then only read.
+type Registry struct {
+	entries []entry
+}
+
+type entry struct {
+	action string
+	types  []string // "image/png", "image/*"
+	s      Sanitizer
+}
+
+// Register adds s for the action ("disarm", "extract", "flatten") and the
+// detected types it handles.
+func (r *Registry) Register(action string, s Sanitizer, types ...string) {
+	r.entries = append(r.entries, entry{action: action, types: types, s: s})
+}
+
+// Lookup returns the sanitizer for action and detected type, or nil.
+func (r *Registry) Lookup(action, typ string) Sanitizer {
+	if r == nil {
+		return nil
+	}
+	for _, e := range r.entries {
+		if e.action != action {
+			continue
+		}
+		for _, t := range e.types {
+			if ok, _ := path.Match(t, strings.ToLower(typ)); ok {
+				return e.s
+			}
+		}
+	}
+	return nil
+}
