@@ -36,6 +36,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecodeHeader -fuzztime $(FUZZTIME) ./sanitize
 	$(GO) test -run XXX -fuzz FuzzParseParams -fuzztime $(FUZZTIME) ./sanitize
 	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) ./sanitize
+	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) ./sanitize/detect
+	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) ./sanitize/image
+	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) ./sanitize/archive
 	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) ./gateway
 	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) ./policy
 

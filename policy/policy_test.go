@@ -21,7 +21,8 @@ func TestDefaultPolicy(t *testing.T) {
 		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "attachment-strip", ActionStrip},
 		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "a.txt"}, "text-disarm", ActionDisarm},
 		{Subject{Role: RoleAttachment, DetectedType: "image/jpeg", Filename: "a.jpg"}, "image-disarm", ActionDisarm},
-		{Subject{Role: RoleAttachment, DetectedType: "application/zip", Filename: "a.zip"}, "attachment-strip", ActionStrip},
+		{Subject{Role: RoleAttachment, DetectedType: "application/zip", Filename: "a.zip"}, "archive-open", ActionDisarm},
+		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "attachment-strip", ActionStrip},
 	}
 	for _, tc := range tests {
 		r := p.Evaluate(tc.s)

@@ -37,6 +37,8 @@ const (
 	// ReasonNoSanitizer: the rule asked for an action this build cannot
 	// carry out on this type; the part was removed.
 	ReasonNoSanitizer = "no-sanitizer"
+	// ReasonNothingLeft: an archive whose members were all removed.
+	ReasonNothingLeft = "nothing-left"
 	// ReasonDisarmed: the part was rebuilt without its active content.
 	ReasonDisarmed = "disarmed"
 	// ReasonNotKeepable: a rule said keep, but the part is a container

@@ -28,6 +28,10 @@ var alwaysStrip = map[string]bool{
 	detect.TypeJS: true, detect.TypeVBS: true, detect.TypePowerShell: true, detect.TypeBatch: true,
 	detect.TypeHTA: true, detect.TypeLNK: true, detect.TypeURLShortcut: true, detect.TypeISO: true,
 	detect.TypeOneNote: true, detect.TypeCHM: true, detect.TypeHTML: true, detect.TypeSVG: true,
+	// Archives we cannot open yet: their members could not be checked.
+	"application/x-7z-compressed": true, "application/x-rar-compressed": true, "application/vnd.rar": true,
+	detect.TypeLZH: true, "application/vnd.ms-cab-compressed": true, "application/x-tar": true,
+	"application/gzip": true, "application/x-bzip2": true, "application/x-xz": true, "application/zstd": true,
 	"application/java-archive": true, "application/x-java-applet": true, "application/octet-stream": true,
 	"application/x-shockwave-flash": true, "application/x-msi": true,
 }
@@ -37,10 +41,34 @@ var alwaysStripDeclared = map[string]bool{
 	"message/partial": true, "message/external-body": true,
 }
 
+// file is what the attachment logic works on: a MIME leaf, or a member of
+// an archive.
+type file struct {
+	path      string
+	declared  string
+	filename  string
+	filenames []string
+	body      []byte
+	size      int64
+	depth     int // archive nesting: 0 for a MIME part
+}
+
+func leafFile(n *node) file {
+	return file{path: n.path, declared: n.declared, filename: n.filename, filenames: n.filenames, body: n.body, size: n.size}
+}
+
 // attachment decides one attachment: identify it, apply the built-in
 // checks, then the policy, then run the action. It fills d and returns the
-// rule that decided and the file to attach, if any.
-func (rb *Rebuilder) attachment(leaf *node, d *policy.Decision) (policy.Rule, *attachment) {
+// rule that decided, the file to attach if any, and the decisions about
+// what it contains (archive members).
+func (rb *Rebuilder) attachment(st *state, leaf file, d *policy.Decision) (policy.Rule, *attachment, []noticeItem) {
+	r, a := rb.decideAttachment(st, leaf, d)
+	items := st.pending
+	st.pending = nil
+	return r, a, items
+}
+
+func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) (policy.Rule, *attachment) {
 	id := detect.Detect(leaf.body, leaf.declared, leaf.filenames)
 	d.DetectedType = id.Type
 	flags := make([]string, len(id.Flags))
@@ -88,8 +116,11 @@ func (rb *Rebuilder) attachment(leaf *node, d *policy.Decision) (policy.Rule, *a
 			d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
 			return rule, nil
 		}
-		return rule, &attachment{name: safeFilename(leaf.filename), ctype: keptType(leaf, id.Type), data: leaf.body}
+		return rule, &attachment{name: safeFilename(leaf.filename), ctype: keptType(leaf.declared, id.Type), data: leaf.body}
 	case policy.ActionDisarm:
+		if id.Type == detect.TypeZIP {
+			return rb.openZip(st, rule, leaf, d)
+		}
 		return rb.runSanitizer(rule, leaf, id.Type, d)
 	case policy.ActionStrip, policy.ActionReject:
 		d.Action = policy.ActionStrip // reject is decided before DATA is answered; here it can only remove
@@ -101,7 +132,7 @@ func (rb *Rebuilder) attachment(leaf *node, d *policy.Decision) (policy.Rule, *a
 
 // runSanitizer runs the sanitizer for the rule's action under a deadline,
 // recovering panics. Any failure strips the part (fail closed).
-func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf *node, typ string, d *policy.Decision) (policy.Rule, *attachment) {
+func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *policy.Decision) (policy.Rule, *attachment) {
 	s := rb.Sanitizers.Lookup(string(rule.Action), typ)
 	if s == nil {
 		d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNoSanitizer, "no "+string(rule.Action)+" for "+typ

@@ -107,7 +107,7 @@ func decodeText(b []byte, declared string) (text string, res decodeResult, used 
 				// EUC-JP read as Shift_JIS half-width kana): prefer a
 				// candidate that reads clearly better.
 				if cs, t, ok := guessCharset(b); ok && cs != normCharset(declared) &&
-					(cs == "utf-8" || japaneseScore(t) > japaneseScore(s)+4) {
+					(cs == "utf-8" && multibyteRunes(t) >= 4 || readsAsJapanese(t) && japaneseScore(t) > japaneseScore(s)+4) {
 					return t, decodedMislabelled, cs
 				}
 			}
@@ -238,6 +238,35 @@ func guessCharset(b []byte) (charset, text string, ok bool) {
 		}
 	}
 	return best, bestText, best != ""
+}
+
+// multibyteRunes counts non-ASCII characters: valid UTF-8 by coincidence
+// rarely has more than one or two.
+func multibyteRunes(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+// readsAsJapanese asks for real evidence before a clean decode in the
+// declared charset is overruled: several characters, a fifth of them kana
+// (Japanese prose is 40–60% kana; text misread in the wrong Japanese
+// charset comes out as kanji soup or half-width kana).
+func readsAsJapanese(s string) bool {
+	kana, wide := 0, 0
+	for _, r := range s {
+		if r >= 0x3040 && r <= 0x30FF {
+			kana++
+		}
+		if r >= 0x3000 {
+			wide++
+		}
+	}
+	return wide >= 4 && kana*5 >= wide
 }
 
 // japaneseScore rates how much s reads like Japanese text.

@@ -131,6 +131,15 @@ func TestMislabelled(t *testing.T) {
 			t.Errorf("%s: got %q, result %d via %s; want result %d via %s", tc.name, got, res, used, tc.want, tc.used)
 		}
 	}
+	// A correct label is not overruled on thin evidence.
+	for _, tc := range []struct{ name, b, want string }{
+		{"half-width kana only", "\xba\xde\xd8\xd6\xb3\xb1\xd8\xb6\xde\xc4\xb3", "ｺﾞﾘﾖｳｱﾘｶﾞﾄｳ"},
+		{"bytes that happen to be UTF-8", "?\xed\x95\xb2X", "?﨑ｲX"},
+	} {
+		if got, res, _ := decodeText([]byte(tc.b), "shift_jis"); got != tc.want || res != decodedClean {
+			t.Errorf("%s: got %q (%d), want %q", tc.name, got, res, tc.want)
+		}
+	}
 }
 
 // TestUndecodable: what does not decode is dropped, never shown as U+FFFD.
@@ -148,14 +157,18 @@ func TestUndecodable(t *testing.T) {
 // U+FFFD.
 func TestRoundTripProperty(t *testing.T) {
 	alphabet := []rune("あいうえおかがきぎアイウエオヴー漢字会議資料髙﨑①㈱ｱｲｳﾞ、。「」ＡＢ１２ abcXYZ019.,!?-\n")
-	charsets := map[string]encoding.Encoding{
-		"shift_jis": japanese.ShiftJIS, "iso-2022-jp": japanese.ISO2022JP, "utf-8": nil,
-		"utf-16": unicode.UTF16(unicode.BigEndian, unicode.UseBOM),
+	charsets := []struct {
+		name string
+		enc  encoding.Encoding
+	}{
+		{"shift_jis", japanese.ShiftJIS}, {"iso-2022-jp", japanese.ISO2022JP}, {"utf-8", nil},
+		{"utf-16", unicode.UTF16(unicode.BigEndian, unicode.UseBOM)},
 	}
 	eucAlphabet := []rune("あいうえおかがきぎアイウエオヴー漢字会議資料、。「」ＡＢ１２ abcXYZ019.,!?-\n")
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 500; i++ {
-		for name, enc := range charsets {
+	for i := 0; i < 3000; i++ {
+		for _, c := range charsets {
+			name, enc := c.name, c.enc
 			s := randomText(rng, alphabet)
 			var b []byte
 			if enc == nil {

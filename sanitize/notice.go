@@ -11,6 +11,7 @@ import (
 type noticeItem struct {
 	decision policy.Decision
 	rule     policy.Rule
+	display  string // name to show instead of the filename (archive members)
 }
 
 const noticeRule = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━"
@@ -52,6 +53,9 @@ func composeText(env Envelope, items []noticeItem, body string, hasBody bool) st
 func writeItem(b *strings.Builder, it noticeItem) {
 	d := it.decision
 	name := d.Filename
+	if it.display != "" {
+		name = it.display
+	}
 	if name == "" {
 		name = partLabel(d)
 	}
@@ -105,6 +109,10 @@ func partLabel(d policy.Decision) string {
 // the rule says. Ordinary reasons need no extra words.
 func reasonText(reason string) (ja, en string) {
 	switch reason {
+	case policy.ReasonEncryptedArchive:
+		return "パスワード付き ZIP（PPAP）は中身を検査できないため届けられません。原本は保管されています。", "A password-protected ZIP (PPAP) cannot be inspected, so it cannot be delivered. The original is held."
+	case policy.ReasonNothingLeft:
+		return "アーカイブ内のファイルがすべて削除されたため、アーカイブごと削除しました。", "Every file in the archive was removed, so the archive was removed."
 	case policy.ReasonTNEFBody:
 		return "本文は Outlook 形式（winmail.dat）から取り出しました。その他の内容は削除しました。", "The body was taken from an Outlook winmail.dat; everything else in it was removed."
 	case policy.ReasonCharsetMislabelled:

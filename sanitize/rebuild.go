@@ -33,6 +33,16 @@ type Rebuilder struct {
 	Sanitizers *format.Registry
 	// SanitizeTimeout bounds one sanitizer run; default 60s.
 	SanitizeTimeout time.Duration
+	// ArchiveLimits bound each archive opened; zero fields take defaults.
+	ArchiveLimits ArchiveLimits
+}
+
+// state is what one Rebuild call keeps across parts: the budget that
+// bounds all archives of the message together, however deeply nested.
+type state struct {
+	budget  int64 // decompressed bytes left for archive members
+	members int   // archive members left
+	pending []noticeItem
 }
 
 // Envelope is what the gateway knows about a message besides its bytes.
@@ -86,14 +96,14 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 		bodies    []string
 		items     []noticeItem
 		attached  []attachment
+		st        = &state{budget: rb.ArchiveLimits.withDefaults().MaxTotal * 2, members: 5000}
 	)
 	for _, leaf := range root.leaves() {
 		d := policy.Decision{
 			MsgID: env.ID, Path: leaf.path, DeclaredType: leaf.declared, Filename: leaf.filename,
 			Size: leaf.size, Detail: leaf.detail,
 		}
-		sum := sha256.Sum256(leaf.body)
-		d.SHA256 = hex.EncodeToString(sum[:])
+		d.SHA256 = sha256Hex(leaf.body)
 		if leaf == root && leaf.problem != "" {
 			d.Path = "0"
 		}
@@ -108,7 +118,7 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
 		case leaf.role == policy.RoleAttachment:
 			var att *attachment
-			rule, att = rb.attachment(leaf, &d)
+			rule, att, findings = rb.attachment(st, leafFile(leaf), &d)
 			if att != nil {
 				attached = append(attached, *att)
 			}
@@ -188,3 +198,8 @@ func sniff(n *node) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -249,9 +249,9 @@ func receivedLine(env Envelope, host string) string {
 
 // keptType is the type we label a kept attachment with: what it declared
 // when that agrees with the content's family, else what we detected.
-func keptType(n *node, detected string) string {
-	if strings.HasPrefix(detected, "text/") && strings.HasPrefix(n.declared, "text/") {
-		return n.declared
+func keptType(declared, detected string) string {
+	if strings.HasPrefix(detected, "text/") && strings.HasPrefix(declared, "text/") {
+		return declared
 	}
 	return detected
 }

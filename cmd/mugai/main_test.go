@@ -87,7 +87,7 @@ func TestSanitize(t *testing.T) {
 	if !strings.Contains(out, "Content-Type: text/plain; charset=UTF-8") || strings.Contains(out, "PK\x03\x04") {
 		t.Errorf("output:\n%s", out)
 	}
-	for _, want := range []string{"PART", "html-converted", "attachment-strip", "x.zip"} {
+	for _, want := range []string{"PART", "html-converted", "builtin-sanitize-failed", "not a readable ZIP", "x.zip"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("explain table lacks %q:\n%s", want, stderr)
 		}
