@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) ./sanitize/detect
 	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) ./sanitize/image
 	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) ./sanitize/archive
+	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) ./sanitize/ooxml
 	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) ./gateway
 	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) ./policy
 
@@ -47,7 +48,8 @@ fuzz:
 # produce output, outputs with U+FFFD, outputs that do not re-parse.
 corpus:
 	@if [ ! -d "$(SHARED)/corpus/email" ]; then echo "no $(SHARED)/corpus/email: nothing to run"; exit 0; fi; \
-	MUGAI_CORPUS=$$(cd $(SHARED)/corpus/email && pwd) $(GO) test -tags corpus -count=1 -run TestCorpus -v ./cmd/mugai | grep -E '^\s+corpus_test.go|^(ok|FAIL|---)'
+	MUGAI_CORPUS=$$(cd $(SHARED)/corpus/email && pwd) MUGAI_CORPUS_FILES=$$(cd $(SHARED)/corpus && pwd) \
+		$(GO) test -tags corpus -count=1 -run 'TestCorpus' -v ./cmd/mugai | grep -E '^\s+corpus_(files_)?test.go|^(ok|FAIL|---)'
 
 clean:
 	rm -rf bin

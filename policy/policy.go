@@ -104,6 +104,7 @@ type Rule struct {
 // Options tune an action. Empty fields take the policy's body options.
 type Options struct {
 	Links string `yaml:"links"` // textify: keep, defang or remove
+	Into  string `yaml:"into"`  // extract: attachment (default: a .txt file) or body
 }
 
 // Link modes for URLs in the rebuilt text.
@@ -335,6 +336,12 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 			errs.Add(at("options"), where, "options.links %q is not keep, defang or remove", r.Options.Links)
 		} else if r.Options.Links != "" && act != ActionTextify && err == nil {
 			errs.Add(at("options"), where, "options.links only applies to textify rules")
+		}
+		switch {
+		case r.Options.Into != "" && r.Options.Into != "attachment" && r.Options.Into != "body":
+			errs.Add(at("options"), where, "options.into %q is not attachment or body", r.Options.Into)
+		case r.Options.Into != "" && act != ActionExtract && err == nil:
+			errs.Add(at("options"), where, "options.into only applies to extract rules")
 		}
 		if err == nil {
 			for _, role := range r.Match.roles() {

@@ -39,6 +39,9 @@ const (
 	ReasonNoSanitizer = "no-sanitizer"
 	// ReasonNothingLeft: an archive whose members were all removed.
 	ReasonNothingLeft = "nothing-left"
+	// ReasonExtracted: the document's text was taken out; the document
+	// itself was not passed.
+	ReasonExtracted = "extracted"
 	// ReasonDisarmed: the part was rebuilt without its active content.
 	ReasonDisarmed = "disarmed"
 	// ReasonNotKeepable: a rule said keep, but the part is a container

@@ -18,6 +18,7 @@ import (
 type attachment struct {
 	name, ctype string
 	data        []byte
+	intoBody    bool // extracted text that goes into the body instead
 }
 
 // alwaysStrip lists what is never passed, whatever the policy says: it
@@ -122,6 +123,12 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 			return rb.openZip(st, rule, leaf, d)
 		}
 		return rb.runSanitizer(rule, leaf, id.Type, d)
+	case policy.ActionExtract:
+		r, att := rb.runSanitizer(rule, leaf, id.Type, d)
+		if att != nil && rule.Options.Into == "body" && leaf.depth == 0 {
+			att.intoBody = true
+		}
+		return r, att
 	case policy.ActionStrip, policy.ActionReject:
 		d.Action = policy.ActionStrip // reject is decided before DATA is answered; here it can only remove
 		return rule, nil
@@ -176,6 +183,9 @@ func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *po
 		return failed, nil
 	}
 	d.Reason = policy.ReasonDisarmed
+	if rule.Action == policy.ActionExtract {
+		d.Reason = policy.ReasonExtracted
+	}
 	d.Detail = strings.Join(r.v.Removed, "; ")
 	name := r.v.Filename
 	if name == "" {

@@ -221,3 +221,43 @@ func TestSanitizerFailuresFailClosed(t *testing.T) {
 		}
 	}
 }
+
+func TestExtractOffice(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range map[string]string{
+		"[Content_Types].xml": `<Types><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`,
+		"word/document.xml":   `<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>第1回 会議の議題</w:t></w:r></w:p></w:body></w:document>`,
+	} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	docx := buf.Bytes()
+
+	res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "議題.docx", docx)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := attachmentsOf(t, res.Message)
+	if got := string(files["議題.txt"]); got != "第1回 会議の議題\r\n" || len(files) != 1 {
+		t.Errorf("attachments %q", files)
+	}
+	if d := res.Decisions[1]; d.Action != policy.ActionExtract || d.Reason != policy.ReasonExtracted || d.RuleID != "office-extract" {
+		t.Errorf("decision %+v", d)
+	}
+
+	p := policy.Default()
+	for i := range p.Rules {
+		if p.Rules[i].ID == "office-extract" {
+			p.Rules[i].Options.Into = "body"
+		}
+	}
+	rb := testRebuilder()
+	rb.Policy = p
+	res, _ = rb.Rebuild(testEnvelope, strings.NewReader(withAttachment("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "議題.docx", docx)))
+	out, _ := parseOutput(res.Message)
+	if !strings.Contains(out.text, "――― 議題.docx の本文 / text of 議題.docx ―――\n第1回 会議の議題") || len(attachmentsOf(t, res.Message)) != 0 {
+		t.Errorf("into body:\n%s", out.text)
+	}
+}

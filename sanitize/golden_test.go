@@ -13,6 +13,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
+	"mugai/sanitize/ooxml"
 )
 
 var update = flag.Bool("update", false, "rewrite the .want.eml and .decisions.json golden files")
@@ -32,6 +33,8 @@ func testSanitizers() *format.Registry {
 	r := &format.Registry{}
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
 	r.Register("disarm", &TextFile{}, TextFileTypes...)
+	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
+	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
 	return r
 }
 

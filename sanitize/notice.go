@@ -111,6 +111,8 @@ func reasonText(reason string) (ja, en string) {
 	switch reason {
 	case policy.ReasonEncryptedArchive:
 		return "パスワード付き ZIP（PPAP）は中身を検査できないため届けられません。原本は保管されています。", "A password-protected ZIP (PPAP) cannot be inspected, so it cannot be delivered. The original is held."
+	case policy.ReasonExtracted:
+		return "文書の文字だけを取り出しました。元の文書は届きません（原本は保管されています）。", "Only the document's text was taken out; the document itself is not delivered (the original is kept)."
 	case policy.ReasonNothingLeft:
 		return "アーカイブ内のファイルがすべて削除されたため、アーカイブごと削除しました。", "Every file in the archive was removed, so the archive was removed."
 	case policy.ReasonTNEFBody:

@@ -119,7 +119,11 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 		case leaf.role == policy.RoleAttachment:
 			var att *attachment
 			rule, att, findings = rb.attachment(st, leafFile(leaf), &d)
-			if att != nil {
+			switch {
+			case att != nil && att.intoBody:
+				bodies = append(bodies, "――― "+orName(leaf.filename)+" の本文 / text of "+orName(leaf.filename)+" ―――\n"+
+					strings.TrimRight(strings.ReplaceAll(string(att.data), "\r\n", "\n"), "\n"))
+			case att != nil:
 				attached = append(attached, *att)
 			}
 		default:
@@ -198,6 +202,13 @@ func sniff(n *node) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func orName(s string) string {
+	if s == "" {
+		return "添付文書 document"
+	}
+	return s
+}
 
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)

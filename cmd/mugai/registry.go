@@ -4,12 +4,15 @@ import (
 	"mugai/sanitize"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
+	"mugai/sanitize/ooxml"
 )
 
 // Compile-time checks that each sanitizer implements the contract.
 var (
 	_ format.Sanitizer = (*image.Disarmer)(nil)
 	_ format.Sanitizer = (*sanitize.TextFile)(nil)
+	_ format.Sanitizer = (*ooxml.Disarmer)(nil)
+	_ format.Sanitizer = (*ooxml.Extractor)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -18,5 +21,7 @@ func sanitizers() *format.Registry {
 	r := &format.Registry{}
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
 	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
+	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
+	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
 	return r
 }

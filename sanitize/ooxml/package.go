@@ -1,0 +1,154 @@
+package ooxml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"mugai/sanitize/archive"
+)
+
+var errNotOOXML = errors.New("ooxml: not an OOXML package")
+
+// document is an unpacked OOXML package.
+type document struct {
+	members []*archive.Member
+}
+
+func load(in io.Reader, lim archive.Limits) (*document, error) {
+	data, err := io.ReadAll(io.LimitReader(in, 256<<20))
+	if err != nil {
+		return nil, err
+	}
+	ms, err := archive.Read(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	doc := &document{}
+	for i := range ms {
+		doc.members = append(doc.members, &ms[i])
+	}
+	if doc.part("[Content_Types].xml") == nil {
+		return nil, errNotOOXML
+	}
+	return doc, nil
+}
+
+// part returns a member by name (part names are case-insensitive).
+func (d *document) part(name string) *archive.Member {
+	for _, m := range d.members {
+		if strings.EqualFold(m.Name, name) {
+			return m
+		}
+	}
+	return nil
+}
+
+// relsSource returns the part a relationships part belongs to:
+// word/_rels/document.xml.rels → word/document.xml; _rels/.rels → "".
+func relsSource(rels string) string {
+	dir, file := path.Split(rels)
+	dir = strings.TrimSuffix(strings.TrimSuffix(dir, "/"), "_rels")
+	return strings.TrimPrefix(path.Join(dir, strings.TrimSuffix(file, ".rels")), "/")
+}
+
+// resolve turns a relationship target into a part name.
+func resolve(source, target string) string {
+	if strings.HasPrefix(target, "/") {
+		return strings.TrimPrefix(path.Clean(target), "/")
+	}
+	return strings.TrimPrefix(path.Join(path.Dir(source), target), "/")
+}
+
+// verify checks the rebuilt package: every XML part parses, no
+// relationship is external but hyperlinks, no internal relationship points
+// at a missing part, no r: attribute refers to a relationship that is not
+// there, and no content type is macro-enabled. These are what make Office
+// show a repair prompt, or what we meant to remove.
+func verify(members []archive.Member) error {
+	parts := map[string]bool{}
+	for _, m := range members {
+		parts[strings.ToLower(m.Name)] = true
+	}
+	ids := map[string]map[string]bool{}
+	for _, m := range members {
+		if strings.HasSuffix(strings.ToLower(m.Name), ".xml") || strings.HasSuffix(m.Name, ".rels") {
+			if err := wellFormed(m.Data); err != nil {
+				return fmt.Errorf("ooxml: %s no longer parses: %w", m.Name, err)
+			}
+		}
+		if _, bad := removablePart(m.Name); bad {
+			return fmt.Errorf("ooxml: %s survived", m.Name)
+		}
+		if !strings.HasSuffix(m.Name, ".rels") {
+			continue
+		}
+		source := relsSource(m.Name)
+		set := map[string]bool{}
+		err := eachStart(m.Data, func(t xml.StartElement) error {
+			if t.Name.Local != "Relationship" {
+				return nil
+			}
+			set[attr(t, "Id")] = true
+			external := strings.EqualFold(attr(t, "TargetMode"), "External")
+			switch {
+			case external && !strings.HasSuffix(attr(t, "Type"), "/hyperlink"):
+				return fmt.Errorf("ooxml: external relationship left in %s", m.Name)
+			case !external && !parts[strings.ToLower(resolve(source, attr(t, "Target")))]:
+				return fmt.Errorf("ooxml: %s points at missing %s", m.Name, attr(t, "Target"))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		ids[source] = set
+	}
+	for _, m := range members {
+		lower := strings.ToLower(m.Name)
+		if m.Name == "[Content_Types].xml" {
+			if bytes.Contains(bytes.ToLower(m.Data), []byte("macroenabled")) || bytes.Contains(m.Data, []byte("vbaProject")) {
+				return errors.New("ooxml: macro content types left")
+			}
+			continue
+		}
+		if !strings.HasSuffix(lower, ".xml") {
+			continue
+		}
+		set := ids[m.Name]
+		err := eachStart(m.Data, func(t xml.StartElement) error {
+			for _, a := range t.Attr {
+				if a.Name.Space == "r" && (a.Name.Local == "id" || a.Name.Local == "embed" || a.Name.Local == "link") && a.Value != "" && !set[a.Value] {
+					return fmt.Errorf("ooxml: %s refers to missing relationship %s", m.Name, a.Value)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func eachStart(src []byte, fn func(xml.StartElement) error) error {
+	d := xml.NewDecoder(bytes.NewReader(src))
+	for {
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if t, ok := tok.(xml.StartElement); ok {
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+	}
+}

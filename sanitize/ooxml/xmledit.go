@@ -1,0 +1,194 @@
+package ooxml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"sort"
+	"strings"
+)
+
+// span is a byte range of a part to replace.
+type span struct {
+	start, end int64
+	with       string
+}
+
+// edit is what an XML pass decides for one token.
+type edit int
+
+const (
+	keep         edit = iota
+	dropElement       // remove the element and everything in it
+	dropAncestor      // remove the nearest ancestor named in the pass's ancestors
+)
+
+// pass walks an XML part once with RawToken, so that nothing is
+// re-encoded: prefixes, whitespace and unknown markup stay exactly as they
+// were, and only the byte ranges we choose are cut out (DEPENDENCIES.md:
+// xml.Encoder mangles namespace prefixes).
+type pass struct {
+	// element decides for each start element.
+	element func(t xml.StartElement, stack []string) edit
+	// ancestors names the elements dropAncestor looks for, nearest first.
+	ancestors []string
+	// text may rewrite character data inside the given element; ok false keeps it.
+	text func(parent string, data []byte) (string, bool)
+}
+
+type open struct {
+	name  string
+	start int64
+	drop  bool
+}
+
+// run applies the pass and returns the edited part.
+func (p *pass) run(src []byte) ([]byte, error) {
+	d := xml.NewDecoder(bytes.NewReader(src))
+	var stack []open
+	var spans []span
+	dropDepth := -1 // while ≥ 0, inside an element being removed
+	for {
+		before := d.InputOffset()
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		after := d.InputOffset()
+		switch t := tok.(type) {
+		case xml.StartElement:
+			name := qname(t.Name)
+			stack = append(stack, open{name: name, start: before})
+			if dropDepth >= 0 || p.element == nil {
+				continue
+			}
+			switch p.element(t, names(stack[:len(stack)-1])) {
+			case dropElement:
+				stack[len(stack)-1].drop = true
+				dropDepth = len(stack) - 1
+			case dropAncestor:
+				for i := len(stack) - 2; i >= 0; i-- {
+					if contains(p.ancestors, local(stack[i].name)) {
+						stack[i].drop = true
+						dropDepth = i
+						break
+					}
+				}
+				if dropDepth < 0 { // no such ancestor: drop the element itself
+					stack[len(stack)-1].drop = true
+					dropDepth = len(stack) - 1
+				}
+			}
+		case xml.EndElement:
+			if len(stack) == 0 {
+				return nil, errors.New("ooxml: unbalanced end tag")
+			}
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if top.drop {
+				spans = append(spans, span{start: top.start, end: after})
+				if dropDepth == len(stack) {
+					dropDepth = -1
+				}
+			}
+		case xml.CharData:
+			if dropDepth >= 0 || p.text == nil || len(stack) == 0 {
+				continue
+			}
+			if s, ok := p.text(stack[len(stack)-1].name, t); ok {
+				spans = append(spans, span{start: before, end: after, with: escape(s)})
+			}
+		}
+	}
+	if len(stack) != 0 {
+		return nil, errors.New("ooxml: unclosed elements")
+	}
+	return apply(src, spans), nil
+}
+
+// apply replaces spans, outermost first; spans inside a removed one go.
+func apply(src []byte, spans []span) []byte {
+	sort.Slice(spans, func(i, j int) bool {
+		if spans[i].start != spans[j].start {
+			return spans[i].start < spans[j].start
+		}
+		return spans[i].end > spans[j].end
+	})
+	var out bytes.Buffer
+	pos := int64(0)
+	for _, s := range spans {
+		if s.start < pos { // nested in a span already applied
+			continue
+		}
+		out.Write(src[pos:s.start])
+		out.WriteString(s.with)
+		pos = s.end
+	}
+	out.Write(src[pos:])
+	return out.Bytes()
+}
+
+// wellFormed checks that a part still parses, after editing.
+func wellFormed(src []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(src))
+	for {
+		_, err := d.RawToken()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func qname(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+func local(name string) string {
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func names(stack []open) []string {
+	out := make([]string, len(stack))
+	for i, o := range stack {
+		out[i] = o.name
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// attr returns the value of an attribute by local name.
+func attr(t xml.StartElement, localName string) string {
+	for _, a := range t.Attr {
+		if a.Name.Local == localName {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func escape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
