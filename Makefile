@@ -31,17 +31,17 @@ unit:
 # Each fuzz target runs for FUZZTIME; crashers land in testdata/fuzz/ and
 # must be committed as regression seeds.
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzRebuild -fuzztime $(FUZZTIME) ./sanitize
-	$(GO) test -run XXX -fuzz FuzzHTMLToText -fuzztime $(FUZZTIME) ./sanitize
-	$(GO) test -run XXX -fuzz FuzzDecodeHeader -fuzztime $(FUZZTIME) ./sanitize
-	$(GO) test -run XXX -fuzz FuzzParseParams -fuzztime $(FUZZTIME) ./sanitize
-	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) ./sanitize
-	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) ./sanitize/detect
-	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) ./sanitize/image
-	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) ./sanitize/archive
-	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) ./sanitize/ooxml
-	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) ./gateway
-	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) ./policy
+	$(GO) test -run XXX -fuzz FuzzRebuild -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzHTMLToText -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzDecodeHeader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzParseParams -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/detect
+	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/image
+	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/archive
+	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/ooxml
+	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
+	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy
 
 # Robustness run over the shared real-world corpus, when it is present:
 # every message through the sanitize command; prints messages, failures to
