@@ -52,6 +52,7 @@ type file struct {
 	body      []byte
 	size      int64
 	depth     int // archive nesting: 0 for a MIME part
+	level     int // forwarded-message nesting: 0 in the top-level message
 }
 
 func leafFile(n *node) file {
@@ -70,6 +71,9 @@ func (rb *Rebuilder) attachment(st *state, leaf file, d *policy.Decision) (polic
 }
 
 func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) (policy.Rule, *attachment) {
+	if leaf.declared == "message/rfc822" && leaf.depth == 0 {
+		return rb.forwarded(st, leaf, d)
+	}
 	id := detect.Detect(leaf.body, leaf.declared, leaf.filenames)
 	d.DetectedType = id.Type
 	flags := make([]string, len(id.Flags))
@@ -97,6 +101,8 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 	switch {
 	case alwaysStrip[id.Type] || alwaysStripDeclared[leaf.declared] || isLegacyMacro(id):
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type)
+	case (id.Type == "text/rtf" || id.Type == "application/rtf") && rtfHasObjects(leaf.body):
+		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects")
 	case hasDangerousName:
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName)
 	case id.Has(detect.FlagEncrypted) && !names("encrypted"):

@@ -261,3 +261,54 @@ func TestExtractOffice(t *testing.T) {
 		t.Errorf("into body:\n%s", out.text)
 	}
 }
+
+// TestForwarded: an attached message is rebuilt by the same rules and
+// attached as a sanitized .eml; its parts are decided under its path.
+func TestForwarded(t *testing.T) {
+	inner := crlf("From: =?UTF-8?B?5L2Q6Jek?= <sato@example.jp>\nSubject: =?UTF-8?B?5YWD44Gu44Oh44O844Or?=\nContent-Type: multipart/mixed; boundary=i\n\n" +
+		"--i\nContent-Type: text/html; charset=utf-8\n\n<p>転送元の本文</p><script>evil()</script>\n" +
+		"--i\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=run.exe\n\nMZ-PAYLOAD\n--i--\n")
+	outer := crlf("From: a@example.jp\nSubject: Fwd\nContent-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: text/plain\n\nFYI\n--o\nContent-Type: message/rfc822\n\n") +
+		inner + "\r\n--o--\r\n"
+	res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(outer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := attachmentsOf(t, res.Message)
+	eml, ok := files["元のメール.eml"]
+	if !ok {
+		t.Fatalf("no .eml attached: %v / %+v", files, res.Decisions)
+	}
+	out, err := parseOutput(eml)
+	if err != nil {
+		t.Fatalf("rebuilt forwarded message does not parse: %v", err)
+	}
+	if strings.Join(out.types, ",") != "text/plain" || !strings.Contains(out.text, "転送元の本文") || strings.Contains(out.text, "evil") ||
+		!strings.Contains(out.text, "run.exe") || bytes.Contains(eml, []byte("MZ-PAYLOAD")) || strings.Contains(out.text, "原本保管番号") {
+		t.Errorf("forwarded message:\n%s", out.text)
+	}
+	got := map[string]string{}
+	for _, d := range res.Decisions {
+		got[d.Path] = d.Reason
+	}
+	if got["2"] != policy.ReasonDisarmed || got["2/1"] != policy.ReasonHTMLConverted || got["2/2"] != policy.ReasonDangerousType {
+		t.Errorf("decisions %v", got)
+	}
+	top, _ := parseOutput(res.Message)
+	if !strings.Contains(top.text, "転送・添付されたメール") || strings.Contains(top.text, "run.exe") {
+		t.Errorf("outer notice:\n%s", top.text)
+	}
+}
+
+func TestRTFAttachments(t *testing.T) {
+	clean := []byte(`{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0 Agenda\par Item one\par}`)
+	res, _ := testRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("application/rtf", "agenda.rtf", clean)))
+	if got := string(attachmentsOf(t, res.Message)["agenda.txt"]); got != "Agenda\r\nItem one\r\n" {
+		t.Errorf("rtf text %q (%+v)", got, res.Decisions[1])
+	}
+	exploit := []byte(`{\rtf1{\object\objemb{\*\objclass Equation.3}{\*\objdata 0105000002000000}}}`)
+	res, _ = testRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("application/rtf", "doc.rtf", exploit)))
+	if d := res.Decisions[1]; d.Reason != policy.ReasonDangerousType || len(attachmentsOf(t, res.Message)) != 0 {
+		t.Errorf("rtf with objects: %+v", d)
+	}
+}

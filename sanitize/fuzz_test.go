@@ -11,10 +11,11 @@ import (
 )
 
 // FuzzRebuild feeds arbitrary messages to the rebuild and checks what must
-// hold for every input under the default policy: no panic, the output
-// re-parses with an independent parser, it is one text/plain part (no HTML,
-// no attachment), every leaf has a complete decision, and no attachment
-// payload reaches the output.
+// hold for every input: no panic, the output re-parses with an independent
+// parser, every leaf has a complete decision; under the strict policy the
+// output is one text/plain part (no HTML, no attachment) and no attachment
+// payload reaches it; under the default policy (with the sanitizers) only
+// types our sanitizers write are attached.
 func FuzzRebuild(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.eml")
 	for _, s := range seeds {
@@ -30,9 +31,31 @@ func FuzzRebuild(f *testing.F) {
 	for _, tc := range structureCases {
 		f.Add([]byte(tc.msg))
 	}
-	rb := &Rebuilder{Policy: policy.Default(), Hostname: "mugai.test",
-		Limits: Limits{MaxDepth: 8, MaxParts: 50, MaxHeaderBytes: 4096, MaxPartBytes: 1 << 20}}
+	strictYAML, err := os.ReadFile("../policy/examples/strict.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	strict, err := policy.Parse("strict.yaml", strictYAML)
+	if err != nil {
+		f.Fatal(err)
+	}
+	lim := Limits{MaxDepth: 8, MaxParts: 50, MaxHeaderBytes: 4096, MaxPartBytes: 1 << 20}
+	rb := &Rebuilder{Policy: strict, Hostname: "mugai.test", Limits: lim}
+	full := &Rebuilder{Policy: policy.Default(), Hostname: "mugai.test", Limits: lim, Sanitizers: testSanitizers()}
+	allowed := map[string]bool{"multipart/mixed": true, "text/plain": true, "text/csv": true, "image/png": true, "image/jpeg": true,
+		"application/zip": true, "message/rfc822": true}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		if res, err := full.Rebuild(testEnvelope, bytes.NewReader(in)); err != nil {
+			t.Fatalf("Rebuild (default policy): %v", err)
+		} else if out, err := parseOutput(res.Message); err != nil {
+			t.Fatalf("output (default policy) does not re-parse: %v", err)
+		} else {
+			for _, typ := range out.types {
+				if !allowed[typ] && !strings.HasPrefix(typ, "application/vnd.openxmlformats") {
+					t.Fatalf("default policy attached %s", typ)
+				}
+			}
+		}
 		res, err := rb.Rebuild(testEnvelope, bytes.NewReader(in))
 		if err != nil {
 			t.Fatalf("Rebuild: %v", err)
@@ -52,7 +75,7 @@ func FuzzRebuild(f *testing.F) {
 				t.Fatalf("incomplete decision %+v", d)
 			}
 			if d.Action != policy.ActionTextify && d.Action != policy.ActionStrip {
-				t.Fatalf("default policy produced action %s", d.Action)
+				t.Fatalf("strict policy produced action %s", d.Action)
 			}
 		}
 		// A marker hidden in an attachment must never surface.

@@ -35,6 +35,7 @@ func testSanitizers() *format.Registry {
 	r.Register("disarm", &TextFile{}, TextFileTypes...)
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
 	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
+	r.Register("extract", RTFText{}, RTFTypes...)
 	return r
 }
 

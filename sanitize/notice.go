@@ -9,9 +9,10 @@ import (
 
 // noticeItem is one changed or removed part, as the notice lists it.
 type noticeItem struct {
-	decision policy.Decision
-	rule     policy.Rule
-	display  string // name to show instead of the filename (archive members)
+	decision  policy.Decision
+	rule      policy.Rule
+	display   string // name to show instead of the filename (archive members)
+	auditOnly bool   // recorded, but listed in a nested message's own notice
 }
 
 const noticeRule = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━"
@@ -38,7 +39,7 @@ func composeText(env Envelope, items []noticeItem, body string, hasBody bool) st
 	if !hasBody {
 		b.WriteString("\n本文として表示できる部分がありませんでした。 The mail had no body text that could be shown.\n")
 	}
-	if env.ID != "" {
+	if env.ID != "" && !env.Nested {
 		b.WriteString("\n原本保管番号 / Original kept as: " + env.ID + "\n")
 		b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
 		b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
@@ -100,7 +101,7 @@ func partLabel(d policy.Decision) string {
 	case strings.HasPrefix(d.DeclaredType, "text/"):
 		return "テキスト部分 / text part"
 	case d.DeclaredType == "message/rfc822":
-		return "添付メール / attached message"
+		return "転送・添付されたメール / attached message"
 	}
 	return "名前のない部分 / unnamed part"
 }

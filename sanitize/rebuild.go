@@ -54,6 +54,10 @@ type Envelope struct {
 	ClientIP string
 	Helo     string
 	Received time.Time
+	// Nested marks a forwarded message rebuilt inside another: no
+	// Received or X-Mugai-Id of its own, and the original's number is
+	// given in the outer notice only.
+	Nested bool
 }
 
 // Result is a rebuilt message and the decisions that shaped it.
@@ -85,6 +89,13 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 	if env.Received.IsZero() {
 		env.Received = time.Now()
 	}
+	st := &state{budget: rb.ArchiveLimits.withDefaults().MaxTotal * 2, members: 5000}
+	return rb.rebuild(st, env, r, "")
+}
+
+// rebuild rebuilds one message: the top-level one, or (with a prefix, the
+// path of the part that held it) a forwarded message inside it.
+func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string) (*Result, error) {
 	root, err := parseMessage(r, rb.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("sanitize: read message: %w", err)
@@ -96,16 +107,15 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 		bodies    []string
 		items     []noticeItem
 		attached  []attachment
-		st        = &state{budget: rb.ArchiveLimits.withDefaults().MaxTotal * 2, members: 5000}
 	)
 	for _, leaf := range root.leaves() {
 		d := policy.Decision{
-			MsgID: env.ID, Path: leaf.path, DeclaredType: leaf.declared, Filename: leaf.filename,
+			MsgID: env.ID, Path: prefix + leaf.path, DeclaredType: leaf.declared, Filename: leaf.filename,
 			Size: leaf.size, Detail: leaf.detail,
 		}
 		d.SHA256 = sha256Hex(leaf.body)
 		if leaf == root && leaf.problem != "" {
-			d.Path = "0"
+			d.Path = prefix + "0"
 		}
 		var (
 			rule     policy.Rule
@@ -118,7 +128,9 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
 		case leaf.role == policy.RoleAttachment:
 			var att *attachment
-			rule, att, findings = rb.attachment(st, leafFile(leaf), &d)
+			f := leafFile(leaf)
+			f.path, f.level = d.Path, len(strings.Split(prefix, "/"))-1
+			rule, att, findings = rb.attachment(st, f, &d)
 			switch {
 			case att != nil && att.intoBody:
 				bodies = append(bodies, "――― "+orName(leaf.filename)+" の本文 / text of "+orName(leaf.filename)+" ―――\n"+
@@ -156,7 +168,9 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 		}
 		for _, f := range findings {
 			decisions = append(decisions, f.decision)
-			items = append(items, f)
+			if !f.auditOnly {
+				items = append(items, f)
+			}
 		}
 	}
 

@@ -48,8 +48,6 @@ var structureCases = []struct {
 	{name: "header continuation first", msg: crlf(" bad: start\nFrom: a@example.com\n\nATTACHED-PAYLOAD\n"),
 		reasons: []string{policy.ReasonUnparseable}},
 	// Containers
-	{name: "attached message", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: message/rfc822\n\nFrom: x@example.com\nContent-Type: text/html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonAttachment}, body: "see attached"},
 	{name: "html attachment is not the body", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/html\nContent-Disposition: attachment; filename=page.html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
 		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 }

@@ -154,7 +154,7 @@ func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []attachm
 	enc := chooseEncoder(rb.Policy.Body.Charset, in, text)
 	var hw headerWriter
 	host := rb.hostname()
-	if env.ID != "" {
+	if env.ID != "" && !env.Nested {
 		hw.add("Received", receivedLine(env, host))
 		hw.add("X-Mugai-Id", env.ID)
 	}

@@ -13,6 +13,7 @@ var (
 	_ format.Sanitizer = (*sanitize.TextFile)(nil)
 	_ format.Sanitizer = (*ooxml.Disarmer)(nil)
 	_ format.Sanitizer = (*ooxml.Extractor)(nil)
+	_ format.Sanitizer = sanitize.RTFText{}
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -23,5 +24,6 @@ func sanitizers() *format.Registry {
 	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
 	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
+	r.Register("extract", sanitize.RTFText{}, sanitize.RTFTypes...)
 	return r
 }

@@ -11,7 +11,7 @@ var typeOfExt = map[string]string{
 	"docx": TypeDOCX, "xlsx": TypeXLSX, "pptx": TypePPTX,
 	"docm": TypeDOCM, "xlsm": TypeXLSM, "pptm": TypePPTM,
 	"doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
-	"txt": TypeText, "csv": TypeCSV, "log": TypeText,
+	"txt": TypeText, "csv": TypeCSV, "log": TypeText, "rtf": "text/rtf",
 	"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
 	"bmp": "image/bmp", "tif": "image/tiff", "tiff": "image/tiff", "webp": "image/webp",
 	"html": TypeHTML, "htm": TypeHTML, "svg": TypeSVG, "hta": TypeHTA,
@@ -97,6 +97,8 @@ func family(t string) string {
 		return "word"
 	case t == TypeSVG:
 		return "svg"
+	case t == "text/rtf" || t == "application/rtf" || t == "application/x-rtf" || t == "text/richtext":
+		return "rtf"
 	case strings.HasPrefix(t, "image/"):
 		return "image"
 	case t == TypeHTML || t == "application/xhtml+xml":

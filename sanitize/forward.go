@@ -1,0 +1,93 @@
+package sanitize
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"mugai/policy"
+)
+
+// maxForwardLevel bounds messages inside messages.
+const maxForwardLevel = 3
+
+// forwarded decides an attached message (message/rfc822): disarm rebuilds
+// it by the same rules and attaches the result as a sanitized .eml;
+// extract puts its rebuilt text in a .txt attachment or in the body;
+// keep is refused (a message is a container); strip removes it. The
+// decisions about its parts are recorded with paths under the part's own
+// (2/1, 2/2.1) and listed in its own notice.
+func (rb *Rebuilder) forwarded(st *state, f file, d *policy.Decision) (policy.Rule, *attachment) {
+	d.DetectedType = "message/rfc822"
+	rule := rb.Policy.Evaluate(policy.Subject{Role: policy.RoleAttachment, DetectedType: "message/rfc822",
+		DeclaredType: f.declared, Filename: f.filename})
+	d.Action, d.RuleID, d.Clause, d.Reason = rule.Action, rule.ID, rule.Clause, policy.ReasonAttachment
+	switch rule.Action {
+	case policy.ActionDisarm, policy.ActionExtract:
+	case policy.ActionKeep:
+		d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
+		return rule, nil
+	default:
+		d.Action = policy.ActionStrip
+		return rule, nil
+	}
+	if f.level+1 > maxForwardLevel {
+		d.Action, d.RuleID, d.Clause, d.Reason = policy.ActionStrip, policy.RuleStructure.ID, policy.RuleStructure.Clause, policy.ReasonDepthLimit
+		d.Detail = fmt.Sprintf("messages nested deeper than %d", maxForwardLevel)
+		return policy.RuleStructure, nil
+	}
+	env := Envelope{ID: d.MsgID, Nested: true}
+	res, err := rb.rebuild(st, env, bytes.NewReader(f.body), f.path+"/")
+	if err != nil {
+		d.Action, d.RuleID, d.Clause, d.Reason, d.Detail = policy.ActionStrip, policy.RuleSanitizeFailed.ID, policy.RuleSanitizeFailed.Clause, policy.ReasonSanitizeFailed, err.Error()
+		return policy.RuleSanitizeFailed, nil
+	}
+	for _, inner := range res.Decisions {
+		st.pending = append(st.pending, noticeItem{decision: inner, auditOnly: true})
+	}
+	name := f.filename
+	if name == "" {
+		name = res.Subject
+	}
+	name = strings.TrimSuffix(safeFilename(orDefault(name, "forwarded")), ".eml")
+	d.Reason = policy.ReasonDisarmed
+	d.Detail = fmt.Sprintf("message rebuilt by the same rules (%d parts decided)", len(res.Decisions))
+	if rule.Action == policy.ActionExtract {
+		d.Reason = policy.ReasonExtracted
+		text := forwardedText(res.Message)
+		return rule, &attachment{name: name + ".txt", ctype: "text/plain; charset=utf-8", data: []byte(strings.ReplaceAll(text, "\n", "\r\n")),
+			intoBody: rule.Options.Into == "body" && f.level == 0}
+	}
+	return rule, &attachment{name: name + ".eml", ctype: "message/rfc822", data: res.Message}
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
+
+// forwardedText renders a rebuilt message as text: its main headers, then
+// its body text (which carries its own notice).
+func forwardedText(msg []byte) string {
+	root, err := parseMessage(bytes.NewReader(msg), Limits{})
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, k := range []string{"From", "To", "Cc", "Date", "Subject"} {
+		if v := root.header.Get(k); v != "" {
+			b.WriteString(k + ": " + decodeHeader(v) + "\n")
+		}
+	}
+	b.WriteString("\n")
+	for _, l := range root.leaves() {
+		if l.declared == "text/plain" {
+			text, _, _ := decodeText(l.body, l.params["charset"])
+			b.WriteString(strings.ReplaceAll(text, "\r\n", "\n"))
+			break
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,57 @@
+package sanitize
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"mugai/sanitize/format"
+)
+
+// RTFTypes lists the detected types RTFText takes.
+var RTFTypes = []string{"text/rtf", "application/rtf"}
+
+// rtfObjectWords are the control words that embed or link objects (OLE
+// packages, the equation-editor exploits): RTF holding any of them is
+// never passed, not even as text.
+var rtfObjectWords = []string{`\object`, `\objdata`, `\objemb`, `\objlink`, `\objautlink`, `\objupdate`, `\objocx`, `\objhtml`}
+
+// rtfHasObjects reports RTF that embeds or links objects.
+func rtfHasObjects(b []byte) bool {
+	for _, w := range rtfObjectWords {
+		if bytes.Contains(b, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// RTFText extracts the text of an RTF document as UTF-8.
+type RTFText struct{}
+
+var _ format.Sanitizer = (*RTFText)(nil)
+
+// Name implements format.Sanitizer.
+func (RTFText) Name() string { return "rtf-text" }
+
+// Sanitize implements format.Sanitizer.
+func (RTFText) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
+	b, err := io.ReadAll(io.LimitReader(in, 64<<20))
+	if err != nil {
+		return format.Verdict{}, err
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte(`{\rtf`)) {
+		return format.Verdict{}, fmt.Errorf("rtf: not an RTF document")
+	}
+	if rtfHasObjects(b) {
+		return format.Verdict{}, fmt.Errorf("rtf: embeds objects")
+	}
+	text, _ := plainText(rtfToText(b))
+	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
+	_, err = io.WriteString(out, strings.ReplaceAll(text, "\n", "\r\n")+"\r\n")
+	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
+		Removed: []string{"only the text was kept: formatting and pictures removed"}}, err
+}
