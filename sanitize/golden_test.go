@@ -14,6 +14,7 @@ import (
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
 	"mugai/sanitize/ooxml"
+	"mugai/sanitize/pdf"
 )
 
 var update = flag.Bool("update", false, "rewrite the .want.eml and .decisions.json golden files")
@@ -36,6 +37,7 @@ func testSanitizers() *format.Registry {
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
 	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
 	r.Register("extract", RTFText{}, RTFTypes...)
+	r.Register("disarm", &pdf.Disarmer{}, pdf.Types...)
 	return r
 }
 

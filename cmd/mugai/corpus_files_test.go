@@ -19,6 +19,7 @@ import (
 
 	"mugai/sanitize/archive"
 	"mugai/sanitize/detect"
+	"mugai/sanitize/pdf"
 )
 
 // TestCorpusFiles runs every file below $MUGAI_CORPUS_FILES/{pdf,archive,office}
@@ -50,7 +51,11 @@ func TestCorpusFiles(t *testing.T) {
 			in := filepath.Join(t.TempDir(), "in.eml")
 			audit := filepath.Join(t.TempDir(), "audit.jsonl")
 			os.WriteFile(in, msg, 0o644)
-			code, out, stderr := runCLI(t, "sanitize", "-audit", audit, in)
+			args := []string{"sanitize", "-audit", audit}
+			if pol := os.Getenv("MUGAI_CORPUS_POLICY"); pol != "" {
+				args = append(args, "-policy", pol)
+			}
+			code, out, stderr := runCLI(t, append(args, in)...)
 			if code != 0 || out == "" {
 				t.Errorf("FAIL %s: %s", f, stderr)
 				continue
@@ -152,6 +157,10 @@ func stillActive(b []byte) string {
 	case id.Type == detect.TypePE || id.Type == detect.TypeELF || id.Type == detect.TypeHTML || id.Type == detect.TypeJS ||
 		id.Type == detect.TypeVBS || id.Type == detect.TypeHTA || id.Type == detect.TypeLNK || id.Type == detect.TypeSVG:
 		return "content is " + id.Type
+	case id.Type == detect.TypePDF:
+		if err := pdf.Verify(b, false); err != nil {
+			return err.Error()
+		}
 	case id.Type == detect.TypeZIP:
 		ms, err := archive.Read(b, archive.Limits{})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
 	"mugai/sanitize/ooxml"
+	"mugai/sanitize/pdf"
 )
 
 // Compile-time checks that each sanitizer implements the contract.
@@ -14,6 +15,7 @@ var (
 	_ format.Sanitizer = (*ooxml.Disarmer)(nil)
 	_ format.Sanitizer = (*ooxml.Extractor)(nil)
 	_ format.Sanitizer = sanitize.RTFText{}
+	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -23,6 +25,7 @@ func sanitizers() *format.Registry {
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
 	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
+	r.Register("disarm", &pdf.Disarmer{}, pdf.Types...)
 	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
 	r.Register("extract", sanitize.RTFText{}, sanitize.RTFTypes...)
 	return r
