@@ -25,6 +25,7 @@ type Config struct {
 	Spool     string  `yaml:"spool" json:"spool"`
 	Originals string  `yaml:"originals" json:"originals"`
 	Audit     string  `yaml:"audit" json:"audit"`
+	Cache     string  `yaml:"cache" json:"cache"`   // compiled WebAssembly (PDF rendering); speeds up starts
 	Policy    string  `yaml:"policy" json:"policy"` // empty: the embedded default policy
 	Limits    Limits  `yaml:"limits" json:"limits"`
 }
@@ -84,6 +85,7 @@ func Defaults() Config {
 		Spool:     "var/spool",
 		Originals: "var/originals",
 		Audit:     "var/audit.jsonl",
+		Cache:     "var/cache",
 		Limits:    Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10},
 	}
 }
@@ -163,7 +165,7 @@ func (c *Config) Validate() error {
 	if c.Deliver.Workers < 1 || c.Deliver.Workers > 256 {
 		add("deliver.workers", "must be between 1 and 256")
 	}
-	for k, v := range map[string]string{"spool": c.Spool, "originals": c.Originals, "audit": c.Audit} {
+	for k, v := range map[string]string{"spool": c.Spool, "originals": c.Originals, "audit": c.Audit, "cache": c.Cache} {
 		if v == "" {
 			add(k, "must not be empty")
 		}

@@ -34,7 +34,7 @@ var allActions = []Action{ActionTextify, ActionKeep, ActionDisarm, ActionFlatten
 // policy never silently degrades.
 func (a Action) implemented() bool {
 	switch a {
-	case ActionTextify, ActionKeep, ActionStrip, ActionDisarm, ActionExtract:
+	case ActionTextify, ActionKeep, ActionStrip, ActionDisarm, ActionExtract, ActionFlatten:
 		return true
 	}
 	return false
@@ -45,7 +45,7 @@ func ParseAction(s string) (Action, error) {
 	for _, a := range allActions {
 		if string(a) == s {
 			if !a.implemented() {
-				return "", fmt.Errorf("action %q is not available in this version of mugai (available: textify, keep, disarm, extract, strip)", s)
+				return "", fmt.Errorf("action %q is not available in this version of mugai (available: textify, keep, disarm, flatten, extract, strip)", s)
 			}
 			return a, nil
 		}

@@ -103,8 +103,11 @@ type Rule struct {
 
 // Options tune an action. Empty fields take the policy's body options.
 type Options struct {
-	Links string `yaml:"links"` // textify: keep, defang or remove
-	Into  string `yaml:"into"`  // extract: attachment (default: a .txt file) or body
+	Links   string `yaml:"links"`   // textify: keep, defang or remove
+	Into    string `yaml:"into"`    // extract: attachment (default: a .txt file) or body
+	DPI     int    `yaml:"dpi"`     // flatten: 36–300, default 150
+	Quality int    `yaml:"quality"` // flatten: JPEG quality 30–95, default 80
+	Pages   int    `yaml:"pages"`   // flatten: pages rendered at most, 1–500, default 50
 }
 
 // Link modes for URLs in the rebuilt text.
@@ -342,6 +345,18 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 			errs.Add(at("options"), where, "options.into %q is not attachment or body", r.Options.Into)
 		case r.Options.Into != "" && act != ActionExtract && err == nil:
 			errs.Add(at("options"), where, "options.into only applies to extract rules")
+		}
+		for _, o := range []struct {
+			name      string
+			v, lo, hi int
+		}{{"dpi", r.Options.DPI, 36, 300}, {"quality", r.Options.Quality, 30, 95}, {"pages", r.Options.Pages, 1, 500}} {
+			switch {
+			case o.v == 0:
+			case o.v < o.lo || o.v > o.hi:
+				errs.Add(at("options"), where, "options.%s %d is outside %d–%d", o.name, o.v, o.lo, o.hi)
+			case act != ActionFlatten && err == nil:
+				errs.Add(at("options"), where, "options.%s only applies to flatten rules", o.name)
+			}
 		}
 		if err == nil {
 			for _, role := range r.Match.roles() {

@@ -18,11 +18,13 @@ func TestDefaultPolicy(t *testing.T) {
 		{Subject{Role: RoleBody, DetectedType: "text/plain", DeclaredType: "text/plain"}, "body-text", ActionTextify},
 		{Subject{Role: RoleBody, DetectedType: "text/html", DeclaredType: "text/html"}, "body-text", ActionTextify},
 		{Subject{Role: RoleAlternative, DeclaredType: "text/html"}, "alternative-drop", ActionStrip},
-		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "attachment-strip", ActionStrip},
+		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "pdf-flatten", ActionFlatten},
+		{Subject{Role: RoleAttachment, DetectedType: "application/x-7z-compressed", Filename: "a.7z"}, "attachment-strip", ActionStrip},
 		{Subject{Role: RoleAttachment, DetectedType: "text/plain", Filename: "a.txt"}, "text-disarm", ActionDisarm},
 		{Subject{Role: RoleAttachment, DetectedType: "image/jpeg", Filename: "a.jpg"}, "image-disarm", ActionDisarm},
 		{Subject{Role: RoleAttachment, DetectedType: "application/zip", Filename: "a.zip"}, "archive-open", ActionDisarm},
-		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "attachment-strip", ActionStrip},
+		{Subject{Role: RoleAttachment, DetectedType: "application/pdf", Filename: "a.pdf"}, "pdf-flatten", ActionFlatten},
+		{Subject{Role: RoleAttachment, DetectedType: "application/x-7z-compressed", Filename: "a.7z"}, "attachment-strip", ActionStrip},
 	}
 	for _, tc := range tests {
 		r := p.Evaluate(tc.s)
@@ -78,7 +80,7 @@ func TestParseErrors(t *testing.T) {
 rules:
   - id: Bad_ID
     clause: "9(99)"
-    action: flatten
+    action: reject
     reason: {ja: "x"}
   - id: dup
     clause: "2(13)"
@@ -104,7 +106,7 @@ rules:
 		`p.yaml:21: rules[3].colour: unknown key`,
 		`p.yaml:3: rules[0] (Bad_ID): id "Bad_ID" must be lower-case`,
 		`p.yaml:4: rules[0] (Bad_ID): clause "9(99)" is not in the clause catalogue`,
-		`p.yaml:5: rules[0] (Bad_ID): action "flatten" is not available in this version`,
+		`p.yaml:5: rules[0] (Bad_ID): action "reject" is not available in this version`,
 		`p.yaml:6: rules[0] (Bad_ID): reason needs both ja and en text`,
 		`p.yaml:9: rules[1] (dup): action keep cannot apply to role body`,
 		`p.yaml:11: rules[2] (dup): duplicate id (first used on line 7)`,

@@ -39,6 +39,9 @@ const (
 	ReasonNoSanitizer = "no-sanitizer"
 	// ReasonNothingLeft: an archive whose members were all removed.
 	ReasonNothingLeft = "nothing-left"
+	// ReasonFlattened: the document was rendered to page images and rebuilt
+	// from them.
+	ReasonFlattened = "flattened"
 	// ReasonExtracted: the document's text was taken out; the document
 	// itself was not passed.
 	ReasonExtracted = "extracted"

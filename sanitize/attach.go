@@ -129,6 +129,8 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 			return rb.openZip(st, rule, leaf, d)
 		}
 		return rb.runSanitizer(rule, leaf, id.Type, d)
+	case policy.ActionFlatten:
+		return rb.runSanitizer(rule, leaf, id.Type, d)
 	case policy.ActionExtract:
 		r, att := rb.runSanitizer(rule, leaf, id.Type, d)
 		if att != nil && rule.Options.Into == "body" && leaf.depth == 0 {
@@ -172,7 +174,8 @@ func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *po
 			done <- r
 		}()
 		var out bytes.Buffer
-		part := format.Part{Path: leaf.path, DeclaredType: leaf.declared, SniffedType: typ, Filename: leaf.filename, Size: leaf.size}
+		part := format.Part{Path: leaf.path, DeclaredType: leaf.declared, SniffedType: typ, Filename: leaf.filename, Size: leaf.size,
+			Options: format.Options{DPI: rule.Options.DPI, Quality: rule.Options.Quality, Pages: rule.Options.Pages}}
 		r.v, r.err = s.Sanitize(ctx, part, bytes.NewReader(leaf.body), &out)
 		r.out = out.Bytes()
 	}()
@@ -188,9 +191,13 @@ func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *po
 		d.Detail = firstLine(r.err.Error())
 		return failed, nil
 	}
-	d.Reason = policy.ReasonDisarmed
-	if rule.Action == policy.ActionExtract {
+	switch rule.Action {
+	case policy.ActionExtract:
 		d.Reason = policy.ReasonExtracted
+	case policy.ActionFlatten:
+		d.Reason = policy.ReasonFlattened
+	default:
+		d.Reason = policy.ReasonDisarmed
 	}
 	d.Detail = strings.Join(r.v.Removed, "; ")
 	name := r.v.Filename

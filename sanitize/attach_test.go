@@ -20,6 +20,7 @@ import (
 
 	"mugai/policy"
 	"mugai/sanitize/format"
+	"mugai/sanitize/pdf"
 )
 
 // withAttachment builds a message with a text body and one attachment.
@@ -310,5 +311,41 @@ func TestRTFAttachments(t *testing.T) {
 	res, _ = testRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("application/rtf", "doc.rtf", exploit)))
 	if d := res.Decisions[1]; d.Reason != policy.ReasonDangerousType || len(attachmentsOf(t, res.Message)) != 0 {
 		t.Errorf("rtf with objects: %+v", d)
+	}
+}
+
+// TestFlattenPDF: a real PDF with JavaScript comes out as an image-only
+// PDF that pdfcpu reads back clean.
+func TestFlattenPDF(t *testing.T) {
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >> >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := []int{}
+	for i, o := range objs {
+		offs = append(offs, b.Len())
+		b.WriteString(itoa(i+1) + " 0 obj\n" + o + "\nendobj\n")
+	}
+	x := b.Len()
+	b.WriteString("xref\n0 4\n0000000000 65535 f \n")
+	for _, o := range offs {
+		b.WriteString(strings.Repeat("0", 10-len(itoa(o))) + itoa(o) + " 00000 n \n")
+	}
+	b.WriteString("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n" + itoa(x) + "\n%%EOF\n")
+
+	res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("application/pdf", "案内.pdf", b.Bytes())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Decisions[1]
+	if d.Action != policy.ActionFlatten || d.Reason != policy.ReasonFlattened {
+		t.Fatalf("decision %+v", d)
+	}
+	out := attachmentsOf(t, res.Message)["案内.pdf"]
+	if err := pdf.Verify(out, false); err != nil || !bytes.Contains(out, []byte("/DCTDecode")) || bytes.Contains(out, []byte("app.alert")) {
+		t.Errorf("flattened PDF: %v", err)
 	}
 }

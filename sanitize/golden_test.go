@@ -29,8 +29,19 @@ func testRebuilder() *Rebuilder {
 	return &Rebuilder{Policy: policy.Default(), Hostname: "mugai.test", Sanitizers: testSanitizers()}
 }
 
+// testFlattener is shared by the tests of this package: its pdfium pool is
+// compiled once (lazily, on the first PDF) and cached across runs.
+var testFlattener = &pdf.Flattener{Instances: 1, CacheDir: filepath.Join(os.TempDir(), "mugai-test-wazero-cache")}
+
 // testSanitizers is the registry main builds, for tests of this package.
 func testSanitizers() *format.Registry {
+	r := fastSanitizers()
+	r.Register("flatten", testFlattener, pdf.Types...)
+	return r
+}
+
+// fastSanitizers is the registry without PDF rendering, for fuzzing.
+func fastSanitizers() *format.Registry {
 	r := &format.Registry{}
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
 	r.Register("disarm", &TextFile{}, TextFileTypes...)
@@ -66,9 +77,10 @@ func TestGolden(t *testing.T) {
 			reasons:  []string{policy.ReasonBodyText, policy.ReasonAlternativeUnused}},
 		// attachments: both stripped, named in the notice
 		{name: "03-attachments", subject: "Invoice", from: `<vendor@example.net>`,
-			contains: []string{"Please find the invoice attached.", "・請求書.pdf（application/pdf", "・invoice.pdf.exe（application/octet-stream", "rule: attachment-strip、条項 clause: 6(3)②", "rule: builtin-dangerous-type"},
+			contains: []string{"Please find the invoice attached.", "・請求書.pdf（application/pdf", "・invoice.pdf.exe（application/octet-stream", "rule: builtin-sanitize-failed", "rule: builtin-dangerous-type"},
 			absent:   []string{"JVBERi", "payload-bytes-EXE", "app.alert", "TVqQ"},
-			reasons:  []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonDangerousType}},
+			// the "PDF" is a fake pdfium cannot open: flattening fails closed
+			reasons: []string{policy.ReasonBodyText, policy.ReasonSanitizeFailed, policy.ReasonDangerousType}},
 		// ISO-2022-JP: subject, display name and body decoded
 		{name: "04-iso2022jp", subject: "会議のお知らせ", from: `=?UTF-8?B?5bGx55Sw5aSq6YOO?= <yamada@example.ne.jp>`,
 			contains: []string{"来週の会議は第３会議室で行います。", "総務課 山田", "変更・削除した部分はありません。"},
@@ -93,7 +105,7 @@ func TestGolden(t *testing.T) {
 			contains: []string{"・見積書（第2版）.pdf（", "・議事録_令和8年度.docx（", "・会場案内図.png（", "・名簿.xlsx（"},
 			// the .docx and .xlsx are a few bytes of ZIP and OLE magic: not what their names claim
 			// and the .png is only a PNG signature: its disarm fails, so it is removed
-			reasons: []string{policy.ReasonBodyText, policy.ReasonAttachment, policy.ReasonTypeMismatch, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch}},
+			reasons: []string{policy.ReasonBodyText, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch}},
 		// split encoded words, unlabelled ISO-2022-JP-MS body
 		{name: "09-split-words-jis-ms", subject: "会議", from: `=?UTF-8?B?6auZ5qmL?= <takahashi@example.jp>`,
 			contains: []string{"①㈱髙 担当： ｶﾀｶﾅ", "以上、よろしくお願いします。"},

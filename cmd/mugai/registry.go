@@ -16,12 +16,15 @@ var (
 	_ format.Sanitizer = (*ooxml.Extractor)(nil)
 	_ format.Sanitizer = sanitize.RTFText{}
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
+	_ format.Sanitizer = (*pdf.Flattener)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
-// which detected type is carried out by whom.
-func sanitizers() *format.Registry {
+// which detected type is carried out by whom. cacheDir keeps pdfium's
+// compiled WebAssembly between runs (the first start compiles it: seconds).
+func sanitizers(cacheDir string) *format.Registry {
 	r := &format.Registry{}
+	r.Register("flatten", &pdf.Flattener{CacheDir: cacheDir}, pdf.Types...)
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
 	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)

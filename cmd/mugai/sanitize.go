@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -40,7 +41,11 @@ func cmdSanitize(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		in = f
 	}
-	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers()}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers(filepath.Join(cache, "mugai"))}
 	res, err := rb.Rebuild(sanitize.Envelope{Received: time.Now()}, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -35,7 +35,7 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	effective, _ := json.Marshal(cfg)
 	log.Info("starting mugai", "version", version, "config", orDefault(*configFile, "(embedded defaults)"), "effective", string(effective))
 
-	g, err := gateway.New(cfg, log, sanitizers())
+	g, err := gateway.New(cfg, log, sanitizers(cfg.Cache))
 	if err != nil {
 		return usagef("%s", oneLine(err))
 	}

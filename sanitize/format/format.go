@@ -25,6 +25,14 @@ type Part struct {
 	SniffedType  string // from the bytes (detect.Detect)
 	Filename     string // decoded; may be empty
 	Size         int64
+	Options      Options // from the rule that chose the action
+}
+
+// Options tune a sanitizer per rule; zero values mean its defaults.
+type Options struct {
+	DPI     int // flatten: render resolution
+	Quality int // flatten: JPEG quality
+	Pages   int // flatten: pages rendered at most
 }
 
 // Verdict says what a sanitizer wrote.

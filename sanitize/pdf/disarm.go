@@ -59,7 +59,8 @@ var badAnnots = map[string]bool{
 }
 
 // Sanitize implements format.Sanitizer.
-func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
+func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (v format.Verdict, err error) {
+	defer catch(&err)
 	max := d.MaxInput
 	if max <= 0 {
 		max = 64 << 20
@@ -118,6 +119,14 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		return format.Verdict{}, err
 	}
 	return format.Verdict{Type: "application/pdf", Removed: describe(removed)}, nil
+}
+
+// catch turns a panic inside pdfcpu (it has several on malformed input)
+// into an error, so the part fails closed with a reason instead of a stack.
+func catch(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("pdf: malformed document (pdfcpu: %v)", v)
+	}
 }
 
 func read(data []byte) (*model.Context, error) {

@@ -10,7 +10,8 @@ import (
 // action that launches, fetches or submits, no embedded file, no form, no
 // rich media, no open or additional actions; URI actions only if allowed.
 // It is the proof a disarmed file is given before it is used.
-func Verify(data []byte, uriAllowed bool) error {
+func Verify(data []byte, uriAllowed bool) (err error) {
+	defer catch(&err)
 	pc, err := read(data)
 	if err != nil {
 		return fmt.Errorf("pdf: output does not read back: %w", err)

@@ -1,0 +1,223 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"io/fs"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	pdfium "github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/webassembly"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	pdfcpulib "github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/tetratelabs/wazero"
+	wapi "github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"mugai/sanitize/format"
+)
+
+// fontRoot is what pdfium sees as its file system: one Japanese font
+// (IPAex Gothic, IPA Font License v1.0, see fontroot/LICENSE-ipaexfont),
+// read-only, so that PDFs whose Japanese fonts are not embedded do not
+// render blank. Nothing of the host is visible inside the sandbox.
+//
+//go:embed fontroot
+var fontRoot embed.FS
+
+// Flattener renders PDF pages to pixels in pdfium (WebAssembly, sandboxed)
+// and rebuilds an image-only PDF: nothing of the original document
+// structure, fonts, scripts or objects survives, only the look of its pages.
+type Flattener struct {
+	DPI         int           // default 150
+	JPEGQuality int           // default 80
+	MaxPages    int           // pages rendered at most; later ones are dropped (said so); default 50
+	MaxPixels   int64         // per page; the DPI is lowered for larger pages; default 25 million
+	CacheDir    string        // wazero compilation cache (faster start); empty: none
+	MemoryPages uint32        // WebAssembly memory limit in 64 KiB pages; default 8192 (512 MiB)
+	Instances   int           // parallel pdfium instances; default the core count
+	InitTimeout time.Duration // waiting for an instance; default 60s
+
+	once    sync.Once
+	pool    pdfium.Pool
+	initErr error
+	fonts   fs.FS // what pdfium sees; nil: the embedded font root
+}
+
+var _ format.Sanitizer = (*Flattener)(nil)
+
+// Name implements format.Sanitizer.
+func (f *Flattener) Name() string { return "pdf-flatten" }
+
+func (f *Flattener) init() {
+	rc := wazero.NewRuntimeConfig().
+		WithCoreFeatures(wapi.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
+		WithMemoryLimitPages(orU32(f.MemoryPages, 8192)).
+		WithCloseOnContextDone(true)
+	if f.CacheDir != "" {
+		if cache, err := wazero.NewCompilationCacheWithDir(f.CacheDir); err == nil {
+			rc = rc.WithCompilationCache(cache)
+		}
+	}
+	root := f.fonts
+	if root == nil {
+		var err error
+		if root, err = fs.Sub(fontRoot, "fontroot"); err != nil {
+			f.initErr = err
+			return
+		}
+	}
+	n := f.Instances
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	// An explicit FSConfig: go-pdfium mounts the host's / read-write by default.
+	f.pool, f.initErr = webassembly.Init(webassembly.Config{
+		MinIdle: 1, MaxIdle: n, MaxTotal: n,
+		FSConfig:      wazero.NewFSConfig().WithFSMount(root, "/"),
+		RuntimeConfig: rc,
+	})
+}
+
+// Sanitize implements format.Sanitizer.
+func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (v format.Verdict, err error) {
+	defer catch(&err)
+	data, err := io.ReadAll(io.LimitReader(in, 64<<20+1))
+	if err != nil {
+		return format.Verdict{}, err
+	}
+	if len(data) > 64<<20 {
+		return format.Verdict{}, errors.New("pdf: larger than 64 MiB")
+	}
+	var jpegs []io.Reader
+	quality := orInt(p.Options.Quality, orInt(f.JPEGQuality, 80))
+	dpi := orInt(p.Options.DPI, orInt(f.DPI, 150))
+	rendered, total, err := f.render(ctx, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(_ int, img image.Image) error {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+			return err
+		}
+		jpegs = append(jpegs, bytes.NewReader(buf.Bytes()))
+		return nil
+	})
+	if err != nil {
+		return format.Verdict{}, err
+	}
+	disableConfig.Do(api.DisableConfigDir)
+	imp := pdfcpulib.DefaultImportConfig() // A4 pages, image fitted to the page
+	imp.Scale = 1
+	conf := model.NewDefaultConfiguration()
+	var pdfOut bytes.Buffer
+	if err := api.ImportImages(nil, &pdfOut, jpegs, imp, conf); err != nil {
+		return format.Verdict{}, fmt.Errorf("pdf: build: %w", err)
+	}
+	if err := Verify(pdfOut.Bytes(), false); err != nil {
+		return format.Verdict{}, err
+	}
+	if _, err := out.Write(pdfOut.Bytes()); err != nil {
+		return format.Verdict{}, err
+	}
+	v = format.Verdict{Type: "application/pdf", Removed: []string{
+		fmt.Sprintf("the PDF was turned into page images (%d dpi): text can no longer be selected or copied", dpi)}}
+	if rendered < total {
+		v.Removed = append(v.Removed, fmt.Sprintf("pages %d to %d were not rendered (page limit %d)", rendered+1, total, rendered))
+	}
+	return v, nil
+}
+
+// render renders up to MaxPages pages and hands each image to fn (which
+// must not keep it). It returns how many pages were rendered and how many
+// the document has.
+func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, fn func(page int, img image.Image) error) (int, int, error) {
+	f.once.Do(f.init)
+	if f.initErr != nil {
+		return 0, 0, fmt.Errorf("pdfium: %w", f.initErr)
+	}
+	inst, err := f.pool.GetInstance(orDur(f.InitTimeout, 60*time.Second))
+	if err != nil {
+		return 0, 0, fmt.Errorf("pdfium: %w", err)
+	}
+	defer inst.Close()
+	doc, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
+	if err != nil {
+		return 0, 0, fmt.Errorf("pdfium: open: %w", err)
+	}
+	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
+	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
+	if err != nil || count.PageCount <= 0 {
+		return 0, 0, fmt.Errorf("pdfium: no pages (%v)", err)
+	}
+	pages := min(count.PageCount, maxPages)
+	maxPixels := f.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = 25_000_000
+	}
+	for i := 0; i < pages; i++ {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		size, err := inst.FPDF_GetPageSizeByIndex(&requests.FPDF_GetPageSizeByIndex{Document: doc.Document, Index: i})
+		if err != nil {
+			return 0, 0, fmt.Errorf("pdfium: page %d: %w", i+1, err)
+		}
+		pageDPI := dpi
+		if px := size.Width / 72 * float64(dpi) * size.Height / 72 * float64(dpi); px > float64(maxPixels) {
+			pageDPI = int(float64(dpi) * math.Sqrt(float64(maxPixels)/px))
+		}
+		if pageDPI < 10 {
+			return 0, 0, fmt.Errorf("pdfium: page %d is %.0f×%.0f points: too large to render", i+1, size.Width, size.Height)
+		}
+		r, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{
+			Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc.Document, Index: i}}, DPI: pageDPI,
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("pdfium: render page %d: %w", i+1, err)
+		}
+		err = fn(i, r.Result.Image)
+		r.Cleanup()
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	return pages, count.PageCount, nil
+}
+
+// Close releases the pdfium instances.
+func (f *Flattener) Close() error {
+	if f.pool != nil {
+		return f.pool.Close()
+	}
+	return nil
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orU32(v, def uint32) uint32 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

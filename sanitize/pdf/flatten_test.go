@@ -1,0 +1,125 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"mugai/sanitize/format"
+)
+
+// One pdfium pool per test binary: compiling the WebAssembly module is the
+// slow part, and the compilation cache keeps it across runs.
+var testFlattener = &Flattener{DPI: 72, Instances: 1, CacheDir: filepath.Join(os.TempDir(), "mugai-test-wazero-cache")}
+
+// japanesePDF has text in a Japanese font that is not embedded, as
+// Japanese Word exports often do: without a Japanese font inside the
+// sandbox it renders blank.
+func japanesePDF() []byte {
+	return buildPDF([]string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		stream("", "BT /F1 160 Tf 40 500 Td <65E5672C8A9E> Tj ET"),
+		"<< /Type /Font /Subtype /Type0 /BaseFont /MS-Gothic /Encoding /UniJIS-UCS2-H /DescendantFonts [6 0 R] >>",
+		"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /MS-Gothic /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 6 >> /FontDescriptor 7 0 R >>",
+		"<< /Type /FontDescriptor /FontName /MS-Gothic /Flags 4 /FontBBox [0 -141 1000 859] /ItalicAngle 0 /Ascent 859 /Descent -141 /CapHeight 700 /StemV 80 >>",
+	}, nil)
+}
+
+func darkPixels(img image.Image) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bb, _ := img.At(x, y).RGBA()
+			if r+g+bb < 3*0x8000 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestFlattenJapaneseFont(t *testing.T) {
+	count := func(f *Flattener) int {
+		n := -1
+		_, _, err := f.render(context.Background(), japanesePDF(), 72, 1, func(_ int, img image.Image) error {
+			n = darkPixels(img)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	with := count(testFlattener)
+	without := count(&Flattener{DPI: 72, Instances: 1, CacheDir: testFlattener.CacheDir, fonts: fstest.MapFS{}})
+	t.Logf("dark pixels: %d with the embedded font, %d without", with, without)
+	if with < 1000 {
+		t.Errorf("Japanese text rendered blank with the embedded font (%d dark pixels)", with)
+	}
+	if without >= with/10 {
+		t.Errorf("the test proves nothing: %d dark pixels without a font, %d with", without, with)
+	}
+}
+
+func TestFlatten(t *testing.T) {
+	var out bytes.Buffer
+	v, err := testFlattener.Sanitize(context.Background(), format.Part{Filename: "a.pdf"}, bytes.NewReader(hostilePDF()), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(out.Bytes(), false); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := read(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.XRefTable.EnsurePageCount()
+	if pc.XRefTable.PageCount != 1 {
+		t.Errorf("pages %d", pc.XRefTable.PageCount)
+	}
+	page, _, _, _ := pc.XRefTable.PageDict(1, true)
+	res, _ := pc.XRefTable.DereferenceDict(page["Resources"])
+	if _, hasFont := res.Find("Font"); hasFont {
+		t.Error("flattened page still has fonts")
+	}
+	xobj, _ := pc.XRefTable.DereferenceDict(res["XObject"])
+	if len(xobj) != 1 {
+		t.Errorf("page has %d XObjects, want the one page image", len(xobj))
+	}
+	for _, payload := range []string{"PAYLOAD", "cmd.exe", "evil.example", "/Annots"} {
+		if bytes.Contains(out.Bytes(), []byte(payload)) {
+			t.Errorf("output contains %s", payload)
+		}
+	}
+	if !strings.Contains(v.Removed[0], "page images") {
+		t.Errorf("verdict %+v", v)
+	}
+
+	// The page budget: later pages are dropped and the verdict says so.
+	var kids []string
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	for i := 0; i < 3; i++ {
+		kids = append(kids, itoa(3+i)+" 0 R")
+		objs = append(objs, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>")
+	}
+	objs[1] = "<< /Type /Pages /Kids [" + strings.Join(kids, " ") + "] /Count 3 >>"
+	short := &Flattener{DPI: 36, MaxPages: 2}
+	testFlattener.once.Do(testFlattener.init)
+	short.once.Do(func() { short.pool = testFlattener.pool }) // share the compiled pool
+	out.Reset()
+	v, err = short.Sanitize(context.Background(), format.Part{}, bytes.NewReader(buildPDF(objs, nil)), &out)
+	if err != nil || len(v.Removed) != 2 || !strings.Contains(v.Removed[1], "pages 3 to 3 were not rendered") {
+		t.Errorf("page budget: %+v %v", v, err)
+	}
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
