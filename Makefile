@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 SHARED  ?= ../shared
 
-.PHONY: all build run test fmt-check vet unit fuzz corpus clean
+.PHONY: all build run test fmt-check vet unit fuzz corpus bench clean
 
 all: build
 
@@ -28,6 +28,10 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# Benchmarks in the standard format (compare runs with benchstat).
+bench:
+	$(GO) test -run XXX -bench . -benchmem -count 3 ./sanitize/...
+
 # Each fuzz target runs for FUZZTIME; crashers land in testdata/fuzz/ and
 # must be committed as regression seeds.
 fuzz:
@@ -36,6 +40,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecodeHeader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzParseParams -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzTextFile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/detect
 	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/image
 	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/archive

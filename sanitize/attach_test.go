@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/csv"
 	"errors"
 	"image"
 	"image/color"
@@ -17,8 +18,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mugai/policy"
+	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
 	"mugai/sanitize/pdf"
 )
@@ -348,4 +351,54 @@ func TestFlattenPDF(t *testing.T) {
 	if err := pdf.Verify(out, false); err != nil || !bytes.Contains(out, []byte("/DCTDecode")) || bytes.Contains(out, []byte("app.alert")) {
 		t.Errorf("flattened PDF: %v", err)
 	}
+}
+
+func TestLegacyMacroAlwaysStripped(t *testing.T) {
+	for _, tc := range []struct {
+		r    detect.Result
+		want bool
+	}{
+		{detect.Result{Type: "application/msword", Flags: []detect.Flag{detect.FlagMacro}}, true},
+		{detect.Result{Type: "application/vnd.ms-excel", Flags: []detect.Flag{detect.FlagMacro}}, true},
+		{detect.Result{Type: detect.TypeOLE, Flags: []detect.Flag{detect.FlagMacro}}, true},
+		{detect.Result{Type: "application/msword"}, false},
+		{detect.Result{Type: detect.TypeDOCM, Flags: []detect.Flag{detect.FlagMacro}}, false}, // OOXML: disarmed instead
+	} {
+		if got := isLegacyMacro(tc.r); got != tc.want {
+			t.Errorf("isLegacyMacro(%+v) = %v", tc.r, got)
+		}
+	}
+}
+
+func FuzzTextFile(f *testing.F) {
+	f.Add([]byte("a,b\r\n=1+1,@x\r\n"), true)
+	f.Add([]byte("plain\x82\xa0text"), false)
+	f.Fuzz(func(t *testing.T, in []byte, csvName bool) {
+		name := "a.txt"
+		if csvName {
+			name = "a.csv"
+		}
+		var out bytes.Buffer
+		if _, err := (&TextFile{}).Sanitize(context.Background(), format.Part{Filename: name}, bytes.NewReader(in), &out); err != nil {
+			return
+		}
+		if !utf8.Valid(out.Bytes()) {
+			t.Fatal("output is not UTF-8")
+		}
+		if csvName {
+			r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(out.Bytes(), []byte("\ufeff"))))
+			r.FieldsPerRecord, r.LazyQuotes = -1, true
+			recs, err := r.ReadAll()
+			if err != nil {
+				return // a tab-separated file written with tabs
+			}
+			for _, rec := range recs {
+				for _, cell := range rec {
+					if isFormula(cell) {
+						t.Fatalf("formula cell %q survived", cell)
+					}
+				}
+			}
+		}
+	})
 }

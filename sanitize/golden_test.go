@@ -31,12 +31,13 @@ func testRebuilder() *Rebuilder {
 
 // testFlattener is shared by the tests of this package: its pdfium pool is
 // compiled once (lazily, on the first PDF) and cached across runs.
-var testFlattener = &pdf.Flattener{Instances: 1, CacheDir: filepath.Join(os.TempDir(), "mugai-test-wazero-cache")}
+var testEngine = &pdf.Engine{Instances: 1, CacheDir: filepath.Join(os.TempDir(), "mugai-test-wazero-cache")}
 
 // testSanitizers is the registry main builds, for tests of this package.
 func testSanitizers() *format.Registry {
 	r := fastSanitizers()
-	r.Register("flatten", testFlattener, pdf.Types...)
+	r.Register("flatten", &pdf.Flattener{Engine: testEngine}, pdf.Types...)
+	r.Register("extract", &pdf.Text{Engine: testEngine}, pdf.Types...)
 	return r
 }
 

@@ -114,3 +114,16 @@ func TestSanitizeUnparseable(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, out:\n%s", code, stderr, out)
 	}
 }
+
+// TestShippedPolicies: every policy we ship passes policy check.
+func TestShippedPolicies(t *testing.T) {
+	files, _ := filepath.Glob("../../policy/examples/*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("examples: %v", files)
+	}
+	for _, f := range append(files, "../../policy/default.yaml") {
+		if code, _, stderr := runCLI(t, "policy", "check", f); code != 0 {
+			t.Errorf("%s: exit %d\n%s", f, code, stderr)
+		}
+	}
+}

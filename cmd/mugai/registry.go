@@ -17,6 +17,7 @@ var (
 	_ format.Sanitizer = sanitize.RTFText{}
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
+	_ format.Sanitizer = (*pdf.Text)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -24,7 +25,9 @@ var (
 // compiled WebAssembly between runs (the first start compiles it: seconds).
 func sanitizers(cacheDir string) *format.Registry {
 	r := &format.Registry{}
-	r.Register("flatten", &pdf.Flattener{CacheDir: cacheDir}, pdf.Types...)
+	pdfium := &pdf.Engine{CacheDir: cacheDir} // started on the first PDF
+	r.Register("flatten", &pdf.Flattener{Engine: pdfium}, pdf.Types...)
+	r.Register("extract", &pdf.Text{Engine: pdfium}, pdf.Types...)
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
 	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	pdfium "github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
 	"github.com/klippa-app/go-pdfium/webassembly"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -36,14 +37,10 @@ import (
 //go:embed fontroot
 var fontRoot embed.FS
 
-// Flattener renders PDF pages to pixels in pdfium (WebAssembly, sandboxed)
-// and rebuilds an image-only PDF: nothing of the original document
-// structure, fonts, scripts or objects survives, only the look of its pages.
-type Flattener struct {
-	DPI         int           // default 150
-	JPEGQuality int           // default 80
-	MaxPages    int           // pages rendered at most; later ones are dropped (said so); default 50
-	MaxPixels   int64         // per page; the DPI is lowered for larger pages; default 25 million
+// Engine is a pool of sandboxed pdfium instances (WebAssembly on wazero,
+// no cgo), shared by the Flattener and the Text extractor. It starts on
+// first use: compiling the module takes seconds, less with CacheDir.
+type Engine struct {
 	CacheDir    string        // wazero compilation cache (faster start); empty: none
 	MemoryPages uint32        // WebAssembly memory limit in 64 KiB pages; default 8192 (512 MiB)
 	Instances   int           // parallel pdfium instances; default the core count
@@ -55,39 +52,82 @@ type Flattener struct {
 	fonts   fs.FS // what pdfium sees; nil: the embedded font root
 }
 
+// Flattener renders PDF pages to pixels in pdfium and rebuilds an
+// image-only PDF: nothing of the original document structure, fonts,
+// scripts or objects survives, only the look of its pages.
+type Flattener struct {
+	Engine      *Engine
+	DPI         int   // default 150
+	JPEGQuality int   // default 80
+	MaxPages    int   // pages rendered at most; later ones are dropped (said so); default 50
+	MaxPixels   int64 // per page; the DPI is lowered for larger pages; default 25 million
+}
+
 var _ format.Sanitizer = (*Flattener)(nil)
 
 // Name implements format.Sanitizer.
 func (f *Flattener) Name() string { return "pdf-flatten" }
 
-func (f *Flattener) init() {
+func (e *Engine) init() {
 	rc := wazero.NewRuntimeConfig().
 		WithCoreFeatures(wapi.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
-		WithMemoryLimitPages(orU32(f.MemoryPages, 8192)).
+		WithMemoryLimitPages(orU32(e.MemoryPages, 8192)).
 		WithCloseOnContextDone(true)
-	if f.CacheDir != "" {
-		if cache, err := wazero.NewCompilationCacheWithDir(f.CacheDir); err == nil {
+	if e.CacheDir != "" {
+		if cache, err := wazero.NewCompilationCacheWithDir(e.CacheDir); err == nil {
 			rc = rc.WithCompilationCache(cache)
 		}
 	}
-	root := f.fonts
+	root := e.fonts
 	if root == nil {
 		var err error
 		if root, err = fs.Sub(fontRoot, "fontroot"); err != nil {
-			f.initErr = err
+			e.initErr = err
 			return
 		}
 	}
-	n := f.Instances
+	n := e.Instances
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
 	// An explicit FSConfig: go-pdfium mounts the host's / read-write by default.
-	f.pool, f.initErr = webassembly.Init(webassembly.Config{
+	e.pool, e.initErr = webassembly.Init(webassembly.Config{
 		MinIdle: 1, MaxIdle: n, MaxTotal: n,
 		FSConfig:      wazero.NewFSConfig().WithFSMount(root, "/"),
 		RuntimeConfig: rc,
 	})
+}
+
+// document opens data in an instance and calls fn with it and its page
+// count; the document and the instance are released afterwards.
+func (e *Engine) document(data []byte, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error) error {
+	e.once.Do(e.init)
+	if e.initErr != nil {
+		return fmt.Errorf("pdfium: %w", e.initErr)
+	}
+	inst, err := e.pool.GetInstance(orDur(e.InitTimeout, 60*time.Second))
+	if err != nil {
+		return fmt.Errorf("pdfium: %w", err)
+	}
+	defer inst.Close()
+	doc, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
+	if err != nil {
+		return fmt.Errorf("pdfium: open: %w", err)
+	}
+	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
+	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
+	if err != nil || count.PageCount <= 0 {
+		return fmt.Errorf("pdfium: no pages (%v)", err)
+	}
+	return fn(inst, doc.Document, count.PageCount)
+}
+
+// Close releases the pdfium instances.
+func (e *Engine) Close() error {
+	if e.pool != nil {
+		return e.pool.Close()
+	}
+	return nil
 }
 
 // Sanitize implements format.Sanitizer.
@@ -136,69 +176,46 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	return v, nil
 }
 
-// render renders up to MaxPages pages and hands each image to fn (which
+// render renders up to maxPages pages and hands each image to fn (which
 // must not keep it). It returns how many pages were rendered and how many
 // the document has.
-func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, fn func(page int, img image.Image) error) (int, int, error) {
-	f.once.Do(f.init)
-	if f.initErr != nil {
-		return 0, 0, fmt.Errorf("pdfium: %w", f.initErr)
-	}
-	inst, err := f.pool.GetInstance(orDur(f.InitTimeout, 60*time.Second))
-	if err != nil {
-		return 0, 0, fmt.Errorf("pdfium: %w", err)
-	}
-	defer inst.Close()
-	doc, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
-	if err != nil {
-		return 0, 0, fmt.Errorf("pdfium: open: %w", err)
-	}
-	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
-	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
-	if err != nil || count.PageCount <= 0 {
-		return 0, 0, fmt.Errorf("pdfium: no pages (%v)", err)
-	}
-	pages := min(count.PageCount, maxPages)
+func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, fn func(page int, img image.Image) error) (rendered, total int, err error) {
 	maxPixels := f.MaxPixels
 	if maxPixels <= 0 {
 		maxPixels = 25_000_000
 	}
-	for i := 0; i < pages; i++ {
-		if err := ctx.Err(); err != nil {
-			return 0, 0, err
+	err = f.Engine.document(data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, count int) error {
+		total, rendered = count, min(count, maxPages)
+		for i := 0; i < rendered; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			size, err := inst.FPDF_GetPageSizeByIndex(&requests.FPDF_GetPageSizeByIndex{Document: doc, Index: i})
+			if err != nil {
+				return fmt.Errorf("pdfium: page %d: %w", i+1, err)
+			}
+			pageDPI := dpi
+			if px := size.Width / 72 * float64(dpi) * size.Height / 72 * float64(dpi); px > float64(maxPixels) {
+				pageDPI = int(float64(dpi) * math.Sqrt(float64(maxPixels)/px))
+			}
+			if pageDPI < 10 {
+				return fmt.Errorf("pdfium: page %d is %.0f×%.0f points: too large to render", i+1, size.Width, size.Height)
+			}
+			r, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{
+				Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc, Index: i}}, DPI: pageDPI,
+			})
+			if err != nil {
+				return fmt.Errorf("pdfium: render page %d: %w", i+1, err)
+			}
+			err = fn(i, r.Result.Image)
+			r.Cleanup()
+			if err != nil {
+				return err
+			}
 		}
-		size, err := inst.FPDF_GetPageSizeByIndex(&requests.FPDF_GetPageSizeByIndex{Document: doc.Document, Index: i})
-		if err != nil {
-			return 0, 0, fmt.Errorf("pdfium: page %d: %w", i+1, err)
-		}
-		pageDPI := dpi
-		if px := size.Width / 72 * float64(dpi) * size.Height / 72 * float64(dpi); px > float64(maxPixels) {
-			pageDPI = int(float64(dpi) * math.Sqrt(float64(maxPixels)/px))
-		}
-		if pageDPI < 10 {
-			return 0, 0, fmt.Errorf("pdfium: page %d is %.0f×%.0f points: too large to render", i+1, size.Width, size.Height)
-		}
-		r, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{
-			Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc.Document, Index: i}}, DPI: pageDPI,
-		})
-		if err != nil {
-			return 0, 0, fmt.Errorf("pdfium: render page %d: %w", i+1, err)
-		}
-		err = fn(i, r.Result.Image)
-		r.Cleanup()
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	return pages, count.PageCount, nil
-}
-
-// Close releases the pdfium instances.
-func (f *Flattener) Close() error {
-	if f.pool != nil {
-		return f.pool.Close()
-	}
-	return nil
+		return nil
+	})
+	return rendered, total, err
 }
 
 func orInt(v, def int) int {

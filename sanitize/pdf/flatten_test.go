@@ -15,7 +15,8 @@ import (
 
 // One pdfium pool per test binary: compiling the WebAssembly module is the
 // slow part, and the compilation cache keeps it across runs.
-var testFlattener = &Flattener{DPI: 72, Instances: 1, CacheDir: filepath.Join(os.TempDir(), "mugai-test-wazero-cache")}
+var testEngine = &Engine{Instances: 1, CacheDir: filepath.Join(os.TempDir(), "mugai-test-wazero-cache")}
+var testFlattener = &Flattener{Engine: testEngine, DPI: 72}
 
 // japanesePDF has text in a Japanese font that is not embedded, as
 // Japanese Word exports often do: without a Japanese font inside the
@@ -59,7 +60,7 @@ func TestFlattenJapaneseFont(t *testing.T) {
 		return n
 	}
 	with := count(testFlattener)
-	without := count(&Flattener{DPI: 72, Instances: 1, CacheDir: testFlattener.CacheDir, fonts: fstest.MapFS{}})
+	without := count(&Flattener{DPI: 72, Engine: &Engine{Instances: 1, CacheDir: testEngine.CacheDir, fonts: fstest.MapFS{}}})
 	t.Logf("dark pixels: %d with the embedded font, %d without", with, without)
 	if with < 1000 {
 		t.Errorf("Japanese text rendered blank with the embedded font (%d dark pixels)", with)
@@ -112,9 +113,7 @@ func TestFlatten(t *testing.T) {
 		objs = append(objs, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>")
 	}
 	objs[1] = "<< /Type /Pages /Kids [" + strings.Join(kids, " ") + "] /Count 3 >>"
-	short := &Flattener{DPI: 36, MaxPages: 2}
-	testFlattener.once.Do(testFlattener.init)
-	short.once.Do(func() { short.pool = testFlattener.pool }) // share the compiled pool
+	short := &Flattener{Engine: testEngine, DPI: 36, MaxPages: 2}
 	out.Reset()
 	v, err = short.Sanitize(context.Background(), format.Part{}, bytes.NewReader(buildPDF(objs, nil)), &out)
 	if err != nil || len(v.Removed) != 2 || !strings.Contains(v.Removed[1], "pages 3 to 3 were not rendered") {
@@ -123,3 +122,19 @@ func TestFlatten(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+func TestText(t *testing.T) {
+	var out bytes.Buffer
+	v, err := (&Text{Engine: testEngine}).Sanitize(context.Background(), format.Part{Filename: "日本語.pdf"}, bytes.NewReader(japanesePDF()), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "日本語") || v.Filename != "日本語.txt" {
+		t.Errorf("text %q, verdict %+v", got, v)
+	}
+	// A page without text (a scan) is not delivered as an empty file.
+	blank := buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>"}, nil)
+	if _, err := (&Text{Engine: testEngine}).Sanitize(context.Background(), format.Part{}, bytes.NewReader(blank), &out); err == nil {
+		t.Error("a PDF without text yielded a text file")
+	}
+}
