@@ -108,6 +108,7 @@ type Options struct {
 	DPI     int    `yaml:"dpi"`     // flatten: 36–300, default 150
 	Quality int    `yaml:"quality"` // flatten: JPEG quality 30–95, default 80
 	Pages   int    `yaml:"pages"`   // flatten: pages rendered at most, 1–500, default 50
+	URI     string `yaml:"uri"`     // disarm (PDF): keep or remove (default) links to web pages
 }
 
 // Link modes for URLs in the rebuilt text.
@@ -345,6 +346,12 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 			errs.Add(at("options"), where, "options.into %q is not attachment or body", r.Options.Into)
 		case r.Options.Into != "" && act != ActionExtract && err == nil:
 			errs.Add(at("options"), where, "options.into only applies to extract rules")
+		}
+		switch {
+		case r.Options.URI != "" && r.Options.URI != "keep" && r.Options.URI != "remove":
+			errs.Add(at("options"), where, "options.uri %q is not keep or remove", r.Options.URI)
+		case r.Options.URI != "" && act != ActionDisarm && err == nil:
+			errs.Add(at("options"), where, "options.uri only applies to disarm rules")
 		}
 		for _, o := range []struct {
 			name      string

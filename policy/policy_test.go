@@ -96,6 +96,7 @@ rules:
     match: {role: attachment}
     action: strip
     reason: {ja: "x", en: "x"}
+    options: {uri: keep}
     colour: red
 `
 	_, err := Parse("p.yaml", []byte(src))
@@ -103,7 +104,7 @@ rules:
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		`p.yaml:21: rules[3].colour: unknown key`,
+		`p.yaml:22: rules[3].colour: unknown key`,
 		`p.yaml:3: rules[0] (Bad_ID): id "Bad_ID" must be lower-case`,
 		`p.yaml:4: rules[0] (Bad_ID): clause "9(99)" is not in the clause catalogue`,
 		`p.yaml:5: rules[0] (Bad_ID): action "reject" is not available in this version`,
@@ -114,6 +115,7 @@ rules:
 		`rules[2] (dup): match.role "bogus" is not one of`,
 		`rules[2] (dup): match.type "pdf" must look like type/subtype`,
 		`p.yaml:16: rules[3] (builtin-mine): ids starting with builtin- are reserved`,
+		`rules[3] (builtin-mine): options.uri only applies to disarm rules`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q\n--- got ---\n%v", want, err)

@@ -175,7 +175,8 @@ func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *po
 		}()
 		var out bytes.Buffer
 		part := format.Part{Path: leaf.path, DeclaredType: leaf.declared, SniffedType: typ, Filename: leaf.filename, Size: leaf.size,
-			Options: format.Options{DPI: rule.Options.DPI, Quality: rule.Options.Quality, Pages: rule.Options.Pages}}
+			Options: format.Options{DPI: rule.Options.DPI, Quality: rule.Options.Quality, Pages: rule.Options.Pages,
+				KeepURI: rule.Options.URI == "keep"}}
 		r.v, r.err = s.Sanitize(ctx, part, bytes.NewReader(leaf.body), &out)
 		r.out = out.Bytes()
 	}()

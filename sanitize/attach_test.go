@@ -109,6 +109,9 @@ func TestDisarmedAttachments(t *testing.T) {
 		if !strings.Contains(res.Decisions[1].Detail, "re-encoded from shift_jis") || !strings.Contains(res.Decisions[1].Detail, "2 cells") {
 			t.Errorf("detail %q", res.Decisions[1].Detail)
 		}
+		if top, _ := parseOutput(res.Message); !strings.Contains(top.text, "処理内容 / what was done: re-encoded from shift_jis") {
+			t.Errorf("the notice does not say what was done:\n%s", top.text)
+		}
 	})
 }
 

@@ -88,6 +88,14 @@ func writeItem(b *strings.Builder, it noticeItem) {
 		fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
 	}
 	fmt.Fprintf(b, "    %s\n    %s\n", it.rule.Reason.JA, it.rule.Reason.EN)
+	switch d.Reason {
+	case policy.ReasonDisarmed, policy.ReasonFlattened, policy.ReasonExtracted:
+		// Written by our sanitizers for people (what was removed, pages
+		// dropped); error texts of failed parts stay in the audit log.
+		if d.Detail != "" {
+			fmt.Fprintf(b, "    処理内容 / what was done: %s\n", d.Detail)
+		}
+	}
 	fmt.Fprintf(b, "    （規則 rule: %s、条項 clause: %s）\n", it.rule.ID, it.rule.Clause)
 }
 

@@ -30,9 +30,10 @@ type Part struct {
 
 // Options tune a sanitizer per rule; zero values mean its defaults.
 type Options struct {
-	DPI     int // flatten: render resolution
-	Quality int // flatten: JPEG quality
-	Pages   int // flatten: pages rendered at most
+	DPI     int  // flatten: render resolution
+	Quality int  // flatten: JPEG quality
+	Pages   int  // flatten: pages rendered at most
+	KeepURI bool // disarm (PDF): keep links to web pages
 }
 
 // Verdict says what a sanitizer wrote.

@@ -1,7 +1,8 @@
 // Package ooxml disarms and reads Office Open XML documents (docx, xlsx,
 // pptx and their macro-enabled forms). Disarm removes what can act:
 // VBA projects, ActiveX controls, embedded OLE objects and packages,
-// external links, remote templates and other external relationships,
+// external links, remote templates and every other external relationship
+// (web links too: their text stays, the link goes),
 // macro sheets, custom UI callbacks and DDE fields, together with every
 // reference to what was removed, so that Office opens the result without a
 // repair prompt. XML is edited by byte ranges, never re-encoded.
@@ -106,14 +107,16 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 			removed[what]++
 		}
 	}
-	// 2. Relationships: external ones (but hyperlinks) and those to removed parts.
-	droppedIDs := map[string]map[string]bool{} // source part → relationship ids
+	// 2. Relationships: every external one (hyperlinks included) and those
+	// to removed parts.
+	droppedIDs := map[string]map[string]bool{}  // source part → relationship ids whose element goes
+	unlinkedIDs := map[string]map[string]bool{} // source part → hyperlink ids: only the reference goes
 	for _, m := range doc.members {
 		if !strings.HasSuffix(m.Name, ".rels") || gone[m.Name] {
 			continue
 		}
 		source := relsSource(m.Name)
-		ids := map[string]bool{}
+		ids, links := map[string]bool{}, map[string]bool{}
 		ps := &pass{element: func(t xml.StartElement, _ []string) edit {
 			if t.Name.Local != "Relationship" {
 				return keep
@@ -122,7 +125,9 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 			external := strings.EqualFold(attr(t, "TargetMode"), "External")
 			switch {
 			case external && strings.HasSuffix(typ, "/hyperlink"):
-				return keep
+				links[attr(t, "Id")] = true
+				removed["links to web pages"]++
+				return dropElement
 			case external:
 				removed["external links and remote templates"]++
 			case gone[resolve(source, target)] || isActiveType(typ):
@@ -135,7 +140,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		if m.Data, err = ps.run(m.Data); err != nil {
 			return format.Verdict{}, fmt.Errorf("ooxml: %s: %w", m.Name, err)
 		}
-		droppedIDs[source] = ids
+		droppedIDs[source], unlinkedIDs[source] = ids, links
 	}
 	// 3. Content parts: references to dropped relationships, DDE.
 	dde := 0
@@ -146,8 +151,17 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		if err := ctx.Err(); err != nil {
 			return format.Verdict{}, err
 		}
-		ids := droppedIDs[m.Name]
+		ids, links := droppedIDs[m.Name], unlinkedIDs[m.Name]
 		ps := &pass{
+			dropAttrs: func(t xml.StartElement) []string {
+				var drop []string
+				for _, a := range t.Attr {
+					if a.Name.Space == "r" && links[a.Value] {
+						drop = append(drop, qname(a.Name))
+					}
+				}
+				return drop
+			},
 			ancestors: []string{"object", "oleObjects", "controls", "externalReferences", "graphicFrame"},
 			element: func(t xml.StartElement, stack []string) edit {
 				for _, a := range t.Attr {
@@ -249,7 +263,7 @@ func plainType(t string) string {
 
 func describe(removed map[string]int) []string {
 	var out []string
-	for _, what := range []string{"VBA macros", "Excel 4 macro sheets", "ActiveX controls", "embedded objects", "links to other workbooks", "external links and remote templates", "custom ribbon with macro callbacks", "DDE fields and formulas"} {
+	for _, what := range []string{"VBA macros", "Excel 4 macro sheets", "ActiveX controls", "embedded objects", "links to other workbooks", "external links and remote templates", "links to web pages", "custom ribbon with macro callbacks", "DDE fields and formulas"} {
 		if n := removed[what]; n > 0 {
 			out = append(out, fmt.Sprintf("%s (%d)", what, n))
 		}

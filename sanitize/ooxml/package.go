@@ -65,7 +65,7 @@ func resolve(source, target string) string {
 }
 
 // verify checks the rebuilt package: every XML part parses, no
-// relationship is external but hyperlinks, no internal relationship points
+// relationship is external, no internal relationship points
 // at a missing part, no r: attribute refers to a relationship that is not
 // there, and no content type is macro-enabled. These are what make Office
 // show a repair prompt, or what we meant to remove.
@@ -96,7 +96,7 @@ func verify(members []archive.Member) error {
 			set[attr(t, "Id")] = true
 			external := strings.EqualFold(attr(t, "TargetMode"), "External")
 			switch {
-			case external && !strings.HasSuffix(attr(t, "Type"), "/hyperlink"):
+			case external:
 				return fmt.Errorf("ooxml: external relationship left in %s", m.Name)
 			case !external && !parts[strings.ToLower(resolve(source, attr(t, "Target")))]:
 				return fmt.Errorf("ooxml: %s points at missing %s", m.Name, attr(t, "Target"))

@@ -35,6 +35,9 @@ type pass struct {
 	ancestors []string
 	// text may rewrite character data inside the given element; ok false keeps it.
 	text func(parent string, data []byte) (string, bool)
+	// dropAttrs names attributes (prefix:local) to cut from a start tag
+	// that is otherwise kept.
+	dropAttrs func(t xml.StartElement) []string
 }
 
 type open struct {
@@ -63,7 +66,16 @@ func (p *pass) run(src []byte) ([]byte, error) {
 		case xml.StartElement:
 			name := qname(t.Name)
 			stack = append(stack, open{name: name, start: before})
-			if dropDepth >= 0 || p.element == nil {
+			if dropDepth >= 0 {
+				continue
+			}
+			if p.dropAttrs != nil {
+				if drop := p.dropAttrs(t); len(drop) > 0 {
+					selfClosing := bytes.HasSuffix(bytes.TrimRight(src[before:after], " \t\r\n"), []byte("/>"))
+					spans = append(spans, span{start: before, end: after, with: startTag(t, drop, selfClosing)})
+				}
+			}
+			if p.element == nil {
 				continue
 			}
 			switch p.element(t, names(stack[:len(stack)-1])) {
@@ -130,6 +142,28 @@ func apply(src []byte, spans []span) []byte {
 	}
 	out.Write(src[pos:])
 	return out.Bytes()
+}
+
+// startTag writes a start tag again from its raw token, without the
+// named attributes. Prefixes are kept as written (RawToken does not
+// resolve them).
+func startTag(t xml.StartElement, drop []string, selfClosing bool) string {
+	var b strings.Builder
+	b.WriteString("<" + qname(t.Name))
+	for _, a := range t.Attr {
+		if contains(drop, qname(a.Name)) {
+			continue
+		}
+		b.WriteString(" " + qname(a.Name) + `="`)
+		xml.EscapeText(&b, []byte(a.Value))
+		b.WriteString(`"`)
+	}
+	if selfClosing {
+		b.WriteString("/>")
+	} else {
+		b.WriteString(">")
+	}
+	return b.String()
 }
 
 // wellFormed checks that a part still parses, after editing.

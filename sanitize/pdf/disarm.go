@@ -32,7 +32,7 @@ var ErrEncrypted = errors.New("pdf: encrypted")
 
 // Disarmer removes active content from PDFs.
 type Disarmer struct {
-	KeepURI  bool  // keep links to web pages (URI actions); default: remove
+	KeepURI  bool  // keep links to web pages (URI actions) for every file; rules can ask per file
 	MaxInput int64 // default 64 MiB
 }
 
@@ -79,6 +79,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	}
 	xt := pc.XRefTable
 	removed := map[string]int{}
+	keepURI := d.KeepURI || p.Options.KeepURI
 	cat, err := xt.Catalog()
 	if err != nil {
 		return format.Verdict{}, fmt.Errorf("pdf: catalog: %w", err)
@@ -104,7 +105,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 			page.Delete("AA")
 			removed["page actions"]++
 		}
-		if err := d.cleanAnnots(xt, page, removed); err != nil {
+		if err := d.cleanAnnots(xt, page, removed, keepURI); err != nil {
 			return format.Verdict{}, err
 		}
 	}
@@ -112,7 +113,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err := api.WriteContext(pc, &buf); err != nil {
 		return format.Verdict{}, fmt.Errorf("pdf: write: %w", err)
 	}
-	if err := Verify(buf.Bytes(), d.KeepURI); err != nil {
+	if err := Verify(buf.Bytes(), keepURI); err != nil {
 		return format.Verdict{}, err
 	}
 	if _, err := out.Write(buf.Bytes()); err != nil {
@@ -144,7 +145,7 @@ func read(data []byte) (*model.Context, error) {
 
 // cleanAnnots drops annotations that carry files, media or forms, and
 // actions that run or fetch anything from the rest.
-func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map[string]int) error {
+func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map[string]int, keepURI bool) error {
 	obj, ok := page.Find("Annots")
 	if !ok {
 		return nil
@@ -171,7 +172,7 @@ func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map
 			removed["annotation actions"]++
 		}
 		if act, ok := annot.Find("A"); ok {
-			if drop, what := d.badAction(xt, act); drop {
+			if drop, what := badAction(xt, act, keepURI); drop {
 				annot.Delete("A")
 				removed[what]++
 			}
@@ -188,7 +189,7 @@ func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map
 
 // badAction reports whether an action must go: any type we do not keep,
 // URI unless kept by option, and any chain (/Next) at all.
-func (d *Disarmer) badAction(xt *model.XRefTable, obj types.Object) (bool, string) {
+func badAction(xt *model.XRefTable, obj types.Object, keepURI bool) (bool, string) {
 	act, err := xt.DereferenceDict(obj)
 	if err != nil || act == nil {
 		return true, "actions"
@@ -201,7 +202,7 @@ func (d *Disarmer) badAction(xt *model.XRefTable, obj types.Object) (bool, strin
 	case s == nil:
 		return true, "actions"
 	case *s == "URI":
-		return !d.KeepURI, "links to web pages"
+		return !keepURI, "links to web pages"
 	case *s == "GoTo" || *s == "Named":
 		return false, ""
 	case badActions[*s]:

@@ -123,6 +123,13 @@ func TestDisarm(t *testing.T) {
 	if got := actionTypes(t, out); got != "URI,GoTo" || Verify(out, true) != nil {
 		t.Errorf("KeepURI: actions %q", got)
 	}
+	var viaRule bytes.Buffer // the policy's options.uri: keep arrives in the part
+	if _, err := (&Disarmer{}).Sanitize(context.Background(), format.Part{Options: format.Options{KeepURI: true}}, bytes.NewReader(in), &viaRule); err != nil {
+		t.Fatal(err)
+	}
+	if got := actionTypes(t, viaRule.Bytes()); got != "URI,GoTo" {
+		t.Errorf("options.uri keep: actions %q", got)
+	}
 }
 
 // actionTypes lists the /S of every annotation action on page 1, parsed
