@@ -35,12 +35,9 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if max <= 0 {
 		max = 16 << 20
 	}
-	raw, err := io.ReadAll(io.LimitReader(in, max+1))
+	raw, err := format.ReadAll(in, max)
 	if err != nil {
-		return format.Verdict{}, err
-	}
-	if int64(len(raw)) > max {
-		return format.Verdict{}, fmt.Errorf("text: larger than %d bytes", max)
+		return format.Verdict{}, fmt.Errorf("text: %w", err)
 	}
 	text, res, used := decodeText(raw, "")
 	if res == decodedUnknown || res == decodedLossy {

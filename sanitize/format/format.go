@@ -13,6 +13,7 @@ package format
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path"
 	"strings"
@@ -85,4 +86,17 @@ func (r *Registry) Lookup(action, typ string) Sanitizer {
 		}
 	}
 	return nil
+}
+
+// ReadAll reads a sanitizer's whole input, refusing more than max bytes:
+// every sanitizer bounds what it holds in memory.
+func ReadAll(in io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(in, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("input larger than %d bytes", max)
+	}
+	return b, nil
 }

@@ -49,12 +49,9 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if maxInput <= 0 {
 		maxInput = 64 << 20
 	}
-	data, err := io.ReadAll(io.LimitReader(in, maxInput+1))
+	data, err := format.ReadAll(in, maxInput)
 	if err != nil {
-		return format.Verdict{}, err
-	}
-	if int64(len(data)) > maxInput {
-		return format.Verdict{}, fmt.Errorf("image: larger than %d bytes", maxInput)
+		return format.Verdict{}, fmt.Errorf("image: %w", err)
 	}
 	cfg, kind, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {

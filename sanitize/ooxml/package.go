@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"mugai/sanitize/archive"
+	"mugai/sanitize/format"
 )
 
 var errNotOOXML = errors.New("ooxml: not an OOXML package")
@@ -20,9 +21,9 @@ type document struct {
 }
 
 func load(in io.Reader, lim archive.Limits) (*document, error) {
-	data, err := io.ReadAll(io.LimitReader(in, 256<<20))
+	data, err := format.ReadAll(in, 256<<20)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ooxml: %w", err)
 	}
 	ms, err := archive.Read(data, lim)
 	if err != nil {

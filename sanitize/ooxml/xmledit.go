@@ -168,16 +168,7 @@ func startTag(t xml.StartElement, drop []string, selfClosing bool) string {
 
 // wellFormed checks that a part still parses, after editing.
 func wellFormed(src []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(src))
-	for {
-		_, err := d.RawToken()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return eachStart(src, func(xml.StartElement) error { return nil })
 }
 
 func qname(n xml.Name) string {

@@ -65,12 +65,9 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if max <= 0 {
 		max = 64 << 20
 	}
-	data, err := io.ReadAll(io.LimitReader(in, max+1))
+	data, err := format.ReadAll(in, max)
 	if err != nil {
-		return format.Verdict{}, err
-	}
-	if int64(len(data)) > max {
-		return format.Verdict{}, fmt.Errorf("pdf: larger than %d bytes", max)
+		return format.Verdict{}, fmt.Errorf("pdf: %w", err)
 	}
 	disableConfig.Do(api.DisableConfigDir) // never write a config file to the user's home
 	pc, err := read(data)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -133,12 +132,9 @@ func (e *Engine) Close() error {
 // Sanitize implements format.Sanitizer.
 func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (v format.Verdict, err error) {
 	defer catch(&err)
-	data, err := io.ReadAll(io.LimitReader(in, 64<<20+1))
+	data, err := format.ReadAll(in, 64<<20)
 	if err != nil {
-		return format.Verdict{}, err
-	}
-	if len(data) > 64<<20 {
-		return format.Verdict{}, errors.New("pdf: larger than 64 MiB")
+		return format.Verdict{}, fmt.Errorf("pdf: %w", err)
 	}
 	var jpegs []io.Reader
 	quality := orInt(p.Options.Quality, orInt(f.JPEGQuality, 80))

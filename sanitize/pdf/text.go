@@ -30,9 +30,9 @@ func (t *Text) Name() string { return "pdf-text" }
 // Sanitize implements format.Sanitizer.
 func (t *Text) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (v format.Verdict, err error) {
 	defer catch(&err)
-	data, err := io.ReadAll(io.LimitReader(in, 64<<20))
+	data, err := format.ReadAll(in, 64<<20)
 	if err != nil {
-		return v, err
+		return v, fmt.Errorf("pdf: %w", err)
 	}
 	var b strings.Builder
 	var pages, total int
