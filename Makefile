@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/archive
 	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/ooxml
 	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/pdf
+	$(GO) test -run XXX -fuzz FuzzFlatten -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/pdf
 	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
 	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy
 

@@ -138,3 +138,25 @@ func TestText(t *testing.T) {
 		t.Error("a PDF without text yielded a text file")
 	}
 }
+
+func FuzzFlatten(f *testing.F) {
+	f.Add(japanesePDF())
+	f.Add(hostilePDF())
+	fl := &Flattener{Engine: testEngine, DPI: 36, MaxPages: 2}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		if _, err := fl.Sanitize(context.Background(), format.Part{}, bytes.NewReader(data), &out); err != nil {
+			return
+		}
+		if err := Verify(out.Bytes(), false); err != nil {
+			t.Fatalf("accepted output fails verification: %v", err)
+		}
+		pc, err := read(out.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pc.XRefTable.EnsurePageCount(); err != nil || pc.XRefTable.PageCount > 2 {
+			t.Fatalf("pages %d (%v): the page budget was not kept", pc.XRefTable.PageCount, err)
+		}
+	})
+}
