@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecodeHeader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzParseParams -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzHiddenPayload -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzTextFile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/detect
 	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/image

@@ -179,6 +179,14 @@ var (
 			EN: "A link's visible text differs from where it leads. This may be phishing.",
 		},
 	}
+	// RuleEmbeddedFile removes files written as text into a body.
+	RuleEmbeddedFile = Rule{
+		ID: "builtin-embedded-file", Clause: "2(13)", Action: ActionStrip,
+		Reason: Text{
+			JA: "本文の中に文字として埋め込まれたファイル（uuencode・yEnc・BinHex）を取り除きました。",
+			EN: "A file written as text into the body (uuencode, yEnc, BinHex) was removed.",
+		},
+	}
 	// RuleDangerous removes content that can never be made harmless here.
 	RuleDangerous = Rule{
 		ID: "builtin-dangerous-type", Clause: "6(6)", Action: ActionStrip,

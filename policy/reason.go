@@ -37,6 +37,12 @@ const (
 	// ReasonNoSanitizer: the rule asked for an action this build cannot
 	// carry out on this type; the part was removed.
 	ReasonNoSanitizer = "no-sanitizer"
+	// ReasonHiddenContent: MIME-like content in a multipart's preamble or
+	// epilogue, where no client should show it; recorded, never passed.
+	ReasonHiddenContent = "hidden-content"
+	// ReasonEmbeddedFile: a file encoded as text inside the body (uuencode,
+	// yEnc, BinHex); the block was removed from the text.
+	ReasonEmbeddedFile = "embedded-file"
 	// ReasonNothingLeft: an archive whose members were all removed.
 	ReasonNothingLeft = "nothing-left"
 	// ReasonFlattened: the document was rendered to page images and rebuilt

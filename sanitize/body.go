@@ -173,6 +173,7 @@ type rendered struct {
 	detail     string
 	hidden     int      // hidden elements and invisible characters left out
 	mismatches []string // "shows X, leads to Y"
+	embedded   []string // files written as text into the body, removed
 }
 
 // renderBody turns one body leaf into text with the given link mode.
@@ -190,6 +191,7 @@ func renderBody(n *node, links string) rendered {
 	if isTNEF(n) {
 		text, _ := tnefText(n.body)
 		r.text, r.hidden = plainText(text)
+		r.text, r.embedded = stripEmbeddedFiles(r.text)
 		r.text = transformLinks(r.text, links)
 		r.reason, r.detail = policy.ReasonTNEFBody, "text body taken from winmail.dat; the rest of it removed"
 		return r
@@ -208,6 +210,7 @@ func renderBody(n *node, links string) rendered {
 		r.text, r.hidden = plainText(s)
 		r.reason = policy.ReasonBodyText
 	}
+	r.text, r.embedded = stripEmbeddedFiles(r.text)
 	r.text = transformLinks(r.text, links)
 	switch res {
 	case decodedMislabelled:

@@ -62,10 +62,10 @@ func writeItem(b *strings.Builder, it noticeItem) {
 	}
 	ja, en := d.Action.Label()
 	switch {
-	case d.Reason == policy.ReasonHiddenText || d.Reason == policy.ReasonLinkMismatch:
+	case d.Reason == policy.ReasonHiddenText || d.Reason == policy.ReasonLinkMismatch || d.Reason == policy.ReasonEmbeddedFile:
 		// Warnings about the body: what was found matters more than the part.
 		fmt.Fprintf(b, "・⚠ %s\n    %s\n", it.rule.Reason.JA, it.rule.Reason.EN)
-		if d.Reason == policy.ReasonLinkMismatch {
+		if d.Reason == policy.ReasonLinkMismatch || d.Reason == policy.ReasonEmbeddedFile {
 			fmt.Fprintf(b, "    （%s）\n", d.Detail)
 		}
 		fmt.Fprintf(b, "    （規則 rule: %s、条項 clause: %s）\n", it.rule.ID, it.rule.Clause)
@@ -144,6 +144,8 @@ func reasonText(reason string) (ja, en string) {
 		return "ヘッダが大きすぎる部分です。", "This part's header is too large."
 	case policy.ReasonSizeLimit:
 		return "大きすぎる部分です。", "This part is too large."
+	case policy.ReasonHiddenContent:
+		return "メールの構造の外側に、隠された内容がありました。", "Content was hidden outside the mail's structure."
 	case policy.ReasonMalformedMIME, policy.ReasonUnparseable:
 		return "メールの構造が壊れている部分です。", "The mail's structure is broken here."
 	case policy.ReasonUnknownEncoding, policy.ReasonEncodingError:

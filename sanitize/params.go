@@ -10,9 +10,10 @@ import (
 
 // params is a parsed Content-Type or Content-Disposition value.
 type params struct {
-	value string            // "text/plain", "attachment"; lower-case
-	m     map[string]string // decoded to UTF-8, names lower-case
-	dups  []string          // names given more than once with different values
+	value    string            // "text/plain", "attachment"; lower-case
+	m        map[string]string // decoded to UTF-8, names lower-case
+	dups     []string          // names given more than once with different values
+	extended map[string]bool   // names given in RFC 2231 form (name*, name*0…)
 }
 
 // parseParams parses a header value with parameters ourselves, because the
@@ -22,7 +23,7 @@ type params struct {
 // values with spaces. It never fails: what it cannot read it leaves out.
 func parseParams(s string) params {
 	segs := splitParams(s)
-	p := params{value: strings.ToLower(strings.TrimSpace(segs[0])), m: map[string]string{}}
+	p := params{value: strings.ToLower(strings.TrimSpace(segs[0])), m: map[string]string{}, extended: map[string]bool{}}
 	type section struct {
 		n       int
 		val     string
@@ -47,6 +48,9 @@ func parseParams(s string) params {
 		}
 		seen[name] = val
 		base, rest, star := strings.Cut(name, "*")
+		if star {
+			p.extended[base] = true
+		}
 		switch {
 		case !star:
 			plain[name] = val

@@ -161,6 +161,9 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 			for _, m := range r.mismatches {
 				findings = append(findings, finding(d, policy.RuleLinkCheck, policy.ReasonLinkMismatch, m))
 			}
+			for _, e := range r.embedded {
+				findings = append(findings, finding(d, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
+			}
 		}
 		decisions = append(decisions, d)
 		if d.Reason != policy.ReasonBodyText {

@@ -89,7 +89,8 @@ func (n *node) leaves() []*node {
 type walker struct {
 	lim     Limits
 	count   int
-	stopped bool // the part limit was reached, or the stream ended early
+	stopped bool     // the part limit was reached, or the stream ended early
+	bounds  []string // boundaries of the enclosing multiparts
 }
 
 // parseMessage reads a whole message into a tree. It never fails on
@@ -199,6 +200,10 @@ func (w *walker) contentInfo(n *node, defaultType string) (mt string, ps map[str
 		return mt, ps, "", ""
 	case slices.Contains(ctp.dups, "boundary") || slices.Contains(ctp.dups, "charset"):
 		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Type parameters"
+	case ctp.extended["boundary"] && strings.HasPrefix(mt, "multipart/"):
+		// Many parsers do not join RFC 2231 continuations for the boundary:
+		// they would split this part elsewhere than we do.
+		n.problem, n.detail = policy.ReasonMalformedMIME, "boundary given in RFC 2231 form"
 	}
 	cd, ok := singleValue(n.header, "Content-Disposition")
 	if !ok {
@@ -270,7 +275,22 @@ func (w *walker) multipart(n *node, body io.Reader, depth int) {
 	if n.declared == "multipart/digest" {
 		childDefault = "message/rfc822"
 	}
-	mr := textproto.NewMultipartReader(body, boundary)
+	// Read the whole body: the preamble and epilogue, which the multipart
+	// reader skips, are looked at too.
+	src := &errReader{r: body}
+	raw, _ := io.ReadAll(io.LimitReader(src, 3*w.lim.MaxPartBytes+4096))
+	preamble, epilogue := outsideParts(raw, boundary)
+	w.bounds = append(w.bounds, boundary)
+	defer func() { w.bounds = w.bounds[:len(w.bounds)-1] }()
+	hidden := func(where string, b []byte) {
+		if hasMIMELikeContent(b) {
+			n.children = append(n.children, &node{path: n.path + "." + where, body: b, size: int64(len(b)),
+				problem: policy.ReasonHiddenContent, detail: fmt.Sprintf("%d bytes of MIME-like content in the %s", len(b), where)})
+		}
+	}
+	hidden("preamble", preamble)
+	defer hidden("epilogue", epilogue)
+	mr := textproto.NewMultipartReader(bytes.NewReader(raw), boundary)
 	for i := 1; ; i++ {
 		if w.stopped {
 			return
@@ -279,6 +299,9 @@ func (w *walker) multipart(n *node, body io.Reader, depth int) {
 		if err == io.EOF {
 			if len(n.children) == 0 { // RFC 2046 requires at least one part
 				n.problem, n.detail = policy.ReasonMalformedMIME, "multipart with no parts"
+			}
+			if src.err != nil {
+				w.stopped = true // the stream ended inside this multipart
 			}
 			return
 		}
@@ -301,6 +324,51 @@ func (w *walker) multipart(n *node, body io.Reader, depth int) {
 	}
 }
 
+// outsideParts returns what comes before the first delimiter line and
+// after the close delimiter (RFC 2046: "--boundary" with optional
+// trailing white space, "--boundary--" for the last).
+func outsideParts(raw []byte, boundary string) (preamble, epilogue []byte) {
+	dash := []byte("--" + boundary)
+	first := -1
+	for off := 0; off < len(raw); {
+		end := bytes.IndexByte(raw[off:], '\n')
+		next := len(raw)
+		if end >= 0 {
+			next = off + end + 1
+		}
+		line := bytes.TrimRight(raw[off:next], " \t\r\n")
+		if rest, ok := bytes.CutPrefix(line, dash); ok {
+			switch {
+			case len(rest) == 0 && first < 0:
+				first = off
+			case string(rest) == "--" && first >= 0:
+				return raw[:first], raw[next:]
+			}
+		}
+		off = next
+	}
+	if first < 0 {
+		return raw, nil
+	}
+	return raw[:first], nil
+}
+
+// hasMIMELikeContent reports preamble or epilogue text that looks like
+// a hidden part: header fields, delimiter-like lines, or a long run of
+// base64. The usual "This is a multi-part message in MIME format." is not.
+func hasMIMELikeContent(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 {
+		return false
+	}
+	lower := bytes.ToLower(t)
+	if bytes.Contains(lower, []byte("content-type:")) || bytes.Contains(lower, []byte("content-transfer-encoding:")) ||
+		bytes.HasPrefix(t, []byte("--")) || bytes.Contains(t, []byte("\n--")) {
+		return true
+	}
+	return len(t) > 2048
+}
+
 // readLeaf decodes a leaf's transfer encoding, bounded by MaxPartBytes.
 func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
 	src := &errReader{r: body}
@@ -316,6 +384,15 @@ func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
 			n.problem, n.detail = policy.ReasonMalformedMIME, "part ends before its boundary"
 		}
 		return
+	}
+	for _, b := range w.bounds {
+		// A line that starts like an enclosing boundary but is not one:
+		// parsers that match on the prefix split the part there.
+		if bytes.HasPrefix(raw, []byte("--"+b)) || bytes.Contains(raw, []byte("\n--"+b)) {
+			if n.problem == "" {
+				n.problem, n.detail = policy.ReasonMalformedMIME, "a line starts like the boundary of an enclosing part"
+			}
+		}
 	}
 	if int64(len(raw)) > rawLimit {
 		_ = drain(src)
