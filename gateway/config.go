@@ -18,16 +18,24 @@ import (
 // (Defaults); a file only overrides what it names, and an unknown key is an
 // error naming its path.
 type Config struct {
-	Listen    string  `yaml:"listen" json:"listen"`
-	Hostname  string  `yaml:"hostname" json:"hostname"`
-	Accept    Accept  `yaml:"accept" json:"accept"`
-	Deliver   Deliver `yaml:"deliver" json:"deliver"`
-	Spool     string  `yaml:"spool" json:"spool"`
-	Originals string  `yaml:"originals" json:"originals"`
-	Audit     string  `yaml:"audit" json:"audit"`
-	Cache     string  `yaml:"cache" json:"cache"`   // compiled WebAssembly (PDF rendering); speeds up starts
-	Policy    string  `yaml:"policy" json:"policy"` // empty: the embedded default policy
-	Limits    Limits  `yaml:"limits" json:"limits"`
+	Listen       string       `yaml:"listen" json:"listen"`
+	Hostname     string       `yaml:"hostname" json:"hostname"`
+	Accept       Accept       `yaml:"accept" json:"accept"`
+	Deliver      Deliver      `yaml:"deliver" json:"deliver"`
+	Spool        string       `yaml:"spool" json:"spool"`
+	Originals    string       `yaml:"originals" json:"originals"`
+	Audit        string       `yaml:"audit" json:"audit"`
+	Cache        string       `yaml:"cache" json:"cache"`   // compiled WebAssembly (PDF rendering); speeds up starts
+	Policy       string       `yaml:"policy" json:"policy"` // empty: the embedded default policy
+	Limits       Limits       `yaml:"limits" json:"limits"`
+	Backpressure Backpressure `yaml:"backpressure" json:"backpressure"`
+}
+
+// Backpressure refuses new mail (452 4.3.1 at MAIL) while it could not be
+// stored safely; it lifts by itself.
+type Backpressure struct {
+	MinFreeBytes int64 `yaml:"min_free_bytes" json:"min_free_bytes"` // free space on the spool's file system
+	MaxQueued    int   `yaml:"max_queued" json:"max_queued"`         // messages waiting for delivery
 }
 
 // Accept configures the SMTP listener.
@@ -37,6 +45,9 @@ type Accept struct {
 	MaxMessageBytes int64    `yaml:"max_message_bytes" json:"max_message_bytes"`
 	MaxRecipients   int      `yaml:"max_recipients" json:"max_recipients"`
 	MaxLineLength   int      `yaml:"max_line_length" json:"max_line_length"`
+	MaxConnections  int      `yaml:"max_connections" json:"max_connections"`               // in total; over it: 421
+	MaxConnsPerIP   int      `yaml:"max_connections_per_ip" json:"max_connections_per_ip"` // per client address; over it: 421
+	SessionTimeout  Duration `yaml:"session_timeout" json:"session_timeout"`               // a whole session, however active
 	ReadTimeout     Duration `yaml:"read_timeout" json:"read_timeout"`
 	WriteTimeout    Duration `yaml:"write_timeout" json:"write_timeout"`
 }
@@ -71,6 +82,9 @@ func Defaults() Config {
 			MaxMessageBytes: 26214400,
 			MaxRecipients:   100,
 			MaxLineLength:   4096,
+			MaxConnections:  200,
+			MaxConnsPerIP:   50,
+			SessionTimeout:  Duration(30 * time.Minute),
 			ReadTimeout:     Duration(5 * time.Minute),
 			WriteTimeout:    Duration(5 * time.Minute),
 		},
@@ -82,11 +96,12 @@ func Defaults() Config {
 			RetryMax: Duration(time.Hour),
 			Lifetime: Duration(5 * 24 * time.Hour),
 		},
-		Spool:     "var/spool",
-		Originals: "var/originals",
-		Audit:     "var/audit.jsonl",
-		Cache:     "var/cache",
-		Limits:    Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10},
+		Spool:        "var/spool",
+		Originals:    "var/originals",
+		Audit:        "var/audit.jsonl",
+		Cache:        "var/cache",
+		Limits:       Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10},
+		Backpressure: Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
 	}
 }
 
@@ -142,12 +157,19 @@ func (c *Config) Validate() error {
 	if c.Accept.MaxLineLength < 1000 {
 		add("accept.max_line_length", "%d is below the 1000 that RFC 5321 requires", c.Accept.MaxLineLength)
 	}
+	if c.Accept.MaxConnections < 1 || c.Accept.MaxConnsPerIP < 1 {
+		add("accept.max_connections", "and max_connections_per_ip must be at least 1")
+	}
+	if c.Backpressure.MinFreeBytes < 0 || c.Backpressure.MaxQueued < 1 {
+		add("backpressure", "min_free_bytes must be ≥ 0 and max_queued ≥ 1")
+	}
 	positive := map[string]Duration{
-		"accept.read_timeout": c.Accept.ReadTimeout, "accept.write_timeout": c.Accept.WriteTimeout,
+		"accept.session_timeout": c.Accept.SessionTimeout,
+		"accept.read_timeout":    c.Accept.ReadTimeout, "accept.write_timeout": c.Accept.WriteTimeout,
 		"deliver.timeout": c.Deliver.Timeout, "deliver.retry_min": c.Deliver.RetryMin,
 		"deliver.retry_max": c.Deliver.RetryMax, "deliver.lifetime": c.Deliver.Lifetime,
 	}
-	for _, k := range []string{"accept.read_timeout", "accept.write_timeout", "deliver.timeout", "deliver.retry_min", "deliver.retry_max", "deliver.lifetime"} {
+	for _, k := range []string{"accept.session_timeout", "accept.read_timeout", "accept.write_timeout", "deliver.timeout", "deliver.retry_min", "deliver.retry_max", "deliver.lifetime"} {
 		if positive[k] <= 0 {
 			add(k, "must be a positive duration such as 30s, 5m or 2h")
 		}

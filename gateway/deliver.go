@@ -22,6 +22,7 @@ type deliverer struct {
 
 	mu      sync.Mutex
 	waiting map[string]*queue.Entry // not in flight
+	flying  int                     // being delivered now
 	wake    chan struct{}
 	work    chan *queue.Entry
 	wg      sync.WaitGroup
@@ -43,6 +44,13 @@ func (d *deliverer) add(e *queue.Entry) {
 	}
 }
 
+// queued returns how many messages wait for delivery or are in flight.
+func (d *deliverer) queued() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.waiting) + d.flying
+}
+
 // start runs the scheduler and workers until ctx ends; stop waits for the
 // attempts in flight.
 func (d *deliverer) start(ctx context.Context, workers int) {
@@ -52,6 +60,9 @@ func (d *deliverer) start(ctx context.Context, workers int) {
 			defer d.wg.Done()
 			for e := range d.work {
 				d.attempt(e)
+				d.mu.Lock()
+				d.flying--
+				d.mu.Unlock()
 			}
 		}()
 	}
@@ -106,6 +117,7 @@ func (d *deliverer) dispatch(ctx context.Context) time.Time {
 		}
 		if due != nil {
 			delete(d.waiting, due.ID)
+			d.flying++
 		}
 		d.mu.Unlock()
 		if due == nil {

@@ -34,6 +34,13 @@ type testGateway struct {
 
 func startGateway(t *testing.T, mutate func(*Config)) *testGateway {
 	t.Helper()
+	return startGatewayWith(t, testConfig(t, mutate))
+}
+
+// testConfig is the defaults with every path in a temp dir, fast retries,
+// and no free-space threshold.
+func testConfig(t *testing.T, mutate func(*Config)) Config {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := Defaults()
 	cfg.Listen = "127.0.0.1:0"
@@ -44,18 +51,22 @@ func startGateway(t *testing.T, mutate func(*Config)) *testGateway {
 	cfg.Deliver.RetryMin = Duration(50 * time.Millisecond)
 	cfg.Deliver.RetryMax = Duration(200 * time.Millisecond)
 	cfg.Deliver.Timeout = Duration(10 * time.Second)
+	cfg.Backpressure.MinFreeBytes = 0 // tests must not depend on this machine's free space
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	return startGatewayWith(t, cfg)
+	return cfg
 }
 
-func startGatewayWith(t *testing.T, cfg Config) *testGateway {
+func startGatewayWith(t *testing.T, cfg Config, prepare ...func(*Gateway)) *testGateway {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g, err := New(cfg, log, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	for _, p := range prepare {
+		p(g) // before Serve: no session can race with it
 	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

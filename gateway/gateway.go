@@ -51,6 +51,9 @@ type Gateway struct {
 
 	// Now is the clock; tests replace it before Serve.
 	Now func() time.Time
+	// FreeSpace reports the bytes free on the file system of a path; tests
+	// replace it to simulate a full disk.
+	FreeSpace func(path string) (uint64, error)
 }
 
 // New validates cfg, loads the policy, opens (and recovers) the audit log,
@@ -64,7 +67,7 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, policy: pol, Now: time.Now, domains: map[string]bool{}}
+	g := &Gateway{cfg: cfg, log: log, policy: pol, Now: time.Now, FreeSpace: diskFree, domains: map[string]bool{}}
 	for _, n := range cfg.Accept.Networks {
 		p, _ := parseNetwork(n) // validated
 		g.networks = append(g.networks, p)
@@ -129,7 +132,8 @@ func (g *Gateway) Serve(l net.Listener) error {
 	g.cancel = cancel
 	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
 	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.policy.Source, "policy_sha256", g.policy.SHA256)
-	err := g.server.Serve(l)
+	a := g.cfg.Accept
+	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D()))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -152,6 +156,21 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(err, g.audit.Close())
+}
+
+// overloaded says why new mail cannot be taken now ("" when it can):
+// too little free space for the spool, or too long a queue.
+func (g *Gateway) overloaded() string {
+	bp := g.cfg.Backpressure
+	if free, err := g.FreeSpace(g.cfg.Spool); err != nil {
+		return "cannot read free space: " + err.Error()
+	} else if int64(free) < bp.MinFreeBytes {
+		return fmt.Sprintf("%d bytes free on the spool's file system, below %d", free, bp.MinFreeBytes)
+	}
+	if n := g.deliverer.queued(); n >= bp.MaxQueued {
+		return fmt.Sprintf("%d messages queued, at the limit %d", n, bp.MaxQueued)
+	}
+	return ""
 }
 
 // newID returns a gateway id: sortable by time, unique, safe in file names.

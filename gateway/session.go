@@ -65,6 +65,10 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
 		s.reject("", replyClientDenied, from, nil)
 		return replyClientDenied
 	}
+	if why := s.g.overloaded(); why != "" {
+		s.log.Warn("refusing mail: backpressure", "why", why)
+		return replyNoStorage
+	}
 	if from != "" {
 		if _, _, ok := splitMailbox(from); !ok {
 			return replyBadSender

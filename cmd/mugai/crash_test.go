@@ -86,6 +86,8 @@ spool: %q
 originals: %q
 audit: %q
 cache: %q
+backpressure:
+  min_free_bytes: 0
 `, listen, hl.Addr().String(), filepath.Join(dir, "spool"), filepath.Join(dir, "originals"),
 		filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "cache"))), 0o644)
 

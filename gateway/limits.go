@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// limitListener caps connections in total and per client address, and
+// gives every connection an absolute session deadline (slowloris: a client
+// that sends one byte a minute cannot keep a session forever). Over a cap
+// the client gets 421 and the connection is closed before go-smtp sees it.
+type limitListener struct {
+	net.Listener
+	hostname  string
+	maxTotal  int
+	maxPerIP  int
+	sessionTO time.Duration
+
+	mu    sync.Mutex
+	total int
+	perIP map[netip.Addr]int
+}
+
+func newLimitListener(l net.Listener, hostname string, maxTotal, maxPerIP int, session time.Duration) *limitListener {
+	return &limitListener{Listener: l, hostname: hostname, maxTotal: maxTotal, maxPerIP: maxPerIP,
+		sessionTO: session, perIP: map[netip.Addr]int{}}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		var ip netip.Addr
+		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			ip = ta.AddrPort().Addr().Unmap()
+			c.(*net.TCPConn).SetNoDelay(true)
+		}
+		l.mu.Lock()
+		over := l.total >= l.maxTotal || l.perIP[ip] >= l.maxPerIP
+		if !over {
+			l.total++
+			l.perIP[ip]++
+		}
+		l.mu.Unlock()
+		if over {
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "421 4.7.0 %s Too many connections, try again later\r\n", l.hostname)
+			c.Close()
+			continue
+		}
+		end := time.Now().Add(l.sessionTO)
+		lc := &limitConn{Conn: c, end: end, release: func() { l.release(ip) }}
+		c.SetDeadline(end)
+		return lc, nil
+	}
+}
+
+func (l *limitListener) release(ip netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total--
+	if l.perIP[ip]--; l.perIP[ip] <= 0 {
+		delete(l.perIP, ip)
+	}
+}
+
+// limitConn keeps every deadline go-smtp sets within the session deadline.
+type limitConn struct {
+	net.Conn
+	end     time.Time
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) clamp(t time.Time) time.Time {
+	if t.IsZero() || t.After(c.end) {
+		return c.end
+	}
+	return t
+}
+
+func (c *limitConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.clamp(t)) }
+func (c *limitConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }
+func (c *limitConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.clamp(t)) }
+
+func (c *limitConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
+}
+
+// diskFree returns the bytes available to us on the file system of path.
+func diskFree(path string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
