@@ -509,3 +509,24 @@ func bodyText(t *testing.T, msg []byte) string {
 	}
 	return string(raw)
 }
+
+// TestDropAfterData: the next hop's 250 to DATA is the commit point; a
+// connection that dies before QUIT is answered must not cause a resend.
+func TestDropAfterData(t *testing.T) {
+	hop := startNextHop(t)
+	hop.dropAfterData = true
+	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = hop.addr })
+	reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: once\r\n\r\nonce\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, _ := strings.Cut(reply, "queued as ")
+	waitFor(t, "delivery", func() bool {
+		names := eventNames(auditEvents(t, tg.cfg.Audit, id))
+		return names[len(names)-1] == "delivered"
+	})
+	time.Sleep(500 * time.Millisecond) // longer than retry_max: a resend would have happened
+	if n := len(hop.messages()); n != 1 {
+		t.Errorf("next hop received %d copies, want 1", n)
+	}
+}

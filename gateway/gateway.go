@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"strings"
@@ -98,7 +99,14 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
 	}
 	g.deliverer = newDeliverer(g, c)
+	// Mail that became due while we were down resumes spread over a
+	// window, not all at once (no thundering herd at the next hop).
+	window := min(cfg.Deliver.RetryMin.D(), time.Minute)
+	now := g.Now()
 	for _, e := range entries {
+		if e.NextAttempt.Before(now) && window > 0 {
+			e.NextAttempt = now.Add(time.Duration(mrand.Int64N(int64(window))))
+		}
 		g.deliverer.add(e)
 	}
 	if len(entries) > 0 {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -23,6 +24,9 @@ type nextHop struct {
 	dataReply func(attempt int) error
 	// rcptReply, when set, may refuse single recipients.
 	rcptReply func(rcpt string) error
+	// dropAfterData closes the connection right after answering 250 to
+	// DATA, before QUIT can be answered.
+	dropAfterData bool
 }
 
 type relayed struct {
@@ -35,7 +39,7 @@ func startNextHop(t *testing.T) *nextHop {
 	t.Helper()
 	h := &nextHop{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &hopSession{h: h}, nil
+		return &hopSession{h: h, conn: c}, nil
 	}))
 	srv.Domain = "lgwan-mta.test"
 	srv.ErrorLog = testLogger{t}
@@ -57,6 +61,7 @@ func (h *nextHop) messages() []relayed {
 
 type hopSession struct {
 	h     *nextHop
+	conn  *smtp.Conn
 	from  string
 	rcpts []string
 }
@@ -90,6 +95,11 @@ func (s *hopSession) Data(r io.Reader) error {
 		}
 	}
 	s.h.received = append(s.h.received, relayed{from: s.from, rcpts: s.rcpts, data: bytes.Clone(b)})
+	if s.h.dropAfterData {
+		// The 250 goes out when Data returns; the connection dies before
+		// QUIT can be answered.
+		go func() { time.Sleep(20 * time.Millisecond); s.conn.Close() }()
+	}
 	return nil
 }
 

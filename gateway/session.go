@@ -54,7 +54,11 @@ func (s *session) guard(id string, err *error) {
 	if v := recover(); v != nil {
 		s.g.panics.Add(1)
 		s.log.Error("panic in session", "msg_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		if id == "" {
+			id = s.g.newID()
+		}
 		*err = replyTempInternal(id)
+		s.reject(id, replyTempInternal(id), s.from, s.rcpts) // audited: the client got 451
 	}
 }
 

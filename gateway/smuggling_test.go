@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -101,3 +102,22 @@ func TestBareLineEndingsRejected(t *testing.T) {
 		})
 	}
 }
+
+// TestBDATStrict: BDAT chunks go through the same strict reader: a bare
+// LF in a chunk is refused, and a clean chunked message is accepted.
+func TestBDATStrict(t *testing.T) {
+	tg := startGateway(t, nil)
+	run := func(body string) string {
+		script := "EHLO t\r\nMAIL FROM:<a@example.jp>\r\nRCPT TO:<b@city.example.lg.jp>\r\n" +
+			"BDAT " + itoa(len(body)) + " LAST\r\n" + body + "QUIT\r\n"
+		return strings.Join(rawDialogue(t, tg.addr, script), "\n")
+	}
+	if got := run("Subject: x\r\n\r\nline\nsmuggled\r\n"); !strings.Contains(got, "550 5.6.0") {
+		t.Errorf("bare LF in BDAT accepted:\n%s", got)
+	}
+	if got := run("Subject: x\r\n\r\nclean\r\n"); !strings.Contains(got, "250 2.0.0 Ok: queued as") {
+		t.Errorf("clean BDAT refused:\n%s", got)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
