@@ -54,13 +54,16 @@ type Accept struct {
 
 // Deliver configures the outbound side.
 type Deliver struct {
-	Relay    string   `yaml:"relay" json:"relay"`     // host:port of the LGWAN-side MTA; empty = Maildir
-	Maildir  string   `yaml:"maildir" json:"maildir"` // used when relay is empty
-	Workers  int      `yaml:"workers" json:"workers"`
-	Timeout  Duration `yaml:"timeout" json:"timeout"`     // one SMTP transaction to the relay
-	RetryMin Duration `yaml:"retry_min" json:"retry_min"` // first retry delay after a 4xx
-	RetryMax Duration `yaml:"retry_max" json:"retry_max"` // the delay stops doubling here
-	Lifetime Duration `yaml:"lifetime" json:"lifetime"`   // give up (bounce) after this long in the queue
+	Relay string `yaml:"relay" json:"relay"` // host:port of the LGWAN-side MTA; empty = Maildir
+	// BounceRelay is where delivery status notifications go (host:port);
+	// empty: failures are audited and the message kept in spool/failed/.
+	BounceRelay string   `yaml:"bounce_relay" json:"bounce_relay"`
+	Maildir     string   `yaml:"maildir" json:"maildir"` // used when relay is empty
+	Workers     int      `yaml:"workers" json:"workers"`
+	Timeout     Duration `yaml:"timeout" json:"timeout"`     // one SMTP transaction to the relay
+	RetryMin    Duration `yaml:"retry_min" json:"retry_min"` // first retry delay after a 4xx
+	RetryMax    Duration `yaml:"retry_max" json:"retry_max"` // the delay stops doubling here
+	Lifetime    Duration `yaml:"lifetime" json:"lifetime"`   // give up (bounce) after this long in the queue
 }
 
 // Limits bound the rebuild of one message.
@@ -183,6 +186,11 @@ func (c *Config) Validate() error {
 		}
 	} else if c.Deliver.Maildir == "" {
 		add("deliver.maildir", "empty while deliver.relay is empty: nowhere to deliver")
+	}
+	if c.Deliver.BounceRelay != "" {
+		if _, _, err := net.SplitHostPort(c.Deliver.BounceRelay); err != nil {
+			add("deliver.bounce_relay", "%q is not host:port", c.Deliver.BounceRelay)
+		}
 	}
 	if c.Deliver.Workers < 1 || c.Deliver.Workers > 256 {
 		add("deliver.workers", "must be between 1 and 256")

@@ -10,6 +10,7 @@ import (
 
 	"mugai/gateway/courier"
 	"mugai/gateway/queue"
+	"mugai/policy/audit"
 )
 
 // deliverer moves spooled messages to the next hop: a scheduler hands due
@@ -18,6 +19,7 @@ import (
 type deliverer struct {
 	g       *Gateway
 	courier courier.Courier
+	bounce  courier.Courier // the route for DSNs; nil when none is configured
 	log     *slog.Logger
 
 	mu      sync.Mutex
@@ -148,9 +150,20 @@ func (d *deliverer) attempt(e *queue.Entry) {
 	for i, r := range pending {
 		addrs[i] = r.Addr
 	}
+	c := d.courier
+	if e.Bounce {
+		c = d.bounce
+		if c == nil { // configuration changed since: keep it for the admin
+			log.Error("DSN in the spool but no bounce_relay configured; moved to failed/")
+			if err := g.spool.MoveToFailed(e); err != nil {
+				log.Error("cannot move spool entry", "err", err)
+			}
+			return
+		}
+	}
 	// In-flight deliveries are not cut short by shutdown; the courier's
 	// own timeout bounds them.
-	results := d.courier.Deliver(context.Background(), e.From, addrs, msg)
+	results := c.Deliver(context.Background(), e.From, addrs, msg)
 	now := g.Now()
 	e.Attempts++
 	expired := now.Sub(e.Created) >= g.cfg.Deliver.Lifetime.D()
@@ -162,16 +175,16 @@ func (d *deliverer) attempt(e *queue.Entry) {
 		switch {
 		case res.Err == nil:
 			r.Status = queue.StatusDelivered
-			aerr = g.audit.Delivered(e.ID, r.Addr, d.courier.Name(), res.Reply)
+			aerr = g.audit.Delivered(e.ID, r.Addr, c.Name(), res.Reply)
 		case courier.IsPermanent(res.Err):
 			r.Status = queue.StatusFailed
-			aerr = g.audit.Bounced(e.ID, r.Addr, d.courier.Name(), res.Reply)
+			aerr = g.audit.Bounced(e.ID, r.Addr, c.Name(), res.Reply)
 		case expired:
 			r.Status = queue.StatusFailed
 			r.LastReply = fmt.Sprintf("expired after %s in the queue; last reply: %s", g.cfg.Deliver.Lifetime.D(), res.Reply)
-			aerr = g.audit.Bounced(e.ID, r.Addr, d.courier.Name(), r.LastReply)
+			aerr = g.audit.Bounced(e.ID, r.Addr, c.Name(), r.LastReply)
 		default:
-			aerr = g.audit.Deferred(e.ID, r.Addr, d.courier.Name(), res.Reply)
+			aerr = g.audit.Deferred(e.ID, r.Addr, c.Name(), res.Reply)
 		}
 		if aerr != nil {
 			log.Error("audit write failed", "err", aerr)
@@ -183,9 +196,12 @@ func (d *deliverer) attempt(e *queue.Entry) {
 		for _, r := range e.Rcpts {
 			failed = failed || r.Status == queue.StatusFailed
 		}
-		if failed {
+		switch {
+		case failed && d.bounce != nil && !e.Bounce && e.From != "":
+			err = d.queueDSN(e, msg, now)
+		case failed:
 			err = g.spool.MoveToFailed(e)
-		} else {
+		default:
 			err = g.spool.Remove(e.ID)
 		}
 		if err != nil {
@@ -198,6 +214,25 @@ func (d *deliverer) attempt(e *queue.Entry) {
 		log.Error("cannot persist delivery state", "err", err)
 	}
 	d.add(e)
+}
+
+// queueDSN spools a delivery status notification for e's failed
+// recipients, durably, as its own entry from <> to e's sender, and then
+// retires e. Never for a DSN (e.Bounce) and never to <>: callers check.
+func (d *deliverer) queueDSN(e *queue.Entry, rebuilt []byte, now time.Time) error {
+	g := d.g
+	id := g.newID()
+	dsn := &queue.Entry{ID: id, From: "", Created: now, NextAttempt: now, Bounce: true,
+		Rcpts: []*queue.Recipient{{Addr: e.From, Status: queue.StatusPending}}}
+	if err := g.spool.Add(dsn, buildDSN(g.cfg.Hostname, id, e, rebuilt, now)); err != nil {
+		return fmt.Errorf("queue DSN: %w", err)
+	}
+	if err := g.audit.Accepted(id, audit.Envelope{From: "", Rcpts: []string{e.From}, MessageID: "<" + id + "@" + g.cfg.Hostname + ">"}, nil, g.policy.SHA256); err != nil {
+		d.log.Error("audit write failed", "err", err)
+	}
+	d.log.Info("DSN queued", "msg_id", e.ID, "dsn_id", id, "to", e.From)
+	d.add(dsn)
+	return g.spool.Remove(e.ID)
 }
 
 // backoff is retry_min doubled per attempt up to retry_max, with ±10%

@@ -99,6 +99,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
 	}
 	g.deliverer = newDeliverer(g, c)
+	if cfg.Deliver.BounceRelay != "" {
+		g.deliverer.bounce = &courier.SMTP{Addr: cfg.Deliver.BounceRelay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
+	}
 	// Mail that became due while we were down resumes spread over a
 	// window, not all at once (no thundering herd at the next hop).
 	window := min(cfg.Deliver.RetryMin.D(), time.Minute)

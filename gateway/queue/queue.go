@@ -49,6 +49,7 @@ type Entry struct {
 	Created     time.Time    `json:"created"`
 	Attempts    int          `json:"attempts"`
 	NextAttempt time.Time    `json:"next_attempt"`
+	Bounce      bool         `json:"bounce,omitempty"` // a DSN: goes by the bounce route, is never bounced
 }
 
 // Pending returns the recipients still to be delivered.
