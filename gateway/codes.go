@@ -34,6 +34,7 @@ var (
 	replyTooBig       = &smtp.SMTPError{Code: 552, EnhancedCode: codeTooBig, Message: "Message exceeds the size limit"}
 	replyLineTooLong  = &smtp.SMTPError{Code: 500, EnhancedCode: codeSyntax, Message: "Line too long"}
 	replyShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: codeTempShutdown, Message: "Gateway shutting down, try again later"}
+	replyNeedTLS      = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
 	replyNoStorage    = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient system storage, try again later"}
 	replyNeedMail     = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Need MAIL before RCPT"}
 )

@@ -48,6 +48,9 @@ type Accept struct {
 	MaxConnections  int      `yaml:"max_connections" json:"max_connections"`               // in total; over it: 421
 	MaxConnsPerIP   int      `yaml:"max_connections_per_ip" json:"max_connections_per_ip"` // per client address; over it: 421
 	SessionTimeout  Duration `yaml:"session_timeout" json:"session_timeout"`               // a whole session, however active
+	TLSCert         string   `yaml:"tls_cert" json:"tls_cert"`                             // PEM; with tls_key, STARTTLS is offered
+	TLSKey          string   `yaml:"tls_key" json:"tls_key"`
+	RequireTLS      bool     `yaml:"require_tls" json:"require_tls"` // MAIL before STARTTLS: 530 5.7.0
 	ReadTimeout     Duration `yaml:"read_timeout" json:"read_timeout"`
 	WriteTimeout    Duration `yaml:"write_timeout" json:"write_timeout"`
 }
@@ -57,13 +60,18 @@ type Deliver struct {
 	Relay string `yaml:"relay" json:"relay"` // host:port of the LGWAN-side MTA; empty = Maildir
 	// BounceRelay is where delivery status notifications go (host:port);
 	// empty: failures are audited and the message kept in spool/failed/.
-	BounceRelay string   `yaml:"bounce_relay" json:"bounce_relay"`
-	Maildir     string   `yaml:"maildir" json:"maildir"` // used when relay is empty
-	Workers     int      `yaml:"workers" json:"workers"`
-	Timeout     Duration `yaml:"timeout" json:"timeout"`     // one SMTP transaction to the relay
-	RetryMin    Duration `yaml:"retry_min" json:"retry_min"` // first retry delay after a 4xx
-	RetryMax    Duration `yaml:"retry_max" json:"retry_max"` // the delay stops doubling here
-	Lifetime    Duration `yaml:"lifetime" json:"lifetime"`   // give up (bounce) after this long in the queue
+	BounceRelay string `yaml:"bounce_relay" json:"bounce_relay"`
+	// TLS to the relay: opportunistic (STARTTLS when offered, not
+	// verified), required (STARTTLS and a verified certificate), none.
+	TLS           string   `yaml:"tls" json:"tls"`
+	TLSCA         string   `yaml:"tls_ca" json:"tls_ca"`                   // PEM CA bundle to verify against (pinned); empty = system roots
+	TLSServerName string   `yaml:"tls_server_name" json:"tls_server_name"` // name to verify; empty = the relay's host
+	Maildir       string   `yaml:"maildir" json:"maildir"`                 // used when relay is empty
+	Workers       int      `yaml:"workers" json:"workers"`
+	Timeout       Duration `yaml:"timeout" json:"timeout"`     // one SMTP transaction to the relay
+	RetryMin      Duration `yaml:"retry_min" json:"retry_min"` // first retry delay after a 4xx
+	RetryMax      Duration `yaml:"retry_max" json:"retry_max"` // the delay stops doubling here
+	Lifetime      Duration `yaml:"lifetime" json:"lifetime"`   // give up (bounce) after this long in the queue
 }
 
 // Limits bound the rebuild of one message.
@@ -93,6 +101,7 @@ func Defaults() Config {
 		},
 		Deliver: Deliver{
 			Maildir:  "var/maildir",
+			TLS:      "opportunistic",
 			Workers:  4,
 			Timeout:  Duration(5 * time.Minute),
 			RetryMin: Duration(5 * time.Minute),
@@ -191,6 +200,17 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.Deliver.BounceRelay); err != nil {
 			add("deliver.bounce_relay", "%q is not host:port", c.Deliver.BounceRelay)
 		}
+	}
+	switch c.Deliver.TLS {
+	case "opportunistic", "required", "none":
+	default:
+		add("deliver.tls", "%q is not opportunistic, required or none", c.Deliver.TLS)
+	}
+	if (c.Accept.TLSCert == "") != (c.Accept.TLSKey == "") {
+		add("accept.tls_cert", "tls_cert and tls_key go together")
+	}
+	if c.Accept.RequireTLS && c.Accept.TLSCert == "" {
+		add("accept.require_tls", "needs tls_cert and tls_key")
 	}
 	if c.Deliver.Workers < 1 || c.Deliver.Workers > 256 {
 		add("deliver.workers", "must be between 1 and 256")

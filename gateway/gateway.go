@@ -96,7 +96,12 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	}
 	var c courier.Courier = &courier.Maildir{Root: cfg.Deliver.Maildir}
 	if cfg.Deliver.Relay != "" {
-		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
+		tc, err := clientTLS(cfg.Deliver)
+		if err != nil {
+			return nil, err
+		}
+		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D(),
+			TLS: tc, RequireTLS: cfg.Deliver.TLS == "required"}
 	}
 	g.deliverer = newDeliverer(g, c)
 	if cfg.Deliver.BounceRelay != "" {
@@ -115,12 +120,19 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if len(entries) > 0 {
 		log.Info("resuming spooled messages", "count", len(entries))
 	}
-	g.server = g.newServer()
+	if g.server, err = g.newServer(); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
-func (g *Gateway) newServer() *smtp.Server {
+func (g *Gateway) newServer() (*smtp.Server, error) {
 	s := smtp.NewServer(g)
+	tc, err := serverTLS(g.cfg.Accept)
+	if err != nil {
+		return nil, err
+	}
+	s.TLSConfig = tc // STARTTLS is offered when set
 	s.Domain = g.cfg.Hostname
 	s.MaxMessageBytes = g.cfg.Accept.MaxMessageBytes
 	s.MaxRecipients = g.cfg.Accept.MaxRecipients
@@ -128,7 +140,7 @@ func (g *Gateway) newServer() *smtp.Server {
 	s.ReadTimeout = g.cfg.Accept.ReadTimeout.D()
 	s.WriteTimeout = g.cfg.Accept.WriteTimeout.D()
 	s.ErrorLog = slogAdapter{g.log.With("component", "smtp")}
-	return s
+	return s, nil
 }
 
 // Policy returns the policy in force.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net"
 	"sync"
@@ -30,17 +31,26 @@ type nextHop struct {
 }
 
 type relayed struct {
-	from  string
-	rcpts []string
-	data  []byte
+	from    string
+	rcpts   []string
+	data    []byte
+	overTLS bool
 }
 
 func startNextHop(t *testing.T) *nextHop {
+	t.Helper()
+	return startNextHopTLS(t, nil)
+}
+
+// startNextHopTLS starts a next hop that offers STARTTLS with cfg (none
+// when nil).
+func startNextHopTLS(t *testing.T, cfg *tls.Config) *nextHop {
 	t.Helper()
 	h := &nextHop{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &hopSession{h: h, conn: c}, nil
 	}))
+	srv.TLSConfig = cfg
 	srv.Domain = "lgwan-mta.test"
 	srv.ErrorLog = testLogger{t}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -94,7 +104,8 @@ func (s *hopSession) Data(r io.Reader) error {
 			return err
 		}
 	}
-	s.h.received = append(s.h.received, relayed{from: s.from, rcpts: s.rcpts, data: bytes.Clone(b)})
+	_, overTLS := s.conn.TLSConnectionState()
+	s.h.received = append(s.h.received, relayed{from: s.from, rcpts: s.rcpts, data: bytes.Clone(b), overTLS: overTLS})
 	if s.h.dropAfterData {
 		// The 250 goes out when Data returns; the connection dies before
 		// QUIT can be answered.

@@ -26,6 +26,7 @@ import (
 // connection's goroutine, one at a time.
 type session struct {
 	g      *Gateway
+	conn   *smtp.Conn
 	client netip.Addr
 	helo   string
 	from   string
@@ -36,7 +37,7 @@ type session struct {
 
 // NewSession implements smtp.Backend.
 func (g *Gateway) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	s := &session{g: g}
+	s := &session{g: g, conn: c}
 	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
 		s.client = ta.AddrPort().Addr().Unmap()
 	}
@@ -68,6 +69,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
 	if !s.g.clientAllowed(s.client) {
 		s.reject("", replyClientDenied, from, nil)
 		return replyClientDenied
+	}
+	if _, isTLS := s.conn.TLSConnectionState(); s.g.cfg.Accept.RequireTLS && !isTLS {
+		return replyNeedTLS
 	}
 	if why := s.g.overloaded(); why != "" {
 		s.log.Warn("refusing mail: backpressure", "why", why)

@@ -2,6 +2,7 @@ package courier
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,11 @@ type SMTP struct {
 	Addr     string        // host:port
 	Hostname string        // our EHLO name
 	Timeout  time.Duration // whole transaction
+	// TLS, when set, is used for STARTTLS. With RequireTLS a next hop
+	// that does not offer it, or whose certificate does not verify, gets
+	// nothing (a temporary failure: retried, then bounced at lifetime).
+	TLS        *tls.Config
+	RequireTLS bool
 	// Dial, when set, replaces the network dialer (tests).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -47,23 +53,11 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
 	}
-	conn, err := dial(ctx, "tcp", s.Addr)
+	c, err := s.connect(ctx, dial)
 	if err != nil {
-		return failAll(&Error{Msg: "connect: " + err.Error(), Err: err})
+		return failAll(err)
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	c := smtp.NewClient(conn)
 	defer c.Close()
-	if err := c.Hello(s.Hostname); err != nil {
-		return failAll(wrap("EHLO", err))
-	}
 	if err := c.Mail(from, nil); err != nil {
 		return failAll(wrap("MAIL", err))
 	}
@@ -99,6 +93,54 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 	}
 	_ = c.Quit() // after the commit point: errors here change nothing
 	return results
+}
+
+// connect dials the next hop and says EHLO, with STARTTLS when configured:
+// required → it must succeed; opportunistic → a next hop that does not
+// offer STARTTLS is dialled again in plain text.
+func (s *SMTP) connect(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error)) (*smtp.Client, error) {
+	open := func() (net.Conn, error) {
+		conn, err := dial(ctx, "tcp", s.Addr)
+		if err != nil {
+			return nil, &Error{Msg: "connect: " + err.Error(), Err: err}
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			conn.SetDeadline(dl)
+		}
+		context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		return conn, nil
+	}
+	conn, err := open()
+	if err != nil {
+		return nil, err
+	}
+	if s.TLS != nil {
+		c, err := smtp.NewClientStartTLS(conn, s.TLS)
+		if err == nil {
+			// EHLO again, inside TLS; the handshake happens here.
+			if err = c.Hello(s.Hostname); err == nil {
+				return c, nil
+			}
+			c.Close()
+		}
+		if s.RequireTLS {
+			return nil, wrap("STARTTLS (required)", err)
+		}
+		// Opportunistic (RFC 7435): no STARTTLS there, or the negotiation
+		// failed: plain text on a new connection.
+		if conn, err = open(); err != nil {
+			return nil, err
+		}
+	}
+	c := smtp.NewClient(conn)
+	if err := c.Hello(s.Hostname); err != nil {
+		c.Close()
+		return nil, wrap("EHLO", err)
+	}
+	return c, nil
 }
 
 // wrap turns a go-smtp error into an *Error, permanent for 5xx replies.
