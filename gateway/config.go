@@ -40,19 +40,20 @@ type Backpressure struct {
 
 // Accept configures the SMTP listener.
 type Accept struct {
-	Networks        []string `yaml:"networks" json:"networks"` // CIDRs or addresses of clients allowed to hand us mail
-	Domains         []string `yaml:"domains" json:"domains"`   // recipient domains accepted; empty = any
-	MaxMessageBytes int64    `yaml:"max_message_bytes" json:"max_message_bytes"`
-	MaxRecipients   int      `yaml:"max_recipients" json:"max_recipients"`
-	MaxLineLength   int      `yaml:"max_line_length" json:"max_line_length"`
-	MaxConnections  int      `yaml:"max_connections" json:"max_connections"`               // in total; over it: 421
-	MaxConnsPerIP   int      `yaml:"max_connections_per_ip" json:"max_connections_per_ip"` // per client address; over it: 421
-	SessionTimeout  Duration `yaml:"session_timeout" json:"session_timeout"`               // a whole session, however active
-	TLSCert         string   `yaml:"tls_cert" json:"tls_cert"`                             // PEM; with tls_key, STARTTLS is offered
-	TLSKey          string   `yaml:"tls_key" json:"tls_key"`
-	RequireTLS      bool     `yaml:"require_tls" json:"require_tls"` // MAIL before STARTTLS: 530 5.7.0
-	ReadTimeout     Duration `yaml:"read_timeout" json:"read_timeout"`
-	WriteTimeout    Duration `yaml:"write_timeout" json:"write_timeout"`
+	Networks          []string `yaml:"networks" json:"networks"` // CIDRs or addresses of clients allowed to hand us mail
+	Domains           []string `yaml:"domains" json:"domains"`   // recipient domains accepted; empty = any
+	MaxMessageBytes   int64    `yaml:"max_message_bytes" json:"max_message_bytes"`
+	MaxRecipients     int      `yaml:"max_recipients" json:"max_recipients"`
+	MaxLineLength     int      `yaml:"max_line_length" json:"max_line_length"`
+	MaxConnections    int      `yaml:"max_connections" json:"max_connections"`               // in total; over it: 421
+	MaxConnsPerIP     int      `yaml:"max_connections_per_ip" json:"max_connections_per_ip"` // per client address; over it: 421
+	SessionTimeout    Duration `yaml:"session_timeout" json:"session_timeout"`               // a whole session, however active
+	TLSCert           string   `yaml:"tls_cert" json:"tls_cert"`                             // PEM; with tls_key, STARTTLS is offered
+	TLSKey            string   `yaml:"tls_key" json:"tls_key"`
+	RequireTLS        bool     `yaml:"require_tls" json:"require_tls"`                           // MAIL before STARTTLS: 530 5.7.0
+	MaxCmdsBeforeMail int      `yaml:"max_commands_before_mail" json:"max_commands_before_mail"` // then 421
+	ReadTimeout       Duration `yaml:"read_timeout" json:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout" json:"write_timeout"`
 }
 
 // Deliver configures the outbound side.
@@ -88,16 +89,17 @@ func Defaults() Config {
 		Listen:   "127.0.0.1:2525",
 		Hostname: "mugai.localhost",
 		Accept: Accept{
-			Networks:        []string{"127.0.0.0/8", "::1/128"},
-			Domains:         []string{},
-			MaxMessageBytes: 26214400,
-			MaxRecipients:   100,
-			MaxLineLength:   4096,
-			MaxConnections:  200,
-			MaxConnsPerIP:   50,
-			SessionTimeout:  Duration(30 * time.Minute),
-			ReadTimeout:     Duration(5 * time.Minute),
-			WriteTimeout:    Duration(5 * time.Minute),
+			Networks:          []string{"127.0.0.0/8", "::1/128"},
+			Domains:           []string{},
+			MaxMessageBytes:   26214400,
+			MaxRecipients:     100,
+			MaxLineLength:     4096,
+			MaxConnections:    200,
+			MaxConnsPerIP:     50,
+			SessionTimeout:    Duration(30 * time.Minute),
+			MaxCmdsBeforeMail: 20,
+			ReadTimeout:       Duration(5 * time.Minute),
+			WriteTimeout:      Duration(5 * time.Minute),
 		},
 		Deliver: Deliver{
 			Maildir:  "var/maildir",
@@ -168,6 +170,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Accept.MaxLineLength < 1000 {
 		add("accept.max_line_length", "%d is below the 1000 that RFC 5321 requires", c.Accept.MaxLineLength)
+	}
+	if c.Accept.MaxCmdsBeforeMail < 3 {
+		add("accept.max_commands_before_mail", "must be at least 3 (EHLO, STARTTLS, EHLO)")
 	}
 	if c.Accept.MaxConnections < 1 || c.Accept.MaxConnsPerIP < 1 {
 		add("accept.max_connections", "and max_connections_per_ip must be at least 1")

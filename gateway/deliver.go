@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -25,6 +26,7 @@ type deliverer struct {
 	mu      sync.Mutex
 	waiting map[string]*queue.Entry // not in flight
 	flying  int                     // being delivered now
+	flyIDs  map[string]bool         // which
 	wake    chan struct{}
 	work    chan *queue.Entry
 	wg      sync.WaitGroup
@@ -32,7 +34,7 @@ type deliverer struct {
 
 func newDeliverer(g *Gateway, c courier.Courier) *deliverer {
 	return &deliverer{g: g, courier: c, log: g.log.With("component", "deliver"),
-		waiting: map[string]*queue.Entry{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
+		waiting: map[string]*queue.Entry{}, flyIDs: map[string]bool{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
 }
 
 // add schedules an entry (new, or recovered from the spool at startup).
@@ -45,6 +47,9 @@ func (d *deliverer) add(e *queue.Entry) {
 	default:
 	}
 }
+
+// inFlight reports whether an entry is being delivered; d.mu is held.
+func (d *deliverer) inFlight(id string) bool { return d.flyIDs[id] }
 
 // queued returns how many messages wait for delivery or are in flight.
 func (d *deliverer) queued() int {
@@ -64,6 +69,7 @@ func (d *deliverer) start(ctx context.Context, workers int) {
 				d.attempt(e)
 				d.mu.Lock()
 				d.flying--
+				delete(d.flyIDs, e.ID)
 				d.mu.Unlock()
 			}
 		}()
@@ -120,6 +126,7 @@ func (d *deliverer) dispatch(ctx context.Context) time.Time {
 		if due != nil {
 			delete(d.waiting, due.ID)
 			d.flying++
+			d.flyIDs[due.ID] = true
 		}
 		d.mu.Unlock()
 		if due == nil {
@@ -210,10 +217,48 @@ func (d *deliverer) attempt(e *queue.Entry) {
 		return
 	}
 	e.NextAttempt = now.Add(d.backoff(e.Attempts))
-	if err := g.spool.Update(e); err != nil {
+	if err := g.spool.Update(e); errors.Is(err, queue.ErrNotFound) {
+		log.Info("entry deleted from the spool meanwhile; dropped")
+		return
+	} else if err != nil {
 		log.Error("cannot persist delivery state", "err", err)
 	}
 	d.add(e)
+}
+
+// rescan brings the schedule in line with the spool after an admin changed
+// it (mugai queue requeue/delete/flush): entries that appeared are added,
+// entries that vanished are dropped, and everything waiting is due now.
+func (d *deliverer) rescan() error {
+	waiting, _, err := d.g.spool.List()
+	if err != nil {
+		return err
+	}
+	now := d.g.Now()
+	present := map[string]*queue.Entry{}
+	for _, e := range waiting {
+		present[e.ID] = e
+	}
+	d.mu.Lock()
+	for id := range d.waiting {
+		if present[id] == nil {
+			delete(d.waiting, id)
+		}
+	}
+	for id, e := range present {
+		if w, ok := d.waiting[id]; ok {
+			w.NextAttempt = now
+		} else if !d.inFlight(id) {
+			e.NextAttempt = now
+			d.waiting[id] = e
+		}
+	}
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // queueDSN spools a delivery status notification for e's failed

@@ -336,7 +336,8 @@ func TestAcceptPolicy(t *testing.T) {
 	})
 	t.Run("address syntax", func(t *testing.T) {
 		tg := startGateway(t, nil)
-		for _, rcpt := range []string{"a%b@city.example.lg.jp", "b@city.example.lg.jp@other.example", "a!b@city.example.lg.jp", `"a@b"@city.example.lg.jp`, "a..b@city.example.lg.jp"} {
+		for _, rcpt := range []string{"a%b@city.example.lg.jp", "b@city.example.lg.jp@other.example", "a!b@city.example.lg.jp",
+			`"a@b"@city.example.lg.jp`, "a..b@city.example.lg.jp", "b@city.example.lg.jp.", `"a> ORCPT=rfc822;x"@city.example.lg.jp`} {
 			_, err := send(tg.addr, "a@example.jp", []string{rcpt}, "Subject: x\r\n\r\nx\r\n")
 			wantSMTPErr(t, err, 501, smtp.EnhancedCode{5, 1, 3})
 		}

@@ -146,6 +146,11 @@ func (g *Gateway) newServer() (*smtp.Server, error) {
 // Policy returns the policy in force.
 func (g *Gateway) Policy() *policy.Policy { return g.policy }
 
+// Rescan makes the delivery schedule follow the spool after an admin
+// changed it: requeued entries are picked up, deleted ones dropped, and
+// everything waiting is tried now (SIGUSR1, mugai queue flush).
+func (g *Gateway) Rescan() error { return g.deliverer.rescan() }
+
 // Panics returns how many panics were recovered since start.
 func (g *Gateway) Panics() int64 { return g.panics.Load() }
 
@@ -156,7 +161,7 @@ func (g *Gateway) Serve(l net.Listener) error {
 	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
 	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.policy.Source, "policy_sha256", g.policy.SHA256)
 	a := g.cfg.Accept
-	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D()))
+	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D(), a.MaxCmdsBeforeMail))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -19,15 +21,16 @@ type limitListener struct {
 	maxTotal  int
 	maxPerIP  int
 	sessionTO time.Duration
+	maxBefore int // commands before the first MAIL
 
 	mu    sync.Mutex
 	total int
 	perIP map[netip.Addr]int
 }
 
-func newLimitListener(l net.Listener, hostname string, maxTotal, maxPerIP int, session time.Duration) *limitListener {
+func newLimitListener(l net.Listener, hostname string, maxTotal, maxPerIP int, session time.Duration, maxBeforeMail int) *limitListener {
 	return &limitListener{Listener: l, hostname: hostname, maxTotal: maxTotal, maxPerIP: maxPerIP,
-		sessionTO: session, perIP: map[netip.Addr]int{}}
+		sessionTO: session, maxBefore: maxBeforeMail, perIP: map[netip.Addr]int{}}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -55,7 +58,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			continue
 		}
 		end := time.Now().Add(l.sessionTO)
-		lc := &limitConn{Conn: c, end: end, release: func() { l.release(ip) }}
+		lc := &limitConn{Conn: c, end: end, release: func() { l.release(ip) }, maxBefore: l.maxBefore, hostname: l.hostname}
 		c.SetDeadline(end)
 		return lc, nil
 	}
@@ -76,6 +79,32 @@ type limitConn struct {
 	end     time.Time
 	once    sync.Once
 	release func()
+
+	// Until the first MAIL, command lines are counted: a client that
+	// only probes (NOOP, VRFY, HELO loops) is cut off.
+	maxBefore int
+	lines     int
+	sawMail   bool
+	hostname  string
+}
+
+var errTooManyCommands = errors.New("gateway: too many commands before MAIL")
+
+func (c *limitConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.sawMail || c.maxBefore <= 0 || n == 0 {
+		return n, err
+	}
+	chunk := p[:n]
+	if i := bytes.Index(bytes.ToUpper(chunk), []byte("MAIL FROM:")); i >= 0 {
+		c.sawMail = true
+		chunk = chunk[:i]
+	}
+	if c.lines += bytes.Count(chunk, []byte("\n")); c.lines > c.maxBefore && !c.sawMail {
+		fmt.Fprintf(c.Conn, "421 4.7.0 %s Too many commands before MAIL, closing\r\n", c.hostname)
+		return 0, errTooManyCommands
+	}
+	return n, err
 }
 
 func (c *limitConn) clamp(t time.Time) time.Time {

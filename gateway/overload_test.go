@@ -99,3 +99,47 @@ func TestBackpressure(t *testing.T) {
 		wantSMTPErr(t, err, 452, smtp.EnhancedCode{4, 3, 1})
 	})
 }
+
+// TestCommandsBeforeMail: a client that only probes is cut off; one that
+// gets to MAIL is not counted further.
+func TestCommandsBeforeMail(t *testing.T) {
+	tg := startGateway(t, func(c *Config) { c.Accept.MaxCmdsBeforeMail = 5 })
+	probe := rawDialogue(t, tg.addr, "EHLO a\r\n"+strings.Repeat("NOOP\r\n", 10))
+	if all := strings.Join(probe, "\n"); !strings.Contains(all, "421 4.7.0") {
+		t.Errorf("no 421 after 11 commands:\n%s", all)
+	}
+	ok := rawDialogue(t, tg.addr, "EHLO a\r\nNOOP\r\nMAIL FROM:<a@example.jp>\r\n"+strings.Repeat("RCPT TO:<b@city.example.lg.jp>\r\n", 8)+"QUIT\r\n")
+	if all := strings.Join(ok, "\n"); strings.Contains(all, "421") || !strings.Contains(all, "221") {
+		t.Errorf("a normal session was cut:\n%s", all)
+	}
+}
+
+// TestRescanFlushes: after a rescan (SIGUSR1, mugai queue flush) a
+// message deferred for an hour is tried at once.
+func TestRescanFlushes(t *testing.T) {
+	hop := startNextHop(t)
+	var accept atomic.Bool
+	hop.dataReply = func(int) error {
+		if accept.Load() {
+			return nil
+		}
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "later"}
+	}
+	tg := startGateway(t, func(c *Config) {
+		c.Deliver.Relay = hop.addr
+		c.Deliver.RetryMin, c.Deliver.RetryMax = Duration(time.Hour), Duration(time.Hour)
+	})
+	reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: flush\r\n\r\nx\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, _ := strings.Cut(reply, "queued as ")
+	waitFor(t, "a deferral", func() bool {
+		return strings.Contains(strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), ","), "deferred")
+	})
+	accept.Store(true)
+	if err := tg.g.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delivery after the rescan", func() bool { return len(hop.messages()) == 1 })
+}

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -43,16 +46,33 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return usagef("listen: %v", err)
 	}
+	pidFile := filepath.Join(cfg.Spool, pidName)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o640); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	defer os.Remove(pidFile)
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(l) }()
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case err := <-done:
-		return err
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+wait:
+	for {
+		select {
+		case err := <-done:
+			return err
+		case s := <-sig:
+			if s == syscall.SIGUSR1 { // mugai queue flush/requeue/delete
+				if err := g.Rescan(); err != nil {
+					log.Error("rescan of the spool failed", "err", err)
+				} else {
+					log.Info("spool rescanned: waiting messages are due now")
+				}
+				continue
+			}
+			log.Info("shutting down", "signal", s.String())
+			break wait
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -89,6 +89,16 @@ func Open(dir string) (*Spool, []*Entry, []Problem, error) {
 	return s, entries, problems, err
 }
 
+// Attach opens a spool that a running gateway may be using, for the admin
+// commands: unlike Open it recovers nothing, since a message file without
+// its meta may be one being written right now.
+func Attach(dir string) (*Spool, error) {
+	if _, err := os.Stat(filepath.Join(dir, "failed")); err != nil {
+		return nil, fmt.Errorf("queue: %s is not a spool: %w", dir, err)
+	}
+	return &Spool{dir: dir}, nil
+}
+
 func (s *Spool) msgPath(id string) string  { return filepath.Join(s.dir, id+".msg") }
 func (s *Spool) metaPath(id string) string { return filepath.Join(s.dir, id+".json") }
 
@@ -197,8 +207,98 @@ func (s *Spool) Add(e *Entry, msg []byte) error {
 	return nil
 }
 
-// Update persists an entry's new state (after a delivery attempt).
-func (s *Spool) Update(e *Entry) error { return s.writeMeta(e) }
+// Update persists an entry's new state (after a delivery attempt). It
+// fails with ErrNotFound when the entry was deleted meanwhile (by an
+// admin): a deleted entry is never written back.
+func (s *Spool) Update(e *Entry) error {
+	if _, err := os.Stat(s.metaPath(e.ID)); os.IsNotExist(err) {
+		return ErrNotFound
+	}
+	return s.writeMeta(e)
+}
+
+// List returns the committed entries waiting in the spool and those kept
+// in failed/, without touching anything.
+func (s *Spool) List() (waiting, failed []*Entry, err error) {
+	for _, dir := range []string{s.dir, filepath.Join(s.dir, "failed")} {
+		des, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, de := range des {
+			id, ok := strings.CutSuffix(de.Name(), ".json")
+			if !ok || de.IsDir() || safeio.IsTemp(de.Name()) {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(dir, de.Name()))
+			if err != nil {
+				continue
+			}
+			var e Entry
+			if json.Unmarshal(data, &e) != nil || e.ID != id {
+				continue
+			}
+			if dir == s.dir {
+				waiting = append(waiting, &e)
+			} else {
+				failed = append(failed, &e)
+			}
+		}
+	}
+	byAge := func(l []*Entry) { sort.Slice(l, func(i, j int) bool { return l[i].Created.Before(l[j].Created) }) }
+	byAge(waiting)
+	byAge(failed)
+	return waiting, failed, nil
+}
+
+// Requeue moves an entry from failed/ back into the spool with its failed
+// recipients pending again, due now.
+func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
+	failed := filepath.Join(s.dir, "failed")
+	data, err := os.ReadFile(filepath.Join(failed, id+".json"))
+	if os.IsNotExist(err) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var e Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, err
+	}
+	for _, r := range e.Rcpts {
+		if r.Status == StatusFailed {
+			r.Status, r.Attempts = StatusPending, 0
+		}
+	}
+	e.Attempts, e.NextAttempt, e.Created = 0, now, now // a fresh lifetime
+	if err := os.Rename(filepath.Join(failed, id+".msg"), s.msgPath(id)); err != nil {
+		return nil, err
+	}
+	if err := s.writeMeta(&e); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(filepath.Join(failed, id+".json")); err != nil {
+		return nil, err
+	}
+	return &e, safeio.SyncDir(failed)
+}
+
+// Delete removes an entry from the spool or from failed/.
+func (s *Spool) Delete(id string) error {
+	for _, dir := range []string{s.dir, filepath.Join(s.dir, "failed")} {
+		meta := filepath.Join(dir, id+".json")
+		if _, err := os.Stat(meta); err != nil {
+			continue
+		}
+		if err := os.Remove(meta); err != nil {
+			return err
+		}
+		os.Remove(filepath.Join(dir, id+".msg"))
+		return safeio.SyncDir(dir)
+	}
+	return ErrNotFound
+}
 
 func (s *Spool) writeMeta(e *Entry) error {
 	data, err := json.MarshalIndent(e, "", "  ")

@@ -31,6 +31,8 @@ const (
 	EventDeferred  = "deferred"
 	EventBounced   = "bounced"
 	EventRejected  = "rejected"
+	EventRequeued  = "requeued" // an admin put a failed message back in the queue
+	EventDeleted   = "deleted"  // an admin deleted a message from the queue
 )
 
 // Header is the part of every record: when, what, which message.
@@ -187,6 +189,23 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// AdminRecord is an action an operator took on a message.
+type AdminRecord struct {
+	Header
+	Operator string `json:"operator"`
+	Detail   string `json:"detail"`
+}
+
+// Requeued records an operator putting a failed message back in the queue.
+func (l *Log) Requeued(id, operator, detail string) error {
+	return l.write([]any{&AdminRecord{Header: Header{Event: EventRequeued, ID: id}, Operator: operator, Detail: detail}})
+}
+
+// Deleted records an operator deleting a message from the queue.
+func (l *Log) Deleted(id, operator, detail string) error {
+	return l.write([]any{&AdminRecord{Header: Header{Event: EventDeleted, ID: id}, Operator: operator, Detail: detail}})
+}
+
 // header returns the common part of a record, to stamp the time.
 func header(r any) *Header {
 	switch v := r.(type) {
@@ -199,6 +218,8 @@ func header(r any) *Header {
 	case *DeliveryRecord:
 		return &v.Header
 	case *RejectedRecord:
+		return &v.Header
+	case *AdminRecord:
 		return &v.Header
 	}
 	panic(fmt.Sprintf("audit: unknown record type %T", r))
