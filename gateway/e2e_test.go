@@ -411,6 +411,56 @@ func TestRetryThenDeliver(t *testing.T) {
 	}
 }
 
+// TestSlowNextHop: a next hop that sits on its DATA reply past
+// deliver.timeout is given up on and retried, not waited on forever; the
+// late attempt is refused by the hop, so exactly one copy arrives.
+func TestSlowNextHop(t *testing.T) {
+	hop := startNextHop(t)
+	hop.dataDelay = func(n int) time.Duration {
+		if n == 1 {
+			return 2 * time.Second
+		}
+		return 0
+	}
+	hop.dataReply = func(n int) error {
+		if n == 1 { // the sender has long hung up; a real MTA would not deliver
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "too late"}
+		}
+		return nil
+	}
+	tg := startGateway(t, func(c *Config) {
+		c.Deliver.Relay = hop.addr
+		c.Deliver.Timeout = Duration(300 * time.Millisecond)
+	})
+	reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: slow\r\n\r\nslow hop\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, _ := strings.Cut(reply, "queued as ")
+	waitFor(t, "delivery after a timed-out attempt", func() bool {
+		names := eventNames(auditEvents(t, tg.cfg.Audit, id))
+		return names[len(names)-1] == "delivered"
+	})
+	recs := auditEvents(t, tg.cfg.Audit, id)
+	var deferred map[string]any
+	for _, r := range recs {
+		if r["event"] == "deferred" {
+			deferred = r
+			break
+		}
+	}
+	if deferred == nil {
+		t.Fatalf("no deferred event before delivery: %v", eventNames(recs))
+	}
+	if d := fmt.Sprint(deferred); !strings.Contains(d, "timeout") && !strings.Contains(d, "deadline") {
+		t.Errorf("deferred record does not name the timeout: %s", d)
+	}
+	time.Sleep(2 * time.Second) // let the held first attempt finish at the hop
+	if n := len(hop.messages()); n != 1 {
+		t.Fatalf("next hop received %d copies, want 1", n)
+	}
+}
+
 // TestPermanentFailure: a 5xx for one recipient fails that recipient only;
 // the entry moves to failed/ for an admin, never silently dropped.
 func TestPermanentFailure(t *testing.T) {

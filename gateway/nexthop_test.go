@@ -25,6 +25,9 @@ type nextHop struct {
 	dataReply func(attempt int) error
 	// rcptReply, when set, may refuse single recipients.
 	rcptReply func(rcpt string) error
+	// dataDelay, when set, holds the DATA reply of the given attempt for
+	// that long (outside the lock, so other sessions go on).
+	dataDelay func(attempt int) time.Duration
 	// dropAfterData closes the connection right after answering 250 to
 	// DATA, before QUIT can be answered.
 	dropAfterData bool
@@ -97,10 +100,16 @@ func (s *hopSession) Data(r io.Reader) error {
 		return err
 	}
 	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
 	s.h.attempts++
+	n, delay := s.h.attempts, s.h.dataDelay
+	s.h.mu.Unlock()
+	if delay != nil {
+		time.Sleep(delay(n))
+	}
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
 	if s.h.dataReply != nil {
-		if err := s.h.dataReply(s.h.attempts); err != nil {
+		if err := s.h.dataReply(n); err != nil {
 			return err
 		}
 	}

@@ -75,6 +75,19 @@ var structureCases = []struct {
 		reasons: []string{policy.ReasonBodyText, policy.ReasonEmbeddedFile}, body: "thanks"},
 	{name: "inline executable", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/octet-stream\nContent-Disposition: inline; filename=setup.exe\n\nMZ ATTACHED-PAYLOAD\n--b--\n"),
 		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+	{name: "x-gzip64 transfer encoding", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: x-gzip64\n\nATTACHED-PAYLOAD\n--b--\n"),
+		reasons: []string{policy.ReasonBodyText, policy.ReasonUnknownEncoding}, body: "body"},
+	{name: "empty boundary", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=\"\"\n\n--\nContent-Type: text/plain\n\nATTACHED-PAYLOAD\n----\n"),
+		reasons: []string{policy.ReasonMalformedMIME}},
+	{name: "duplicate boundary parameter", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=a; boundary=b\n\n--a\nContent-Type: text/plain\n\nATTACHED-PAYLOAD\n--b\nContent-Type: text/plain\n\nATTACHED-PAYLOAD\n--a--\n--b--\n"),
+		reasons: []string{policy.ReasonMalformedMIME}},
+	// Filename tricks: the name must not decide what the part is.
+	{name: "right-to-left override in the filename", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe\n\nMZ ATTACHED-PAYLOAD\n--b--\n"),
+		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+	{name: "double extension", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=invoice.pdf.exe\n\nMZ ATTACHED-PAYLOAD\n--b--\n"),
+		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+	{name: "name and filename disagree", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/plain; name=setup.exe\nContent-Disposition: attachment; filename=readme.txt\n\nATTACHED-PAYLOAD\n--b--\n"),
+		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 	{name: "html attachment is not the body", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/html\nContent-Disposition: attachment; filename=page.html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
 		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 }
@@ -92,6 +105,9 @@ func TestStructureCases(t *testing.T) {
 			}
 			if strings.Contains(out.text, "ATTACHED-PAYLOAD") || strings.Contains(string(res.Message), "ATTACHED-PAYLOAD") {
 				t.Errorf("payload reached the output:\n%s", out.text)
+			}
+			if strings.ContainsRune(out.text, '\u202e') {
+				t.Errorf("a right-to-left override reached the text staff read:\n%s", out.text)
 			}
 			var got []string
 			for _, d := range res.Decisions {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,12 @@ func (m *Maildir) Deliver(_ context.Context, from string, rcpts []string, msg []
 	results := make([]Result, len(rcpts))
 	for i, r := range rcpts {
 		results[i].Rcpt = r
+		if err := errors.Join(checkAddress(from, true), checkAddress(r, false)); err != nil {
+			// Return-Path and Delivered-To are written from these.
+			results[i].Err = &Error{Permanent: true, Msg: "maildir: not stored: " + err.Error()}
+			results[i].Reply = results[i].Err.Error()
+			continue
+		}
 		if err := m.deliverOne(from, r, msg); err != nil {
 			results[i].Err = &Error{Msg: "maildir: " + err.Error(), Err: err}
 			results[i].Reply = results[i].Err.Error()

@@ -44,6 +44,21 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 		}
 		return results
 	}
+	if err := checkAddress(from, true); err != nil {
+		return failAll(&Error{Permanent: true, Code: 553, Enhanced: "5.1.7", Msg: "not sent: " + err.Error()})
+	}
+	var valid []int // indexes of recipients safe to send
+	for i, r := range rcpts {
+		if err := checkAddress(r, false); err != nil {
+			results[i].Err = &Error{Permanent: true, Code: 553, Enhanced: "5.1.3", Msg: "not sent: " + err.Error()}
+			results[i].Reply = results[i].Err.Error()
+			continue
+		}
+		valid = append(valid, i)
+	}
+	if len(valid) == 0 {
+		return results
+	}
 	if s.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
@@ -62,8 +77,8 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 		return failAll(wrap("MAIL", err))
 	}
 	accepted := 0
-	for i, r := range rcpts {
-		if err := c.Rcpt(r, nil); err != nil {
+	for _, i := range valid {
+		if err := c.Rcpt(rcpts[i], nil); err != nil {
 			results[i].Err = wrap("RCPT", err)
 			results[i].Reply = results[i].Err.Error()
 			continue
