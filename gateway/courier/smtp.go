@@ -122,11 +122,7 @@ func (s *SMTP) connect(ctx context.Context, dial func(context.Context, string, s
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		if dl, ok := ctx.Deadline(); ok {
-			conn.SetDeadline(dl)
-		}
-		context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-		return conn, nil
+		return newBoundedConn(ctx, conn), nil
 	}
 	conn, err := open()
 	if err != nil {
