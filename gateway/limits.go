@@ -80,8 +80,8 @@ type limitConn struct {
 	once    sync.Once
 	release func()
 
-	// Until the first MAIL, command lines are counted: a client that
-	// only probes (NOOP, VRFY, HELO loops) is cut off.
+	// Until the first MAIL (or STARTTLS), command lines are counted: a
+	// client that only probes (NOOP, VRFY, HELO loops) is cut off.
 	maxBefore int
 	lines     int
 	sawMail   bool
@@ -96,9 +96,16 @@ func (c *limitConn) Read(p []byte) (int, error) {
 		return n, err
 	}
 	chunk := p[:n]
-	if i := bytes.Index(bytes.ToUpper(chunk), []byte("MAIL FROM:")); i >= 0 {
-		c.sawMail = true
-		chunk = chunk[:i]
+	upper := bytes.ToUpper(chunk)
+	// Counting ends at MAIL, and at STARTTLS: past it this layer sees only
+	// ciphertext, whose 0x0A bytes are not lines (a large message over TLS
+	// would be cut off). Inside TLS the session deadline bounds a prober.
+	for _, verb := range []string{"MAIL FROM:", "STARTTLS"} {
+		if i := bytes.Index(upper, []byte(verb)); i >= 0 {
+			c.sawMail = true
+			chunk = chunk[:i]
+			upper = upper[:i]
+		}
 	}
 	if c.lines += bytes.Count(chunk, []byte("\n")); c.lines > c.maxBefore && !c.sawMail {
 		fmt.Fprintf(c.Conn, "421 4.7.0 %s Too many commands before MAIL, closing\r\n", c.hostname)

@@ -136,3 +136,23 @@ func TestOutboundTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeMessageOverTLS: the commands-before-MAIL counter must not count
+// newline bytes of ciphertext: a 2 MB message over TLS with the smallest
+// allowed cap goes through.
+func TestLargeMessageOverTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	tg := startGateway(t, func(c *Config) {
+		c.Accept.TLSCert, c.Accept.TLSKey = pki.certFile, pki.keyFile
+		c.Accept.MaxCmdsBeforeMail = 3
+	})
+	c, err := smtp.DialStartTLS(tg.addr, &tls.Config{RootCAs: pki.pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := strings.Repeat("長い本文の行です。 a long line of body text\r\n", 2<<20/64)
+	if err := c.SendMail("a@example.jp", []string{"b@city.example.lg.jp"}, strings.NewReader("Subject: big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+body)); err != nil {
+		t.Fatalf("2 MB over TLS: %v", err)
+	}
+}
