@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/pdf
 	$(GO) test -run XXX -fuzz FuzzFlatten -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/pdf
 	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
+	$(GO) test -run XXX -fuzz FuzzDotCRScan -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
 	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy
 
 # Robustness run over the shared real-world corpus, when it is present:

@@ -86,12 +86,28 @@ type limitConn struct {
 	lines     int
 	sawMail   bool
 	hostname  string
+
+	dotCR    dotCRScan
+	poisoned bool
 }
 
 var errTooManyCommands = errors.New("gateway: too many commands before MAIL")
 
 func (c *limitConn) Read(p []byte) (int, error) {
+	if c.poisoned {
+		return 0, errDotBareCR
+	}
 	n, err := c.Conn.Read(p)
+	if i := c.dotCR.scan(p[:n]); i >= 0 {
+		// Hand over what precedes the bad byte; the next read fails,
+		// inside the DATA that holds it (go-smtp is then waiting for
+		// the byte after ".\r"), so that message is refused.
+		c.poisoned = true
+		if n = i; n == 0 {
+			return 0, errDotBareCR
+		}
+		err = nil
+	}
 	if c.sawMail || c.maxBefore <= 0 || n == 0 {
 		return n, err
 	}

@@ -8,8 +8,10 @@ import "io"
 // family of attacks (\n.\n and friends) against any MTA behind us.
 //
 // One case never reaches us: go-smtp elides a "." followed by CR at the
-// start of a line and drops that CR, so "\r\n.\rX" arrives as "\r\nX". The
-// data still ends only at CRLF.CRLF, so it cannot split a message in two.
+// start of a line and drops that CR, so "\r\n.\rX" arrives as "\r\nX".
+// The connection layer catches it on plaintext sessions (dotCRScan); inside
+// STARTTLS it passes unseen, but the data still ends only at CRLF.CRLF, so
+// it cannot split a message in two.
 type strictReader struct {
 	r      io.Reader
 	prevCR bool // the last byte read was CR
