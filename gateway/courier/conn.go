@@ -19,6 +19,13 @@ type boundedConn struct {
 	ctx  context.Context
 	mu   sync.Mutex
 	stop func() bool
+
+	// helloName replaces "localhost" in the first EHLO/HELO: go-smtp's
+	// NewClientStartTLS greets with "localhost" before TLS and offers
+	// no way to set the name (v0.25.1). Only the first two writes are
+	// looked at: the greeting exchange, before any TLS record.
+	helloName string
+	writes    int
 }
 
 var past = time.Unix(1, 0)
@@ -67,4 +74,19 @@ func (b *boundedConn) SetWriteDeadline(t time.Time) error {
 func (b *boundedConn) Close() error {
 	b.stop()
 	return b.Conn.Close()
+}
+
+func (b *boundedConn) Write(p []byte) (int, error) {
+	if b.writes < 2 && b.helloName != "" {
+		b.writes++
+		for _, verb := range []string{"EHLO", "HELO"} {
+			if string(p) == verb+" localhost\r\n" {
+				if _, err := b.Conn.Write([]byte(verb + " " + b.helloName + "\r\n")); err != nil {
+					return 0, err
+				}
+				return len(p), nil
+			}
+		}
+	}
+	return b.Conn.Write(p)
 }

@@ -1,7 +1,9 @@
 package courier
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"os"
@@ -123,5 +125,46 @@ func TestMaildirRefusesUnsafeAddress(t *testing.T) {
 	news, _ := filepath.Glob(filepath.Join(root, "*", "new", "*"))
 	if len(news) != 1 {
 		t.Errorf("%d messages stored, want 1", len(news))
+	}
+}
+
+// TestHelloNameBeforeSTARTTLS: the EHLO said before STARTTLS carries our
+// hostname too, not go-smtp's "localhost".
+func TestHelloNameBeforeSTARTTLS(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	hellos := make(chan string, 4)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				io.WriteString(conn, "220 hop.test ESMTP\r\n")
+				line, _ := r.ReadString('\n')
+				hellos <- line
+				io.WriteString(conn, "250 hop.test\r\n") // no STARTTLS offered
+				r.ReadString('\n')
+				io.WriteString(conn, "421 4.3.2 closing\r\n")
+			}()
+		}
+	}()
+	c := &SMTP{Addr: l.Addr().String(), Hostname: "mugai.test", Timeout: 10 * time.Second, TLS: &tls.Config{InsecureSkipVerify: true}}
+	c.Deliver(context.Background(), "a@example.jp", []string{"b@city.example.lg.jp"}, []byte("Subject: x\r\n\r\nx\r\n"))
+	for i := 0; i < 2; i++ { // the STARTTLS try, then the plain-text retry
+		select {
+		case h := <-hellos:
+			if h != "EHLO mugai.test\r\n" {
+				t.Errorf("connection %d greeted with %q, want EHLO mugai.test", i+1, h)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("connection %d: no greeting", i+1)
+		}
 	}
 }

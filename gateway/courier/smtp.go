@@ -122,7 +122,9 @@ func (s *SMTP) connect(ctx context.Context, dial func(context.Context, string, s
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		return newBoundedConn(ctx, conn), nil
+		bc := newBoundedConn(ctx, conn)
+		bc.helloName = s.Hostname
+		return bc, nil
 	}
 	conn, err := open()
 	if err != nil {
