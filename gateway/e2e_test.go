@@ -15,6 +15,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,6 +333,46 @@ func TestAcceptPolicy(t *testing.T) {
 		wantSMTPErr(t, err, 552, smtp.EnhancedCode{5, 3, 4})
 		if n := countQueued(t, tg); n != 0 {
 			t.Errorf("%d messages queued after an over-size refusal", n)
+		}
+	})
+	t.Run("too many recipients", func(t *testing.T) {
+		tg := startGateway(t, func(c *Config) { c.Accept.MaxRecipients = 2 })
+		lines := rawDialogue(t, tg.addr, "EHLO t\r\nMAIL FROM:<a@example.jp>\r\n"+
+			"RCPT TO:<b@city.example.lg.jp>\r\nRCPT TO:<c@city.example.lg.jp>\r\nRCPT TO:<d@city.example.lg.jp>\r\nQUIT\r\n")
+		all := strings.Join(lines, "\n")
+		if strings.Count(all, "gets this") != 2 {
+			t.Errorf("the first two recipients were not accepted:\n%s", all)
+		}
+		if !strings.Contains(all, "452 4.5.3") {
+			t.Errorf("no 452 4.5.3 for the third recipient:\n%s", all)
+		}
+	})
+	t.Run("line too long", func(t *testing.T) {
+		tg := startGateway(t, func(c *Config) { c.Accept.MaxLineLength = 1000 })
+		_, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: x\r\n\r\n"+strings.Repeat("x", 1200)+"\r\n")
+		wantSMTPErr(t, err, 500, smtp.EnhancedCode{5, 5, 2})
+		if n := countQueued(t, tg); n != 0 {
+			t.Errorf("%d messages queued after a line-length refusal", n)
+		}
+	})
+	t.Run("header block over the per-part limit", func(t *testing.T) {
+		tg := startGateway(t, func(c *Config) { c.Limits.HeaderBytes = 2048 })
+		msg := "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain\r\n\r\nkept body\r\n" +
+			"--b\r\nContent-Type: text/plain\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 60)+"\r\n", 50) + "\r\nHIDDEN-PART-TEXT\r\n--b--\r\n"
+		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, id, _ := strings.Cut(reply, "queued as ")
+		var reasons []string
+		for _, r := range auditEvents(t, tg.cfg.Audit, id) {
+			if r["event"] == "decision" {
+				reasons = append(reasons, fmt.Sprint(r["reason"]))
+			}
+		}
+		if !slices.Contains(reasons, "header-limit") {
+			t.Errorf("decisions %v name no header-limit", reasons)
 		}
 	})
 	t.Run("address syntax", func(t *testing.T) {

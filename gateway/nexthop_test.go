@@ -50,6 +50,15 @@ func startNextHop(t *testing.T) *nextHop {
 func startNextHopTLS(t *testing.T, cfg *tls.Config) *nextHop {
 	t.Helper()
 	h := &nextHop{}
+	// Whatever a test does, what reached the next hop must be CRLF only:
+	// checked after the server is closed (cleanups run last-in first-out).
+	t.Cleanup(func() {
+		for _, m := range h.messages() {
+			if i := bareLineEnd(m.data); i >= 0 {
+				t.Errorf("the next hop received a bare CR or LF at byte %d: %q", i, m.data[max(0, i-20):min(len(m.data), i+20)])
+			}
+		}
+	})
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &hopSession{h: h, conn: c}, nil
 	}))
@@ -121,6 +130,20 @@ func (s *hopSession) Data(r io.Reader) error {
 		go func() { time.Sleep(20 * time.Millisecond); s.conn.Close() }()
 	}
 	return nil
+}
+
+// bareLineEnd returns the index of the first CR or LF that is not part
+// of a CRLF pair, or -1.
+func bareLineEnd(b []byte) int {
+	for i, c := range b {
+		switch {
+		case c == '\r' && (i+1 >= len(b) || b[i+1] != '\n'):
+			return i
+		case c == '\n' && (i == 0 || b[i-1] != '\r'):
+			return i
+		}
+	}
+	return -1
 }
 
 // testLogger sends go-smtp's log to t.Log.
