@@ -27,6 +27,7 @@ type deliverer struct {
 	waiting map[string]*queue.Entry // not in flight
 	flying  int                     // being delivered now
 	flyIDs  map[string]bool         // which
+	flush   map[string]bool         // in flight when a rescan asked for "now"
 	wake    chan struct{}
 	work    chan *queue.Entry
 	wg      sync.WaitGroup
@@ -34,12 +35,16 @@ type deliverer struct {
 
 func newDeliverer(g *Gateway, c courier.Courier) *deliverer {
 	return &deliverer{g: g, courier: c, log: g.log.With("component", "deliver"),
-		waiting: map[string]*queue.Entry{}, flyIDs: map[string]bool{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
+		waiting: map[string]*queue.Entry{}, flyIDs: map[string]bool{}, flush: map[string]bool{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
 }
 
 // add schedules an entry (new, or recovered from the spool at startup).
 func (d *deliverer) add(e *queue.Entry) {
 	d.mu.Lock()
+	if d.flush[e.ID] { // a flush came while this attempt was under way
+		delete(d.flush, e.ID)
+		e.NextAttempt = d.g.Now()
+	}
 	d.waiting[e.ID] = e
 	d.mu.Unlock()
 	select {
@@ -70,6 +75,7 @@ func (d *deliverer) start(ctx context.Context, workers int) {
 				d.mu.Lock()
 				d.flying--
 				delete(d.flyIDs, e.ID)
+				delete(d.flush, e.ID)
 				d.mu.Unlock()
 			}
 		}()
@@ -248,7 +254,11 @@ func (d *deliverer) rescan() error {
 	for id, e := range present {
 		if w, ok := d.waiting[id]; ok {
 			w.NextAttempt = now
-		} else if !d.inFlight(id) {
+		} else if d.inFlight(id) {
+			// Its attempt is under way; if it ends deferred, the
+			// retry is now, not at the backoff it computed.
+			d.flush[id] = true
+		} else {
 			e.NextAttempt = now
 			d.waiting[id] = e
 		}
@@ -272,7 +282,7 @@ func (d *deliverer) queueDSN(e *queue.Entry, rebuilt []byte, now time.Time) erro
 	if err := g.spool.Add(dsn, buildDSN(g.cfg.Hostname, id, e, rebuilt, now)); err != nil {
 		return fmt.Errorf("queue DSN: %w", err)
 	}
-	if err := g.audit.Accepted(id, audit.Envelope{From: "", Rcpts: []string{e.From}, MessageID: "<" + id + "@" + g.cfg.Hostname + ">"}, nil, g.policy.SHA256); err != nil {
+	if err := g.audit.Accepted(id, audit.Envelope{From: "", Rcpts: []string{e.From}, MessageID: "<" + id + "@" + g.cfg.Hostname + ">"}, nil, g.Policy().SHA256); err != nil {
 		d.log.Error("audit write failed", "err", err)
 	}
 	d.log.Info("DSN queued", "msg_id", e.ID, "dsn_id", id, "to", e.From)

@@ -34,17 +34,17 @@ import (
 
 // Gateway is one running relay.
 type Gateway struct {
-	cfg       Config
-	log       *slog.Logger
-	policy    *policy.Policy
-	rebuilder *sanitize.Rebuilder
-	audit     *audit.Log
-	spool     *queue.Spool
-	originals *originals.Store
-	deliverer *deliverer
-	networks  []netip.Prefix
-	domains   map[string]bool
-	server    *smtp.Server
+	cfg        Config
+	log        *slog.Logger
+	engine     atomic.Pointer[engine] // the policy in force and its rebuilder
+	sanitizers *format.Registry
+	audit      *audit.Log
+	spool      *queue.Spool
+	originals  *originals.Store
+	deliverer  *deliverer
+	networks   []netip.Prefix
+	domains    map[string]bool
+	server     *smtp.Server
 
 	panics  atomic.Int64
 	closing atomic.Bool
@@ -68,7 +68,8 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, policy: pol, Now: time.Now, FreeSpace: diskFree, domains: map[string]bool{}}
+	g := &Gateway{cfg: cfg, log: log, sanitizers: sanitizers, Now: time.Now, FreeSpace: diskFree, domains: map[string]bool{}}
+	g.engine.Store(g.newEngine(pol))
 	for _, n := range cfg.Accept.Networks {
 		p, _ := parseNetwork(n) // validated
 		g.networks = append(g.networks, p)
@@ -76,12 +77,11 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	for _, d := range cfg.Accept.Domains {
 		g.domains[strings.ToLower(d)] = true
 	}
-	g.rebuilder = &sanitize.Rebuilder{Policy: pol, Hostname: cfg.Hostname, Sanitizers: sanitizers, Limits: sanitize.Limits{
-		MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts,
-		MaxHeaderBytes: cfg.Limits.HeaderBytes, MaxPartBytes: cfg.Accept.MaxMessageBytes,
-	}}
 	if g.audit, err = audit.Open(cfg.Audit); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
+		return nil, err
 	}
 	if g.originals, err = originals.Open(cfg.Originals); err != nil {
 		return nil, fmt.Errorf("originals: %w", err)
@@ -143,8 +143,51 @@ func (g *Gateway) newServer() (*smtp.Server, error) {
 	return s, nil
 }
 
+// engine is what rebuilds messages under one policy. A message is rebuilt
+// and audited with the engine it started with; a reload swaps the pointer
+// for the messages after it.
+type engine struct {
+	policy    *policy.Policy
+	rebuilder *sanitize.Rebuilder
+}
+
+func (g *Gateway) newEngine(pol *policy.Policy) *engine {
+	c := g.cfg
+	return &engine{policy: pol, rebuilder: &sanitize.Rebuilder{Policy: pol, Hostname: c.Hostname, Sanitizers: g.sanitizers, Limits: sanitize.Limits{
+		MaxDepth: c.Limits.MIMEDepth, MaxParts: c.Limits.MIMEParts,
+		MaxHeaderBytes: c.Limits.HeaderBytes, MaxPartBytes: c.Accept.MaxMessageBytes,
+	}}}
+}
+
 // Policy returns the policy in force.
-func (g *Gateway) Policy() *policy.Policy { return g.policy }
+func (g *Gateway) Policy() *policy.Policy { return g.engine.Load().policy }
+
+// Reload is what SIGHUP does: the audit log is reopened (logrotate) and the
+// policy file is read again. A policy that does not load is refused: the
+// error is logged and audited and the policy in force stays. Messages
+// being rebuilt finish under the policy they started with.
+func (g *Gateway) Reload() error {
+	var errs []error
+	if err := g.audit.Reopen(); err != nil {
+		g.log.Error("cannot reopen the audit log", "err", err)
+		errs = append(errs, err)
+	}
+	old := g.engine.Load().policy
+	pol, err := policy.LoadFile(g.cfg.Policy)
+	if err != nil {
+		g.log.Error("new policy refused; the previous one stays in force", "policy", old.Source, "policy_sha256", old.SHA256, "err", err)
+		if aerr := g.audit.Policy(g.cfg.Policy, old.SHA256, old.SHA256, err.Error()); aerr != nil {
+			errs = append(errs, aerr)
+		}
+		return errors.Join(append(errs, fmt.Errorf("policy: %w", err))...)
+	}
+	g.engine.Store(g.newEngine(pol))
+	g.log.Info("policy reloaded", "policy", pol.Source, "policy_sha256", pol.SHA256, "previous_sha256", old.SHA256)
+	if err := g.audit.Policy(pol.Source, pol.SHA256, old.SHA256, ""); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
 
 // Rescan makes the delivery schedule follow the spool after an admin
 // changed it: requeued entries are picked up, deleted ones dropped, and
@@ -159,7 +202,7 @@ func (g *Gateway) Serve(l net.Listener) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
-	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.policy.Source, "policy_sha256", g.policy.SHA256)
+	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.Policy().Source, "policy_sha256", g.Policy().SHA256)
 	a := g.cfg.Accept
 	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D(), a.MaxCmdsBeforeMail))
 	if errors.Is(err, smtp.ErrServerClosed) {

@@ -143,3 +143,32 @@ func TestRescanFlushes(t *testing.T) {
 	}
 	waitFor(t, "delivery after the rescan", func() bool { return len(hop.messages()) == 1 })
 }
+
+// TestRescanDuringAttempt: a flush that arrives while the message's
+// attempt is under way still takes effect when that attempt ends deferred
+// (it used to be lost until the backoff, an hour here).
+func TestRescanDuringAttempt(t *testing.T) {
+	hop := startNextHop(t)
+	inAttempt, release := make(chan struct{}), make(chan struct{})
+	hop.dataReply = func(n int) error {
+		if n == 1 {
+			close(inAttempt)
+			<-release
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "later"}
+		}
+		return nil
+	}
+	tg := startGateway(t, func(c *Config) {
+		c.Deliver.Relay = hop.addr
+		c.Deliver.RetryMin, c.Deliver.RetryMax = Duration(time.Hour), Duration(time.Hour)
+	})
+	if _, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: flush\r\n\r\nx\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-inAttempt
+	if err := tg.g.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	waitFor(t, "delivery right after the deferred attempt", func() bool { return len(hop.messages()) == 1 })
+}

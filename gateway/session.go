@@ -160,7 +160,8 @@ func (s *session) data(id string, r io.Reader) error {
 		return err
 	}
 	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
-	res, err := g.rebuilder.Rebuild(env, bufio.NewReader(f))
+	eng := g.engine.Load() // this message keeps this policy, whatever a reload does
+	res, err := eng.rebuilder.Rebuild(env, bufio.NewReader(f))
 	if err != nil {
 		var pe *sanitize.PanicError
 		if errors.As(err, &pe) {
@@ -184,7 +185,7 @@ func (s *session) data(id string, r io.Reader) error {
 		return err
 	}
 	aenv := audit.Envelope{From: s.from, Rcpts: s.rcpts, MessageID: res.MessageID, Size: size, Client: s.client.String()}
-	if err := g.audit.Accepted(id, aenv, res.Decisions, g.policy.SHA256); err != nil {
+	if err := g.audit.Accepted(id, aenv, res.Decisions, eng.policy.SHA256); err != nil {
 		// Unaudited mail must not pass: take it back before answering.
 		if rerr := g.spool.Remove(id); rerr != nil {
 			s.log.Error("cannot withdraw unaudited message", "msg_id", id, "err", rerr)

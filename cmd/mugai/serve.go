@@ -55,13 +55,20 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	go func() { done <- g.Serve(l) }()
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
 wait:
 	for {
 		select {
 		case err := <-done:
 			return err
 		case s := <-sig:
+			if s == syscall.SIGHUP { // logrotate, a new policy
+				reloadConfigCheck(log, *configFile, cfg)
+				if err := g.Reload(); err == nil {
+					log.Info("reloaded: audit log reopened, policy in force", "policy_sha256", g.Policy().SHA256)
+				} // a refusal is logged and audited by Reload
+				continue
+			}
 			if s == syscall.SIGUSR1 { // mugai queue flush/requeue/delete
 				if err := g.Rescan(); err != nil {
 					log.Error("rescan of the spool failed", "err", err)
@@ -77,6 +84,26 @@ wait:
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return g.Shutdown(ctx)
+}
+
+// reloadConfigCheck reads the configuration file again on SIGHUP. Only the
+// policy file's content and the audit file are reloaded live; a changed or
+// broken configuration is reported so the admin knows a restart is needed
+// (or would fail), and the running one stays.
+func reloadConfigCheck(log *slog.Logger, path string, running gateway.Config) {
+	if path == "" {
+		return
+	}
+	cfg, err := gateway.LoadConfig(path)
+	if err != nil {
+		log.Error("configuration file is invalid now; still running on the one loaded at start", "config", path, "err", oneLine(err))
+		return
+	}
+	a, _ := json.Marshal(cfg)
+	b, _ := json.Marshal(running)
+	if string(a) != string(b) {
+		log.Warn("configuration file changed; only the policy and the audit file reload live, restart to apply the rest", "config", path)
+	}
 }
 
 func orDefault(s, def string) string {

@@ -33,6 +33,7 @@ const (
 	EventRejected  = "rejected"
 	EventRequeued  = "requeued" // an admin put a failed message back in the queue
 	EventDeleted   = "deleted"  // an admin deleted a message from the queue
+	EventPolicy    = "policy"   // a policy was put in force (start, reload) or refused
 )
 
 // Header is the part of every record: when, what, which message.
@@ -86,12 +87,23 @@ type RejectedRecord struct {
 	Reply  string   `json:"reply"`
 }
 
+// PolicyRecord says which policy is in force from now on, or that a new
+// one was refused (Error set) and the previous one stays.
+type PolicyRecord struct {
+	Header
+	Source   string `json:"source"`
+	Policy   string `json:"policy"`   // sha256 of the policy now in force
+	Previous string `json:"previous"` // sha256 of the one before ("" at start)
+	Error    string `json:"error,omitempty"`
+}
+
 // Log appends audit records to a writer.
 type Log struct {
-	mu  sync.Mutex
-	w   io.Writer
-	c   io.Closer
-	Now func() time.Time // clock; tests replace it
+	mu   sync.Mutex
+	w    io.Writer
+	c    io.Closer
+	path string           // set by Open: the file Reopen opens again
+	Now  func() time.Time // clock; tests replace it
 }
 
 // Open opens (creating if needed) an append-only audit file.
@@ -103,7 +115,34 @@ func Open(path string) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Log{w: f, c: f, Now: time.Now}, nil
+	return &Log{w: f, c: f, path: path, Now: time.Now}, nil
+}
+
+// Reopen opens the file at the path given to Open again and writes there
+// from now on: after logrotate renamed the old one (SIGHUP). The old file
+// is closed only once the new one is open; a Log made by New is left as
+// it is.
+func (l *Log) Reopen() error {
+	if l.path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("audit: reopen: %w", err)
+	}
+	l.mu.Lock()
+	old := l.c
+	l.w, l.c = f, f
+	l.mu.Unlock()
+	if old != nil {
+		return old.Close()
+	}
+	return nil
+}
+
+// Policy records the policy put in force, or refused when errText is set.
+func (l *Log) Policy(source, sha, previous, errText string) error {
+	return l.write([]any{&PolicyRecord{Header: Header{Event: EventPolicy}, Source: source, Policy: sha, Previous: previous, Error: errText}})
 }
 
 // New returns a Log writing to w (stdout, a test buffer).
@@ -111,6 +150,8 @@ func New(w io.Writer) *Log { return &Log{w: w, Now: time.Now} }
 
 // Close closes the underlying file, if Open made one.
 func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.c == nil {
 		return nil
 	}
@@ -220,6 +261,8 @@ func header(r any) *Header {
 	case *RejectedRecord:
 		return &v.Header
 	case *AdminRecord:
+		return &v.Header
+	case *PolicyRecord:
 		return &v.Header
 	}
 	panic(fmt.Sprintf("audit: unknown record type %T", r))

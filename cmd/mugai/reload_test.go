@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// auditRecords reads a JSON-lines audit file ("" records when missing).
+func auditRecords(path string) []map[string]any {
+	b, _ := os.ReadFile(path)
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestServeSIGHUP runs mugai serve as a child and sends it SIGHUP: a good
+// new policy is put in force, a broken one is refused while the process
+// keeps serving, and after a logrotate rename the audit goes to a new file.
+func TestServeSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mugai")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	strict, _ := os.ReadFile("../../policy/examples/strict.yaml")
+	cdr, _ := os.ReadFile("../../policy/examples/cdr.yaml")
+	polPath := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(polPath, strict, 0o644)
+	auditFile := filepath.Join(dir, "audit.jsonl")
+	listen := freePort(t)
+	cfg := filepath.Join(dir, "mugai.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: %q\npolicy: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\n",
+		listen, polPath, filepath.Join(dir, "spool"), filepath.Join(dir, "originals"), auditFile,
+		filepath.Join(dir, "cache"), filepath.Join(dir, "maildir"))), 0o644)
+
+	cmd := exec.Command(bin, "serve", "-config", cfg)
+	logPath := filepath.Join(dir, "serve.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stderr = logf // a file: read it any time without racing the child
+	readLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	up := false
+	for i := 0; i < 200 && !up; i++ {
+		if c, err := net.Dial("tcp", listen); err == nil {
+			c.Close()
+			up = true
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !up {
+		t.Fatalf("mugai did not start:\n%s", readLog())
+	}
+	// waitPolicy waits for the n-th policy record in file and returns it.
+	waitPolicy := func(file string, n int) map[string]any {
+		t.Helper()
+		for i := 0; i < 200; i++ {
+			var ps []map[string]any
+			for _, r := range auditRecords(file) {
+				if r["event"] == "policy" {
+					ps = append(ps, r)
+				}
+			}
+			if len(ps) >= n {
+				return ps[n-1]
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("no policy record #%d in %s; log:\n%s", n, file, readLog())
+		return nil
+	}
+	start := waitPolicy(auditFile, 1)
+
+	os.WriteFile(polPath, cdr, 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	reloaded := waitPolicy(auditFile, 2)
+	if reloaded["previous"] != start["policy"] || reloaded["policy"] == start["policy"] || reloaded["error"] != nil {
+		t.Errorf("reload record %v after start %v", reloaded, start)
+	}
+
+	os.WriteFile(polPath, []byte("rules: [oops\n"), 0o644)
+	os.Rename(auditFile, auditFile+".1")
+	cmd.Process.Signal(syscall.SIGHUP)
+	refused := waitPolicy(auditFile, 1) // in the new file
+	if refused["error"] == nil || refused["policy"] != reloaded["policy"] {
+		t.Errorf("refusal record %v; the policy in force must stay %v", refused, reloaded["policy"])
+	}
+	if err := send(listen, "Subject: after reloads\r\n\r\nstill serving\r\n"); err != nil {
+		t.Fatalf("after a refused reload: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v\n%s", err, readLog())
+	}
+	if !strings.Contains(readLog(), "new policy refused") {
+		t.Errorf("the refusal is not in the log:\n%s", readLog())
+	}
+}

@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"mugai/policy"
+)
+
+func policySHA(t *testing.T, path string) string {
+	t.Helper()
+	p, err := policy.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.SHA256
+}
+
+// TestReload: SIGHUP's work while mail flows. A good new policy takes over
+// for the messages after it, a bad one is refused with the old one kept,
+// no message is dropped, every decision names the policy it was made
+// under, and the audit log follows a logrotate rename.
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	polPath := filepath.Join(dir, "policy.yaml")
+	strict, err := os.ReadFile("../policy/examples/strict.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdr, err := os.ReadFile("../policy/examples/cdr.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(polPath, strict, 0o644)
+	shaA := policySHA(t, polPath)
+	tg := startGateway(t, func(c *Config) { c.Policy = polPath })
+
+	// Senders run through all the reloads.
+	const senders, each = 3, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, senders*each)
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				msg := fmt.Sprintf("Subject: flow %d-%d\r\n\r\nmail while reloading\r\n", s, i)
+				if _, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, msg); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+
+	os.WriteFile(polPath, cdr, 0o644)
+	shaB := policySHA(t, polPath)
+	if err := tg.g.Reload(); err != nil {
+		t.Fatalf("reload of a good policy: %v", err)
+	}
+	if got := tg.g.Policy().SHA256; got != shaB {
+		t.Errorf("policy in force %s, want the new one %s", got, shaB)
+	}
+	os.WriteFile(polPath, []byte("rules:\n  - id: broken\n    action: explode\n"), 0o644)
+	if err := tg.g.Reload(); err == nil {
+		t.Error("a broken policy was accepted")
+	}
+	if got := tg.g.Policy().SHA256; got != shaB {
+		t.Errorf("after a refused reload the policy in force is %s, want %s (kept)", got, shaB)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a message was refused during reloads: %v", err)
+	}
+
+	// logrotate: rename, SIGHUP, and the next records go to a new file.
+	rotated := tg.cfg.Audit + ".1"
+	if err := os.Rename(tg.cfg.Audit, rotated); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(polPath, cdr, 0o644)
+	if err := tg.g.Reload(); err != nil {
+		t.Fatalf("reload after rotation: %v", err)
+	}
+	reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: after\r\n\r\nafter rotation\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lastID, _ := strings.Cut(reply, "queued as ")
+
+	old, fresh := auditEvents(t, rotated, ""), auditEvents(t, tg.cfg.Audit, "")
+	var policies []map[string]any
+	decisions := map[string]int{}
+	for _, r := range old {
+		switch r["event"] {
+		case "policy":
+			policies = append(policies, r)
+		case "decision":
+			decisions[fmt.Sprint(r["policy"])]++
+		}
+	}
+	if len(policies) != 3 {
+		t.Fatalf("%d policy records in the rotated log, want 3 (start, reload, refusal): %v", len(policies), policies)
+	}
+	if policies[0]["policy"] != shaA || policies[1]["policy"] != shaB || policies[1]["previous"] != shaA {
+		t.Errorf("start/reload records wrong: %v", policies[:2])
+	}
+	if policies[2]["error"] == nil || policies[2]["policy"] != shaB {
+		t.Errorf("refusal record wrong: %v", policies[2])
+	}
+	for sha := range decisions {
+		if sha != shaA && sha != shaB {
+			t.Errorf("a decision names policy %s, neither the old nor the new one", sha)
+		}
+	}
+	if n := decisions[shaA] + decisions[shaB]; n < senders*each {
+		t.Errorf("%d decisions for %d messages", n, senders*each)
+	}
+	var lastPolicy any
+	for _, r := range fresh {
+		if r["id"] == lastID && r["event"] == "decision" {
+			lastPolicy = r["policy"]
+		}
+	}
+	if lastPolicy != shaB {
+		t.Errorf("the message after rotation was decided under %v (or not audited in the new file), want %s", lastPolicy, shaB)
+	}
+}
