@@ -230,6 +230,12 @@ var (
 	}
 )
 
+// Builtins lists the built-in rules, in the order they are shown to admins.
+func Builtins() []Rule {
+	return []Rule{RuleStructure, RuleEmbeddedFile, RuleDangerous, RuleTypeCheck, RuleEncrypted,
+		RuleSanitizeFailed, RuleHiddenText, RuleLinkCheck, RuleDefault}
+}
+
 // Default returns the embedded default policy. The embedded file is checked
 // by tests, so failing here is a build defect.
 func Default() *Policy {

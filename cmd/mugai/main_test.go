@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -125,5 +126,53 @@ func TestShippedPolicies(t *testing.T) {
 		if code, _, stderr := runCLI(t, "policy", "check", f); code != 0 {
 			t.Errorf("%s: exit %d\n%s", f, code, stderr)
 		}
+	}
+}
+
+func TestPolicyExplain(t *testing.T) {
+	code, out, stderr := runCLI(t, "policy", "explain", "../../policy/examples/strict.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"rule 3 attachment-strip — strip",
+		"match:   role=attachment",
+		"添付ファイルはインターネット側から LGWAN 接続系へ持ち込めない", // the rule's Japanese reason
+		"6(3)② LGWAN 接続系の通信経路の分割",            // the clause title...
+		"両システム間で通信する場合には、無害化通信を実施する",         // ...and its text
+		"built-in builtin-encrypted — strip",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain lacks %q:\n%s", want, out)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - id: x\n    clause: \"99\"\n    action: strip\n"), 0o644)
+	if code, _, stderr := runCLI(t, "policy", "explain", bad); code != 1 || !strings.Contains(stderr, bad+":3:") {
+		t.Errorf("bad policy: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestPolicyTest: the dry run shows, per message and part, the rule that
+// decided under the given policy; the same message decides differently
+// under two policies.
+func TestPolicyTest(t *testing.T) {
+	dir := t.TempDir()
+	msg := filepath.Join(dir, "m.eml")
+	os.WriteFile(msg, []byte("From: a@example.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"+
+		"--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=list.csv\r\n\r\na,b\r\n1,2\r\n--b--\r\n"), 0o644)
+	code, out, stderr := runCLI(t, "policy", "test", "../../policy/examples/strict.yaml", msg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^2\s+strip\s+attachment-strip\s+6\(3\)②\s+attachment\s`).MatchString(out) {
+		t.Errorf("strict: the csv is not shown stripped by attachment-strip:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "policy", "test", "../../policy/default.yaml", msg)
+	if code != 0 || !regexp.MustCompile(`(?m)^2\s+disarm\s+text-disarm\s`).MatchString(out) {
+		t.Errorf("default: the csv is not shown disarmed by text-disarm (exit %d):\n%s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "policy", "test", "../../policy/default.yaml"); code != 2 || !strings.Contains(stderr, "at least one message") {
+		t.Errorf("no message: exit %d %s", code, stderr)
 	}
 }

@@ -4,12 +4,93 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"mugai/policy"
 	"mugai/policy/strictyaml"
+	"mugai/sanitize"
 )
+
+// loadPolicyArg loads the policy named on the command line (the embedded
+// one for ""), printing a policy file's problems as file:line.
+func loadPolicyArg(file string, stderr io.Writer) (*policy.Policy, error) {
+	pol, err := policy.LoadFile(file)
+	if err != nil {
+		var se *strictyaml.Error
+		if errors.As(err, &se) {
+			fmt.Fprintln(stderr, se.Error())
+			return nil, &failure{code: 1}
+		}
+		return nil, usagef("%v", err)
+	}
+	return pol, nil
+}
+
+// cmdPolicyExplain prints every rule of a policy, built-in ones included,
+// with its reasons and the full text of the clause it cites: what an
+// auditor reads to see why the gateway does what it does.
+func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("policy explain", stderr, "[FILE]")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return usagef("takes at most one policy file")
+	}
+	pol, err := loadPolicyArg(fs.Arg(0), stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "policy %q from %s (sha256 %s)\n", pol.Name, pol.Source, pol.SHA256)
+	fmt.Fprintf(stdout, "The first rule that matches a part decides. Built-in rules decide before the policy's rules for\n"+
+		"broken structure, files written into a body, and files that can never be made harmless; encrypted and\n"+
+		"disguised files and polyglots too, unless a rule names that flag; a sanitizer that fails removes its part;\n"+
+		"builtin-default removes what no rule matches.\n")
+	show := func(label string, r policy.Rule) {
+		fmt.Fprintf(stdout, "\n%s %s — %s\n", label, r.ID, r.Action)
+		if label != "built-in" {
+			fmt.Fprintf(stdout, "  match:   %s\n", describeMatch(r.Match))
+		}
+		if o := describeOptions(r.Options); o != "" {
+			fmt.Fprintf(stdout, "  options: %s\n", o)
+		}
+		if r.Reason.JA != "" || r.Reason.EN != "" {
+			fmt.Fprintf(stdout, "  理由:    %s\n  reason:  %s\n", r.Reason.JA, r.Reason.EN)
+		}
+		c, ok := policy.LookupClause(r.Clause)
+		if !ok { // cannot happen for a policy that loaded
+			fmt.Fprintf(stdout, "  clause:  %s (not in the catalogue)\n", r.Clause)
+			return
+		}
+		fmt.Fprintf(stdout, "  clause:  %s %s\n           %s\n", c.ID, c.Title, c.Text)
+	}
+	for i, r := range pol.Rules {
+		show(fmt.Sprintf("rule %d", i+1), r)
+	}
+	for _, r := range policy.Builtins() {
+		show("built-in", r)
+	}
+	return nil
+}
+
+func describeOptions(o policy.Options) string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" && v != "0" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("links", o.Links)
+	add("into", o.Into)
+	add("dpi", fmt.Sprint(o.DPI))
+	add("quality", fmt.Sprint(o.Quality))
+	add("pages", fmt.Sprint(o.Pages))
+	add("uri", o.URI)
+	return strings.Join(parts, " ")
+}
 
 // cmdPolicyCheck validates a policy, prints every problem as file:line, or
 // the effective rules when it is valid.
@@ -21,14 +102,9 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 1 {
 		return usagef("takes at most one policy file")
 	}
-	pol, err := policy.LoadFile(fs.Arg(0))
+	pol, err := loadPolicyArg(fs.Arg(0), stderr)
 	if err != nil {
-		var se *strictyaml.Error
-		if errors.As(err, &se) {
-			fmt.Fprintln(stderr, se.Error())
-			return &failure{code: 1}
-		}
-		return usagef("%v", err)
+		return err
 	}
 	fmt.Fprintf(stdout, "policy %q from %s: valid, sha256 %s\n", pol.Name, pol.Source, pol.SHA256)
 	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s\n\n", pol.Body.Prefer, pol.Body.Links, pol.Body.Charset)
@@ -41,16 +117,8 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", i+1, r.ID, r.Action, r.Clause, m)
 	}
-	for _, b := range []struct {
-		r    policy.Rule
-		what string
-	}{
-		{policy.RuleStructure, "parts beyond limits or with broken MIME"},
-		{policy.RuleHiddenText, "hidden text found in an HTML body"},
-		{policy.RuleLinkCheck, "links whose text names another host"},
-		{policy.RuleDefault, "parts no rule matches"},
-	} {
-		fmt.Fprintf(tw, "-\t%s\t%s\t%s\t(built in) %s\n", b.r.ID, b.r.Action, b.r.Clause, b.what)
+	for _, b := range policy.Builtins() {
+		fmt.Fprintf(tw, "-\t%s\t%s\t%s\t(built in) %s\n", b.ID, b.Action, b.Clause, b.Reason.EN)
 	}
 	return tw.Flush()
 }
@@ -60,7 +128,7 @@ func describeMatch(m policy.Match) string {
 	for _, f := range []struct {
 		k string
 		v policy.List
-	}{{"role", m.Role}, {"type", m.Type}, {"declared_type", m.DeclaredType}, {"extension", m.Extension}} {
+	}{{"role", m.Role}, {"type", m.Type}, {"declared_type", m.DeclaredType}, {"extension", m.Extension}, {"flags", m.Flags}} {
 		if len(f.v) > 0 {
 			parts = append(parts, f.k+"="+strings.Join(f.v, ","))
 		}
@@ -74,4 +142,37 @@ func describeMatch(m policy.Match) string {
 // oneLine folds a multi-line error (a list of problems) into one line.
 func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+// cmdPolicyTest is the dry run before deploying a policy: each message is
+// rebuilt under it, nothing is written but the table of what would happen
+// to each part, and which rule decided.
+func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("policy test", stderr, "FILE MESSAGE...")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return usagef("needs a policy file and at least one message")
+	}
+	pol, err := loadPolicyArg(fs.Arg(0), stderr)
+	if err != nil {
+		return err
+	}
+	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers(userCache())}
+	fmt.Fprintf(stdout, "policy %q (sha256 %s)\n", pol.Name, pol.SHA256)
+	for _, name := range fs.Args()[1:] {
+		f, err := os.Open(name)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		res, err := rb.Rebuild(sanitize.Envelope{Received: time.Now()}, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(stdout, "\n%s (%d bytes out, %d decisions)\n", name, len(res.Message), len(res.Decisions))
+		printDecisions(stdout, res.Decisions)
+	}
+	return nil
 }

@@ -41,11 +41,7 @@ func cmdSanitize(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		in = f
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers(filepath.Join(cache, "mugai"))}
+	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers(userCache())}
 	res, err := rb.Rebuild(sanitize.Envelope{Received: time.Now()}, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -77,6 +73,15 @@ func printDecisions(w io.Writer, ds []policy.Decision) {
 			d.Reason, dash(d.DeclaredType), dash(d.DetectedType), d.Size, dash(d.Filename), dash(d.Detail))
 	}
 	tw.Flush()
+}
+
+// userCache is where offline commands keep the compiled WASM modules.
+func userCache() string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	return filepath.Join(cache, "mugai")
 }
 
 func dash(s string) string {
