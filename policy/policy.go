@@ -80,11 +80,14 @@ func (l *List) UnmarshalYAML(n *yaml.Node) error {
 // Match selects parts. Fields are ANDed; the values within one field are
 // ORed; an empty field matches anything.
 type Match struct {
-	Role         List `yaml:"role"`          // body, alternative, attachment
-	Type         List `yaml:"type"`          // detected type: "application/pdf", "image/*", "*"
-	DeclaredType List `yaml:"declared_type"` // type in Content-Type, same patterns
-	Extension    List `yaml:"extension"`     // filename extension: "pdf" or ".pdf", case-insensitive
-	Flags        List `yaml:"flags"`         // all must be set: encrypted, macro, disguised, polyglot
+	Role         List      `yaml:"role"`          // body, alternative, attachment
+	Type         List      `yaml:"type"`          // detected type: "application/pdf", "image/*", "*"
+	DeclaredType List      `yaml:"declared_type"` // type in Content-Type, same patterns
+	Extension    List      `yaml:"extension"`     // filename extension: "pdf" or ".pdf", case-insensitive
+	Flags        List      `yaml:"flags"`         // all must be set: encrypted, macro, disguised, polyglot
+	Sender       List      `yaml:"sender"`        // envelope sender: "*@example.lg.jp", "*.lg.jp", "<>"
+	Recipient    List      `yaml:"recipient"`     // every envelope recipient must match (same patterns)
+	Size         SizeRange `yaml:"size"`          // decoded size of the part: {min: 1KB, max: 10MiB}
 }
 
 var allFlags = []string{"encrypted", "macro", "disguised", "polyglot"}
@@ -148,6 +151,9 @@ type Subject struct {
 	DeclaredType string
 	Filename     string
 	Flags        []string // detect flags: encrypted, macro, disguised, polyglot
+	Sender       string   // envelope sender ("" for <>)
+	Rcpts        []string // envelope recipients (none offline)
+	Size         int64    // decoded bytes of the part
 }
 
 // Built-in rules apply where the policy file has no say: structure the
@@ -437,6 +443,11 @@ func (m *Match) validate(where string, line int, errs *strictyaml.Error) {
 			errs.Add(line, where, "match.extension %q must be a plain extension such as pdf", e)
 		}
 	}
+	validateAddressPatterns("sender", m.Sender, line, where, errs)
+	validateAddressPatterns("recipient", m.Recipient, line, where, errs)
+	for _, p := range m.Size.parse() {
+		errs.Add(line, where, "%s", p)
+	}
 }
 
 // roles returns the roles a match can select.
@@ -477,6 +488,15 @@ func (m *Match) matches(s Subject) bool {
 		if !slices.Contains(s.Flags, f) {
 			return false
 		}
+	}
+	if len(m.Sender) > 0 && !matchAddress(m.Sender, s.Sender) {
+		return false
+	}
+	if len(m.Recipient) > 0 && !matchRecipients(m.Recipient, s.Rcpts) {
+		return false
+	}
+	if m.Size.set() && !m.Size.contains(s.Size) {
+		return false
 	}
 	if len(m.Extension) > 0 {
 		ext := strings.TrimPrefix(strings.ToLower(path.Ext(strings.TrimRight(s.Filename, ". "))), ".")

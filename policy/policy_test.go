@@ -138,6 +138,7 @@ func TestParseSyntaxError(t *testing.T) {
 func FuzzPolicyParse(f *testing.F) {
 	f.Add(defaultYAML)
 	f.Add([]byte("rules:\n  - id: a\n    clause: \"7\"\n    action: strip\n    reason: {ja: x, en: y}\n"))
+	f.Add([]byte("rules:\n  - id: a\n    clause: \"7\"\n    match: {sender: \"*.lg.jp\", recipient: [\"<>\"], size: {min: 1KiB, max: 2MB}}\n    action: strip\n    reason: {ja: x, en: y}\n"))
 	f.Add([]byte("rules: [{id: a, match: {type: '[', role: body}}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("f.yaml", data)
@@ -145,10 +146,92 @@ func FuzzPolicyParse(f *testing.F) {
 			return
 		}
 		for _, role := range allRoles {
-			r := p.Evaluate(Subject{Role: role, DetectedType: "application/pdf", DeclaredType: "text/html", Filename: "a.b"})
+			r := p.Evaluate(Subject{Role: role, DetectedType: "application/pdf", DeclaredType: "text/html", Filename: "a.b", Sender: "x@a.lg.jp", Rcpts: []string{"y@b.example"}, Size: 2048})
 			if _, ok := LookupClause(r.Clause); !ok || r.Action == "" {
 				t.Fatalf("rule %+v", r)
 			}
 		}
 	})
+}
+
+// TestMatchEnvelopeAndSize: rules that look at the envelope and the size.
+func TestMatchEnvelopeAndSize(t *testing.T) {
+	p, err := Parse("e.yaml", []byte(`
+rules:
+  - id: partner-csv
+    clause: "6(6)"
+    match: {role: attachment, sender: ["*.lg.jp", "soumu@example.go.jp"], type: text/csv}
+    action: disarm
+    reason: {ja: "連携自治体", en: "partner municipality"}
+  - id: to-it-big
+    clause: "6(7)"
+    match: {role: attachment, recipient: "it-*@city.example.lg.jp", size: {min: 1MiB}}
+    action: strip
+    reason: {ja: "大きい", en: "big"}
+  - id: small
+    clause: "6(6)"
+    match: {role: attachment, size: {max: 10KB}}
+    action: disarm
+    reason: {ja: "小さい", en: "small"}
+  - id: bounces
+    clause: "6(7)"
+    match: {role: attachment, sender: "<>"}
+    action: strip
+    reason: {ja: "不達通知", en: "bounce"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv := Subject{Role: RoleAttachment, DetectedType: "text/csv", Size: 50_000, Sender: "someone@example.com"}
+	with := func(s Subject, f func(*Subject)) Subject { f(&s); return s }
+	tests := []struct {
+		name string
+		s    Subject
+		rule string
+	}{
+		{"partner domain", with(csv, func(s *Subject) { s.Sender = "Taro@Town.Example.LG.JP" }), "partner-csv"},
+		{"partner address", with(csv, func(s *Subject) { s.Sender = "soumu@example.go.jp" }), "partner-csv"},
+		{"other address at that domain", with(csv, func(s *Subject) { s.Sender = "other@example.go.jp" }), "builtin-default"},
+		{"lookalike domain", with(csv, func(s *Subject) { s.Sender = "x@evil-lg.jp" }), "builtin-default"},
+		{"domain as suffix of another", with(csv, func(s *Subject) { s.Sender = "x@lg.jp.evil.example" }), "builtin-default"},
+		{"all recipients match", with(csv, func(s *Subject) {
+			s.Size, s.Rcpts = 2<<20, []string{"it-a@city.example.lg.jp", "IT-b@city.example.lg.jp"}
+		}), "to-it-big"},
+		{"one recipient does not", with(csv, func(s *Subject) {
+			s.Size, s.Rcpts = 2<<20, []string{"it-a@city.example.lg.jp", "mayor@city.example.lg.jp"}
+		}), "builtin-default"},
+		{"too small for to-it-big", with(csv, func(s *Subject) { s.Size, s.Rcpts = 1<<20-1, []string{"it-a@city.example.lg.jp"} }), "builtin-default"},
+		{"max is inclusive", with(csv, func(s *Subject) { s.Size = 10_000 }), "small"},
+		{"just over max", with(csv, func(s *Subject) { s.Size = 10_001 }), "builtin-default"},
+		{"null sender", with(csv, func(s *Subject) { s.Sender = "" }), "bounces"},
+	}
+	for _, tc := range tests {
+		if got := p.Evaluate(tc.s).ID; got != tc.rule {
+			t.Errorf("%s: Evaluate = %s, want %s", tc.name, got, tc.rule)
+		}
+	}
+
+	_, err = Parse("bad.yaml", []byte(`
+rules:
+  - id: a
+    clause: "6(6)"
+    match: {role: attachment, sender: "a b@x", recipient: ["x@@y"], size: {min: 2MB, max: 1MB}}
+    action: strip
+    reason: {ja: x, en: y}
+  - id: b
+    clause: "6(6)"
+    match: {role: attachment, size: {max: lots}}
+    action: strip
+    reason: {ja: x, en: y}
+`))
+	for _, want := range []string{
+		`bad.yaml:5: rules[0] (a): match.sender "a b@x" must be an address or domain pattern`,
+		`bad.yaml:5: rules[0] (a): match.recipient "x@@y" has more than one @`,
+		`bad.yaml:5: rules[0] (a): match.size: min 2000000 is above max 1000000`,
+		`bad.yaml:10: rules[1] (b): match.size.max: "lots" is not a size`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q\n--- got ---\n%v", want, err)
+		}
+	}
 }

@@ -80,8 +80,7 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 	for i, f := range id.Flags {
 		flags[i] = string(f)
 	}
-	rule := rb.Policy.Evaluate(policy.Subject{Role: policy.RoleAttachment, DetectedType: id.Type,
-		DeclaredType: leaf.declared, Filename: leaf.filename, Flags: flags})
+	rule := rb.Policy.Evaluate(st.subject(policy.RoleAttachment, id.Type, leaf.declared, leaf.filename, leaf.size, flags))
 	names := func(f string) bool {
 		for _, x := range rule.Match.Flags {
 			if x == f {

@@ -405,3 +405,58 @@ func FuzzTextFile(f *testing.F) {
 		}
 	})
 }
+
+// TestEnvelopeRules: a rule for a partner municipality's domain applies to
+// its mail only, and a recipient rule only when every recipient matches.
+func TestEnvelopeRules(t *testing.T) {
+	pol, err := policy.Parse("partner.yaml", []byte(`
+rules:
+  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: 本文, en: body}
+  - id: partner-text
+    clause: "6(6)"
+    match: {role: attachment, sender: "*.lg.jp", recipient: "*@city.example.lg.jp", type: text/csv}
+    action: disarm
+    reason: {ja: 連携自治体からの表データ, en: tables from a partner municipality}
+  - id: strip-rest
+    clause: "6(3)②"
+    match: {role: attachment}
+    action: strip
+    reason: {ja: 添付は削除, en: attachments removed}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test", Sanitizers: fastSanitizers()}
+	msg := crlf("From: a@town.example.lg.jp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n" +
+		"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=list.csv\n\nname,count\nA,1\n--b--\n")
+	for _, tc := range []struct {
+		name  string
+		from  string
+		rcpts []string
+		rule  string
+	}{
+		{"partner", "a@town.example.lg.jp", []string{"x@city.example.lg.jp"}, "partner-text"},
+		{"internet sender", "a@example.com", []string{"x@city.example.lg.jp"}, "strip-rest"},
+		{"partner, one outside recipient", "a@town.example.lg.jp", []string{"x@city.example.lg.jp", "y@elsewhere.example"}, "strip-rest"},
+	} {
+		env := testEnvelope
+		env.From, env.Rcpts = tc.from, tc.rcpts
+		res, err := rb.Rebuild(env, strings.NewReader(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, d := range res.Decisions {
+			if d.Path == "2" {
+				got = d.RuleID
+			}
+		}
+		if got != tc.rule {
+			t.Errorf("%s: part 2 decided by %q, want %s", tc.name, got, tc.rule)
+		}
+	}
+}

@@ -19,8 +19,7 @@ const maxForwardLevel = 3
 // (2/1, 2/2.1) and listed in its own notice.
 func (rb *Rebuilder) forwarded(st *state, f file, d *policy.Decision) (policy.Rule, *attachment) {
 	d.DetectedType = "message/rfc822"
-	rule := rb.Policy.Evaluate(policy.Subject{Role: policy.RoleAttachment, DetectedType: "message/rfc822",
-		DeclaredType: f.declared, Filename: f.filename})
+	rule := rb.Policy.Evaluate(st.subject(policy.RoleAttachment, "message/rfc822", f.declared, f.filename, f.size, nil))
 	d.Action, d.RuleID, d.Clause, d.Reason = rule.Action, rule.ID, rule.Clause, policy.ReasonAttachment
 	switch rule.Action {
 	case policy.ActionDisarm, policy.ActionExtract:

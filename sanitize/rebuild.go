@@ -43,6 +43,14 @@ type state struct {
 	budget  int64 // decompressed bytes left for archive members
 	members int   // archive members left
 	pending []noticeItem
+	sender  string // the top-level envelope: rules may match on it
+	rcpts   []string
+}
+
+// subject is what the policy is asked about one part.
+func (st *state) subject(role policy.Role, detected, declared, filename string, size int64, flags []string) policy.Subject {
+	return policy.Subject{Role: role, DetectedType: detected, DeclaredType: declared, Filename: filename, Flags: flags,
+		Sender: st.sender, Rcpts: st.rcpts, Size: size}
 }
 
 // Envelope is what the gateway knows about a message besides its bytes.
@@ -89,7 +97,7 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 	if env.Received.IsZero() {
 		env.Received = time.Now()
 	}
-	st := &state{budget: rb.ArchiveLimits.withDefaults().MaxTotal * 2, members: 5000}
+	st := &state{budget: rb.ArchiveLimits.withDefaults().MaxTotal * 2, members: 5000, sender: env.From, rcpts: env.Rcpts}
 	return rb.rebuild(st, env, r, "")
 }
 
@@ -140,8 +148,7 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 			}
 		default:
 			d.DetectedType = sniff(leaf)
-			rule = rb.Policy.Evaluate(policy.Subject{Role: leaf.role, DetectedType: d.DetectedType,
-				DeclaredType: leaf.declared, Filename: leaf.filename})
+			rule = rb.Policy.Evaluate(st.subject(leaf.role, d.DetectedType, leaf.declared, leaf.filename, leaf.size, nil))
 			d.Reason = roleReason(leaf.role)
 			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
 			if d.Action != policy.ActionTextify || leaf.role != policy.RoleBody {

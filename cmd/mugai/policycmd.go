@@ -128,10 +128,14 @@ func describeMatch(m policy.Match) string {
 	for _, f := range []struct {
 		k string
 		v policy.List
-	}{{"role", m.Role}, {"type", m.Type}, {"declared_type", m.DeclaredType}, {"extension", m.Extension}, {"flags", m.Flags}} {
+	}{{"role", m.Role}, {"type", m.Type}, {"declared_type", m.DeclaredType}, {"extension", m.Extension}, {"flags", m.Flags},
+		{"sender", m.Sender}, {"recipient", m.Recipient}} {
 		if len(f.v) > 0 {
 			parts = append(parts, f.k+"="+strings.Join(f.v, ","))
 		}
+	}
+	if m.Size.Min != "" || m.Size.Max != "" {
+		parts = append(parts, "size="+m.Size.String())
 	}
 	if len(parts) == 0 {
 		return "(every part)"
