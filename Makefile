@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
 	$(GO) test -run XXX -fuzz FuzzDotCRScan -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
 	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy
+	$(GO) test -run XXX -fuzz FuzzAuthResults -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy
 
 # Robustness run over the shared real-world corpus, when it is present:
 # every message through the sanitize command; prints messages, failures to

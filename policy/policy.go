@@ -88,6 +88,9 @@ type Match struct {
 	Sender       List      `yaml:"sender"`        // envelope sender: "*@example.lg.jp", "*.lg.jp", "<>"
 	Recipient    List      `yaml:"recipient"`     // every envelope recipient must match (same patterns)
 	Size         SizeRange `yaml:"size"`          // decoded size of the part: {min: 1KB, max: 10MiB}
+	// Authenticated: one of these methods (dkim, dmarc, spf) passed, in
+	// a trusted Authentication-Results field, for the sender's domain.
+	Authenticated List `yaml:"authenticated"`
 }
 
 var allFlags = []string{"encrypted", "macro", "disguised", "polyglot"}
@@ -136,9 +139,10 @@ type Body struct {
 
 // Policy is a validated, ordered rule set.
 type Policy struct {
-	Name  string `yaml:"name"`
-	Body  Body   `yaml:"body"`
-	Rules []Rule `yaml:"rules"`
+	Name           string         `yaml:"name"`
+	Body           Body           `yaml:"body"`
+	Authentication Authentication `yaml:"authentication"`
+	Rules          []Rule         `yaml:"rules"`
 
 	Source string `yaml:"-"` // file path, or DefaultSource
 	SHA256 string `yaml:"-"` // of the file's bytes; in every decision record
@@ -150,10 +154,11 @@ type Subject struct {
 	DetectedType string
 	DeclaredType string
 	Filename     string
-	Flags        []string // detect flags: encrypted, macro, disguised, polyglot
-	Sender       string   // envelope sender ("" for <>)
-	Rcpts        []string // envelope recipients (none offline)
-	Size         int64    // decoded bytes of the part
+	Flags        []string     // detect flags: encrypted, macro, disguised, polyglot
+	Sender       string       // envelope sender ("" for <>)
+	Rcpts        []string     // envelope recipients (none offline)
+	Size         int64        // decoded bytes of the part
+	Auth         []AuthResult // trusted Authentication-Results (see Authentication)
 }
 
 // Built-in rules apply where the policy file has no say: structure the
@@ -311,6 +316,9 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 	default:
 		errs.Add(0, "body.charset", "%q is not utf-8 or iso-2022-jp", p.Body.Charset)
 	}
+	if p.Authentication.ReceivedAbove < 0 {
+		errs.Add(0, "authentication.received_above", "%d is negative", p.Authentication.ReceivedAbove)
+	}
 	seen := map[string]int{}
 	for i := range p.Rules {
 		r := &p.Rules[i]
@@ -356,6 +364,9 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 			errs.Add(at("action"), where, "%v", err)
 		}
 		r.Match.validate(where, at("match"), errs)
+		if len(r.Match.Authenticated) > 0 && len(p.Authentication.AuthservIDs) == 0 {
+			errs.Add(at("match"), where, "match.authenticated needs authentication.authserv_ids: the authserv-id of the upstream MTA whose Authentication-Results are trusted")
+		}
 		if !validLinks(r.Options.Links) {
 			errs.Add(at("options"), where, "options.links %q is not keep, defang or remove", r.Options.Links)
 		} else if r.Options.Links != "" && act != ActionTextify && err == nil {
@@ -448,6 +459,11 @@ func (m *Match) validate(where string, line int, errs *strictyaml.Error) {
 	for _, p := range m.Size.parse() {
 		errs.Add(line, where, "%s", p)
 	}
+	for _, a := range m.Authenticated {
+		if !slices.Contains(authMethods, a) {
+			errs.Add(line, where, "match.authenticated %q is not one of %s", a, strings.Join(authMethods, ", "))
+		}
+	}
 }
 
 // roles returns the roles a match can select.
@@ -496,6 +512,9 @@ func (m *Match) matches(s Subject) bool {
 		return false
 	}
 	if m.Size.set() && !m.Size.contains(s.Size) {
+		return false
+	}
+	if len(m.Authenticated) > 0 && !authenticated(m.Authenticated, s.Auth, s.Sender) {
 		return false
 	}
 	if len(m.Extension) > 0 {

@@ -460,3 +460,64 @@ rules:
 		}
 	}
 }
+
+// TestTrustedSenderNeedsAuthentication: a partner rule that requires a
+// DMARC pass applies only with a pass from the trusted upstream, not with
+// one the sender wrote into the message.
+func TestTrustedSenderNeedsAuthentication(t *testing.T) {
+	pol, err := policy.Parse("trusted.yaml", []byte(`
+authentication:
+  authserv_ids: [mx.pref.example.lg.jp]
+rules:
+  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: 本文, en: body}
+  - id: partner-text
+    clause: "6(6)"
+    match: {role: attachment, sender: "*.lg.jp", authenticated: [dmarc, dkim], type: text/csv}
+    action: disarm
+    reason: {ja: 認証済みの連携自治体, en: authenticated partner municipality}
+  - id: strip-rest
+    clause: "6(3)②"
+    match: {role: attachment}
+    action: strip
+    reason: {ja: 添付は削除, en: attachments removed}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test", Sanitizers: fastSanitizers()}
+	body := "From: a@town.example.lg.jp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n" +
+		"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=list.csv\n\nname,count\nA,1\n--b--\n"
+	for _, tc := range []struct {
+		name, header, rule string
+	}{
+		{"trusted pass", "Authentication-Results: mx.pref.example.lg.jp;\n dmarc=pass header.from=town.example.lg.jp\nReceived: from outside by mx.pref.example.lg.jp\n", "partner-text"},
+		{"no result", "Received: from outside by mx.pref.example.lg.jp\n", "strip-rest"},
+		{"forged below the upstream's Received", "Received: from outside by mx.pref.example.lg.jp\nAuthentication-Results: mx.pref.example.lg.jp; dmarc=pass header.from=town.example.lg.jp\n", "strip-rest"},
+		{"pass from another authserv-id", "Authentication-Results: mx.elsewhere.example; dkim=pass header.d=town.example.lg.jp\n", "strip-rest"},
+		{"pass for another domain", "Authentication-Results: mx.pref.example.lg.jp; dkim=pass header.d=other.example.lg.jp\n", "strip-rest"},
+	} {
+		env := testEnvelope
+		env.From = "a@town.example.lg.jp"
+		res, err := rb.Rebuild(env, strings.NewReader(crlf(tc.header+body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, d := range res.Decisions {
+			if d.Path == "2" {
+				got = d.RuleID
+			}
+		}
+		if got != tc.rule {
+			t.Errorf("%s: part 2 decided by %q, want %s", tc.name, got, tc.rule)
+		}
+	}
+	if _, err := policy.Parse("untrusted.yaml", []byte("rules:\n  - id: a\n    clause: \"6(6)\"\n    match: {role: attachment, authenticated: dkim}\n    action: strip\n    reason: {ja: x, en: y}\n")); err == nil ||
+		!strings.Contains(err.Error(), "untrusted.yaml:4: rules[0] (a): match.authenticated needs authentication.authserv_ids") {
+		t.Errorf("authenticated without authserv_ids: %v", err)
+	}
+}

@@ -45,12 +45,14 @@ type state struct {
 	pending []noticeItem
 	sender  string // the top-level envelope: rules may match on it
 	rcpts   []string
+	auth    []policy.AuthResult // trusted Authentication-Results of the top-level message
+	authSet bool
 }
 
 // subject is what the policy is asked about one part.
 func (st *state) subject(role policy.Role, detected, declared, filename string, size int64, flags []string) policy.Subject {
 	return policy.Subject{Role: role, DetectedType: detected, DeclaredType: declared, Filename: filename, Flags: flags,
-		Sender: st.sender, Rcpts: st.rcpts, Size: size}
+		Sender: st.sender, Rcpts: st.rcpts, Size: size, Auth: st.auth}
 }
 
 // Envelope is what the gateway knows about a message besides its bytes.
@@ -109,6 +111,14 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 		return nil, fmt.Errorf("sanitize: read message: %w", err)
 	}
 	assignRoles(root, rb.Policy.Body.Prefer == "html")
+	if !st.authSet { // the top-level message only: a forwarded one's header proves nothing
+		st.authSet = true
+		var fields []policy.Field
+		for f := root.header.Fields(); f.Next(); {
+			fields = append(fields, policy.Field{Name: f.Key(), Value: f.Value()})
+		}
+		st.auth = rb.Policy.Authentication.TrustedResults(fields)
+	}
 
 	var (
 		decisions []policy.Decision

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"mugai/policy"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -174,5 +177,28 @@ func TestPolicyTest(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "policy", "test", "../../policy/default.yaml"); code != 2 || !strings.Contains(stderr, "at least one message") {
 		t.Errorf("no message: exit %d %s", code, stderr)
+	}
+}
+
+// TestREADMEPolicies: every policy example in the README is valid, so an
+// admin copying one starts from something that loads.
+func TestREADMEPolicies(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
+	n := 0
+	for i, b := range blocks {
+		if !bytes.Contains(b[1], []byte("\nrules:")) && !bytes.HasPrefix(b[1], []byte("rules:")) {
+			continue // a config example
+		}
+		n++
+		if _, err := policy.Parse(fmt.Sprintf("README.md yaml block %d", i+1), b[1]); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+	if n < 2 {
+		t.Errorf("found %d policy examples in the README, want at least 2", n)
 	}
 }

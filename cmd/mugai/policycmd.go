@@ -107,7 +107,11 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "policy %q from %s: valid, sha256 %s\n", pol.Name, pol.Source, pol.SHA256)
-	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s\n\n", pol.Body.Prefer, pol.Body.Links, pol.Body.Charset)
+	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s\n", pol.Body.Prefer, pol.Body.Links, pol.Body.Charset)
+	if a := pol.Authentication; len(a.AuthservIDs) > 0 {
+		fmt.Fprintf(stdout, "authentication: trusted authserv-ids %s, at most %d Received above\n", strings.Join(a.AuthservIDs, ", "), a.ReceivedAbove)
+	}
+	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tID\tACTION\tCLAUSE\tMATCH")
 	for i, r := range pol.Rules {
@@ -129,7 +133,7 @@ func describeMatch(m policy.Match) string {
 		k string
 		v policy.List
 	}{{"role", m.Role}, {"type", m.Type}, {"declared_type", m.DeclaredType}, {"extension", m.Extension}, {"flags", m.Flags},
-		{"sender", m.Sender}, {"recipient", m.Recipient}} {
+		{"sender", m.Sender}, {"recipient", m.Recipient}, {"authenticated", m.Authenticated}} {
 		if len(f.v) > 0 {
 			parts = append(parts, f.k+"="+strings.Join(f.v, ","))
 		}
