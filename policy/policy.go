@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -135,7 +136,21 @@ type Body struct {
 	Prefer  string `yaml:"prefer"`  // plain (default) or html: which alternative becomes the body
 	Links   string `yaml:"links"`   // default link mode: defang (default), keep or remove
 	Charset string `yaml:"charset"` // utf-8 (default) or iso-2022-jp
+	// SubjectTag, when set (e.g. "[無害化]"), is put in front of the
+	// subject of every rebuilt message that does not already carry it.
+	SubjectTag string `yaml:"subject_tag"`
+	// Notice is where the notice goes: top (default) or bottom.
+	Notice string `yaml:"notice"`
+	// NoticeText replaces the notice's opening paragraph (both languages
+	// must be given); the list of parts and the original's id follow it.
+	NoticeText Text `yaml:"notice_text"`
 }
+
+// Notice positions.
+const (
+	NoticeTop    = "top"
+	NoticeBottom = "bottom"
+)
 
 // Policy is a validated, ordered rule set.
 type Policy struct {
@@ -276,7 +291,7 @@ func LoadFile(file string) (*Policy, error) {
 // Parse decodes and validates a policy. The error, if any, is a
 // *strictyaml.Error listing every problem as file:line.
 func Parse(file string, data []byte) (*Policy, error) {
-	p := &Policy{Body: Body{Prefer: "plain", Links: LinksDefang, Charset: CharsetUTF8}}
+	p := &Policy{Body: Body{Prefer: "plain", Links: LinksDefang, Charset: CharsetUTF8, Notice: NoticeTop}}
 	root, err := strictyaml.Decode(file, data, p)
 	errs := &strictyaml.Error{File: file}
 	if err != nil {
@@ -315,6 +330,17 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 		p.Body.Charset = strings.ToLower(p.Body.Charset)
 	default:
 		errs.Add(0, "body.charset", "%q is not utf-8 or iso-2022-jp", p.Body.Charset)
+	}
+	if p.Body.Notice != NoticeTop && p.Body.Notice != NoticeBottom {
+		errs.Add(0, "body.notice", "%q is not top or bottom", p.Body.Notice)
+	}
+	if t := p.Body.SubjectTag; len([]rune(t)) > 40 || strings.ContainsFunc(t, unicode.IsControl) {
+		errs.Add(0, "body.subject_tag", "%q must be at most 40 characters on one line", t)
+	}
+	if nt := p.Body.NoticeText; (nt.JA == "") != (nt.EN == "") {
+		errs.Add(0, "body.notice_text", "needs both ja and en text, or neither (the built-in text)")
+	} else if len([]rune(nt.JA))+len([]rune(nt.EN)) > 4000 || strings.ContainsFunc(nt.JA+nt.EN, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) {
+		errs.Add(0, "body.notice_text", "must be plain text lines, at most 4000 characters")
 	}
 	if p.Authentication.ReceivedAbove < 0 {
 		errs.Add(0, "authentication.received_above", "%d is negative", p.Authentication.ReceivedAbove)

@@ -521,3 +521,65 @@ rules:
 		t.Errorf("authenticated without authserv_ids: %v", err)
 	}
 }
+
+// TestBodyOptions: subject tag (not doubled on a reply), notice at the
+// bottom, and the admin's own notice text.
+func TestBodyOptions(t *testing.T) {
+	pol, err := policy.Parse("body.yaml", []byte(`
+body:
+  subject_tag: "[無害化]"
+  notice: bottom
+  notice_text:
+    ja: "富津市役所のメールゲートウェイが処理しました。"
+    en: "Processed by the city hall's mail gateway."
+rules:
+  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: 本文, en: body}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test"}
+	for _, tc := range []struct{ subject, want string }{
+		{"=?UTF-8?B?6KaL56mN?=", "[無害化] 見積"},
+		{"Re: [無害化] 見積", "Re: [無害化] 見積"},
+		{"", "[無害化]"},
+	} {
+		hdr := "From: a@example.jp\r\n"
+		if tc.subject != "" {
+			hdr += "Subject: " + tc.subject + "\r\n"
+		}
+		res, err := rb.Rebuild(testEnvelope, strings.NewReader(hdr+"\r\nthe body text\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := parseOutput(res.Message)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := new(mime.WordDecoder).DecodeHeader(out.header.Get("Subject"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("subject %q became %q, want %q", tc.subject, got, tc.want)
+		}
+		body, notice := strings.Index(out.text, "the body text"), strings.Index(out.text, "【無害化処理のお知らせ】")
+		if body < 0 || notice < 0 || body > notice {
+			t.Errorf("the notice is not below the body:\n%s", out.text)
+		}
+		if !strings.Contains(out.text, "富津市役所のメールゲートウェイが処理しました。\nProcessed by the city hall's mail gateway.") ||
+			strings.Contains(out.text, "This mail came from the Internet") {
+			t.Errorf("the notice text is not the policy's:\n%s", out.text)
+		}
+	}
+	_, err = policy.Parse("bad.yaml", []byte("body:\n  notice: middle\n  subject_tag: \"a\\nb\"\n  notice_text: {ja: x}\nrules:\n  - id: body\n    clause: \"2(13)\"\n    match: {role: body}\n    action: textify\n    reason: {ja: x, en: y}\n"))
+	for _, want := range []string{`body.notice: "middle" is not top or bottom`, `body.subject_tag: "a\nb" must be at most 40 characters on one line`, "body.notice_text: needs both ja and en"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q: %v", want, err)
+		}
+	}
+}

@@ -18,16 +18,24 @@ type noticeItem struct {
 const noticeRule = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━"
 
 // composeText puts the notice (Japanese first, English beside it) above
-// the body text.
-func composeText(env Envelope, items []noticeItem, body string, hasBody bool) string {
+// the body text, or below it when the policy says so.
+func composeText(opts policy.Body, env Envelope, items []noticeItem, body string, hasBody bool) string {
 	var b strings.Builder
+	if opts.Notice == policy.NoticeBottom && body != "" {
+		b.WriteString(body + "\n\n")
+	}
 	b.WriteString(noticeRule + "\n")
 	b.WriteString("【無害化処理のお知らせ】 Sanitization notice\n")
-	b.WriteString("このメールはインターネットから届いたため、市の情報セキュリティポリシー（無害化通信）に基づき、\n")
-	b.WriteString("本文をテキストに変換し、添付ファイル等を処理してから配送しました。\n")
-	b.WriteString("This mail came from the Internet. Under the city's security policy (sanitized\n")
-	b.WriteString("communication) its body was converted to plain text and its attachments were\n")
-	b.WriteString("processed before delivery.\n")
+	if t := opts.NoticeText; t.JA != "" {
+		b.WriteString(strings.TrimRight(t.JA, "\n") + "\n")
+		b.WriteString(strings.TrimRight(t.EN, "\n") + "\n")
+	} else {
+		b.WriteString("このメールはインターネットから届いたため、市の情報セキュリティポリシー（無害化通信）に基づき、\n")
+		b.WriteString("本文をテキストに変換し、添付ファイル等を処理してから配送しました。\n")
+		b.WriteString("This mail came from the Internet. Under the city's security policy (sanitized\n")
+		b.WriteString("communication) its body was converted to plain text and its attachments were\n")
+		b.WriteString("processed before delivery.\n")
+	}
 	if len(items) == 0 {
 		b.WriteString("\n変更・削除した部分はありません。 Nothing was changed or removed.\n")
 	} else {
@@ -45,7 +53,7 @@ func composeText(env Envelope, items []noticeItem, body string, hasBody bool) st
 		b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
 	}
 	b.WriteString(noticeRule + "\n")
-	if body != "" {
+	if body != "" && opts.Notice != policy.NoticeBottom {
 		b.WriteString("\n" + body + "\n")
 	}
 	return b.String()

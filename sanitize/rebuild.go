@@ -195,8 +195,11 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 	}
 
 	hdr := readHeaders(root, env, rb.hostname())
+	if tag := rb.Policy.Body.SubjectTag; tag != "" && !env.Nested && !strings.Contains(hdr.subject, tag) {
+		hdr.subject = strings.TrimSpace(tag + " " + hdr.subject)
+	}
 	body := strings.Join(bodies, "\n\n")
-	msg := rb.write(env, hdr, composeText(env, items, body, len(bodies) > 0), attached)
+	msg := rb.write(env, hdr, composeText(rb.Policy.Body, env, items, body, len(bodies) > 0), attached)
 	return &Result{Message: msg, Decisions: decisions, MessageID: hdr.origMessageID, Subject: hdr.subject}, nil
 }
 

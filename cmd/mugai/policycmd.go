@@ -107,7 +107,8 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "policy %q from %s: valid, sha256 %s\n", pol.Name, pol.Source, pol.SHA256)
-	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s\n", pol.Body.Prefer, pol.Body.Links, pol.Body.Charset)
+	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s notice=%s subject_tag=%q custom_notice_text=%v\n",
+		pol.Body.Prefer, pol.Body.Links, pol.Body.Charset, pol.Body.Notice, pol.Body.SubjectTag, pol.Body.NoticeText.JA != "")
 	if a := pol.Authentication; len(a.AuthservIDs) > 0 {
 		fmt.Fprintf(stdout, "authentication: trusted authserv-ids %s, at most %d Received above\n", strings.Join(a.AuthservIDs, ", "), a.ReceivedAbove)
 	}
