@@ -25,8 +25,9 @@ type Config struct {
 	Spool        string       `yaml:"spool" json:"spool"`
 	Originals    string       `yaml:"originals" json:"originals"`
 	Audit        string       `yaml:"audit" json:"audit"`
-	Cache        string       `yaml:"cache" json:"cache"`   // compiled WebAssembly (PDF rendering); speeds up starts
-	Policy       string       `yaml:"policy" json:"policy"` // empty: the embedded default policy
+	Cache        string       `yaml:"cache" json:"cache"`     // compiled WebAssembly (PDF rendering); speeds up starts
+	Policy       string       `yaml:"policy" json:"policy"`   // empty: the embedded default policy
+	Clauses      string       `yaml:"clauses" json:"clauses"` // the municipality's clause catalogue; empty: the embedded one
 	Limits       Limits       `yaml:"limits" json:"limits"`
 	Backpressure Backpressure `yaml:"backpressure" json:"backpressure"`
 }

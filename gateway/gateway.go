@@ -64,6 +64,13 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Clauses != "" {
+		cs, err := policy.LoadClauses(cfg.Clauses)
+		if err != nil {
+			return nil, fmt.Errorf("clauses: %w", err)
+		}
+		policy.UseClauses(cs)
+	}
 	pol, err := policy.LoadFile(cfg.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -162,9 +169,30 @@ func (g *Gateway) newEngine(pol *policy.Policy) *engine {
 // Policy returns the policy in force.
 func (g *Gateway) Policy() *policy.Policy { return g.engine.Load().policy }
 
-// Reload is what SIGHUP does: the audit log is reopened (logrotate) and the
-// policy file is read again. A policy that does not load is refused: the
-// error is logged and audited and the policy in force stays. Messages
+// loadPolicy reads the clause catalogue (when the config names one) and
+// the policy checked against it; on any error the catalogue in force is
+// left as it was.
+func (g *Gateway) loadPolicy() (*policy.Policy, error) {
+	if g.cfg.Clauses == "" {
+		return policy.LoadFile(g.cfg.Policy)
+	}
+	cs, err := policy.LoadClauses(g.cfg.Clauses)
+	if err != nil {
+		return nil, fmt.Errorf("clauses: %w", err)
+	}
+	prev := policy.Clauses()
+	policy.UseClauses(cs)
+	pol, err := policy.LoadFile(g.cfg.Policy)
+	if err != nil {
+		policy.UseClauses(prev)
+	}
+	return pol, err
+}
+
+// Reload is what SIGHUP does: the audit log is reopened (logrotate) and
+// the clause catalogue (if configured) and the policy file are read again.
+// A policy that does not load is refused: the error is logged and audited
+// and the policy in force stays. Messages
 // being rebuilt finish under the policy they started with.
 func (g *Gateway) Reload() error {
 	var errs []error
@@ -173,7 +201,7 @@ func (g *Gateway) Reload() error {
 		errs = append(errs, err)
 	}
 	old := g.engine.Load().policy
-	pol, err := policy.LoadFile(g.cfg.Policy)
+	pol, err := g.loadPolicy()
 	if err != nil {
 		g.log.Error("new policy refused; the previous one stays in force", "policy", old.Source, "policy_sha256", old.SHA256, "err", err)
 		if aerr := g.audit.Policy(g.cfg.Policy, old.SHA256, old.SHA256, err.Error()); aerr != nil {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +129,32 @@ func TestReload(t *testing.T) {
 	}
 	if lastPolicy != shaB {
 		t.Errorf("the message after rotation was decided under %v (or not audited in the new file), want %s", lastPolicy, shaB)
+	}
+}
+
+// TestClausesConfig: a configured catalogue is loaded at start (a broken
+// one stops the start with its file:line), and reloaded with the policy.
+func TestClausesConfig(t *testing.T) {
+	prev := policy.Clauses()
+	t.Cleanup(func() { policy.UseClauses(prev) })
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("- {id: x, title: t}\n"), 0o644)
+	cfg := testConfig(t, func(c *Config) { c.Clauses = bad })
+	if _, err := New(cfg, slog.New(slog.DiscardHandler), nil); err == nil || !strings.Contains(err.Error(), "clauses: "+bad+":1:") {
+		t.Fatalf("New with a broken catalogue: %v", err)
+	}
+	own := filepath.Join(dir, "own.yaml")
+	os.WriteFile(own, []byte("- {id: \"2(13)\", title: a, text: b}\n- {id: \"3(1)\", title: a, text: b}\n- {id: \"6(6)\", title: a, text: b}\n- {id: \"対策基準5.2\", title: a, text: b}\n"), 0o644)
+	polPath := filepath.Join(dir, "p.yaml")
+	os.WriteFile(polPath, []byte("rules:\n  - id: body\n    clause: \"対策基準5.2\"\n    match: {role: body}\n    action: textify\n    reason: {ja: x, en: y}\n"), 0o644)
+	tg := startGateway(t, func(c *Config) { c.Clauses, c.Policy = own, polPath })
+	// A reload whose catalogue breaks is refused and changes nothing.
+	os.WriteFile(own, []byte("- {id: \"only\", title: a}\n"), 0o644)
+	if err := tg.g.Reload(); err == nil {
+		t.Error("a reload with a broken catalogue succeeded")
+	}
+	if _, ok := policy.LookupClause("対策基準5.2"); !ok {
+		t.Error("the catalogue in force changed after a refused reload")
 	}
 }

@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -92,4 +94,44 @@ func FuzzAuthResults(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseClauses(t *testing.T) {
+	_, err := ParseClauses("c.yaml", []byte("- id: \"5.2\"\n  title: メール\n  text: 本文\n- id: \"5.2\"\n  title: x\n  text: y\n- id: \"6\"\n  title: t\n- id: \"7\"\n  title: t\n  text: x\n  colour: red\n"))
+	for _, want := range []string{
+		`c.yaml:4: [1]: duplicate clause id "5.2" (first on line 1)`,
+		`c.yaml:7: [2]: id, title and text are all required`,
+		`c.yaml:12: [3].colour: unknown key`,
+		`c.yaml:1: clause "2(13)" is missing: the built-in rule builtin-structure cites it`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q: %v", want, err)
+		}
+	}
+	if _, err := ParseClauses("e.yaml", []byte("[]\n")); err == nil {
+		t.Error("an empty catalogue was accepted")
+	}
+}
+
+// TestUseClauses: a deployment's catalogue decides which clauses rules
+// may cite.
+func TestUseClauses(t *testing.T) {
+	prev := Clauses()
+	t.Cleanup(func() { UseClauses(prev) })
+	own := "- id: \"対策基準5.2\"\n  title: 電子メール\n  text: 無害化したメールのみ受信する。\n"
+	for _, id := range []string{"2(13)", "3(1)", "6(6)"} { // cited by built-in rules
+		own += fmt.Sprintf("- id: %q\n  title: t\n  text: x\n", id)
+	}
+	cs, err := ParseClauses("own.yaml", []byte(own))
+	if err != nil {
+		t.Fatal(err)
+	}
+	UseClauses(cs)
+	rule := "rules:\n  - id: a\n    clause: %q\n    action: strip\n    reason: {ja: x, en: y}\n"
+	if _, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "対策基準5.2"))); err != nil {
+		t.Errorf("own clause refused: %v", err)
+	}
+	if _, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "6(7)"))); err == nil || !strings.Contains(err.Error(), `clause "6(7)" is not in the clause catalogue (known: 対策基準5.2, 2(13), 3(1), 6(6))`) {
+		t.Errorf("embedded clause accepted under the own catalogue: %v", err)
+	}
 }

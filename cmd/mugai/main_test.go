@@ -202,3 +202,31 @@ func TestREADMEPolicies(t *testing.T) {
 		t.Errorf("found %d policy examples in the README, want at least 2", n)
 	}
 }
+
+// TestPolicyCheckOwnClauses: -clauses checks citations against the
+// municipality's own catalogue.
+func TestPolicyCheckOwnClauses(t *testing.T) {
+	prev := policy.Clauses()
+	t.Cleanup(func() { policy.UseClauses(prev) })
+	dir := t.TempDir()
+	own := filepath.Join(dir, "clauses.yaml")
+	os.WriteFile(own, []byte(`- {id: "対策基準5.2", title: 電子メール, text: 無害化したメールのみ受信する。}
+- {id: "2(13)", title: 無害化通信, text: x}
+- {id: "3(1)", title: 意図的な脅威, text: x}
+- {id: "6(6)", title: 技術的セキュリティ, text: x}
+`), 0o644)
+	pol := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pol, []byte("rules:\n  - id: a\n    clause: \"対策基準5.2\"\n    match: {role: attachment}\n    action: strip\n    reason: {ja: x, en: y}\n"), 0o644)
+	if code, out, stderr := runCLI(t, "policy", "explain", "-clauses", own, pol); code != 0 || !strings.Contains(out, "対策基準5.2 電子メール") {
+		t.Errorf("own catalogue: exit %d\n%s%s", code, out, stderr)
+	}
+	policy.UseClauses(prev)
+	if code, _, stderr := runCLI(t, "policy", "check", pol); code != 1 || !strings.Contains(stderr, `clause "対策基準5.2" is not in the clause catalogue`) {
+		t.Errorf("embedded catalogue: exit %d %s", code, stderr)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("- {id: x, title: t}\n"), 0o644)
+	if code, _, stderr := runCLI(t, "policy", "check", "-clauses", bad, pol); code != 1 || !strings.Contains(stderr, bad+":1: [0]: id, title and text are all required") {
+		t.Errorf("bad catalogue: exit %d %s", code, stderr)
+	}
+}

@@ -14,9 +14,27 @@ import (
 	"mugai/sanitize"
 )
 
+// clausesFlag adds -clauses to a policy command.
+func clausesFlag(fs *flags) *string {
+	return fs.String("clauses", "", "clause catalogue to check citations against (default: the embedded one)")
+}
+
 // loadPolicyArg loads the policy named on the command line (the embedded
-// one for ""), printing a policy file's problems as file:line.
-func loadPolicyArg(file string, stderr io.Writer) (*policy.Policy, error) {
+// one for ""), checked against the clause catalogue in clauses (the
+// embedded one for ""), printing problems as file:line.
+func loadPolicyArg(file, clauses string, stderr io.Writer) (*policy.Policy, error) {
+	if clauses != "" {
+		cs, err := policy.LoadClauses(clauses)
+		if err != nil {
+			var se *strictyaml.Error
+			if errors.As(err, &se) {
+				fmt.Fprintln(stderr, se.Error())
+				return nil, &failure{code: 1}
+			}
+			return nil, usagef("-clauses: %v", err)
+		}
+		policy.UseClauses(cs)
+	}
 	pol, err := policy.LoadFile(file)
 	if err != nil {
 		var se *strictyaml.Error
@@ -33,14 +51,15 @@ func loadPolicyArg(file string, stderr io.Writer) (*policy.Policy, error) {
 // with its reasons and the full text of the clause it cites: what an
 // auditor reads to see why the gateway does what it does.
 func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy explain", stderr, "[FILE]")
+	fs := newFlags("policy explain", stderr, "[-clauses FILE] "+"[FILE]")
+	clauses := clausesFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
 		return usagef("takes at most one policy file")
 	}
-	pol, err := loadPolicyArg(fs.Arg(0), stderr)
+	pol, err := loadPolicyArg(fs.Arg(0), *clauses, stderr)
 	if err != nil {
 		return err
 	}
@@ -95,14 +114,15 @@ func describeOptions(o policy.Options) string {
 // cmdPolicyCheck validates a policy, prints every problem as file:line, or
 // the effective rules when it is valid.
 func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy check", stderr, "[FILE]")
+	fs := newFlags("policy check", stderr, "[-clauses FILE] "+"[FILE]")
+	clauses := clausesFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
 		return usagef("takes at most one policy file")
 	}
-	pol, err := loadPolicyArg(fs.Arg(0), stderr)
+	pol, err := loadPolicyArg(fs.Arg(0), *clauses, stderr)
 	if err != nil {
 		return err
 	}
@@ -157,14 +177,15 @@ func oneLine(err error) string {
 // rebuilt under it, nothing is written but the table of what would happen
 // to each part, and which rule decided.
 func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy test", stderr, "FILE MESSAGE...")
+	fs := newFlags("policy test", stderr, "[-clauses FILE] "+"FILE MESSAGE...")
+	clauses := clausesFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 {
 		return usagef("needs a policy file and at least one message")
 	}
-	pol, err := loadPolicyArg(fs.Arg(0), stderr)
+	pol, err := loadPolicyArg(fs.Arg(0), *clauses, stderr)
 	if err != nil {
 		return err
 	}
