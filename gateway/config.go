@@ -28,6 +28,7 @@ type Config struct {
 	Cache        string       `yaml:"cache" json:"cache"`     // compiled WebAssembly (PDF rendering); speeds up starts
 	Policy       string       `yaml:"policy" json:"policy"`   // empty: the embedded default policy
 	Clauses      string       `yaml:"clauses" json:"clauses"` // the municipality's clause catalogue; empty: the embedded one
+	Metrics      string       `yaml:"metrics" json:"metrics"` // host:port for /metrics and /healthz; empty: off
 	Limits       Limits       `yaml:"limits" json:"limits"`
 	Backpressure Backpressure `yaml:"backpressure" json:"backpressure"`
 }
@@ -143,6 +144,11 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(path, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.Metrics != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
+			add("metrics", "%q is not host:port (e.g. 127.0.0.1:9425)", c.Metrics)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen", "%q is not host:port", c.Listen)

@@ -56,6 +56,20 @@ func (d *deliverer) add(e *queue.Entry) {
 // inFlight reports whether an entry is being delivered; d.mu is held.
 func (d *deliverer) inFlight(id string) bool { return d.flyIDs[id] }
 
+// oldest returns when the oldest waiting message was received (zero when
+// none waits).
+func (d *deliverer) oldest() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var t time.Time
+	for _, e := range d.waiting {
+		if t.IsZero() || e.Created.Before(t) {
+			t = e.Created
+		}
+	}
+	return t
+}
+
 // queued returns how many messages wait for delivery or are in flight.
 func (d *deliverer) queued() int {
 	d.mu.Lock()
@@ -189,15 +203,19 @@ func (d *deliverer) attempt(e *queue.Entry) {
 		case res.Err == nil:
 			r.Status = queue.StatusDelivered
 			aerr = g.audit.Delivered(e.ID, r.Addr, c.Name(), res.Reply)
+			g.metrics.deliveries.WithLabelValues("delivered").Inc()
 		case courier.IsPermanent(res.Err):
 			r.Status = queue.StatusFailed
 			aerr = g.audit.Bounced(e.ID, r.Addr, c.Name(), res.Reply)
+			g.metrics.deliveries.WithLabelValues("bounced").Inc()
 		case expired:
 			r.Status = queue.StatusFailed
 			r.LastReply = fmt.Sprintf("expired after %s in the queue; last reply: %s", g.cfg.Deliver.Lifetime.D(), res.Reply)
 			aerr = g.audit.Bounced(e.ID, r.Addr, c.Name(), r.LastReply)
+			g.metrics.deliveries.WithLabelValues("bounced").Inc()
 		default:
 			aerr = g.audit.Deferred(e.ID, r.Addr, c.Name(), res.Reply)
+			g.metrics.deliveries.WithLabelValues("deferred").Inc()
 		}
 		if aerr != nil {
 			log.Error("audit write failed", "err", aerr)

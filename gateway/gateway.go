@@ -46,6 +46,9 @@ type Gateway struct {
 	domains    map[string]bool
 	server     *smtp.Server
 
+	metrics  *metrics
+	metricsL net.Listener // when cfg.Metrics is set
+
 	panics  atomic.Int64
 	closing atomic.Bool
 	cancel  context.CancelFunc
@@ -111,6 +114,12 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 			TLS: tc, RequireTLS: cfg.Deliver.TLS == "required"}
 	}
 	g.deliverer = newDeliverer(g, c)
+	g.metrics = newMetrics(g)
+	if cfg.Metrics != "" {
+		if g.metricsL, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
 	if cfg.Deliver.BounceRelay != "" {
 		g.deliverer.bounce = &courier.SMTP{Addr: cfg.Deliver.BounceRelay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
 	}
@@ -222,6 +231,14 @@ func (g *Gateway) Reload() error {
 // everything waiting is tried now (SIGUSR1, mugai queue flush).
 func (g *Gateway) Rescan() error { return g.deliverer.rescan() }
 
+// MetricsAddr is where /metrics and /healthz listen ("" when off).
+func (g *Gateway) MetricsAddr() string {
+	if g.metricsL == nil {
+		return ""
+	}
+	return g.metricsL.Addr().String()
+}
+
 // Panics returns how many panics were recovered since start.
 func (g *Gateway) Panics() int64 { return g.panics.Load() }
 
@@ -230,6 +247,10 @@ func (g *Gateway) Serve(l net.Listener) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
+	if g.metricsL != nil {
+		go g.serveMetrics(ctx, g.metricsL)
+		g.log.Info("metrics and health", "addr", g.metricsL.Addr().String(), "paths", "/metrics /healthz")
+	}
 	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.Policy().Source, "policy_sha256", g.Policy().SHA256)
 	a := g.cfg.Accept
 	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D(), a.MaxCmdsBeforeMail))

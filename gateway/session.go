@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -161,7 +162,9 @@ func (s *session) data(id string, r io.Reader) error {
 	}
 	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
 	eng := g.engine.Load() // this message keeps this policy, whatever a reload does
+	started := time.Now()
 	res, err := eng.rebuilder.Rebuild(env, bufio.NewReader(f))
+	took := time.Since(started)
 	if err != nil {
 		var pe *sanitize.PanicError
 		if errors.As(err, &pe) {
@@ -193,6 +196,7 @@ func (s *session) data(id string, r io.Reader) error {
 		g.originals.Remove(received, id)
 		return err
 	}
+	g.metrics.accepted(res.Decisions, took)
 	s.log.Info("queued", "msg_id", id, "from", s.from, "rcpts", len(s.rcpts), "size", size,
 		"parts", len(res.Decisions), "message_id", res.MessageID)
 	g.deliverer.add(entry)
@@ -206,6 +210,7 @@ func (s *session) reject(id string, se *smtp.SMTPError, from string, rcpts []str
 	}
 	reply := fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
 	s.log.Info("rejected", "msg_id", id, "reply", reply)
+	s.g.metrics.rejected.Inc()
 	if err := s.g.audit.Rejected(id, from, rcpts, s.client.String(), reply); err != nil {
 		s.log.Error("audit write failed", "msg_id", id, "err", err)
 	}
