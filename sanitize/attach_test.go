@@ -406,10 +406,32 @@ func FuzzTextFile(f *testing.F) {
 	})
 }
 
-// TestEnvelopeRules: a rule for a partner municipality's domain applies to
-// its mail only, and a recipient rule only when every recipient matches.
-func TestEnvelopeRules(t *testing.T) {
-	pol, err := policy.Parse("partner.yaml", []byte(`
+// ruleOfPart rebuilds msg and returns the rule that decided the part at
+// path ("" when there is none).
+func ruleOfPart(t *testing.T, rb *Rebuilder, env Envelope, msg, path string) string {
+	t.Helper()
+	res, err := rb.Rebuild(env, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range res.Decisions {
+		if d.Path == path {
+			return d.RuleID
+		}
+	}
+	return ""
+}
+
+// partnerCSV is a mail from a partner municipality with one CSV file.
+const partnerCSV = "From: a@town.example.lg.jp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n" +
+	"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=list.csv\n\nname,count\nA,1\n--b--\n"
+
+// partnerRebuilder is a rebuilder under a three-rule policy: body text,
+// a partner rule (disarm CSV) with the given match, strip the rest;
+// prelude goes before the rules (an authentication block).
+func partnerRebuilder(t *testing.T, prelude, match string) *Rebuilder {
+	t.Helper()
+	pol, err := policy.Parse("partner.yaml", []byte(prelude+`
 rules:
   - id: body
     clause: "2(13)"
@@ -418,7 +440,7 @@ rules:
     reason: {ja: 本文, en: body}
   - id: partner-text
     clause: "6(6)"
-    match: {role: attachment, sender: "*.lg.jp", recipient: "*@city.example.lg.jp", type: text/csv}
+    match: `+match+`
     action: disarm
     reason: {ja: 連携自治体からの表データ, en: tables from a partner municipality}
   - id: strip-rest
@@ -430,9 +452,14 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test", Sanitizers: fastSanitizers()}
-	msg := crlf("From: a@town.example.lg.jp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n" +
-		"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=list.csv\n\nname,count\nA,1\n--b--\n")
+	return &Rebuilder{Policy: pol, Hostname: "mugai.test", Sanitizers: fastSanitizers()}
+}
+
+// TestEnvelopeRules: a rule for a partner municipality's domain applies to
+// its mail only, and a recipient rule only when every recipient matches.
+func TestEnvelopeRules(t *testing.T) {
+	rb := partnerRebuilder(t, "", `{role: attachment, sender: "*.lg.jp", recipient: "*@city.example.lg.jp", type: text/csv}`)
+	msg := crlf(partnerCSV)
 	for _, tc := range []struct {
 		name  string
 		from  string
@@ -445,17 +472,7 @@ rules:
 	} {
 		env := testEnvelope
 		env.From, env.Rcpts = tc.from, tc.rcpts
-		res, err := rb.Rebuild(env, strings.NewReader(msg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got string
-		for _, d := range res.Decisions {
-			if d.Path == "2" {
-				got = d.RuleID
-			}
-		}
-		if got != tc.rule {
+		if got := ruleOfPart(t, rb, env, msg, "2"); got != tc.rule {
 			t.Errorf("%s: part 2 decided by %q, want %s", tc.name, got, tc.rule)
 		}
 	}
@@ -465,32 +482,8 @@ rules:
 // DMARC pass applies only with a pass from the trusted upstream, not with
 // one the sender wrote into the message.
 func TestTrustedSenderNeedsAuthentication(t *testing.T) {
-	pol, err := policy.Parse("trusted.yaml", []byte(`
-authentication:
-  authserv_ids: [mx.pref.example.lg.jp]
-rules:
-  - id: body
-    clause: "2(13)"
-    match: {role: body}
-    action: textify
-    reason: {ja: 本文, en: body}
-  - id: partner-text
-    clause: "6(6)"
-    match: {role: attachment, sender: "*.lg.jp", authenticated: [dmarc, dkim], type: text/csv}
-    action: disarm
-    reason: {ja: 認証済みの連携自治体, en: authenticated partner municipality}
-  - id: strip-rest
-    clause: "6(3)②"
-    match: {role: attachment}
-    action: strip
-    reason: {ja: 添付は削除, en: attachments removed}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test", Sanitizers: fastSanitizers()}
-	body := "From: a@town.example.lg.jp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n" +
-		"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=list.csv\n\nname,count\nA,1\n--b--\n"
+	rb := partnerRebuilder(t, "authentication:\n  authserv_ids: [mx.pref.example.lg.jp]\n",
+		`{role: attachment, sender: "*.lg.jp", authenticated: [dmarc, dkim], type: text/csv}`)
 	for _, tc := range []struct {
 		name, header, rule string
 	}{
@@ -502,17 +495,7 @@ rules:
 	} {
 		env := testEnvelope
 		env.From = "a@town.example.lg.jp"
-		res, err := rb.Rebuild(env, strings.NewReader(crlf(tc.header+body)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got string
-		for _, d := range res.Decisions {
-			if d.Path == "2" {
-				got = d.RuleID
-			}
-		}
-		if got != tc.rule {
+		if got := ruleOfPart(t, rb, env, crlf(tc.header+partnerCSV), "2"); got != tc.rule {
 			t.Errorf("%s: part 2 decided by %q, want %s", tc.name, got, tc.rule)
 		}
 	}

@@ -19,6 +19,19 @@ func clausesFlag(fs *flags) *string {
 	return fs.String("clauses", "", "clause catalogue to check citations against (default: the embedded one)")
 }
 
+// onePolicyArg parses "[-clauses FILE] [FILE]" and loads that policy.
+func onePolicyArg(name string, args []string, stderr io.Writer) (*policy.Policy, error) {
+	fs := newFlags(name, stderr, "[-clauses FILE] [FILE]")
+	clauses := clausesFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 1 {
+		return nil, usagef("takes at most one policy file")
+	}
+	return loadPolicyArg(fs.Arg(0), *clauses, stderr)
+}
+
 // loadPolicyArg loads the policy named on the command line (the embedded
 // one for ""), checked against the clause catalogue in clauses (the
 // embedded one for ""), printing problems as file:line.
@@ -51,15 +64,7 @@ func loadPolicyArg(file, clauses string, stderr io.Writer) (*policy.Policy, erro
 // with its reasons and the full text of the clause it cites: what an
 // auditor reads to see why the gateway does what it does.
 func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy explain", stderr, "[-clauses FILE] "+"[FILE]")
-	clauses := clausesFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 1 {
-		return usagef("takes at most one policy file")
-	}
-	pol, err := loadPolicyArg(fs.Arg(0), *clauses, stderr)
+	pol, err := onePolicyArg("policy explain", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -114,15 +119,7 @@ func describeOptions(o policy.Options) string {
 // cmdPolicyCheck validates a policy, prints every problem as file:line, or
 // the effective rules when it is valid.
 func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy check", stderr, "[-clauses FILE] "+"[FILE]")
-	clauses := clausesFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 1 {
-		return usagef("takes at most one policy file")
-	}
-	pol, err := loadPolicyArg(fs.Arg(0), *clauses, stderr)
+	pol, err := onePolicyArg("policy check", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -177,7 +174,7 @@ func oneLine(err error) string {
 // rebuilt under it, nothing is written but the table of what would happen
 // to each part, and which rule decided.
 func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy test", stderr, "[-clauses FILE] "+"FILE MESSAGE...")
+	fs := newFlags("policy test", stderr, "[-clauses FILE] FILE MESSAGE...")
 	clauses := clausesFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
