@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/csv"
 	"errors"
@@ -13,8 +12,6 @@ import (
 	"image/png"
 	"io"
 	"mime"
-	"mime/multipart"
-	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +21,7 @@ import (
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
 	"mugai/sanitize/pdf"
+	"mugai/sanitize/sanitizetest"
 )
 
 // withAttachment builds a message with a text body and one attachment.
@@ -36,34 +34,11 @@ func withAttachment(ctype, filename string, data []byte) string {
 // attachmentsOf parses a rebuilt message and returns its attached files.
 func attachmentsOf(t *testing.T, msg []byte) map[string][]byte {
 	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	files, err := sanitizetest.Attachments(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	files := map[string][]byte{}
-	if mt != "multipart/mixed" {
-		return files
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.FileName() == "" {
-			continue
-		}
-		raw, _ := io.ReadAll(p)
-		data, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(raw)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[p.FileName()] = data
-	}
+	return files
 }
 
 func TestDisarmedAttachments(t *testing.T) {

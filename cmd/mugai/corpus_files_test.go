@@ -7,10 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,6 +16,7 @@ import (
 	"mugai/sanitize/archive"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/pdf"
+	"mugai/sanitize/sanitizetest"
 )
 
 // TestCorpusFiles runs every file below $MUGAI_CORPUS_FILES/{pdf,archive,office}
@@ -123,27 +120,12 @@ func decisions(t *testing.T, path string) []map[string]string {
 }
 
 func attached(t *testing.T, msg []byte) map[string][]byte {
-	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	t.Helper()
+	files, err := sanitizetest.Attachments(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	files := map[string][]byte{}
-	if mt != "multipart/mixed" {
-		return files
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			return files
-		}
-		if p.FileName() == "" {
-			continue
-		}
-		raw, _ := io.ReadAll(p)
-		files[p.FileName()], _ = base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(raw)))
-	}
+	return files
 }
 
 // stillActive re-checks an output with our own detection: no executable or

@@ -1,0 +1,53 @@
+// Package sanitizetest holds helpers for tests that read what the
+// rebuilder wrote, with the standard library's parsers (not the one we
+// rebuild with), so a test sees the message as an independent client would.
+package sanitizetest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"strings"
+)
+
+// Attachments returns the files attached to a rebuilt message, by
+// filename, base64-decoded (the rebuilder writes every attachment in
+// base64). A message that is not multipart/mixed has none. Any part or
+// encoding that does not parse is an error.
+func Attachments(msg []byte) (map[string][]byte, error) {
+	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if mt != "multipart/mixed" {
+		return files, nil
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return files, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.FileName() == "" {
+			continue
+		}
+		raw, err := io.ReadAll(p)
+		if err != nil {
+			return nil, err
+		}
+		data, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(raw)))
+		if err != nil {
+			return nil, fmt.Errorf("attachment %q: %w", p.FileName(), err)
+		}
+		files[p.FileName()] = data
+	}
+}
