@@ -18,19 +18,22 @@ import (
 // (Defaults); a file only overrides what it names, and an unknown key is an
 // error naming its path.
 type Config struct {
-	Listen       string       `yaml:"listen" json:"listen"`
-	Hostname     string       `yaml:"hostname" json:"hostname"`
-	Accept       Accept       `yaml:"accept" json:"accept"`
-	Deliver      Deliver      `yaml:"deliver" json:"deliver"`
-	Spool        string       `yaml:"spool" json:"spool"`
-	Originals    string       `yaml:"originals" json:"originals"`
-	Audit        string       `yaml:"audit" json:"audit"`
-	Cache        string       `yaml:"cache" json:"cache"`     // compiled WebAssembly (PDF rendering); speeds up starts
-	Policy       string       `yaml:"policy" json:"policy"`   // empty: the embedded default policy
-	Clauses      string       `yaml:"clauses" json:"clauses"` // the municipality's clause catalogue; empty: the embedded one
-	Metrics      string       `yaml:"metrics" json:"metrics"` // host:port for /metrics and /healthz; empty: off
-	Limits       Limits       `yaml:"limits" json:"limits"`
-	Backpressure Backpressure `yaml:"backpressure" json:"backpressure"`
+	Listen    string  `yaml:"listen" json:"listen"`
+	Hostname  string  `yaml:"hostname" json:"hostname"`
+	Accept    Accept  `yaml:"accept" json:"accept"`
+	Deliver   Deliver `yaml:"deliver" json:"deliver"`
+	Spool     string  `yaml:"spool" json:"spool"`
+	Originals string  `yaml:"originals" json:"originals"`
+	// OriginalsRetention is how long originals are kept (原本保管), by
+	// whole days; purged daily by serve and by mugai originals purge.
+	OriginalsRetention Duration     `yaml:"originals_retention" json:"originals_retention"`
+	Audit              string       `yaml:"audit" json:"audit"`
+	Cache              string       `yaml:"cache" json:"cache"`     // compiled WebAssembly (PDF rendering); speeds up starts
+	Policy             string       `yaml:"policy" json:"policy"`   // empty: the embedded default policy
+	Clauses            string       `yaml:"clauses" json:"clauses"` // the municipality's clause catalogue; empty: the embedded one
+	Metrics            string       `yaml:"metrics" json:"metrics"` // host:port for /metrics and /healthz; empty: off
+	Limits             Limits       `yaml:"limits" json:"limits"`
+	Backpressure       Backpressure `yaml:"backpressure" json:"backpressure"`
 }
 
 // Backpressure refuses new mail (452 4.3.1 at MAIL) while it could not be
@@ -112,12 +115,13 @@ func Defaults() Config {
 			RetryMax: Duration(time.Hour),
 			Lifetime: Duration(5 * 24 * time.Hour),
 		},
-		Spool:        "var/spool",
-		Originals:    "var/originals",
-		Audit:        "var/audit.jsonl",
-		Cache:        "var/cache",
-		Limits:       Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10},
-		Backpressure: Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
+		Spool:              "var/spool",
+		Originals:          "var/originals",
+		OriginalsRetention: Duration(30 * 24 * time.Hour),
+		Audit:              "var/audit.jsonl",
+		Cache:              "var/cache",
+		Limits:             Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10},
+		Backpressure:       Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
 	}
 }
 
@@ -144,6 +148,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(path, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.OriginalsRetention.D() < 24*time.Hour {
+		add("originals_retention", "%s is less than a day", c.OriginalsRetention.D())
 	}
 	if c.Metrics != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {

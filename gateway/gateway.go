@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,8 @@ type Gateway struct {
 
 	metrics  *metrics
 	metricsL net.Listener // when cfg.Metrics is set
+
+	background sync.WaitGroup // the retention loop; waited for before the audit log closes
 
 	panics  atomic.Int64
 	closing atomic.Bool
@@ -247,6 +250,8 @@ func (g *Gateway) Serve(l net.Listener) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
+	g.background.Add(1)
+	go func() { defer g.background.Done(); g.purgeLoop(ctx) }()
 	if g.metricsL != nil {
 		go g.serveMetrics(ctx, g.metricsL)
 		g.log.Info("metrics and health", "addr", g.metricsL.Addr().String(), "paths", "/metrics /healthz")
@@ -268,7 +273,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if g.cancel != nil {
 		g.cancel()
 		done := make(chan struct{})
-		go func() { g.deliverer.stop(); close(done) }()
+		go func() { g.deliverer.stop(); g.background.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-ctx.Done():

@@ -174,7 +174,12 @@ func (s *session) data(id string, r io.Reader) error {
 		return err
 	}
 	meta := originals.Meta{ID: id, Received: received, From: s.from, Rcpts: s.rcpts, Client: s.client.String(),
-		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
+		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil)), Subject: res.Subject}
+	for _, d := range res.Decisions {
+		meta.Parts = append(meta.Parts, originals.Part{Path: d.Path, Filename: d.Filename, DeclaredType: d.DeclaredType,
+			DetectedType: d.DetectedType, Size: d.Size, SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID,
+			Clause: d.Clause, Reason: d.Reason, Detail: d.Detail})
+	}
 	if _, err := g.originals.Commit(f, meta); err != nil {
 		return err
 	}

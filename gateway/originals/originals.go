@@ -26,6 +26,8 @@ type Meta struct {
 	MessageID string    `json:"message_id,omitempty"`
 	Size      int64     `json:"size"`
 	SHA256    string    `json:"sha256"`
+	Subject   string    `json:"subject,omitempty"` // as rebuilt (decoded)
+	Parts     []Part    `json:"parts"`             // every leaf with its decision
 }
 
 // Store is the originals folder.

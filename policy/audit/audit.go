@@ -34,6 +34,8 @@ const (
 	EventRequeued  = "requeued" // an admin put a failed message back in the queue
 	EventDeleted   = "deleted"  // an admin deleted a message from the queue
 	EventPolicy    = "policy"   // a policy was put in force (start, reload) or refused
+	EventPurged    = "purged"   // originals past their retention were removed
+	EventReleased  = "released" // an admin released an original (or a part of it)
 )
 
 // Header is the part of every record: when, what, which message.
@@ -245,6 +247,11 @@ func (l *Log) Requeued(id, operator, detail string) error {
 // Deleted records an operator deleting a message from the queue.
 func (l *Log) Deleted(id, operator, detail string) error {
 	return l.write([]any{&AdminRecord{Header: Header{Event: EventDeleted, ID: id}, Operator: operator, Detail: detail}})
+}
+
+// Purged records the removal of originals past their retention.
+func (l *Log) Purged(operator, detail string) error {
+	return l.write([]any{&AdminRecord{Header: Header{Event: EventPurged}, Operator: operator, Detail: detail}})
 }
 
 // header returns the common part of a record, to stamp the time.

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"mugai/gateway"
+	"mugai/gateway/originals"
+	"mugai/policy/audit"
+)
+
+// originalsSetup parses -config (and extra flags) and attaches to the
+// originals store without crash recovery (the gateway may be writing).
+func originalsSetup(name string, args []string, stderr io.Writer, usage string, extra func(*flags)) (*flags, gateway.Config, *originals.Store, error) {
+	fs := newFlags(name, stderr, usage)
+	configFile := fs.String("config", "", "configuration file (default: the embedded defaults)")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, gateway.Config{}, nil, err
+	}
+	cfg := gateway.Defaults()
+	if *configFile != "" {
+		var err error
+		if cfg, err = gateway.LoadConfig(*configFile); err != nil {
+			return nil, cfg, nil, usagef("%s", oneLine(err))
+		}
+	}
+	st, err := originals.Attach(cfg.Originals)
+	if err != nil {
+		return nil, cfg, nil, usagef("%v", err)
+	}
+	return fs, cfg, st, nil
+}
+
+// parseDay reads 2026-11-26 (local midnight) or an RFC 3339 time.
+func parseDay(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, usagef("%s %q is not a date (2026-11-26) or an RFC 3339 time", flag, s)
+	}
+	return t, nil
+}
+
+// printable keeps what an original's sender chose (a filename, a subject)
+// from driving the admin's terminal: control characters become '?'.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func cmdOriginalsList(args []string, stdout, stderr io.Writer) error {
+	var from, rcpt, since, until *string
+	fs, _, st, err := originalsSetup("originals list", args, stderr, "[-config FILE] [-from ADDR] [-rcpt ADDR] [-since DATE] [-until DATE]", func(fs *flags) {
+		from = fs.String("from", "", "envelope sender")
+		rcpt = fs.String("rcpt", "", "envelope recipient")
+		since = fs.String("since", "", "received on or after this date (2026-11-01) or time (RFC 3339)")
+		until = fs.String("until", "", "received before this date or time")
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("takes no arguments (to see one original: mugai originals show ID)")
+	}
+	f := originals.Filter{From: *from, Rcpt: *rcpt}
+	if f.Since, err = parseDay("-since", *since); err != nil {
+		return err
+	}
+	if f.Until, err = parseDay("-until", *until); err != nil {
+		return err
+	}
+	ms, problems, err := st.List(f)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintln(stderr, "unreadable index entry:", p)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tFROM\tRECIPIENTS\tSIZE\tPARTS (changed)\tSUBJECT")
+	for _, m := range ms {
+		changed := 0
+		for _, p := range m.Parts {
+			if p.Action != "textify" || p.Reason != "body-text" {
+				changed++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d (%d)\t%s\n", m.ID, m.Received.Local().Format("2006-01-02 15:04:05"),
+			dash(m.From), strings.Join(m.Rcpts, ","), m.Size, len(m.Parts), changed, printable(m.Subject))
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "%d originals\n", len(ms))
+	return nil
+}
+
+func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
+	fs, _, st, err := originalsSetup("originals show", args, stderr, "[-config FILE] ID", nil)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("needs one gateway id")
+	}
+	m, path, err := st.Get(fs.Arg(0))
+	if errors.Is(err, originals.ErrNotFound) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "id:         %s\nreceived:   %s\nfrom:       %s\nrecipients: %s\nclient:     %s (HELO %s)\n",
+		m.ID, m.Received.Local().Format(time.RFC3339), dash(m.From), strings.Join(m.Rcpts, ", "), m.Client, printable(m.Helo))
+	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\nsize:       %d bytes, sha256 %s\nkept at:    %s\n\n",
+		dash(printable(m.MessageID)), printable(m.Subject), m.Size, m.SHA256, path)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PART\tACTION\tRULE\tCLAUSE\tREASON\tDECLARED\tDETECTED\tSIZE\tFILENAME\tSHA256\tDETAIL")
+	for _, p := range m.Parts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Path, p.Action, p.Rule, p.Clause, p.Reason,
+			dash(p.DeclaredType), dash(p.DetectedType), p.Size, dash(printable(p.Filename)), p.SHA256[:min(12, len(p.SHA256))], dash(printable(p.Detail)))
+	}
+	return tw.Flush()
+}
+
+func cmdOriginalsPurge(args []string, stdout, stderr io.Writer) error {
+	var operator *string
+	fs, cfg, st, err := originalsSetup("originals purge", args, stderr, "[-config FILE] -operator NAME", func(fs *flags) {
+		operator = fs.String("operator", "", "who runs the purge (audited)")
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("takes no arguments")
+	}
+	if *operator == "" {
+		return usagef("-operator is required: purges are audited")
+	}
+	log, err := audit.Open(cfg.Audit)
+	if err != nil {
+		return usagef("audit: %v", err)
+	}
+	defer log.Close()
+	p, err := gateway.PurgeOriginals(st, log, cfg.OriginalsRetention.D(), time.Now(), *operator)
+	if err != nil {
+		return err
+	}
+	if len(p.Days) == 0 {
+		fmt.Fprintf(stdout, "nothing older than the retention (%s)\n", cfg.OriginalsRetention.D())
+		return nil
+	}
+	fmt.Fprintf(stdout, "purged %d originals (%d bytes) of %s\n", p.Messages, p.Bytes, strings.Join(p.Days, ", "))
+	return nil
+}

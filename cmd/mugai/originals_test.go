@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mugai/gateway/originals"
+)
+
+// TestOriginalsCommands: list with filters, show with the part tree (and
+// an escape sequence in a filename neutralised), purge audited.
+func TestOriginalsCommands(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "originals")
+	auditFile := filepath.Join(dir, "audit.jsonl")
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("originals: "+store+"\naudit: "+auditFile+"\noriginals_retention: 30d\n"), 0o644)
+	st, err := originals.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	old := now.AddDate(0, 0, -40)
+	for _, o := range []struct {
+		id   string
+		at   time.Time
+		rcpt string
+	}{
+		{old.Format("20060102T150405") + "-aaaaaaaaaaaa", old, "x@city.example.lg.jp"},
+		{now.Format("20060102T150405") + "-bbbbbbbbbbbb", now, "y@city.example.lg.jp"},
+	} {
+		f, _ := st.TempFile(o.at, o.id)
+		f.WriteString("Subject: x\r\n\r\nx\r\n")
+		m := originals.Meta{ID: o.id, Received: o.at, From: "a@example.jp", Rcpts: []string{o.rcpt}, Subject: "見積",
+			Parts: []originals.Part{
+				{Path: "1", Action: "textify", Rule: "body-text", Clause: "2(13)", Reason: "body-text", SHA256: "0123456789abcdef"},
+				{Path: "2", Action: "strip", Rule: "builtin-dangerous-type", Clause: "6(6)", Reason: "dangerous-type", Filename: "a\x1b[31m.exe", SHA256: "fedcba9876543210"},
+			}}
+		if _, err := st.Commit(f, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newID := now.Format("20060102T150405") + "-bbbbbbbbbbbb"
+
+	code, out, stderr := runCLI(t, "originals", "list", "-config", cfg, "-rcpt", "Y@city.example.lg.jp")
+	if code != 0 || !strings.Contains(out, newID) || strings.Contains(out, "aaaaaaaaaaaa") || !strings.Contains(out, "2 (1)") || !strings.Contains(out, "1 originals") {
+		t.Errorf("list -rcpt: %d\n%s%s", code, out, stderr)
+	}
+	if code, out, _ := runCLI(t, "originals", "list", "-config", cfg, "-since", now.AddDate(0, 0, -1).Format("2006-01-02")); code != 0 || !strings.Contains(out, "1 originals") {
+		t.Errorf("list -since: %d\n%s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "originals", "list", "-config", cfg, "-since", "yesterday"); code != 2 || !strings.Contains(stderr, "not a date") {
+		t.Errorf("bad -since: %d %s", code, stderr)
+	}
+	code, out, _ = runCLI(t, "originals", "show", "-config", cfg, newID)
+	if code != 0 || !strings.Contains(out, "builtin-dangerous-type") || !strings.Contains(out, "a?[31m.exe") || strings.Contains(out, "\x1b") || !strings.Contains(out, "見積") {
+		t.Errorf("show: %d\n%q", code, out)
+	}
+	if code, _, stderr := runCLI(t, "originals", "show", "-config", cfg, "20260101T000000-nothere"); code != 2 || !strings.Contains(stderr, "no such original") {
+		t.Errorf("show unknown: %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "originals", "purge", "-config", cfg); code != 2 || !strings.Contains(stderr, "-operator") {
+		t.Errorf("purge without operator: %d %s", code, stderr)
+	}
+	code, out, _ = runCLI(t, "originals", "purge", "-config", cfg, "-operator", "yamada")
+	if code != 0 || !strings.Contains(out, "purged 1 originals") {
+		t.Errorf("purge: %d %s", code, out)
+	}
+	if code, out, _ := runCLI(t, "originals", "list", "-config", cfg); code != 0 || !strings.Contains(out, "1 originals") {
+		t.Errorf("after purge: %s", out)
+	}
+	recs := auditRecords(auditFile)
+	if len(recs) != 1 || recs[0]["event"] != "purged" || recs[0]["operator"] != "yamada" || !strings.Contains(recs[0]["detail"].(string), "clause 6(7)") {
+		t.Errorf("audit = %v", recs)
+	}
+}

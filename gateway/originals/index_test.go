@@ -1,0 +1,87 @@
+package originals
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func keep(t *testing.T, s *Store, id string, at time.Time, from string, rcpts ...string) {
+	t.Helper()
+	f, err := s.TempFile(at, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("Subject: x\r\n\r\nbody of " + id + "\r\n")
+	m := Meta{ID: id, Received: at, From: from, Rcpts: rcpts, Size: 20,
+		Parts: []Part{{Path: "1", Action: "textify", Rule: "body-text", Clause: "2(13)", Reason: "body-text", SHA256: "ab"}}}
+	if _, err := s.Commit(f, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIndex(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1 := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	d2 := time.Date(2026, 11, 25, 23, 30, 0, 0, time.UTC)
+	keep(t, s, "20261001T090000-aaaaaaaaaaaa", d1, "a@example.jp", "x@city.example.lg.jp")
+	keep(t, s, "20261125T233000-bbbbbbbbbbbb", d2, "b@example.jp", "X@City.Example.LG.JP", "y@city.example.lg.jp")
+	keep(t, s, "20261125T233001-cccccccccccc", d2.Add(time.Second), "", "y@city.example.lg.jp")
+
+	all, problems, err := s.List(Filter{})
+	if err != nil || len(problems) > 0 || len(all) != 3 || all[0].ID != "20261001T090000-aaaaaaaaaaaa" {
+		t.Fatalf("List all = %v %v %v", all, problems, err)
+	}
+	for name, tc := range map[string]struct {
+		f    Filter
+		want int
+	}{
+		"by recipient, any case": {Filter{Rcpt: "x@city.example.lg.jp"}, 2},
+		"by sender":              {Filter{From: "B@example.jp"}, 1},
+		"since":                  {Filter{Since: d2}, 2},
+		"until":                  {Filter{Until: d2}, 1},
+		"since and rcpt":         {Filter{Since: d2, Rcpt: "x@city.example.lg.jp"}, 1},
+	} {
+		got, _, err := s.List(tc.f)
+		if err != nil || len(got) != tc.want {
+			t.Errorf("%s: %d originals (%v), want %d", name, len(got), err, tc.want)
+		}
+	}
+	m, path, err := s.Get("20261125T233000-bbbbbbbbbbbb")
+	if err != nil || m.From != "b@example.jp" || len(m.Parts) != 1 || !strings.HasSuffix(path, "2026-11-25/20261125T233000-bbbbbbbbbbbb.eml") {
+		t.Errorf("Get = %+v %s %v", m, path, err)
+	}
+	for _, bad := range []string{"20261125T000000-nothere", "../../etc/passwd", "nonsense"} {
+		if _, _, err := s.Get(bad); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%q) = %v, want ErrNotFound", bad, err)
+		}
+	}
+	// A broken index entry is reported, not silently skipped.
+	os.WriteFile(filepath.Join(dir, "2026-11-25", "20261125T000000-dddddddddddd.json"), []byte("{"), 0o640)
+	if _, problems, _ := s.List(Filter{}); len(problems) != 1 {
+		t.Errorf("problems = %v, want the broken entry", problems)
+	}
+
+	// Retention 30 days on 2026-11-26: the October day goes, November stays.
+	p, err := s.Purge(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC).AddDate(0, 0, -30))
+	if err != nil || len(p.Days) != 1 || p.Days[0] != "2026-10-01" || p.Messages != 1 || p.Bytes == 0 {
+		t.Errorf("Purge = %+v, %v", p, err)
+	}
+	if left, _, _ := s.List(Filter{}); len(left) != 2 {
+		t.Errorf("%d originals left after the purge, want 2", len(left))
+	}
+	// A day is purged only once it has wholly ended before the cutoff.
+	if p, _ := s.Purge(time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC)); len(p.Days) != 0 {
+		t.Errorf("cutoff inside a day purged it: %+v", p)
+	}
+	if p, _ := s.Purge(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)); len(p.Days) != 1 {
+		t.Errorf("cutoff at the end of 2026-11-25: %+v", p)
+	}
+}
