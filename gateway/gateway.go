@@ -299,10 +299,14 @@ func (g *Gateway) overloaded() string {
 }
 
 // newID returns a gateway id: sortable by time, unique, safe in file names.
-func (g *Gateway) newID() string {
+func (g *Gateway) newID() string { return NewID(g.Now()) }
+
+// NewID returns a fresh gateway id: the UTC time and 48 random bits
+// (20261126T163953-b0e299d1fb09). The date in it names the originals day.
+func NewID(now time.Time) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return g.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
 
 // slogAdapter lets go-smtp log through slog.

@@ -11,6 +11,7 @@ import (
 
 	"mugai/gateway"
 	"mugai/gateway/originals"
+	"mugai/gateway/queue"
 	"mugai/policy/audit"
 )
 
@@ -167,4 +168,56 @@ func cmdOriginalsPurge(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "purged %d originals (%d bytes) of %s\n", p.Messages, p.Bytes, strings.Join(p.Days, ", "))
 	return nil
+}
+
+// stringList is a repeatable flag (-to a -to b).
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
+	var operator, reason, part *string
+	var force *bool
+	var to stringList
+	fs, cfg, st, err := originalsSetup("originals release", args, stderr,
+		"[-config FILE] -operator NAME -reason TEXT [-part PATH] [-to ADDR]... [-force] ID", func(fs *flags) {
+			operator = fs.String("operator", "", "who releases (audited)")
+			reason = fs.String("reason", "", "why (audited)")
+			part = fs.String("part", "", "release only this part (a path from originals show), attached to a short notice")
+			fs.Var(&to, "to", "recipient (repeatable; default: the original's recipients)")
+			force = fs.Bool("force", false, "release a part removed as type-mismatch, encrypted-archive or sanitize-failed")
+		})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("needs one gateway id")
+	}
+	if *operator == "" || *reason == "" {
+		return usagef("-operator and -reason are required: releases are audited")
+	}
+	sp, err := queue.Attach(cfg.Spool)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	log, err := audit.Open(cfg.Audit)
+	if err != nil {
+		return usagef("audit: %v", err)
+	}
+	defer log.Close()
+	rel, err := gateway.Release(cfg, st, sp, log, gateway.ReleaseRequest{ID: fs.Arg(0), Operator: *operator, Reason: *reason,
+		Part: *part, To: to, Force: *force, Now: time.Now()})
+	switch {
+	case errors.Is(err, originals.ErrNotFound), errors.Is(err, gateway.ErrNeedsForce):
+		return usagef("%v", err)
+	case err != nil:
+		return err
+	}
+	what := "the whole original"
+	if *part != "" {
+		what = "part " + *part
+	}
+	fmt.Fprintf(stdout, "released %s of %s to %s as %s (audited)\n", what, fs.Arg(0), strings.Join(rel.Rcpts, ", "), rel.SpoolID)
+	return signalGateway(cfg, stdout, false)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mugai/gateway/originals"
+	"mugai/gateway/queue"
 )
 
 // TestOriginalsCommands: list with filters, show with the part tree (and
@@ -17,9 +18,12 @@ func TestOriginalsCommands(t *testing.T) {
 	store := filepath.Join(dir, "originals")
 	auditFile := filepath.Join(dir, "audit.jsonl")
 	cfg := filepath.Join(dir, "c.yaml")
-	os.WriteFile(cfg, []byte("originals: "+store+"\naudit: "+auditFile+"\noriginals_retention: 30d\n"), 0o644)
+	os.WriteFile(cfg, []byte("originals: "+store+"\naudit: "+auditFile+"\nspool: "+filepath.Join(dir, "spool")+"\noriginals_retention: 30d\n"), 0o644)
 	st, err := originals.Open(store)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := queue.Open(filepath.Join(dir, "spool")); err != nil { // as serve would have
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
@@ -62,6 +66,19 @@ func TestOriginalsCommands(t *testing.T) {
 	if code, _, stderr := runCLI(t, "originals", "show", "-config", cfg, "20260101T000000-nothere"); code != 2 || !strings.Contains(stderr, "no such original") {
 		t.Errorf("show unknown: %d %s", code, stderr)
 	}
+	// Release: part 2 was removed as dangerous-type (no -force needed);
+	// without a running gateway the entry waits in the spool.
+	if code, _, stderr := runCLI(t, "originals", "release", "-config", cfg, "-operator", "yamada", newID); code != 2 || !strings.Contains(stderr, "-reason") {
+		t.Errorf("release without reason: %d %s", code, stderr)
+	}
+	code, out, stderr = runCLI(t, "originals", "release", "-config", cfg, "-operator", "yamada", "-reason", "audit request", "-to", "kansa@city.example.lg.jp", newID)
+	if code != 0 || !strings.Contains(out, "released the whole original of "+newID+" to kansa@city.example.lg.jp") || !strings.Contains(out, "no running gateway") {
+		t.Errorf("release: %d\n%s%s", code, out, stderr)
+	}
+	if code, out, _ := runCLI(t, "queue", "list", "-config", cfg); code != 0 || !strings.Contains(out, "1 queued") {
+		t.Errorf("the release is not in the queue:\n%s", out)
+	}
+	os.Remove(auditFile) // the purge check below counts from here
 	if code, _, stderr := runCLI(t, "originals", "purge", "-config", cfg); code != 2 || !strings.Contains(stderr, "-operator") {
 		t.Errorf("purge without operator: %d %s", code, stderr)
 	}

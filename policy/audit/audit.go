@@ -249,6 +249,31 @@ func (l *Log) Deleted(id, operator, detail string) error {
 	return l.write([]any{&AdminRecord{Header: Header{Event: EventDeleted, ID: id}, Operator: operator, Detail: detail}})
 }
 
+// ReleasedPart is one part handed out by a release.
+type ReleasedPart struct {
+	Path     string `json:"path"`
+	Filename string `json:"filename"`
+	SHA256   string `json:"sha256"`
+	Reason   string `json:"reason"` // the decision's reason when it was removed
+}
+
+// ReleasedRecord says an admin released an original (id) or parts of it,
+// queued as a new message (spool_id) to rcpt.
+type ReleasedRecord struct {
+	Header
+	Operator string         `json:"operator"`
+	Reason   string         `json:"reason"`
+	SpoolID  string         `json:"spool_id"`
+	Rcpt     []string       `json:"rcpt"`
+	Parts    []ReleasedPart `json:"parts"`
+}
+
+// Released records a release.
+func (l *Log) Released(id, operator, reason, spoolID string, rcpts []string, parts []ReleasedPart) error {
+	return l.write([]any{&ReleasedRecord{Header: Header{Event: EventReleased, ID: id}, Operator: operator, Reason: reason,
+		SpoolID: spoolID, Rcpt: nonNil(rcpts), Parts: parts}})
+}
+
 // Purged records the removal of originals past their retention.
 func (l *Log) Purged(operator, detail string) error {
 	return l.write([]any{&AdminRecord{Header: Header{Event: EventPurged}, Operator: operator, Detail: detail}})
@@ -270,6 +295,8 @@ func header(r any) *Header {
 	case *AdminRecord:
 		return &v.Header
 	case *PolicyRecord:
+		return &v.Header
+	case *ReleasedRecord:
 		return &v.Header
 	}
 	panic(fmt.Sprintf("audit: unknown record type %T", r))

@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"mugai/sanitize/sanitizetest"
+)
+
+// TestRelease goes through the normal delivery path to a loopback next
+// hop: a suspicious part needs Force, a part arrives byte for byte
+// attached to a notice, the whole original arrives unchanged, and each
+// release is audited with operator, reason, parts and hashes.
+func TestRelease(t *testing.T) {
+	hop := startNextHop(t)
+	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = hop.addr })
+	exe := "MZ\x90\x00 pretend program"
+	msg := "Subject: invoice\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=tool.exe\r\nContent-Transfer-Encoding: base64\r\n\r\nTVqQACBwcmV0ZW5kIHByb2dyYW0=\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\n\r\nthis is no pdf\r\n--b--\r\n"
+	reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, _ := strings.Cut(reply, "queued as ")
+	waitFor(t, "the sanitized message", func() bool { return len(hop.messages()) == 1 })
+	m, _, err := tg.g.originals.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, p := range m.Parts {
+		reasons[p.Path] = p.Reason
+	}
+	if reasons["2"] != "dangerous-type" || reasons["3"] != "type-mismatch" {
+		t.Fatalf("decisions %v: the test needs a dangerous part 2 and a disguised part 3", reasons)
+	}
+	release := func(req ReleaseRequest) (Released, error) {
+		req.ID, req.Operator, req.Now = id, "yamada", time.Now()
+		rel, err := Release(tg.cfg, tg.g.originals, tg.g.spool, tg.g.audit, req)
+		if err == nil {
+			tg.g.Rescan()
+		}
+		return rel, err
+	}
+
+	if _, err := release(ReleaseRequest{Reason: "needed", Part: "3"}); !errors.Is(err, ErrNeedsForce) {
+		t.Errorf("disguised part without force: %v", err)
+	}
+	if _, err := release(ReleaseRequest{Reason: "needed"}); !errors.Is(err, ErrNeedsForce) {
+		t.Errorf("whole original holding a disguised part, without force: %v", err)
+	}
+	if _, err := release(ReleaseRequest{Reason: "", Part: "2"}); err == nil {
+		t.Error("a release without a reason was accepted")
+	}
+	if _, err := release(ReleaseRequest{Reason: "x", Part: "9"}); err == nil || !strings.Contains(err.Error(), "no part 9") {
+		t.Errorf("unknown part: %v", err)
+	}
+
+	rel, err := release(ReleaseRequest{Reason: "the vendor's installer, confirmed by phone", Part: "2", To: []string{"it@city.example.lg.jp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the released part", func() bool { return len(hop.messages()) == 2 })
+	got := hop.messages()[1]
+	files, err := sanitizetest.Attachments(got.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(files["tool.exe"]) != exe || len(got.rcpts) != 1 || got.rcpts[0] != "it@city.example.lg.jp" {
+		t.Errorf("released part: rcpts %v, files %q", got.rcpts, files)
+	}
+	if !bytes.Contains(got.data, []byte("X-Mugai-Released: "+id+" part 2 by yamada")) {
+		t.Error("the notice does not say what was released by whom")
+	}
+
+	if _, err := release(ReleaseRequest{Reason: "whole mail for the auditor", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the released original", func() bool { return len(hop.messages()) == 3 })
+	whole := hop.messages()[2].data
+	if !bytes.HasSuffix(whole, []byte(msg)) || !bytes.HasPrefix(whole, []byte("X-Mugai-Released: "+id+" by yamada\r\n")) {
+		t.Errorf("the whole original did not arrive unchanged:\n%q", whole)
+	}
+
+	var recs []map[string]any
+	for _, r := range auditEvents(t, tg.cfg.Audit, id) {
+		if r["event"] == "released" {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) != 2 || recs[0]["operator"] != "yamada" || recs[0]["spool_id"] != rel.SpoolID ||
+		!strings.Contains(recs[0]["reason"].(string), "confirmed by phone") {
+		t.Fatalf("released records: %v", recs)
+	}
+	parts := recs[0]["parts"].([]any)
+	p0 := parts[0].(map[string]any)
+	if len(parts) != 1 || p0["path"] != "2" || p0["sha256"] != m.Parts[1].SHA256 || p0["reason"] != "dangerous-type" {
+		t.Errorf("released part record: %v", parts)
+	}
+	if n := len(recs[1]["parts"].([]any)); n != len(m.Parts) {
+		t.Errorf("whole release lists %d parts, want %d", n, len(m.Parts))
+	}
+}
