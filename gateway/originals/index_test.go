@@ -85,3 +85,36 @@ func TestIndex(t *testing.T) {
 		t.Errorf("cutoff at the end of 2026-11-25: %+v", p)
 	}
 }
+
+// TestCrashBeforeIndex: a crash after the message file was renamed but
+// before its index entry was written left a message that was never
+// acknowledged (250 comes after Commit): the next Open removes it and its
+// temp files, and everything committed stays listed.
+func TestCrashBeforeIndex(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	keep(t, s, "20261126T080000-aaaaaaaaaaaa", at, "a@example.jp", "x@city.example.lg.jp")
+	day := filepath.Join(dir, "2026-11-26")
+	os.WriteFile(filepath.Join(day, "20261126T080001-bbbbbbbbbbbb.eml"), []byte("half"), 0o640) // no .json
+	f, _ := s.TempFile(at, "20261126T080002-cccccccccccc")                                      // a temp file mid-write
+	f.Close()
+	s2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(day)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "20261126T080000-aaaaaaaaaaaa.eml,20261126T080000-aaaaaaaaaaaa.json" {
+		t.Errorf("after recovery the day holds %v", names)
+	}
+	if ms, _, _ := s2.List(Filter{}); len(ms) != 1 {
+		t.Errorf("%d originals listed after recovery, want 1", len(ms))
+	}
+}
