@@ -30,7 +30,7 @@ unit:
 
 # Benchmarks in the standard format (compare runs with benchstat).
 bench:
-	$(GO) test -run XXX -bench . -benchmem -count 3 ./sanitize/...
+	$(GO) test -run XXX -bench . -benchmem -count 3 ./sanitize/... ./policy/report ./gateway
 
 # Each fuzz target runs for FUZZTIME; crashers land in testdata/fuzz/ and
 # must be committed as regression seeds.

@@ -41,6 +41,7 @@ func init() {
 		{[]string{"originals", "show"}, "[-config FILE] ID", "show an original's envelope and part tree with the decisions (never its content)", cmdOriginalsShow},
 		{[]string{"originals", "release"}, "[-config FILE] -operator NAME -reason TEXT [-part PATH] [-to ADDR]... [-force] ID", "deliver a kept original, or one part of it attached to a notice (audited)", cmdOriginalsRelease},
 		{[]string{"originals", "purge"}, "[-config FILE] -operator NAME", "remove originals past originals_retention (audited; serve also does it daily)", cmdOriginalsPurge},
+		{[]string{"report"}, "[-since DATE] [-until DATE] [-format text|csv|html] AUDIT...", "summarise audit logs: messages, decisions by action/rule/clause/type, removals, deliveries, releases", cmdReport},
 		{[]string{"version"}, "", "print the version", cmdVersion},
 	}
 }

@@ -94,3 +94,20 @@ func TestOriginalsCommands(t *testing.T) {
 		t.Errorf("audit = %v", recs)
 	}
 }
+
+func TestReportCommand(t *testing.T) {
+	log := "../../policy/report/testdata/audit.jsonl"
+	code, out, stderr := runCLI(t, "report", "-since", "2026-11-01T00:00:00Z", "-until", "2026-12-01T00:00:00Z", "-format", "csv", log)
+	if code != 0 || !strings.Contains(out, "messages,received,3\n") || !strings.Contains(out, "released,yamada,1\n") {
+		t.Errorf("csv: %d\n%s%s", code, out, stderr)
+	}
+	if code, out, _ := runCLI(t, "report", "-format", "html", log); code != 0 || !strings.HasPrefix(out, "<!DOCTYPE html>") {
+		t.Errorf("html: %d", code)
+	}
+	if code, _, stderr := runCLI(t, "report", "-format", "pdf", log); code != 2 || !strings.Contains(stderr, "not text, csv or html") {
+		t.Errorf("bad format: %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "report"); code != 2 || !strings.Contains(stderr, "at least one audit file") {
+		t.Errorf("no file: %d %s", code, stderr)
+	}
+}

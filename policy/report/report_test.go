@@ -1,0 +1,110 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func november(t *testing.T) *Report {
+	t.Helper()
+	f, err := os.Open("testdata/audit.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	if err := r.Add(f); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := "testdata/" + name
+	if *update {
+		os.WriteFile(path, got, 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update to accept):\n%s", name, got)
+	}
+}
+
+// TestFigures checks the numbers themselves, independent of any format.
+func TestFigures(t *testing.T) {
+	r := november(t)
+	if r.Received != 3 || r.Rejected != 1 || r.Delivered != 2 || r.Deferred != 1 || r.Bounced != 1 || r.Purges != 1 || r.Unreadable != 1 {
+		t.Errorf("totals: %+v", r)
+	}
+	if r.Actions["strip"] != 3 || r.Actions["textify"] != 2 || r.Actions["flatten"] != 1 {
+		t.Errorf("actions %v", r.Actions)
+	}
+	// The unused alternative is not "removed content"; the others are.
+	if r.Stripped["dangerous-type"] != 1 || r.Stripped["malformed-mime"] != 1 || r.Stripped["alternative-unused"] != 0 {
+		t.Errorf("stripped %v", r.Stripped)
+	}
+	if r.Senders["a@example.jp"] != 1 || r.Senders["<>"] != 1 || r.Releases["yamada"] != 1 {
+		t.Errorf("senders %v releases %v", r.Senders, r.Releases)
+	}
+}
+
+func TestText(t *testing.T) {
+	var b bytes.Buffer
+	if err := november(t).WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "november.txt", b.Bytes())
+}
+
+func TestCSV(t *testing.T) {
+	var b bytes.Buffer
+	if err := november(t).WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "november.csv", b.Bytes())
+}
+
+// TestHTML: the numbers are there, a value from the log is escaped, and
+// the page needs nothing from anywhere: no script, no URL.
+func TestHTML(t *testing.T) {
+	var b bytes.Buffer
+	if err := november(t).WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"<th>received</th><td class=\"n\">3</td>", "<td>dangerous-type</td><td class=\"n\">1</td>", "<svg", "yamada"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if regexp.MustCompile(`(?i)<script|https?:|//[a-z]|src=|@import|url\(`).MatchString(page) {
+		t.Errorf("page refers to something outside itself or runs script:\n%s", page)
+	}
+}
+
+// BenchmarkAdd: a month of a busy city (100k messages, ~6 records each).
+func BenchmarkAdd(b *testing.B) {
+	one, _ := os.ReadFile("testdata/audit.jsonl")
+	var log bytes.Buffer
+	for log.Len() < 100_000*6*200 {
+		log.Write(one)
+	}
+	b.SetBytes(int64(log.Len()))
+	for b.Loop() {
+		r := New(time.Time{}, time.Time{})
+		if err := r.Add(bytes.NewReader(log.Bytes())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
