@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -67,8 +69,10 @@ func printable(s string) string {
 }
 
 func cmdOriginalsList(args []string, stdout, stderr io.Writer) error {
-	var from, rcpt, since, until *string
-	fs, _, st, err := originalsSetup("originals list", args, stderr, "[-config FILE] [-from ADDR] [-rcpt ADDR] [-since DATE] [-until DATE]", func(fs *flags) {
+	var from, rcpt, since, until, id, msgID *string
+	fs, _, st, err := originalsSetup("originals list", args, stderr, "[-config FILE] [-from ADDR] [-rcpt ADDR] [-since DATE] [-until DATE] [-id ID] [-message-id ID]", func(fs *flags) {
+		id = fs.String("id", "", "gateway id")
+		msgID = fs.String("message-id", "", "Message-ID header of the original")
 		from = fs.String("from", "", "envelope sender")
 		rcpt = fs.String("rcpt", "", "envelope recipient")
 		since = fs.String("since", "", "received on or after this date (2026-11-01) or time (RFC 3339)")
@@ -80,7 +84,7 @@ func cmdOriginalsList(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("takes no arguments (to see one original: mugai originals show ID)")
 	}
-	f := originals.Filter{From: *from, Rcpt: *rcpt}
+	f := originals.Filter{From: *from, Rcpt: *rcpt, ID: *id, MessageID: *msgID}
 	if f.Since, err = parseDay("-since", *since); err != nil {
 		return err
 	}
@@ -128,8 +132,12 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "id:         %s\nreceived:   %s\nfrom:       %s\nrecipients: %s\nclient:     %s (HELO %s)\n",
 		m.ID, m.Received.Local().Format(time.RFC3339), dash(m.From), strings.Join(m.Rcpts, ", "), m.Client, printable(m.Helo))
-	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\nsize:       %d bytes, sha256 %s\nkept at:    %s\n\n",
+	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\nsize:       %d bytes, sha256 %s\nkept at:    %s\n",
 		dash(printable(m.MessageID)), printable(m.Subject), m.Size, m.SHA256, path)
+	if err := printHeader(stdout, path); err != nil {
+		fmt.Fprintf(stdout, "\n(header not readable: %v)\n", err)
+	}
+	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PART\tACTION\tRULE\tCLAUSE\tREASON\tDECLARED\tDETECTED\tSIZE\tFILENAME\tSHA256\tDETAIL")
 	for _, p := range m.Parts {
@@ -137,6 +145,35 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 			dash(p.DeclaredType), dash(p.DetectedType), p.Size, dash(printable(p.Filename)), p.SHA256[:min(12, len(p.SHA256))], dash(printable(p.Detail)))
 	}
 	return tw.Flush()
+}
+
+// printHeader prints the original's top-level header block as it came,
+// line by line, at most 200 lines of 200 characters, control characters
+// masked: what an admin needs to judge a release, never the body.
+func printHeader(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintln(w, "\nheader as received:")
+	br := bufio.NewReaderSize(f, 4096)
+	for n := 0; n < 200; n++ {
+		line, err := br.ReadString('\n')
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return nil // end of the header (or of the file)
+		}
+		if len(line) > 200 {
+			line = line[:200] + "…"
+		}
+		fmt.Fprintln(w, "  "+printable(line))
+		if err != nil {
+			return nil
+		}
+	}
+	fmt.Fprintln(w, "  … (more header lines not shown)")
+	return nil
 }
 
 func cmdOriginalsPurge(args []string, stdout, stderr io.Writer) error {

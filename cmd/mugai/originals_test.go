@@ -59,7 +59,13 @@ func TestOriginalsCommands(t *testing.T) {
 	if code, _, stderr := runCLI(t, "originals", "list", "-config", cfg, "-since", "yesterday"); code != 2 || !strings.Contains(stderr, "not a date") {
 		t.Errorf("bad -since: %d %s", code, stderr)
 	}
+	if code, out, _ := runCLI(t, "originals", "list", "-config", cfg, "-id", newID); code != 0 || !strings.Contains(out, "1 originals") {
+		t.Errorf("list -id: %d\n%s", code, out)
+	}
 	code, out, _ = runCLI(t, "originals", "show", "-config", cfg, newID)
+	if !strings.Contains(out, "header as received:\n  Subject: x\n") || strings.Contains(out, "\n  x\n") {
+		t.Errorf("show must print the header and not the body:\n%s", out)
+	}
 	if code != 0 || !strings.Contains(out, "builtin-dangerous-type") || !strings.Contains(out, "a?[31m.exe") || strings.Contains(out, "\x1b") || !strings.Contains(out, "見積") {
 		t.Errorf("show: %d\n%q", code, out)
 	}

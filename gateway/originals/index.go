@@ -70,6 +70,8 @@ func (s *Store) Get(id string) (Meta, string, error) {
 type Filter struct {
 	Since, Until time.Time // received in [Since, Until)
 	From, Rcpt   string    // envelope addresses, case-insensitive
+	ID           string    // a gateway id
+	MessageID    string    // the Message-ID header, with or without <>
 }
 
 func (f Filter) match(m Meta) bool {
@@ -81,6 +83,10 @@ func (f Filter) match(m Meta) bool {
 	case f.From != "" && !strings.EqualFold(f.From, m.From):
 		return false
 	case f.Rcpt != "" && !slices.ContainsFunc(m.Rcpts, func(r string) bool { return strings.EqualFold(r, f.Rcpt) }):
+		return false
+	case f.ID != "" && f.ID != m.ID:
+		return false
+	case f.MessageID != "" && strings.Trim(f.MessageID, "<>") != strings.Trim(m.MessageID, "<>"):
 		return false
 	}
 	return true
@@ -95,8 +101,12 @@ func (s *Store) List(f Filter) (ms []Meta, problems []string, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	idDay, _ := dayOfID(f.ID)
 	for _, day := range days {
 		t, _ := time.Parse(dayLayout, day)
+		if idDay != "" && day != idDay {
+			continue // an id names its day
+		}
 		if !f.Since.IsZero() && t.AddDate(0, 0, 1).Before(f.Since) || !f.Until.IsZero() && !t.Before(f.Until) {
 			continue
 		}

@@ -16,7 +16,7 @@ func keep(t *testing.T, s *Store, id string, at time.Time, from string, rcpts ..
 		t.Fatal(err)
 	}
 	f.WriteString("Subject: x\r\n\r\nbody of " + id + "\r\n")
-	m := Meta{ID: id, Received: at, From: from, Rcpts: rcpts, Size: 20,
+	m := Meta{ID: id, Received: at, From: from, Rcpts: rcpts, Size: 20, MessageID: "<m-" + id[len(id)-1:] + "@example.jp>",
 		Parts: []Part{{Path: "1", Action: "textify", Rule: "body-text", Clause: "2(13)", Reason: "body-text", SHA256: "ab"}}}
 	if _, err := s.Commit(f, m); err != nil {
 		t.Fatal(err)
@@ -48,6 +48,9 @@ func TestIndex(t *testing.T) {
 		"since":                  {Filter{Since: d2}, 2},
 		"until":                  {Filter{Until: d2}, 1},
 		"since and rcpt":         {Filter{Since: d2, Rcpt: "x@city.example.lg.jp"}, 1},
+		"by id":                  {Filter{ID: "20261125T233001-cccccccccccc"}, 1},
+		"by message-id":          {Filter{MessageID: "<m-b@example.jp>"}, 1},
+		"by message-id, bare":    {Filter{MessageID: "m-b@example.jp"}, 1},
 	} {
 		got, _, err := s.List(tc.f)
 		if err != nil || len(got) != tc.want {
