@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,8 +42,7 @@ type Gateway struct {
 	spool      *queue.Spool
 	originals  *originals.Store
 	deliverer  *deliverer
-	networks   []netip.Prefix
-	domains    map[string]bool
+	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
 	server     *smtp.Server
 
 	metrics  *metrics
@@ -81,15 +79,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, sanitizers: sanitizers, Now: time.Now, FreeSpace: diskFree, domains: map[string]bool{}}
+	g := &Gateway{cfg: cfg, log: log, sanitizers: sanitizers, Now: time.Now, FreeSpace: diskFree}
 	g.engine.Store(g.newEngine(pol))
-	for _, n := range cfg.Accept.Networks {
-		p, _ := parseNetwork(n) // validated
-		g.networks = append(g.networks, p)
-	}
-	for _, d := range cfg.Accept.Domains {
-		g.domains[strings.ToLower(d)] = true
-	}
+	g.accept.Store(newAcceptRules(cfg.Accept))
 	if g.audit, err = audit.Open(cfg.Audit); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}

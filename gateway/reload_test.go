@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emersion/go-smtp"
+
 	"mugai/policy"
 )
 
@@ -157,4 +159,30 @@ func TestClausesConfig(t *testing.T) {
 	if _, ok := policy.LookupClause("対策基準5.2"); !ok {
 		t.Error("the catalogue in force changed after a refused reload")
 	}
+}
+
+// TestApplyConfig: intake settings change live, the rest is named for a
+// restart and left as it was.
+func TestApplyConfig(t *testing.T) {
+	tg := startGateway(t, func(c *Config) { c.Accept.Domains = []string{"city.example.lg.jp"} })
+	_, err := send(tg.addr, "a@example.jp", []string{"b@town.example.lg.jp"}, "Subject: x\r\n\r\nx\r\n")
+	wantSMTPErr(t, err, 550, smtp.EnhancedCode{5, 7, 1})
+
+	cfg := tg.cfg
+	cfg.Accept.Domains = []string{"city.example.lg.jp", "town.example.lg.jp"}
+	cfg.Deliver.Workers = 9
+	cfg.Hostname = "other.localhost"
+	applied, restart := tg.g.ApplyConfig(cfg)
+	if strings.Join(applied, ",") != "accept.domains" || strings.Join(restart, ",") != "deliver,hostname" {
+		t.Errorf("applied %v, restart %v", applied, restart)
+	}
+	if _, err := send(tg.addr, "a@example.jp", []string{"b@town.example.lg.jp"}, "Subject: x\r\n\r\nx\r\n"); err != nil {
+		t.Errorf("newly accepted domain: %v", err)
+	}
+	cfg.Accept.Networks = []string{"192.0.2.0/24"} // loopback no longer allowed
+	if applied, _ := tg.g.ApplyConfig(cfg); strings.Join(applied, ",") != "accept.networks" {
+		t.Errorf("applied %v", applied)
+	}
+	_, err = send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: x\r\n\r\nx\r\n")
+	wantSMTPErr(t, err, 550, smtp.EnhancedCode{5, 7, 1})
 }

@@ -228,7 +228,7 @@ func drain(r io.Reader) error {
 
 // clientAllowed reports whether addr is inside accept.networks.
 func (g *Gateway) clientAllowed(addr netip.Addr) bool {
-	for _, p := range g.networks {
+	for _, p := range g.accept.Load().networks {
 		if p.Contains(addr) {
 			return true
 		}
@@ -238,8 +238,9 @@ func (g *Gateway) clientAllowed(addr netip.Addr) bool {
 
 // domainAccepted reports whether mail for domain is accepted.
 func (g *Gateway) domainAccepted(domain string) bool {
-	if len(g.domains) == 0 {
+	a := g.accept.Load()
+	if len(a.domains) == 0 {
 		return true
 	}
-	return g.domains[strings.ToLower(domain)]
+	return a.domains[strings.ToLower(domain)]
 }

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,7 +64,7 @@ wait:
 			return err
 		case s := <-sig:
 			if s == syscall.SIGHUP { // logrotate, a new policy
-				reloadConfigCheck(log, *configFile, cfg)
+				reloadConfig(log, *configFile, g)
 				if err := g.Reload(); err == nil {
 					log.Info("reloaded: audit log reopened, policy in force", "policy_sha256", g.Policy().SHA256)
 				} // a refusal is logged and audited by Reload
@@ -86,23 +87,25 @@ wait:
 	return g.Shutdown(ctx)
 }
 
-// reloadConfigCheck reads the configuration file again on SIGHUP. Only the
-// policy file's content and the audit file are reloaded live; a changed or
-// broken configuration is reported so the admin knows a restart is needed
-// (or would fail), and the running one stays.
-func reloadConfigCheck(log *slog.Logger, path string, running gateway.Config) {
+// reloadConfig reads the configuration file again on SIGHUP and applies
+// what can change live (accept.networks, accept.domains); keys that need a
+// restart are named in a warning, and a file that no longer loads leaves
+// everything as it is.
+func reloadConfig(log *slog.Logger, path string, g *gateway.Gateway) {
 	if path == "" {
 		return
 	}
 	cfg, err := gateway.LoadConfig(path)
 	if err != nil {
-		log.Error("configuration file is invalid now; still running on the one loaded at start", "config", path, "err", oneLine(err))
+		log.Error("configuration file is invalid now; nothing of it applied", "config", path, "err", oneLine(err))
 		return
 	}
-	a, _ := json.Marshal(cfg)
-	b, _ := json.Marshal(running)
-	if string(a) != string(b) {
-		log.Warn("configuration file changed; only the policy and the audit file reload live, restart to apply the rest", "config", path)
+	applied, restart := g.ApplyConfig(cfg)
+	if len(applied) > 0 {
+		log.Info("configuration applied", "keys", strings.Join(applied, ","))
+	}
+	if len(restart) > 0 {
+		log.Warn("configuration changed in sections that apply only at restart", "sections", strings.Join(restart, ","))
 	}
 }
 
