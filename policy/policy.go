@@ -94,7 +94,17 @@ type Match struct {
 	Authenticated List `yaml:"authenticated"`
 }
 
-var allFlags = []string{"encrypted", "macro", "disguised", "polyglot"}
+var allFlags = []string{"encrypted", "macro", "disguised", "polyglot", FlagHiddenText}
+
+// FlagHiddenText is set on a body part whose HTML holds text a mail client
+// would not show (the phishing trick builtin-hidden-text reports).
+const FlagHiddenText = "hidden-text"
+
+// UsesFlag reports whether any rule matches on flag, so the rebuild only
+// looks for what some rule will ask about.
+func (p *Policy) UsesFlag(flag string) bool {
+	return slices.ContainsFunc(p.Rules, func(r Rule) bool { return slices.Contains(r.Match.Flags, flag) })
+}
 
 // Rule is one entry of a policy. The first rule that matches a part decides.
 type Rule struct {

@@ -541,3 +541,42 @@ rules:
 		}
 	}
 }
+
+// TestHiddenTextFlag: a policy can decide on a body by the hidden text
+// found in it, e.g. withhold the whole body of such a mail.
+func TestHiddenTextFlag(t *testing.T) {
+	pol, err := policy.Parse("hidden.yaml", []byte(`
+rules:
+  - id: hidden-body
+    clause: "3(1)"
+    match: {role: body, flags: [hidden-text]}
+    action: strip
+    reason: {ja: 隠し文字のある本文は表示しません, en: a body with hidden text is withheld}
+  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: 本文, en: body}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test"}
+	for _, tc := range []struct{ html, rule, text string }{
+		{`<p>Pay the invoice today.</p><span style="display:none">SECRET-PAYLOAD</span>`, "hidden-body", ""},
+		{`<p>Pay the invoice today.</p>`, "body", "Pay the invoice today."},
+	} {
+		msg := crlf("From: a@example.jp\nContent-Type: text/html; charset=utf-8\n\n" + tc.html + "\n")
+		if got := ruleOfPart(t, rb, testEnvelope, msg, "1"); got != tc.rule {
+			t.Errorf("%q decided by %s, want %s", tc.html, got, tc.rule)
+		}
+		res, _ := rb.Rebuild(testEnvelope, strings.NewReader(msg))
+		out, err := parseOutput(res.Message)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.text, "SECRET-PAYLOAD") || tc.text != "" && !strings.Contains(out.text, tc.text) {
+			t.Errorf("%q: text\n%s", tc.html, out.text)
+		}
+	}
+}

@@ -158,14 +158,30 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 			}
 		default:
 			d.DetectedType = sniff(leaf)
-			rule = rb.Policy.Evaluate(st.subject(leaf.role, d.DetectedType, leaf.declared, leaf.filename, leaf.size, nil))
+			var flags []string
+			var pre *rendered // a body rendered to learn its flags before the rules see it
+			if leaf.role == policy.RoleBody && rb.Policy.UsesFlag(policy.FlagHiddenText) {
+				r := renderBody(leaf, rb.Policy.Body.Links)
+				if pre = &r; r.hidden > 0 {
+					flags = append(flags, policy.FlagHiddenText)
+				}
+			}
+			rule = rb.Policy.Evaluate(st.subject(leaf.role, d.DetectedType, leaf.declared, leaf.filename, leaf.size, flags))
 			d.Reason = roleReason(leaf.role)
 			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
 			if d.Action != policy.ActionTextify || leaf.role != policy.RoleBody {
 				d.Action = policy.ActionStrip // alternatives and stripped bodies
+				if pre != nil && pre.hidden > 0 {
+					d.Detail = "the body held hidden text"
+				}
 				break
 			}
-			r := renderBody(leaf, rb.Policy.LinkMode(rule))
+			links := rb.Policy.LinkMode(rule)
+			if pre == nil || links != rb.Policy.Body.Links {
+				r := renderBody(leaf, links)
+				pre = &r
+			}
+			r := *pre
 			d.Reason = r.reason
 			if r.detail != "" {
 				d.Detail = r.detail
