@@ -92,6 +92,21 @@ type Match struct {
 	// Authenticated: one of these methods (dkim, dmarc, spf) passed, in
 	// a trusted Authentication-Results field, for the sender's domain.
 	Authenticated List `yaml:"authenticated"`
+	// ArchiveDepth selects by nesting inside archives: 0 for a part of
+	// the mail itself, 1 for a member of an attached ZIP, and so on.
+	ArchiveDepth DepthRange `yaml:"archive_depth"`
+}
+
+// DepthRange is an inclusive range of archive depths; an unset bound is open.
+type DepthRange struct {
+	Min *int `yaml:"min"`
+	Max *int `yaml:"max"`
+}
+
+func (r DepthRange) set() bool { return r.Min != nil || r.Max != nil }
+
+func (r DepthRange) contains(n int) bool {
+	return (r.Min == nil || n >= *r.Min) && (r.Max == nil || n <= *r.Max)
 }
 
 var allFlags = []string{"encrypted", "macro", "disguised", "polyglot", FlagHiddenText}
@@ -184,6 +199,7 @@ type Subject struct {
 	Rcpts        []string     // envelope recipients (none offline)
 	Size         int64        // decoded bytes of the part
 	Auth         []AuthResult // trusted Authentication-Results (see Authentication)
+	ArchiveDepth int          // 0 for a MIME part, 1 for an archive member, …
 }
 
 // Built-in rules apply where the policy file has no say: structure the
@@ -495,6 +511,9 @@ func (m *Match) validate(where string, line int, errs *strictyaml.Error) {
 	for _, p := range m.Size.parse() {
 		errs.Add(line, where, "%s", p)
 	}
+	if d := m.ArchiveDepth; d.Min != nil && *d.Min < 0 || d.Max != nil && *d.Max < 0 || d.Min != nil && d.Max != nil && *d.Min > *d.Max {
+		errs.Add(line, where, "match.archive_depth: bounds must be 0 or more, min not above max")
+	}
 	for _, a := range m.Authenticated {
 		if !slices.Contains(authMethods, a) {
 			errs.Add(line, where, "match.authenticated %q is not one of %s", a, strings.Join(authMethods, ", "))
@@ -551,6 +570,9 @@ func (m *Match) matches(s Subject) bool {
 		return false
 	}
 	if len(m.Authenticated) > 0 && !authenticated(m.Authenticated, s.Auth, s.Sender) {
+		return false
+	}
+	if m.ArchiveDepth.set() && !m.ArchiveDepth.contains(s.ArchiveDepth) {
 		return false
 	}
 	if len(m.Extension) > 0 {

@@ -80,7 +80,9 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 	for i, f := range id.Flags {
 		flags[i] = string(f)
 	}
-	rule := rb.Policy.Evaluate(st.subject(policy.RoleAttachment, id.Type, leaf.declared, leaf.filename, leaf.size, flags))
+	subject := st.subject(policy.RoleAttachment, id.Type, leaf.declared, leaf.filename, leaf.size, flags)
+	subject.ArchiveDepth = leaf.depth
+	rule := rb.Policy.Evaluate(subject)
 	names := func(f string) bool {
 		for _, x := range rule.Match.Flags {
 			if x == f {

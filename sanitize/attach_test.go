@@ -580,3 +580,59 @@ rules:
 		}
 	}
 }
+
+// TestArchiveDepthRule: a rule can treat archive members differently from
+// the same type attached directly.
+func TestArchiveDepthRule(t *testing.T) {
+	pol, err := policy.Parse("depth.yaml", []byte(`
+rules:
+  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: 本文, en: body}
+  - id: zip-open
+    clause: "6(6)"
+    match: {role: attachment, type: application/zip}
+    action: disarm
+    reason: {ja: 書庫を開く, en: open archives}
+  - id: csv-in-archive
+    clause: "6(6)"
+    match: {role: attachment, type: text/csv, archive_depth: {min: 1}}
+    action: strip
+    reason: {ja: 書庫の中の表は削除, en: tables inside archives removed}
+  - id: csv
+    clause: "6(6)"
+    match: {role: attachment, type: text/csv}
+    action: disarm
+    reason: {ja: 表データ, en: tables}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test", Sanitizers: fastSanitizers()}
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	w, _ := zw.Create("list.csv")
+	w.Write([]byte("name,count\r\nA,1\r\n"))
+	zw.Close()
+	msg := crlf("From: a@example.jp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n"+
+		"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=list.csv\n\nname,count\nA,1\n") +
+		"--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=a.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		string(wrapBase64(zbuf.Bytes())) + "--b--\r\n"
+	got := map[string]string{}
+	res, err := rb.Rebuild(testEnvelope, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range res.Decisions {
+		got[d.Path] = d.RuleID
+	}
+	if got["2"] != "csv" || got["3/1"] != "csv-in-archive" {
+		t.Errorf("decisions by path: %v", got)
+	}
+	if _, err := policy.Parse("bad.yaml", []byte("rules:\n  - id: a\n    clause: \"6(6)\"\n    match: {archive_depth: {min: 2, max: 1}}\n    action: strip\n    reason: {ja: x, en: y}\n")); err == nil ||
+		!strings.Contains(err.Error(), "bad.yaml:4: rules[0] (a): match.archive_depth") {
+		t.Errorf("bad range: %v", err)
+	}
+}

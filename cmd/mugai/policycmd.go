@@ -156,6 +156,16 @@ func describeMatch(m policy.Match) string {
 			parts = append(parts, f.k+"="+strings.Join(f.v, ","))
 		}
 	}
+	if d := m.ArchiveDepth; d.Min != nil || d.Max != nil {
+		lo, hi := "0", "∞"
+		if d.Min != nil {
+			lo = fmt.Sprint(*d.Min)
+		}
+		if d.Max != nil {
+			hi = fmt.Sprint(*d.Max)
+		}
+		parts = append(parts, "archive_depth="+lo+"–"+hi)
+	}
 	if m.Size.Min != "" || m.Size.Max != "" {
 		parts = append(parts, "size="+m.Size.String())
 	}
