@@ -397,6 +397,14 @@ func ruleOfPart(t *testing.T, rb *Rebuilder, env Envelope, msg, path string) str
 	return ""
 }
 
+// bodyRuleYAML is the usual first rule of a test policy: the body as text.
+const bodyRuleYAML = `  - id: body
+    clause: "2(13)"
+    match: {role: body}
+    action: textify
+    reason: {ja: 本文, en: body}
+`
+
 // partnerCSV is a mail from a partner municipality with one CSV file.
 const partnerCSV = "From: a@town.example.lg.jp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n" +
 	"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=list.csv\n\nname,count\nA,1\n--b--\n"
@@ -408,12 +416,7 @@ func partnerRebuilder(t *testing.T, prelude, match string) *Rebuilder {
 	t.Helper()
 	pol, err := policy.Parse("partner.yaml", []byte(prelude+`
 rules:
-  - id: body
-    clause: "2(13)"
-    match: {role: body}
-    action: textify
-    reason: {ja: 本文, en: body}
-  - id: partner-text
+`+bodyRuleYAML+`  - id: partner-text
     clause: "6(6)"
     match: `+match+`
     action: disarm
@@ -491,12 +494,7 @@ body:
     ja: "富津市役所のメールゲートウェイが処理しました。"
     en: "Processed by the city hall's mail gateway."
 rules:
-  - id: body
-    clause: "2(13)"
-    match: {role: body}
-    action: textify
-    reason: {ja: 本文, en: body}
-`))
+`+bodyRuleYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,12 +550,7 @@ rules:
     match: {role: body, flags: [hidden-text]}
     action: strip
     reason: {ja: 隠し文字のある本文は表示しません, en: a body with hidden text is withheld}
-  - id: body
-    clause: "2(13)"
-    match: {role: body}
-    action: textify
-    reason: {ja: 本文, en: body}
-`))
+`+bodyRuleYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,12 +579,7 @@ rules:
 func TestArchiveDepthRule(t *testing.T) {
 	pol, err := policy.Parse("depth.yaml", []byte(`
 rules:
-  - id: body
-    clause: "2(13)"
-    match: {role: body}
-    action: textify
-    reason: {ja: 本文, en: body}
-  - id: zip-open
+`+bodyRuleYAML+`  - id: zip-open
     clause: "6(6)"
     match: {role: attachment, type: application/zip}
     action: disarm

@@ -20,20 +20,9 @@ import (
 // originalsSetup parses -config (and extra flags) and attaches to the
 // originals store without crash recovery (the gateway may be writing).
 func originalsSetup(name string, args []string, stderr io.Writer, usage string, extra func(*flags)) (*flags, gateway.Config, *originals.Store, error) {
-	fs := newFlags(name, stderr, usage)
-	configFile := fs.String("config", "", "configuration file (default: the embedded defaults)")
-	if extra != nil {
-		extra(fs)
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return nil, gateway.Config{}, nil, err
-	}
-	cfg := gateway.Defaults()
-	if *configFile != "" {
-		var err error
-		if cfg, err = gateway.LoadConfig(*configFile); err != nil {
-			return nil, cfg, nil, usagef("%s", oneLine(err))
-		}
+	fs, cfg, err := configSetup(name, args, stderr, usage, extra)
+	if err != nil {
+		return nil, cfg, nil, err
 	}
 	st, err := originals.Attach(cfg.Originals)
 	if err != nil {

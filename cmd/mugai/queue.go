@@ -21,22 +21,33 @@ import (
 // that the queue commands can tell the running gateway to rescan.
 const pidName = "mugai.pid"
 
-// queueSetup parses -config (and the given extra flags) and opens the spool.
-func queueSetup(name string, args []string, stderr io.Writer, usage string, extra func(*flags)) (*flags, gateway.Config, *queue.Spool, error) {
+// configSetup parses -config and the given extra flags, and loads the
+// configuration (the embedded defaults without -config): the start of
+// every admin command that works on a gateway's stores.
+func configSetup(name string, args []string, stderr io.Writer, usage string, extra func(*flags)) (*flags, gateway.Config, error) {
 	fs := newFlags(name, stderr, usage)
 	configFile := fs.String("config", "", "configuration file (default: the embedded defaults)")
 	if extra != nil {
 		extra(fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return nil, gateway.Config{}, nil, err
+		return nil, gateway.Config{}, err
 	}
 	cfg := gateway.Defaults()
 	if *configFile != "" {
 		var err error
 		if cfg, err = gateway.LoadConfig(*configFile); err != nil {
-			return nil, cfg, nil, usagef("%s", oneLine(err))
+			return nil, cfg, usagef("%s", oneLine(err))
 		}
+	}
+	return fs, cfg, nil
+}
+
+// queueSetup parses -config (and the given extra flags) and opens the spool.
+func queueSetup(name string, args []string, stderr io.Writer, usage string, extra func(*flags)) (*flags, gateway.Config, *queue.Spool, error) {
+	fs, cfg, err := configSetup(name, args, stderr, usage, extra)
+	if err != nil {
+		return nil, cfg, nil, err
 	}
 	// Attach, never Open: Open's crash recovery would delete a message
 	// file the running gateway is writing before its meta.
