@@ -33,14 +33,14 @@ type testGateway struct {
 	stopped bool
 }
 
-func startGateway(t *testing.T, mutate func(*Config)) *testGateway {
+func startGateway(t testing.TB, mutate func(*Config)) *testGateway {
 	t.Helper()
 	return startGatewayWith(t, testConfig(t, mutate))
 }
 
 // testConfig is the defaults with every path in a temp dir, fast retries,
 // and no free-space threshold.
-func testConfig(t *testing.T, mutate func(*Config)) Config {
+func testConfig(t testing.TB, mutate func(*Config)) Config {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := Defaults()
@@ -59,9 +59,13 @@ func testConfig(t *testing.T, mutate func(*Config)) Config {
 	return cfg
 }
 
-func startGatewayWith(t *testing.T, cfg Config, prepare ...func(*Gateway)) *testGateway {
+func startGatewayWith(t testing.TB, cfg Config, prepare ...func(*Gateway)) *testGateway {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var h slog.Handler = slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if _, ok := t.(*testing.B); ok {
+		h = slog.DiscardHandler // a benchmark measures the gateway, not the test log
+	}
+	log := slog.New(h)
 	g, err := New(cfg, log, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -79,7 +83,7 @@ func startGatewayWith(t *testing.T, cfg Config, prepare ...func(*Gateway)) *test
 	return tg
 }
 
-func (tg *testGateway) stop(t *testing.T) {
+func (tg *testGateway) stop(t testing.TB) {
 	if tg.stopped {
 		return
 	}
@@ -95,7 +99,7 @@ func (tg *testGateway) stop(t *testing.T) {
 }
 
 // tWriter sends logs to t.Log.
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

@@ -40,14 +40,14 @@ type relayed struct {
 	overTLS bool
 }
 
-func startNextHop(t *testing.T) *nextHop {
+func startNextHop(t testing.TB) *nextHop {
 	t.Helper()
 	return startNextHopTLS(t, nil)
 }
 
 // startNextHopTLS starts a next hop that offers STARTTLS with cfg (none
 // when nil).
-func startNextHopTLS(t *testing.T, cfg *tls.Config) *nextHop {
+func startNextHopTLS(t testing.TB, cfg *tls.Config) *nextHop {
 	t.Helper()
 	h := &nextHop{}
 	// Whatever a test does, what reached the next hop must be CRLF only:
@@ -147,7 +147,7 @@ func bareLineEnd(b []byte) int {
 }
 
 // testLogger sends go-smtp's log to t.Log.
-type testLogger struct{ t *testing.T }
+type testLogger struct{ t testing.TB }
 
 func (l testLogger) Printf(format string, v ...any) { l.t.Logf(format, v...) }
 func (l testLogger) Println(v ...any)               { l.t.Log(v...) }

@@ -1,6 +1,9 @@
 package gateway
 
-import "io"
+import (
+	"bytes"
+	"io"
+)
 
 // strictReader passes DATA through unchanged and fails at the first bare
 // LF, bare CR or NUL. go-smtp's data reader keeps CRLF as it is, so a bare
@@ -23,20 +26,31 @@ func (s *strictReader) Read(p []byte) (int, error) {
 		return 0, s.err
 	}
 	n, err := s.r.Read(p)
+	// Only CR, LF and NUL matter: jump from one to the next.
 	for i := 0; i < n; i++ {
-		c := p[i]
-		switch {
-		case c == '\n' && !s.prevCR:
+		if s.prevCR {
+			if p[i] != '\n' {
+				s.err = errBareCR
+				return i, s.err
+			}
+			s.prevCR = false
+			continue
+		}
+		j := bytes.IndexAny(p[i:n], "\r\n\x00")
+		if j < 0 {
+			break
+		}
+		i += j
+		switch p[i] {
+		case '\n':
 			s.err = errBareLF
-		case c != '\n' && s.prevCR:
-			s.err = errBareCR
-		case c == 0:
+		case 0:
 			s.err = errNUL
+		default:
+			s.prevCR = true
+			continue
 		}
-		if s.err != nil {
-			return i, s.err
-		}
-		s.prevCR = c == '\r'
+		return i, s.err
 	}
 	if err == io.EOF && s.prevCR {
 		s.err = errBareCR

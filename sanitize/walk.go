@@ -439,18 +439,31 @@ func (e *errReader) Read(p []byte) (int, error) {
 // decodeBase64 decodes base64 ignoring line breaks and white space and
 // accepting missing padding. Any other character, or padding in the middle,
 // is an error; the bytes decoded before it are returned with the error.
+// b64class sorts bytes for decodeBase64: 0 junk, 1 white space, 2 alphabet or '='.
+var b64class = func() (t [256]byte) {
+	for _, c := range []byte(" \t\r\n") {
+		t[c] = 1
+	}
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = 2
+	}
+	return t
+}()
+
 func decodeBase64(raw []byte) ([]byte, error) {
-	clean := make([]byte, 0, len(raw))
+	clean := make([]byte, len(raw))
+	n := 0
 	var bad bool
 	for _, c := range raw {
-		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '=':
-			clean = append(clean, c)
-		default:
+		switch b64class[c] {
+		case 2:
+			clean[n] = c
+			n++
+		case 0:
 			bad = true
 		}
 	}
+	clean = clean[:n]
 	s := bytes.TrimRight(clean, "=")
 	if i := bytes.IndexByte(s, '='); i >= 0 {
 		s, bad = s[:i], true
