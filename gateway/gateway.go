@@ -50,9 +50,11 @@ type Gateway struct {
 
 	background sync.WaitGroup // the retention loop; waited for before the audit log closes
 
-	panics  atomic.Int64
-	closing atomic.Bool
-	cancel  context.CancelFunc
+	panics    atomic.Int64
+	closing   atomic.Bool
+	lifecycle sync.Mutex         // orders Serve's start against Shutdown
+	cancel    context.CancelFunc // set by Serve under lifecycle
+	listener  net.Listener       // likewise
 
 	// Now is the clock; tests replace it before Serve.
 	Now func() time.Time
@@ -239,11 +241,21 @@ func (g *Gateway) Panics() int64 { return g.panics.Load() }
 
 // Serve runs delivery and accepts SMTP connections on l until Shutdown.
 func (g *Gateway) Serve(l net.Listener) error {
+	// Start the background work under the lifecycle lock, so a Shutdown
+	// that comes first (or at the same time) either sees it started and
+	// waits for it, or keeps it from starting.
+	g.lifecycle.Lock()
+	if g.closing.Load() {
+		g.lifecycle.Unlock()
+		l.Close()
+		return nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	g.cancel = cancel
+	g.cancel, g.listener = cancel, l
 	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
 	g.background.Add(1)
 	go func() { defer g.background.Done(); g.purgeLoop(ctx) }()
+	g.lifecycle.Unlock()
 	if g.metricsL != nil {
 		go g.serveMetrics(ctx, g.metricsL)
 		g.log.Info("metrics and health", "addr", g.metricsL.Addr().String(), "paths", "/metrics /healthz")
@@ -260,10 +272,18 @@ func (g *Gateway) Serve(l net.Listener) error {
 // Shutdown stops accepting, lets sessions finish their current command,
 // waits for deliveries in flight, and closes the audit log.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.lifecycle.Lock()
 	g.closing.Store(true)
+	cancel, l := g.cancel, g.listener
+	g.lifecycle.Unlock()
 	err := g.server.Shutdown(ctx)
-	if g.cancel != nil {
-		g.cancel()
+	if l != nil {
+		// go-smtp closes only the listeners its Serve registered; a
+		// Shutdown between our start and its Serve must stop it too.
+		l.Close()
+	}
+	if cancel != nil {
+		cancel()
 		done := make(chan struct{})
 		go func() { g.deliverer.stop(); g.background.Wait(); close(done) }()
 		select {

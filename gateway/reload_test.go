@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -185,4 +188,37 @@ func TestApplyConfig(t *testing.T) {
 	}
 	_, err = send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, "Subject: x\r\n\r\nx\r\n")
 	wantSMTPErr(t, err, 550, smtp.EnhancedCode{5, 7, 1})
+}
+
+// TestShutdownBeforeServe: a Shutdown that comes before or while Serve
+// starts ends it; Serve never keeps accepting after Shutdown returned.
+func TestShutdownBeforeServe(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Millisecond} {
+		cfg := testConfig(t, nil)
+		g, err := New(cfg, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		if delay == 0 {
+			g.Shutdown(context.Background())
+			go func() { done <- g.Serve(l) }()
+		} else {
+			go func() { done <- g.Serve(l) }()
+			time.Sleep(delay)
+			g.Shutdown(context.Background())
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Serve still running after Shutdown (delay %s)", delay)
+		}
+	}
 }
