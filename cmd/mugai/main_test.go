@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"mugai/gateway"
 	"mugai/policy"
 )
 
@@ -228,5 +229,32 @@ func TestPolicyCheckOwnClauses(t *testing.T) {
 	os.WriteFile(bad, []byte("- {id: x, title: t}\n"), 0o644)
 	if code, _, stderr := runCLI(t, "policy", "check", "-clauses", bad, pol); code != 1 || !strings.Contains(stderr, bad+":1: [0]: id, title and text are all required") {
 		t.Errorf("bad catalogue: exit %d %s", code, stderr)
+	}
+}
+
+// TestContribConfig: the deployment kit's example config loads.
+func TestContribConfig(t *testing.T) {
+	cfg, err := gateway.LoadConfig("../../contrib/mugai.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:10026" || cfg.Deliver.TLS != "required" || cfg.Metrics == "" {
+		t.Errorf("contrib config = %+v", cfg)
+	}
+	unit, err := os.ReadFile("../../contrib/mugai.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ExecStart=/usr/local/bin/mugai serve -config /etc/mugai/mugai.yaml", "ExecReload=/bin/kill -HUP $MAINPID",
+		"NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/mugai /var/log/mugai"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("unit lacks %q", want)
+		}
+	}
+	// Everything the config writes is under the unit's writable paths.
+	for _, p := range []string{cfg.Spool, cfg.Originals, cfg.Audit, cfg.Cache} {
+		if !strings.HasPrefix(p, "/var/lib/mugai/") && !strings.HasPrefix(p, "/var/log/mugai/") {
+			t.Errorf("%s is outside ReadWritePaths", p)
+		}
 	}
 }
