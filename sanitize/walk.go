@@ -436,9 +436,6 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// decodeBase64 decodes base64 ignoring line breaks and white space and
-// accepting missing padding. Any other character, or padding in the middle,
-// is an error; the bytes decoded before it are returned with the error.
 // b64class sorts bytes for decodeBase64: 0 junk, 1 white space, 2 alphabet or '='.
 var b64class = func() (t [256]byte) {
 	for _, c := range []byte(" \t\r\n") {
@@ -450,8 +447,15 @@ var b64class = func() (t [256]byte) {
 	return t
 }()
 
+// decodeBase64 decodes base64 ignoring line breaks and white space and
+// accepting missing padding. Any other character, or padding in the middle,
+// is an error; the bytes decoded before it are returned with the error.
+//
+// raw is consumed: the alphabet bytes are compacted into it in place
+// (writing never overtakes reading), so a large part is not copied once
+// more before it is decoded.
 func decodeBase64(raw []byte) ([]byte, error) {
-	clean := make([]byte, len(raw))
+	clean := raw
 	n := 0
 	var bad bool
 	for _, c := range raw {
