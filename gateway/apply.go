@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -47,7 +48,7 @@ func (g *Gateway) ApplyConfig(cfg Config) (applied, restart []string) {
 	// effective config is logged in), with the live keys taken out.
 	cfg.Accept.Networks, cfg.Accept.Domains = old.Accept.Networks, old.Accept.Domains
 	a, b := sections(old), sections(cfg)
-	for _, k := range sortedKeys(b) {
+	for _, k := range slices.Sorted(maps.Keys(b)) {
 		if string(a[k]) != string(b[k]) {
 			restart = append(restart, k)
 		}
@@ -60,13 +61,4 @@ func sections(c Config) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
 	json.Unmarshal(data, &m)
 	return m
-}
-
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -70,16 +70,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Clauses != "" {
-		cs, err := policy.LoadClauses(cfg.Clauses)
-		if err != nil {
-			return nil, fmt.Errorf("clauses: %w", err)
-		}
-		policy.UseClauses(cs)
-	}
-	pol, err := policy.LoadFile(cfg.Policy)
+	pol, err := loadPolicy(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: log, sanitizers: sanitizers, Now: time.Now, FreeSpace: diskFree}
 	g.engine.Store(g.newEngine(pol))
@@ -176,23 +169,23 @@ func (g *Gateway) newEngine(pol *policy.Policy) *engine {
 func (g *Gateway) Policy() *policy.Policy { return g.engine.Load().policy }
 
 // loadPolicy reads the clause catalogue (when the config names one) and
-// the policy checked against it; on any error the catalogue in force is
-// left as it was.
-func (g *Gateway) loadPolicy() (*policy.Policy, error) {
-	if g.cfg.Clauses == "" {
-		return policy.LoadFile(g.cfg.Policy)
-	}
-	cs, err := policy.LoadClauses(g.cfg.Clauses)
-	if err != nil {
-		return nil, fmt.Errorf("clauses: %w", err)
-	}
+// the policy checked against it, at start and on every reload; on any
+// error the catalogue in force is left as it was.
+func loadPolicy(cfg Config) (*policy.Policy, error) {
 	prev := policy.Clauses()
-	policy.UseClauses(cs)
-	pol, err := policy.LoadFile(g.cfg.Policy)
+	if cfg.Clauses != "" {
+		cs, err := policy.LoadClauses(cfg.Clauses)
+		if err != nil {
+			return nil, fmt.Errorf("clauses: %w", err)
+		}
+		policy.UseClauses(cs)
+	}
+	pol, err := policy.LoadFile(cfg.Policy)
 	if err != nil {
 		policy.UseClauses(prev)
+		return nil, fmt.Errorf("policy: %w", err)
 	}
-	return pol, err
+	return pol, nil
 }
 
 // Reload is what SIGHUP does: the audit log is reopened (logrotate) and
@@ -207,13 +200,13 @@ func (g *Gateway) Reload() error {
 		errs = append(errs, err)
 	}
 	old := g.engine.Load().policy
-	pol, err := g.loadPolicy()
+	pol, err := loadPolicy(g.cfg)
 	if err != nil {
 		g.log.Error("new policy refused; the previous one stays in force", "policy", old.Source, "policy_sha256", old.SHA256, "err", err)
 		if aerr := g.audit.Policy(g.cfg.Policy, old.SHA256, old.SHA256, err.Error()); aerr != nil {
 			errs = append(errs, aerr)
 		}
-		return errors.Join(append(errs, fmt.Errorf("policy: %w", err))...)
+		return errors.Join(append(errs, err)...)
 	}
 	g.engine.Store(g.newEngine(pol))
 	g.log.Info("policy reloaded", "policy", pol.Source, "policy_sha256", pol.SHA256, "previous_sha256", old.SHA256)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -51,12 +52,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "sent %d of %d messages (%d bytes each) over %d sessions in %.2f s: %.1f msg/s\n",
 		res.Sent, *n, len(msg), *c, res.Elapsed.Seconds(), res.Rate())
 	fmt.Fprintf(stdout, "DATA to reply: p50 %s, p95 %s, p99 %s\n", ms(res.Percentile(50)), ms(res.Percentile(95)), ms(res.Percentile(99)))
-	codes := make([]string, 0, len(res.Errors))
-	for k := range res.Errors {
-		codes = append(codes, k)
-	}
-	slices.Sort(codes)
-	for _, k := range codes {
+	for _, k := range slices.Sorted(maps.Keys(res.Errors)) {
 		fmt.Fprintf(stdout, "errors %s: %d\n", k, res.Errors[k])
 	}
 	if *sink != "" {

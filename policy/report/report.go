@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -43,10 +44,7 @@ type Counts map[string]int
 
 // Sorted returns the keys by count, highest first, then by name.
 func (c Counts) Sorted() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(c))
 	slices.SortFunc(keys, func(a, b string) int {
 		if c[a] != c[b] {
 			return c[b] - c[a]
@@ -135,17 +133,16 @@ func (r *Report) add(rec record) {
 	}
 }
 
-// sections are the tallies in the order every format prints them.
-func (r *Report) sections() []struct {
+// section is one tally as the formats print it.
+type section struct {
 	Name, Title string
 	C           Counts
-	Top         int // 0: all
-} {
-	return []struct {
-		Name, Title string
-		C           Counts
-		Top         int
-	}{
+	Top         int // rows shown at most; 0: all
+}
+
+// sections are the tallies in the order every format prints them.
+func (r *Report) sections() []section {
+	return []section{
 		{"action", "処理別の件数 / Decisions by action", r.Actions, 0},
 		{"rule", "規則別 / Decisions by rule", r.Rules, 0},
 		{"clause", "条項別 / Decisions by clause", r.Clauses, 0},
