@@ -116,8 +116,3 @@ func (s *Store) Remove(received time.Time, id string) {
 	os.Remove(filepath.Join(d, id+".json"))
 	os.Remove(filepath.Join(d, id+".eml"))
 }
-
-// Path returns where the original of id received at t is kept.
-func (s *Store) Path(t time.Time, id string) string {
-	return filepath.Join(s.dir, t.UTC().Format("2006-01-02"), id+".eml")
-}
