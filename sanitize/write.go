@@ -24,6 +24,37 @@ type headers struct {
 	messageID             string // validated "<...>"
 	origMessageID         string
 	inReplyTo, references []string
+	received              []string // the trace so far, newest first, cleaned
+}
+
+// maxTrace bounds the Received fields we carry over. It is above every
+// MTA's hop limit (Postfix: 50), so a looping message still reaches one
+// that stops it.
+const maxTrace = 100
+
+// traceField cleans one Received field for carrying over (RFC 5321 4.4:
+// a relay must not remove the trace). It is written anew: unfolded,
+// whitespace collapsed, every byte outside printable ASCII replaced by
+// "?", words and the field bounded so that it folds within 998 octets.
+func traceField(v string) string {
+	if len(v) > 2000 {
+		v = v[:2000]
+	}
+	words := strings.Fields(strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\r' || r == '\n':
+			return ' '
+		case r < 0x20 || r > 0x7e:
+			return '?'
+		}
+		return r
+	}, v))
+	for i, w := range words {
+		if len(w) > 200 {
+			words[i] = w[:200]
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 var msgIDPattern = regexp.MustCompile(`<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>`)
@@ -50,6 +81,14 @@ func readHeaders(root *node, env Envelope, hostname string) headers {
 		refs = append(refs[:1:1], refs[len(refs)-19:]...)
 	}
 	out.references = refs
+	for _, v := range h.Values("Received") {
+		if len(out.received) == maxTrace {
+			break
+		}
+		if t := traceField(v); t != "" {
+			out.received = append(out.received, t)
+		}
+	}
 	if len(out.from) == 0 {
 		if a, err := mail.ParseAddress("<" + env.From + ">"); env.From != "" && err == nil {
 			out.from = []*mail.Address{{Name: "", Address: a.Address}}
@@ -147,8 +186,8 @@ func (e textEncoder) words(s string) string {
 	return bEncode(s)
 }
 
-// write produces the new message: our Received and X-Mugai-Id, the carried
-// over fields, and a single text/plain part, or multipart/mixed when the
+// write produces the new message: our Received, the trace carried over,
+// X-Mugai-Id, the other carried over fields, and a single text/plain part, or multipart/mixed when the
 // policy kept attachments.
 func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []attachment) []byte {
 	enc := chooseEncoder(rb.Policy.Body.Charset, in, text)
@@ -156,6 +195,11 @@ func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []attachm
 	host := rb.hostname()
 	if env.ID != "" && !env.Nested {
 		hw.add("Received", receivedLine(env, host))
+	}
+	for _, r := range in.received {
+		hw.add("Received", r)
+	}
+	if env.ID != "" && !env.Nested {
 		hw.add("X-Mugai-Id", env.ID)
 	}
 	hw.add("Date", in.date.Format(time.RFC1123Z))
