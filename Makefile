@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 SHARED  ?= ../shared
 
-.PHONY: all build run test fmt-check vet unit fuzz corpus bench clean
+.PHONY: all build run test fmt-check vet unit fuzz corpus bench interop perf clean
 
 all: build
 
@@ -23,7 +23,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags "corpus interop perf" ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -31,6 +31,14 @@ unit:
 # Benchmarks in the standard format (compare runs with benchstat).
 bench:
 	$(GO) test -run XXX -bench . -benchmem -count 3 ./sanitize/... ./policy/report ./gateway
+
+# Interoperability with Postfix (needs root; installs Debian's postfix and
+# swaks when missing): swaks -> private Postfix -> mugai -> private Postfix
+# -> Maildir on 127.0.0.1, checking the delivered messages, the Received
+# chain and retries after a 4xx and after the LGWAN side was down.
+interop: build
+	./.ci/install-interop-tools
+	$(GO) test -tags interop -count=1 -v -run TestInterop ./gateway/interop -args -mugai $(CURDIR)/bin/mugai
 
 # Each fuzz target runs for FUZZTIME; crashers land in testdata/fuzz/ and
 # must be committed as regression seeds.
