@@ -40,6 +40,14 @@ interop: build
 	./.ci/install-interop-tools
 	$(GO) test -tags interop -count=1 -v -run TestInterop ./gateway/interop -args -mugai $(CURDIR)/bin/mugai
 
+# The comparison with Postfix (needs root, installs like interop): the
+# reference message through smtp-source -> X -> smtp-sink, where X is
+# nothing, a plain Postfix relay, mugai (strict policy), mugai (default
+# policy); 1 and 20 sessions, medians of 3 runs. A few minutes.
+perf: build
+	./.ci/install-interop-tools
+	$(GO) test -tags perf -count=1 -v -timeout 60m -run TestPerf ./gateway/interop -args -mugai $(CURDIR)/bin/mugai
+
 # Each fuzz target runs for FUZZTIME; crashers land in testdata/fuzz/ and
 # must be committed as regression seeds.
 fuzz:

@@ -9,17 +9,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,15 +27,12 @@ import (
 	"mugai/gateway/load"
 )
 
-var mugaiBin = flag.String("mugai", "", "the mugai binary to run (default: built from ./cmd/mugai into the test's directory)")
-
 // world is the mail flow of a deployment, all on 127.0.0.1:
 // swaks → Internet-side Postfix → mugai → LGWAN-side Postfix → Maildir.
 type world struct {
 	dir             string
 	internet, lgwan *Postfix
-	mugaiAddr       string
-	mugai           *exec.Cmd
+	mugai           *mugaiProc
 	audit, maildir  string
 }
 
@@ -67,7 +61,7 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 	}
-	w := &world{dir: dir, mugaiAddr: "127.0.0.1:" + strconv.Itoa(ports[1])}
+	w := &world{dir: dir}
 
 	// The LGWAN side delivers every address of city.example into one
 	// Maildir (virtual(8), as the unprivileged nobody).
@@ -96,86 +90,19 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = w.lgwan.Stop() })
-	w.startMugai(t, ports[2], ports[0])
-	if err := w.internet.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.internet.Stop() })
-	return w
-}
-
-func (w *world) startMugai(t *testing.T, lgwanPort, internetPort int) {
-	t.Helper()
-	bin := *mugaiBin
-	if bin == "" {
-		bin = filepath.Join(w.dir, "mugai-bin")
-		out, err := exec.Command("go", "build", "-o", bin, "mugai/cmd/mugai").CombinedOutput()
-		if err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
-	}
-	md := filepath.Join(w.dir, "mugai")
-	w.audit = filepath.Join(md, "audit.jsonl")
-	cfg := fmt.Sprintf(`listen: %q
-hostname: mugai.test
-accept:
-  networks: ["127.0.0.1/32"]
-  domains: ["city.example"]
-deliver:
+	w.mugai = startMugai(t, dir, ports[1], fmt.Sprintf(`deliver:
   relay: "127.0.0.1:%d"
   bounce_relay: "127.0.0.1:%d"
   tls: none
   retry_min: 1s
   retry_max: 2s
-spool: %q
-originals: %q
-audit: %q
-cache: %q
-`, w.mugaiAddr, lgwanPort, internetPort, filepath.Join(md, "spool"), filepath.Join(md, "originals"), w.audit, filepath.Join(md, "cache"))
-	if err := os.MkdirAll(md, 0o755); err != nil {
+`, ports[2], ports[0]))
+	w.audit = w.mugai.audit
+	if err := w.internet.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cfgFile := filepath.Join(md, "mugai.yaml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(md, "mugai.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.mugai = exec.Command(bin, "serve", "-config", cfgFile)
-	w.mugai.Stdout, w.mugai.Stderr = logf, logf
-	if err := w.mugai.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = w.mugai.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- w.mugai.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("mugai exited: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			_ = w.mugai.Process.Kill()
-			t.Errorf("mugai did not stop within 20 s of SIGTERM")
-		}
-		logf.Close()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", w.mugaiAddr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("mugai not listening on %s: %v\n%s", w.mugaiAddr, err, b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	t.Cleanup(func() { _ = w.internet.Stop() })
+	return w
 }
 
 // send hands one message to the Internet-side Postfix with swaks.

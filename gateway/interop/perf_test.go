@@ -1,0 +1,229 @@
+//go:build perf
+
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mugai/gateway/load"
+)
+
+var (
+	perfRuns    = flag.Int("perf.runs", 3, "runs of each measurement (the median is reported)")
+	perfN1      = flag.Int("perf.n1", 300, "messages per run with 1 session")
+	perfN20     = flag.Int("perf.n20", 1000, "messages per run with 20 sessions")
+	perfDefault = flag.Int("perf.default", 100, "messages per run through the default policy (PDF flattened)")
+)
+
+// sink is smtp-sink on a 127.0.0.1 port, its message counter read from
+// its -c output.
+type sink struct {
+	port  int
+	count atomic.Int64
+}
+
+var mesgCount = regexp.MustCompile(`mesg=(\d+)`)
+
+func startSink(t *testing.T) *sink {
+	t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{port: port}
+	cmd := exec.Command("smtp-sink", "-u", "nobody", "-c", "127.0.0.1:"+strconv.Itoa(port), "1024")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	go func() {
+		r := bufio.NewReader(out)
+		for {
+			chunk, err := r.ReadString('\r')
+			if m := mesgCount.FindStringSubmatch(chunk); m != nil {
+				n, _ := strconv.ParseInt(m[1], 10, 64)
+				s.count.Store(n)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	p := &Postfix{Port: port}
+	if err := p.waitListening(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// machineCPU is the CPU time the whole machine has spent (user, nice,
+// system, irq, softirq), from /proc/stat.
+func machineCPU() time.Duration {
+	b, _ := os.ReadFile("/proc/stat")
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		if i < len(f) {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+type runResult struct {
+	accept, e2e float64       // messages per second: until smtp-source ends; until the sink has them all
+	cpu         time.Duration // machine CPU per message
+}
+
+// run sends n copies of the message with smtp-source over the given
+// sessions, one message per session, and waits for the sink to count them.
+func run(t *testing.T, target string, s *sink, msgFile string, sessions, n int) runResult {
+	t.Helper()
+	before := s.count.Load()
+	cpu0 := machineCPU()
+	start := time.Now()
+	cmd := exec.Command("smtp-source", "-s", strconv.Itoa(sessions), "-m", strconv.Itoa(n), "-F", msgFile,
+		"-f", "sender@example.jp", "-t", "staff@city.example", "-M", "source.test", target)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+		t.Fatalf("smtp-source to %s: %v\n%s", target, err, stderr.String())
+	}
+	accepted := time.Since(start)
+	deadline := time.Now().Add(10*time.Minute + time.Duration(n)*time.Second)
+	for s.count.Load() < before+int64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sink has %d of %d messages", s.count.Load()-before, n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	e2e := time.Since(start)
+	return runResult{
+		accept: float64(n) / accepted.Seconds(),
+		e2e:    float64(n) / e2e.Seconds(),
+		cpu:    (machineCPU() - cpu0) / time.Duration(n),
+	}
+}
+
+func median(rs []runResult) runResult {
+	pick := func(f func(runResult) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return runResult{
+		accept: pick(func(r runResult) float64 { return r.accept }),
+		e2e:    pick(func(r runResult) float64 { return r.e2e }),
+		cpu:    time.Duration(pick(func(r runResult) float64 { return float64(r.cpu) })),
+	}
+}
+
+// TestPerf is make perf: the reference message through smtp-source →
+// X → smtp-sink, where X is nothing (the loopback ceiling), a plain Postfix
+// relay, and mugai with the strict and the default policy. Same message,
+// same run, medians of -perf.runs runs.
+func TestPerf(t *testing.T) {
+	if err := Require("smtp-source", "smtp-sink"); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "mugai-perf-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// smtp-source appends CRLF to each line of the file.
+	msg := bytes.ReplaceAll(load.Realistic(), []byte("\r\n"), []byte("\n"))
+	msgFile := filepath.Join(dir, "reference.eml")
+	if err := os.WriteFile(msgFile, msg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sk := startSink(t)
+	sinkAddr := "127.0.0.1:" + strconv.Itoa(sk.port)
+
+	port := func() int {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pf := &Postfix{Dir: filepath.Join(dir, "postfix"), Hostname: "relay.test", Port: port(), Main: map[string]string{
+		"relay_domains": "city.example",
+		"relayhost":     "[" + "127.0.0.1]:" + strconv.Itoa(sk.port),
+	}}
+	if err := pf.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pf.Stop() })
+	deliver := fmt.Sprintf("deliver:\n  relay: %q\n  tls: none\n", sinkAddr)
+	strictPolicy, err := filepath.Abs("../../policy/examples/strict.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := startMugai(t, dir, port(), deliver+fmt.Sprintf("policy: %q\n", strictPolicy))
+	def := startMugai(t, dir, port(), deliver)
+
+	type target struct {
+		name, addr string
+		n1, n20    int
+	}
+	targets := []target{
+		{"loopback (source → sink)", sinkAddr, *perfN1, *perfN20},
+		{"Postfix relay", pf.Addr(), *perfN1, *perfN20},
+		{"mugai, strict policy", strict.addr, *perfN1, *perfN20},
+		{"mugai, default policy", def.addr, *perfDefault / 5, *perfDefault},
+	}
+	fmt.Printf("reference message %d bytes; %d runs each, medians; CPU is the whole machine's per message (source and sink included)\n\n", len(msg), *perfRuns)
+	fmt.Printf("%-26s %8s %6s %12s %12s %10s\n", "target", "sessions", "msgs", "accept msg/s", "e2e msg/s", "CPU ms/msg")
+	results := map[string]runResult{}
+	for _, sessions := range []int{1, 20} {
+		for _, tg := range targets {
+			n := tg.n1
+			if sessions == 20 {
+				n = tg.n20
+			}
+			// A warm-up: connections, caches, the WebAssembly compile.
+			run(t, tg.addr, sk, msgFile, sessions, max(sessions, 5))
+			var rs []runResult
+			for range *perfRuns {
+				rs = append(rs, run(t, tg.addr, sk, msgFile, sessions, n))
+			}
+			m := median(rs)
+			results[fmt.Sprint(tg.name, sessions)] = m
+			fmt.Printf("%-26s %8d %6d %12.1f %12.1f %10.2f\n", tg.name, sessions, n, m.accept, m.e2e, float64(m.cpu)/float64(time.Millisecond))
+		}
+	}
+	fmt.Println()
+	for _, sessions := range []int{1, 20} {
+		pfr, st, df := results[fmt.Sprint("Postfix relay", sessions)], results[fmt.Sprint("mugai, strict policy", sessions)], results[fmt.Sprint("mugai, default policy", sessions)]
+		fmt.Printf("%2d sessions: mugai strict / Postfix = %.2f accepted, %.2f end to end; mugai default / Postfix = %.2f end to end\n",
+			sessions, st.accept/pfr.accept, st.e2e/pfr.e2e, df.e2e/pfr.e2e)
+	}
+	fmt.Printf("peak RSS: mugai strict %.0f MB, mugai default %.0f MB\n", float64(strict.peakRSS())/(1<<20), float64(def.peakRSS())/(1<<20))
+}
