@@ -233,7 +233,7 @@ func (d *deliverer) attempt(e *queue.Entry) {
 		case failed:
 			err = g.spool.MoveToFailed(e)
 		default:
-			err = g.spool.Remove(e.ID)
+			err = g.spool.Finish(e.ID)
 		}
 		if err != nil {
 			log.Error("cannot finish spool entry", "err", err)

@@ -26,6 +26,7 @@ var (
 	perfN1      = flag.Int("perf.n1", 300, "messages per run with 1 session")
 	perfN20     = flag.Int("perf.n20", 1000, "messages per run with 20 sessions")
 	perfDefault = flag.Int("perf.default", 100, "messages per run through the default policy (PDF flattened)")
+	perfOnly    = flag.String("perf.only", "", "measure only the targets whose name contains this")
 )
 
 // sink is smtp-sink on a 127.0.0.1 port, its message counter read from
@@ -204,6 +205,9 @@ func TestPerf(t *testing.T) {
 	results := map[string]runResult{}
 	for _, sessions := range []int{1, 20} {
 		for _, tg := range targets {
+			if !strings.Contains(tg.name, *perfOnly) {
+				continue
+			}
 			n := tg.n1
 			if sessions == 20 {
 				n = tg.n20

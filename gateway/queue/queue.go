@@ -191,10 +191,10 @@ func (s *Spool) Add(e *Entry, msg []byte) error {
 		os.Remove(f.Name())
 		return fmt.Errorf("queue: write message: %w", err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := safeio.SyncData(f); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return fmt.Errorf("queue: fsync message: %w", err)
+		return fmt.Errorf("queue: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
@@ -322,18 +322,29 @@ func (s *Spool) Message(id string) ([]byte, error) {
 	return b, err
 }
 
-// Remove deletes a finished entry: the meta first (the commit marker),
-// then the message.
+// Remove withdraws an entry durably: the meta first (the commit marker),
+// then the message, then the directory is synced.
 func (s *Spool) Remove(id string) error {
+	if err := s.Finish(id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return safeio.SyncDir(s.dir)
+}
+
+// Finish removes a delivered entry without waiting for the disk, as
+// Postfix does: a crash in the next seconds (the file system's commit
+// interval) can bring the entry back and deliver it once more, never lose
+// it. It saves a journal commit per message on the busiest path.
+func (s *Spool) Finish(id string) error {
 	if err := os.Remove(s.metaPath(id)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	if err := os.Remove(s.msgPath(id)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return safeio.SyncDir(s.dir)
+	return nil
 }
 
 // MoveToFailed moves a finished entry that has failed recipients into

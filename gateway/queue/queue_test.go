@@ -80,4 +80,14 @@ func TestUpdateRemove(t *testing.T) {
 	if _, err := s.Message("e1"); err != ErrNotFound {
 		t.Errorf("Message after Remove: %v", err)
 	}
+	// Finish (a delivered entry) removes both files, without a directory sync.
+	if err := s.Add(&Entry{ID: "e2", Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}, []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish("e2"); err != nil {
+		t.Fatal(err)
+	}
+	if des, _ := os.ReadDir(s.dir); len(des) != 2 { // bad/ and failed/
+		t.Errorf("spool after Finish: %v", des)
+	}
 }

@@ -1,6 +1,6 @@
 // Package safeio writes files so that, once a function returns nil, the
-// data and its directory entry survive a crash or power loss: write, fsync
-// the file, rename into place, fsync the directory. chasquid's safeio skips
+// data and its directory entry survive a crash or power loss: write,
+// fdatasync the file, rename into place, fsync the directory. chasquid's safeio skips
 // the directory fsync; maddy renames before syncing the data. We do neither.
 package safeio
 
@@ -46,13 +46,13 @@ func CreateTemp(dir, prefix string, perm os.FileMode) (*os.File, error) {
 	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 }
 
-// Commit fsyncs and closes f and renames it to path. The directory still
-// needs SyncDir before the rename is durable.
+// Commit syncs f's data (SyncData), closes it and renames it to path. The
+// directory still needs SyncDir before the rename is durable.
 func Commit(f *os.File, path string) error {
-	if err := f.Sync(); err != nil {
+	if err := SyncData(f); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return fmt.Errorf("fsync %s: %w", f.Name(), err)
+		return err
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
