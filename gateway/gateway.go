@@ -26,6 +26,7 @@ import (
 	"mugai/gateway/courier"
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
+	"mugai/gateway/safeio"
 	"mugai/policy"
 	"mugai/policy/audit"
 	"mugai/sanitize"
@@ -41,6 +42,7 @@ type Gateway struct {
 	audit      *audit.Log
 	spool      *queue.Spool
 	originals  *originals.Store
+	committer  *safeio.Committer // group commit of accepted messages
 	deliverer  *deliverer
 	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
 	server     *smtp.Server
@@ -83,6 +85,8 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
 		return nil, err
 	}
+	g.committer = safeio.NewCommitter(cfg.Durability == "filesystem")
+	log.Info("durability", "mode", g.committer.Mode(), "configured", cfg.Durability)
 	if g.originals, err = originals.Open(cfg.Originals); err != nil {
 		return nil, fmt.Errorf("originals: %w", err)
 	}

@@ -180,16 +180,25 @@ func (s *session) data(id string, r io.Reader) error {
 			DetectedType: d.DetectedType, Size: d.Size, SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID,
 			Clause: d.Clause, Reason: d.Reason, Detail: d.Detail})
 	}
-	if _, err := g.originals.Commit(f, meta); err != nil {
-		return err
-	}
-	committed = true
 	entry := &queue.Entry{ID: id, From: s.from, Created: received, NextAttempt: received}
 	for _, rc := range s.rcpts {
 		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: rc, Status: queue.StatusPending})
 	}
-	if err := g.spool.Add(entry, res.Message); err != nil {
-		g.originals.Remove(received, id)
+	// The original, its meta, the rebuilt message and its spool entry
+	// become durable together: one round of data syncs, the renames (the
+	// commit markers after what they mark), one round of directory syncs,
+	// each round shared with the other sessions committing (group commit).
+	var st safeio.Staged
+	committed = true // from here st owns f
+	if err := g.originals.Stage(&st, f, meta); err != nil {
+		st.Discard()
+		return err
+	}
+	if err := g.spool.Stage(&st, entry, res.Message); err != nil {
+		st.Discard()
+		return err
+	}
+	if err := st.Commit(g.committer); err != nil {
 		return err
 	}
 	aenv := audit.Envelope{From: s.from, Rcpts: s.rcpts, MessageID: res.MessageID, Size: size, Client: s.client.String()}

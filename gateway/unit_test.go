@@ -179,11 +179,11 @@ func TestConfig(t *testing.T) {
 		}
 	})
 	t.Run("all bad values reported at once", func(t *testing.T) {
-		_, err := LoadConfig(write("listen: nope\naccept:\n  networks: [\"10.0.0.0/33\"]\n  max_message_bytes: 5\ndeliver:\n  relay: \"no-port\"\n  workers: 0\n"))
+		_, err := LoadConfig(write("listen: nope\naccept:\n  networks: [\"10.0.0.0/33\"]\n  max_message_bytes: 5\ndeliver:\n  relay: \"no-port\"\n  workers: 0\ndurability: fast\n"))
 		if err == nil {
 			t.Fatal("no error")
 		}
-		for _, want := range []string{"listen:", "accept.networks[0]:", "accept.max_message_bytes:", "deliver.relay:", "deliver.workers:"} {
+		for _, want := range []string{"listen:", "accept.networks[0]:", "accept.max_message_bytes:", "deliver.relay:", "deliver.workers:", `durability: "fast" is not filesystem or files`} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q:\n%v", want, err)
 			}

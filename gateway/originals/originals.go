@@ -87,26 +87,32 @@ func (s *Store) TempFile(t time.Time, id string) (*os.File, error) {
 	return safeio.CreateTemp(d, id, 0o640)
 }
 
-// Commit makes a streamed original durable under its id with its meta:
-// message fsync + rename, meta write + fsync + rename, directory fsync.
-func (s *Store) Commit(f *os.File, m Meta) (string, error) {
+// Stage adds a streamed original (the temp file from TempFile) and its
+// meta, the commit marker, to st; they become durable with st.Commit.
+func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 	d := filepath.Dir(f.Name())
-	eml := filepath.Join(d, m.ID+".eml")
-	if err := safeio.Commit(f, eml); err != nil {
-		return "", fmt.Errorf("originals: %w", err)
-	}
+	st.Add(f, filepath.Join(d, m.ID+".eml"))
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := st.Write(filepath.Join(d, m.ID+".json"), data, 0o640); err != nil {
+		return fmt.Errorf("originals: %w", err)
+	}
+	return nil
+}
+
+// Commit makes a streamed original durable under its id with its meta.
+func (s *Store) Commit(f *os.File, m Meta) (string, error) {
+	var st safeio.Staged
+	if err := s.Stage(&st, f, m); err != nil {
+		st.Discard()
 		return "", err
 	}
-	if err := safeio.WriteFile(filepath.Join(d, m.ID+".json"), data, 0o640); err != nil {
-		os.Remove(eml)
+	if err := st.Commit(nil); err != nil {
 		return "", fmt.Errorf("originals: %w", err)
 	}
-	if err := safeio.SyncDir(d); err != nil {
-		return "", fmt.Errorf("originals: %w", err)
-	}
-	return eml, nil
+	return filepath.Join(filepath.Dir(f.Name()), m.ID+".eml"), nil
 }
 
 // Remove deletes an original that was stored but never acknowledged (the

@@ -179,32 +179,34 @@ func (s *Spool) moveAside(id string) error {
 	return safeio.SyncDir(bad)
 }
 
+// Stage adds a new entry's message and its meta, the commit marker, to
+// st; they become durable with st.Commit. The id must be new.
+func (s *Spool) Stage(st *safeio.Staged, e *Entry, msg []byte) error {
+	data, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(s.metaPath(e.ID)); err == nil {
+		return fmt.Errorf("queue: entry %s exists", e.ID)
+	}
+	if err := st.Write(s.msgPath(e.ID), msg, 0o640); err != nil {
+		return fmt.Errorf("queue: message: %w", err)
+	}
+	if err := st.Write(s.metaPath(e.ID), data, 0o640); err != nil {
+		return fmt.Errorf("queue: meta: %w", err)
+	}
+	return nil
+}
+
 // Add stores a new entry and its message durably. When it returns nil the
 // message survives a crash.
 func (s *Spool) Add(e *Entry, msg []byte) error {
-	f, err := os.OpenFile(s.msgPath(e.ID), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return fmt.Errorf("queue: create message: %w", err)
-	}
-	if _, err := f.Write(msg); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("queue: write message: %w", err)
-	}
-	if err := safeio.SyncData(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("queue: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
+	var st safeio.Staged
+	if err := s.Stage(&st, e, msg); err != nil {
+		st.Discard()
 		return err
 	}
-	if err := s.writeMeta(e); err != nil {
-		os.Remove(s.msgPath(e.ID))
-		return err
-	}
-	return nil
+	return st.Commit(nil)
 }
 
 // Update persists an entry's new state (after a delivery attempt). It

@@ -21,3 +21,33 @@ func SyncData(f *os.File) error {
 		}
 	}
 }
+
+func syncFS(f *os.File) error {
+	for {
+		err := unix.Syncfs(int(f.Fd()))
+		if err != unix.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "syncfs", Path: f.Name(), Err: err}
+			}
+			return nil
+		}
+	}
+}
+
+func device(f *os.File) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return 0, &os.PathError{Op: "fstat", Path: f.Name(), Err: err}
+	}
+	return uint64(st.Dev), nil
+}
+
+// FilesystemSync reports whether syncfs(2) can be trusted for durability:
+// it reports write-back errors only since Linux 5.8.
+func FilesystemSync() bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	return kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 5, 8)
+}

@@ -6,3 +6,10 @@ import "os"
 
 // SyncData makes f's data durable (fsync where fdatasync is not offered).
 func SyncData(f *os.File) error { return f.Sync() }
+
+func syncFS(f *os.File) error { return f.Sync() }
+
+func device(*os.File) (uint64, error) { return 0, nil }
+
+// FilesystemSync reports whether syncfs(2) can be trusted: only on Linux.
+func FilesystemSync() bool { return false }
