@@ -266,13 +266,29 @@ var urlPattern = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'（）「」
 // transformLinks applies the link mode to every URL in the text, so that
 // no client turns one into a clickable link unless the policy keeps links.
 func transformLinks(text, mode string) string {
-	switch mode {
-	case policy.LinksKeep:
+	switch {
+	case mode == policy.LinksKeep, !mayHoldURL(text):
 		return text
+	}
+	switch mode {
 	case policy.LinksRemove:
 		return urlPattern.ReplaceAllString(text, "[リンク削除 link removed]")
 	}
 	return urlPattern.ReplaceAllStringFunc(text, defang)
+}
+
+// mayHoldURL reports whether urlPattern could match: every match holds
+// "://" or "www." (in any case). It spares the regexp most bodies.
+func mayHoldURL(text string) bool {
+	if strings.Contains(text, "://") {
+		return true
+	}
+	for i := 3; i < len(text); i++ {
+		if text[i] == '.' && text[i-1]|0x20 == 'w' && text[i-2]|0x20 == 'w' && text[i-3]|0x20 == 'w' {
+			return true
+		}
+	}
+	return false
 }
 
 // defang rewrites a URL so that it reads the same but no client links it:

@@ -455,6 +455,20 @@ var b64class = func() (t [256]byte) {
 // (writing never overtakes reading), so a large part is not copied once
 // more before it is decoded.
 func decodeBase64(raw []byte) ([]byte, error) {
+	// Fast path: well-formed base64 in CRLF lines, which the standard
+	// decoder takes whole (it skips CR and LF). Anything else (other
+	// whitespace, stray characters, padding inside) takes the lenient path
+	// below, which gives the same bytes for well-formed input.
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
+	if m, err := base64.StdEncoding.Decode(out, raw); err == nil {
+		return out[:m], nil
+	}
+	return decodeBase64Lenient(raw, out)
+}
+
+// decodeBase64Lenient is decodeBase64's general path; out is a buffer it
+// may reuse.
+func decodeBase64Lenient(raw, out []byte) ([]byte, error) {
 	clean := raw
 	n := 0
 	var bad bool
@@ -472,7 +486,11 @@ func decodeBase64(raw []byte) ([]byte, error) {
 	if i := bytes.IndexByte(s, '='); i >= 0 {
 		s, bad = s[:i], true
 	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(s)))
+	if n := base64.RawStdEncoding.DecodedLen(len(s)); n <= cap(out) {
+		out = out[:n]
+	} else {
+		out = make([]byte, n)
+	}
 	m, err := base64.RawStdEncoding.Decode(out, s)
 	if err == nil && bad {
 		err = errBadBase64

@@ -173,7 +173,7 @@ func checkPDF(b []byte, r *Result) {
 // scriptType recognises HTML, HTA, SVG and script languages by content;
 // mimetype calls most of them text/plain.
 func scriptType(b []byte) string {
-	head := bytes.ToLower(b[:min(len(b), 4096)])
+	head := asciiLower(b[:min(len(b), 4096)])
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
 	trim := bytes.TrimSpace(head)
 	switch {
@@ -200,6 +200,20 @@ func scriptType(b []byte) string {
 		return TypeURLShortcut
 	}
 	return ""
+}
+
+// asciiLower is a lower-cased copy of b, ASCII letters only: every marker
+// we look for is ASCII, and bytes.ToLower spends its time decoding the
+// UTF-8 (or Shift_JIS) of Japanese text around them.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
 }
 
 func containsAny(b []byte, subs ...string) bool {
