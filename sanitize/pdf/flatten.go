@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -12,6 +13,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pdfium "github.com/klippa-app/go-pdfium"
@@ -47,6 +49,7 @@ type Engine struct {
 
 	once    sync.Once
 	pool    pdfium.Pool
+	size    int // instances in the pool
 	initErr error
 	fonts   fs.FS // what pdfium sees; nil: the embedded font root
 }
@@ -89,6 +92,7 @@ func (e *Engine) init() {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
+	e.size = n
 	// An explicit FSConfig: go-pdfium mounts the host's / read-write by default.
 	e.pool, e.initErr = webassembly.Init(webassembly.Config{
 		MinIdle: 1, MaxIdle: n, MaxTotal: n,
@@ -100,25 +104,32 @@ func (e *Engine) init() {
 // document opens data in an instance and calls fn with it and its page
 // count; the document and the instance are released afterwards.
 func (e *Engine) document(data []byte, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error) error {
+	_, err := e.open(data, orDur(e.InitTimeout, 60*time.Second), fn)
+	return err
+}
+
+// open is document waiting at most wait for a free instance; ok is false
+// when none came free in that time.
+func (e *Engine) open(data []byte, wait time.Duration, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error) (ok bool, err error) {
 	e.once.Do(e.init)
 	if e.initErr != nil {
-		return fmt.Errorf("pdfium: %w", e.initErr)
+		return false, fmt.Errorf("pdfium: %w", e.initErr)
 	}
-	inst, err := e.pool.GetInstance(orDur(e.InitTimeout, 60*time.Second))
+	inst, err := e.pool.GetInstance(wait)
 	if err != nil {
-		return fmt.Errorf("pdfium: %w", err)
+		return false, fmt.Errorf("pdfium: %w", err)
 	}
 	defer inst.Close()
 	doc, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
 	if err != nil {
-		return fmt.Errorf("pdfium: open: %w", err)
+		return true, fmt.Errorf("pdfium: open: %w", err)
 	}
 	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
 	if err != nil || count.PageCount <= 0 {
-		return fmt.Errorf("pdfium: no pages (%v)", err)
+		return true, fmt.Errorf("pdfium: no pages (%v)", err)
 	}
-	return fn(inst, doc.Document, count.PageCount)
+	return true, fn(inst, doc.Document, count.PageCount)
 }
 
 // Close releases the pdfium instances.
@@ -136,19 +147,26 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	if err != nil {
 		return format.Verdict{}, fmt.Errorf("pdf: %w", err)
 	}
-	var jpegs []io.Reader
 	quality := orInt(p.Options.Quality, orInt(f.JPEGQuality, 80))
 	dpi := orInt(p.Options.DPI, orInt(f.DPI, 150))
-	rendered, total, err := f.render(ctx, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(_ int, img image.Image) error {
+	var mu sync.Mutex
+	pages := map[int][]byte{}
+	rendered, total, err := f.render(ctx, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(i int, img image.Image) error {
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
 			return err
 		}
-		jpegs = append(jpegs, bytes.NewReader(buf.Bytes()))
+		mu.Lock()
+		pages[i] = buf.Bytes()
+		mu.Unlock()
 		return nil
 	})
 	if err != nil {
 		return format.Verdict{}, err
+	}
+	jpegs := make([]io.Reader, rendered)
+	for i := range jpegs {
+		jpegs[i] = bytes.NewReader(pages[i])
 	}
 	disableConfig.Do(api.DisableConfigDir)
 	imp := pdfcpulib.DefaultImportConfig() // A4 pages, image fitted to the page
@@ -173,8 +191,10 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 }
 
 // render renders up to maxPages pages and hands each image to fn (which
-// must not keep it). It returns how many pages were rendered and how many
-// the document has.
+// must not keep it). Pages are rendered in parallel, in as many pool
+// instances as are free (each opens the document itself), so fn is called
+// from several goroutines, in no particular page order. It returns how
+// many pages were rendered and how many the document has.
 func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, fn func(page int, img image.Image) error) (rendered, total int, err error) {
 	maxPixels := f.MaxPixels
 	if maxPixels <= 0 {
@@ -182,36 +202,69 @@ func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, 
 	}
 	err = f.Engine.document(data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, count int) error {
 		total, rendered = count, min(count, maxPages)
-		for i := 0; i < rendered; i++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			size, err := inst.FPDF_GetPageSizeByIndex(&requests.FPDF_GetPageSizeByIndex{Document: doc, Index: i})
-			if err != nil {
-				return fmt.Errorf("pdfium: page %d: %w", i+1, err)
-			}
-			pageDPI := dpi
-			if px := size.Width / 72 * float64(dpi) * size.Height / 72 * float64(dpi); px > float64(maxPixels) {
-				pageDPI = int(float64(dpi) * math.Sqrt(float64(maxPixels)/px))
-			}
-			if pageDPI < 10 {
-				return fmt.Errorf("pdfium: page %d is %.0f×%.0f points: too large to render", i+1, size.Width, size.Height)
-			}
-			r, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{
-				Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc, Index: i}}, DPI: pageDPI,
-			})
-			if err != nil {
-				return fmt.Errorf("pdfium: render page %d: %w", i+1, err)
-			}
-			err = fn(i, r.Result.Image)
-			r.Cleanup()
-			if err != nil {
-				return err
+		var next atomic.Int64
+		pages := func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT) error {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= rendered {
+					return nil
+				}
+				if err := renderPage(ctx, inst, doc, i, dpi, maxPixels, fn); err != nil {
+					next.Store(int64(rendered)) // the others stop too
+					return err
+				}
 			}
 		}
-		return nil
+		// Helpers take instances that are free now; a busy pool means
+		// the cores are busy with other mail, and waiting would not help.
+		helpers := min(rendered, f.Engine.size) - 1
+		errs := make(chan error, max(helpers, 0))
+		for range helpers {
+			go func() {
+				ok, err := f.Engine.open(data, time.Millisecond, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, _ int) error {
+					return pages(inst, doc)
+				})
+				if !ok {
+					err = nil // no free instance: the others render its share
+				}
+				errs <- err
+			}()
+		}
+		err := pages(inst, doc)
+		for range helpers {
+			err = errors.Join(err, <-errs)
+		}
+		return err
 	})
 	return rendered, total, err
+}
+
+// renderPage renders page i at dpi, or lower when the page is over
+// maxPixels, and hands the image to fn.
+func renderPage(ctx context.Context, inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i, dpi int, maxPixels int64, fn func(page int, img image.Image) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	size, err := inst.FPDF_GetPageSizeByIndex(&requests.FPDF_GetPageSizeByIndex{Document: doc, Index: i})
+	if err != nil {
+		return fmt.Errorf("pdfium: page %d: %w", i+1, err)
+	}
+	pageDPI := dpi
+	if px := size.Width / 72 * float64(dpi) * size.Height / 72 * float64(dpi); px > float64(maxPixels) {
+		pageDPI = int(float64(dpi) * math.Sqrt(float64(maxPixels)/px))
+	}
+	if pageDPI < 10 {
+		return fmt.Errorf("pdfium: page %d is %.0f×%.0f points: too large to render", i+1, size.Width, size.Height)
+	}
+	r, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{
+		Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc, Index: i}}, DPI: pageDPI,
+	})
+	if err != nil {
+		return fmt.Errorf("pdfium: render page %d: %w", i+1, err)
+	}
+	err = fn(i, r.Result.Image)
+	r.Cleanup()
+	return err
 }
 
 func orInt(v, def int) int {

@@ -6,6 +6,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -159,4 +160,46 @@ func FuzzFlatten(f *testing.F) {
 			t.Fatalf("pages %d (%v): the page budget was not kept", pc.XRefTable.PageCount, err)
 		}
 	})
+}
+
+// Pages rendered in parallel, in several instances, keep their order.
+func TestFlattenParallelKeepsPageOrder(t *testing.T) {
+	widths := []int{100, 200, 300, 400, 500}
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	var kids []string
+	for i, w := range widths {
+		kids = append(kids, strconv.Itoa(3+i)+" 0 R")
+		objs = append(objs, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 "+strconv.Itoa(w)+" 300] >>")
+	}
+	objs[1] = "<< /Type /Pages /Kids [" + strings.Join(kids, " ") + "] /Count 5 >>"
+	eng := &Engine{Instances: 3, CacheDir: testEngine.CacheDir}
+	defer eng.Close()
+	var out bytes.Buffer
+	if _, err := (&Flattener{Engine: eng, DPI: 72}).Sanitize(context.Background(), format.Part{}, bytes.NewReader(buildPDF(objs, nil)), &out); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := read(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.XRefTable.EnsurePageCount(); err != nil || pc.XRefTable.PageCount != len(widths) {
+		t.Fatalf("%d pages (%v)", pc.XRefTable.PageCount, err)
+	}
+	for i, w := range widths {
+		page, _, _, err := pc.XRefTable.PageDict(i+1, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := pc.XRefTable.DereferenceDict(page["Resources"])
+		xobj, _ := pc.XRefTable.DereferenceDict(res["XObject"])
+		for _, ref := range xobj {
+			sd, _, err := pc.XRefTable.DereferenceStreamDict(ref)
+			if err != nil || sd == nil {
+				t.Fatalf("page %d image: %v", i+1, err)
+			}
+			if got := sd.IntEntry("Width"); got == nil || *got != w {
+				t.Errorf("page %d image is %v pixels wide, want %d (pages out of order?)", i+1, got, w)
+			}
+		}
+	}
 }
