@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -163,7 +162,7 @@ func (s *session) data(id string, r io.Reader) error {
 	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
 	eng := g.engine.Load() // this message keeps this policy, whatever a reload does
 	started := time.Now()
-	res, err := eng.rebuilder.Rebuild(env, bufio.NewReader(f))
+	res, err := eng.rebuilder.Rebuild(env, f) // a file: the rebuild sizes its buffer from it
 	took := time.Since(started)
 	if err != nil {
 		var pe *sanitize.PanicError

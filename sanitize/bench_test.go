@@ -30,7 +30,7 @@ func BenchmarkZip100(b *testing.B) {
 	}
 }
 
-func strictPolicy(b *testing.B) *policy.Policy {
+func strictPolicy(b testing.TB) *policy.Policy {
 	b.Helper()
 	data, err := os.ReadFile("../policy/examples/strict.yaml")
 	if err != nil {

@@ -3,11 +3,11 @@ package sanitize
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime/quotedprintable"
+	"os"
 	"slices"
 	"strings"
 
@@ -91,13 +91,59 @@ type walker struct {
 	count   int
 	stopped bool     // the part limit was reached, or the stream ended early
 	bounds  []string // boundaries of the enclosing multiparts
+	hint    int64    // the message's size when the reader tells it, else 0
+}
+
+// sizeHint is the number of bytes left in r when r can tell (a file, a
+// bytes or strings reader), else 0.
+func sizeHint(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len())
+	case *os.File:
+		fi, err := v.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return 0
+		}
+		pos, err := v.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return 0
+		}
+		return fi.Size() - pos
+	}
+	return 0
+}
+
+// readAll is io.ReadAll of at most limit bytes (and one more, to tell an
+// overflow). The first multipart of a message whose size is known reads
+// into one buffer of the right size instead of growing one.
+func (w *walker) readAll(r io.Reader, limit int64) []byte {
+	if w.hint <= 0 {
+		b, _ := io.ReadAll(io.LimitReader(r, limit+1))
+		return b
+	}
+	b := make([]byte, 0, min(w.hint, limit)+1)
+	w.hint = 0 // only the outermost read knows its size
+	for {
+		if int64(len(b)) > limit {
+			return b
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // the hint was short: let append grow it
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), limit+1)])
+		b = b[:len(b)+n]
+		if err != nil {
+			return b
+		}
+	}
 }
 
 // parseMessage reads a whole message into a tree. It never fails on
 // content: what cannot be parsed becomes a node with a problem. The error is
 // only for reads from r failing.
 func parseMessage(r io.Reader, lim Limits) (*node, error) {
-	w := &walker{lim: lim.withDefaults()}
+	w := &walker{lim: lim.withDefaults(), hint: sizeHint(r)}
 	br := bufio.NewReader(r)
 	block, err := readHeaderBlock(br, w.lim.MaxHeaderBytes)
 	root := &node{path: "1"}
@@ -278,7 +324,7 @@ func (w *walker) multipart(n *node, body io.Reader, depth int) {
 	// Read the whole body: the preamble and epilogue, which the multipart
 	// reader skips, are looked at too.
 	src := &errReader{r: body}
-	raw, _ := io.ReadAll(io.LimitReader(src, 3*w.lim.MaxPartBytes+4096))
+	raw := w.readAll(src, 3*w.lim.MaxPartBytes+4096)
 	preamble, epilogue := outsideParts(raw, boundary)
 	w.bounds = append(w.bounds, boundary)
 	defer func() { w.bounds = w.bounds[:len(w.bounds)-1] }()
@@ -371,9 +417,15 @@ func hasMIMELikeContent(b []byte) bool {
 
 // readLeaf decodes a leaf's transfer encoding, bounded by MaxPartBytes.
 func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
+	w.hint = 0
 	src := &errReader{r: body}
 	// Encoded data is at most about 3 times its decoded size (quoted-printable).
 	rawLimit := 3*w.lim.MaxPartBytes + 4096
+	enc := strings.ToLower(strings.TrimSpace(cte))
+	if enc == "base64" {
+		w.readBase64Leaf(n, src, rawLimit)
+		return
+	}
 	raw, _ := io.ReadAll(io.LimitReader(src, rawLimit+1))
 	if src.err != nil {
 		// The stream ended inside this part: every enclosing multipart is
@@ -386,12 +438,8 @@ func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
 		return
 	}
 	for _, b := range w.bounds {
-		// A line that starts like an enclosing boundary but is not one:
-		// parsers that match on the prefix split the part there.
 		if bytes.HasPrefix(raw, []byte("--"+b)) || bytes.Contains(raw, []byte("\n--"+b)) {
-			if n.problem == "" {
-				n.problem, n.detail = policy.ReasonMalformedMIME, "a line starts like the boundary of an enclosing part"
-			}
+			boundaryLike(n)
 		}
 	}
 	if int64(len(raw)) > rawLimit {
@@ -400,10 +448,8 @@ func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
 		return
 	}
 	data, err := raw, error(nil)
-	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
+	switch enc {
 	case "", "7bit", "8bit", "binary":
-	case "base64":
-		data, err = decodeBase64(raw)
 	case "quoted-printable":
 		data, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
 	default:
@@ -412,12 +458,26 @@ func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
 		}
 	}
 	n.body, n.size = data, int64(len(data))
+	w.leafDone(n, err, enc)
+}
+
+// leafDone applies the decoded size limit and records a decoding error.
+func (w *walker) leafDone(n *node, err error, enc string) {
 	switch {
 	case n.size > w.lim.MaxPartBytes:
 		n.body = nil
 		n.problem, n.detail = policy.ReasonSizeLimit, fmt.Sprintf("part larger than %d bytes", w.lim.MaxPartBytes)
 	case err != nil && n.problem == "":
-		n.problem, n.detail = policy.ReasonEncodingError, "corrupt "+strings.ToLower(cte)+" encoding"
+		n.problem, n.detail = policy.ReasonEncodingError, "corrupt "+enc+" encoding"
+	}
+}
+
+// boundaryLike is the problem of a part in which a line starts like the
+// delimiter of an enclosing multipart: parsers that match on the prefix
+// split the part there.
+func boundaryLike(n *node) {
+	if n.problem == "" {
+		n.problem, n.detail = policy.ReasonMalformedMIME, "a line starts like the boundary of an enclosing part"
 	}
 }
 
@@ -446,54 +506,3 @@ var b64class = func() (t [256]byte) {
 	}
 	return t
 }()
-
-// decodeBase64 decodes base64 ignoring line breaks and white space and
-// accepting missing padding. Any other character, or padding in the middle,
-// is an error; the bytes decoded before it are returned with the error.
-//
-// raw is consumed: the alphabet bytes are compacted into it in place
-// (writing never overtakes reading), so a large part is not copied once
-// more before it is decoded.
-func decodeBase64(raw []byte) ([]byte, error) {
-	// Fast path: well-formed base64 in CRLF lines, which the standard
-	// decoder takes whole (it skips CR and LF). Anything else (other
-	// whitespace, stray characters, padding inside) takes the lenient path
-	// below, which gives the same bytes for well-formed input.
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
-	if m, err := base64.StdEncoding.Decode(out, raw); err == nil {
-		return out[:m], nil
-	}
-	return decodeBase64Lenient(raw, out)
-}
-
-// decodeBase64Lenient is decodeBase64's general path; out is a buffer it
-// may reuse.
-func decodeBase64Lenient(raw, out []byte) ([]byte, error) {
-	clean := raw
-	n := 0
-	var bad bool
-	for _, c := range raw {
-		switch b64class[c] {
-		case 2:
-			clean[n] = c
-			n++
-		case 0:
-			bad = true
-		}
-	}
-	clean = clean[:n]
-	s := bytes.TrimRight(clean, "=")
-	if i := bytes.IndexByte(s, '='); i >= 0 {
-		s, bad = s[:i], true
-	}
-	if n := base64.RawStdEncoding.DecodedLen(len(s)); n <= cap(out) {
-		out = out[:n]
-	} else {
-		out = make([]byte, n)
-	}
-	m, err := base64.RawStdEncoding.Decode(out, s)
-	if err == nil && bad {
-		err = errBadBase64
-	}
-	return out[:m], err
-}
