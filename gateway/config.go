@@ -90,6 +90,10 @@ type Limits struct {
 	MIMEDepth   int `yaml:"mime_depth" json:"mime_depth"`
 	MIMEParts   int `yaml:"mime_parts" json:"mime_parts"`
 	HeaderBytes int `yaml:"header_bytes" json:"header_bytes"`
+	// RebuildMemory bounds the memory of the rebuilds running at once: each
+	// reserves three times its message's size (what a rebuild holds at
+	// most, measured) before it starts, and waits while the budget is spent.
+	RebuildMemory int64 `yaml:"rebuild_memory" json:"rebuild_memory"`
 }
 
 // Defaults is the embedded configuration `mugai serve` runs on without
@@ -125,7 +129,7 @@ func Defaults() Config {
 		OriginalsRetention: Duration(30 * 24 * time.Hour),
 		Audit:              "var/audit.jsonl",
 		Cache:              "var/cache",
-		Limits:             Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10},
+		Limits:             Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10, RebuildMemory: 1 << 30},
 		Backpressure:       Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
 		Durability:         "filesystem",
 	}
@@ -196,6 +200,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Accept.MaxConnections < 1 || c.Accept.MaxConnsPerIP < 1 {
 		add("accept.max_connections", "and max_connections_per_ip must be at least 1")
+	}
+	if c.Limits.RebuildMemory < 1<<20 {
+		add("limits.rebuild_memory", "%d is too small (at least 1048576)", c.Limits.RebuildMemory)
 	}
 	if c.Durability != "filesystem" && c.Durability != "files" {
 		add("durability", "%q is not filesystem or files", c.Durability)

@@ -43,6 +43,7 @@ type Gateway struct {
 	spool      *queue.Spool
 	originals  *originals.Store
 	committer  *safeio.Committer // group commit of accepted messages
+	memory     *budget           // limits.rebuild_memory
 	deliverer  *deliverer
 	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
 	server     *smtp.Server
@@ -86,6 +87,7 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		return nil, err
 	}
 	g.committer = safeio.NewCommitter(cfg.Durability == "filesystem")
+	g.memory = newBudget(cfg.Limits.RebuildMemory)
 	log.Info("durability", "mode", g.committer.Mode(), "configured", cfg.Durability)
 	if g.originals, err = originals.Open(cfg.Originals); err != nil {
 		return nil, fmt.Errorf("originals: %w", err)

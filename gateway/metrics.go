@@ -60,6 +60,8 @@ func newMetrics(g *Gateway) *metrics {
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_originals_bytes",
 			Help: "Bytes in the originals store (measured at most once a minute)."}, store.bytes),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_rebuild_memory_reserved_bytes",
+			Help: "Memory reserved by the rebuilds running now (limits.rebuild_memory bounds it)."}, func() float64 { return float64(g.memory.inUse()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mugai_panics_total",
 			Help: "Panics recovered in sessions and sanitizers."}, func() float64 { return float64(g.Panics()) }),
 	)

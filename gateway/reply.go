@@ -33,6 +33,8 @@ func toReply(err error, id string) *smtp.SMTPError {
 		return replyBareLineEnding(id)
 	case errors.Is(err, errNUL):
 		return replyNUL(id)
+	case errors.Is(err, errBusy):
+		return replyBusy
 	}
 	return replyTempInternal(id)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -159,6 +160,15 @@ func (s *session) data(id string, r io.Reader) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	// Memory for the rebuild, reserved for as long as the rebuilt message
+	// is held; a client that waits too long gets 451 and retries.
+	wait, cancel := context.WithTimeout(context.Background(), rebuildWait)
+	reserved, err := g.memory.acquire(wait, max(64<<10, 3*size))
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer g.memory.release(reserved)
 	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
 	eng := g.engine.Load() // this message keeps this policy, whatever a reload does
 	started := time.Now()

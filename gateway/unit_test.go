@@ -30,6 +30,8 @@ func TestToReply(t *testing.T) {
 		{errBareLF, 550, smtp.EnhancedCode{5, 6, 0}},
 		{fmt.Errorf("x: %w", errBareCR), 550, smtp.EnhancedCode{5, 6, 0}},
 		{errNUL, 550, smtp.EnhancedCode{5, 6, 0}},
+		// no rebuild memory in time: the client retries
+		{errBusy, 451, smtp.EnhancedCode{4, 3, 2}},
 		// internal failures are temporary
 		{errors.New("disk full"), 451, smtp.EnhancedCode{4, 3, 0}},
 		{fmt.Errorf("spool: %w", os.ErrPermission), 451, smtp.EnhancedCode{4, 3, 0}},
@@ -179,11 +181,11 @@ func TestConfig(t *testing.T) {
 		}
 	})
 	t.Run("all bad values reported at once", func(t *testing.T) {
-		_, err := LoadConfig(write("listen: nope\naccept:\n  networks: [\"10.0.0.0/33\"]\n  max_message_bytes: 5\ndeliver:\n  relay: \"no-port\"\n  workers: 0\ndurability: fast\n"))
+		_, err := LoadConfig(write("listen: nope\naccept:\n  networks: [\"10.0.0.0/33\"]\n  max_message_bytes: 5\ndeliver:\n  relay: \"no-port\"\n  workers: 0\ndurability: fast\nlimits:\n  rebuild_memory: 1000\n"))
 		if err == nil {
 			t.Fatal("no error")
 		}
-		for _, want := range []string{"listen:", "accept.networks[0]:", "accept.max_message_bytes:", "deliver.relay:", "deliver.workers:", `durability: "fast" is not filesystem or files`} {
+		for _, want := range []string{"listen:", "accept.networks[0]:", "accept.max_message_bytes:", "deliver.relay:", "deliver.workers:", `durability: "fast" is not filesystem or files`, "limits.rebuild_memory:"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q:\n%v", want, err)
 			}
