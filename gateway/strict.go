@@ -26,35 +26,78 @@ func (s *strictReader) Read(p []byte) (int, error) {
 		return 0, s.err
 	}
 	n, err := s.r.Read(p)
-	// Only CR, LF and NUL matter: jump from one to the next.
-	for i := 0; i < n; i++ {
-		if s.prevCR {
-			if p[i] != '\n' {
-				s.err = errBareCR
-				return i, s.err
-			}
-			s.prevCR = false
-			continue
-		}
-		j := bytes.IndexAny(p[i:n], "\r\n\x00")
-		if j < 0 {
-			break
-		}
-		i += j
-		switch p[i] {
-		case '\n':
-			s.err = errBareLF
-		case 0:
-			s.err = errNUL
-		default:
-			s.prevCR = true
-			continue
-		}
-		return i, s.err
+	if i, bad := s.scan(p[:n]); bad != nil {
+		s.err = bad
+		return i, bad
 	}
 	if err == io.EOF && s.prevCR {
 		s.err = errBareCR
 		return n, s.err
 	}
 	return n, err
+}
+
+var (
+	cr   = []byte{'\r'}
+	lf   = []byte{'\n'}
+	crlf = []byte("\r\n")
+)
+
+// scan checks the next piece of DATA and returns the offset and error of
+// its first bare CR, bare LF or NUL. A piece of ordinary CRLF lines is
+// checked with a few vectorised counts (every CR and every LF in a CRLF
+// pair, no NUL); anything else is walked byte by byte.
+func (s *strictReader) scan(b []byte) (int, error) {
+	start := 0
+	if s.prevCR && len(b) > 0 {
+		if b[0] != '\n' {
+			return 0, errBareCR
+		}
+		s.prevCR, start = false, 1
+	}
+	rest := b[start:]
+	if len(rest) == 0 {
+		return len(b), nil
+	}
+	if bytes.IndexByte(rest, 0) < 0 {
+		pairs := bytes.Count(rest, crlf)
+		trailingCR := rest[len(rest)-1] == '\r'
+		crs := pairs
+		if trailingCR {
+			crs++
+		}
+		if bytes.Count(rest, lf) == pairs && bytes.Count(rest, cr) == crs {
+			s.prevCR = trailingCR
+			return len(b), nil
+		}
+	}
+	return s.walk(b, start)
+}
+
+// walk finds the first fault from start, jumping from one CR, LF or NUL to
+// the next.
+func (s *strictReader) walk(p []byte, start int) (int, error) {
+	for i := start; i < len(p); i++ {
+		if s.prevCR {
+			if p[i] != '\n' {
+				return i, errBareCR
+			}
+			s.prevCR = false
+			continue
+		}
+		j := bytes.IndexAny(p[i:], "\r\n\x00")
+		if j < 0 {
+			break
+		}
+		i += j
+		switch p[i] {
+		case '\n':
+			return i, errBareLF
+		case 0:
+			return i, errNUL
+		default:
+			s.prevCR = true
+		}
+	}
+	return len(p), nil
 }

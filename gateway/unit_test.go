@@ -12,6 +12,8 @@ import (
 	"testing/iotest"
 
 	"github.com/emersion/go-smtp"
+
+	"mugai/gateway/load"
 )
 
 // TestToReply: every error leaving a session becomes a named *SMTPError;
@@ -197,4 +199,23 @@ func TestConfig(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// BenchmarkStrictReader checks the reference message's DATA for bare line
+// endings and NUL, in the 4 KB pieces go-smtp's reader hands over.
+func BenchmarkStrictReader(b *testing.B) {
+	msg := load.Realistic()
+	buf := make([]byte, 4096)
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		r := &strictReader{r: bytes.NewReader(msg)}
+		for {
+			if _, err := r.Read(buf); err != nil {
+				if err != io.EOF {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	}
 }

@@ -201,7 +201,7 @@ func TestPerf(t *testing.T) {
 		{"mugai, default policy", def.addr, *perfDefault / 5, *perfDefault},
 	}
 	fmt.Printf("reference message %d bytes; %d runs each, medians; CPU is the whole machine's per message (source and sink included)\n\n", len(msg), *perfRuns)
-	fmt.Printf("%-26s %8s %6s %12s %12s %10s\n", "target", "sessions", "msgs", "accept msg/s", "e2e msg/s", "CPU ms/msg")
+	fmt.Printf("%-26s %8s %6s %12s %12s %10s  %s\n", "target", "sessions", "msgs", "accept msg/s", "e2e msg/s", "CPU ms/msg", "e2e range")
 	results := map[string]runResult{}
 	for _, sessions := range []int{1, 20} {
 		for _, tg := range targets {
@@ -220,7 +220,11 @@ func TestPerf(t *testing.T) {
 			}
 			m := median(rs)
 			results[fmt.Sprint(tg.name, sessions)] = m
-			fmt.Printf("%-26s %8d %6d %12.1f %12.1f %10.2f\n", tg.name, sessions, n, m.accept, m.e2e, float64(m.cpu)/float64(time.Millisecond))
+			lo, hi := rs[0].e2e, rs[0].e2e
+			for _, r := range rs {
+				lo, hi = min(lo, r.e2e), max(hi, r.e2e)
+			}
+			fmt.Printf("%-26s %8d %6d %12.1f %12.1f %10.2f  %.0f–%.0f\n", tg.name, sessions, n, m.accept, m.e2e, float64(m.cpu)/float64(time.Millisecond), lo, hi)
 		}
 	}
 	fmt.Println()
