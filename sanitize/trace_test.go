@@ -14,14 +14,7 @@ func TestTraceCarriedOver(t *testing.T) {
 		"\tby mx.example.org (Postfix) with ESMTP id 4AbC; Thu, 26 Nov 2026 09:29:58 +0900\r\n" +
 		"Received: from \xe5\xb8\x82 (bad\x01host) by a.example; Thu, 26 Nov 2026 09:29:50 +0900\r\n" +
 		"From: a@example.org\r\nSubject: t\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
-	res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := mail.ReadMessage(strings.NewReader(string(res.Message)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, msg := rebuildRead(t, in)
 	got := msg.Header["Received"]
 	want := []string{
 		"from mx.example.org ([192.0.2.1]) by mugai.test (mugai) with ESMTP id 20261126T000000-0123456789ab for <rcpt@city.example.lg.jp>; Thu, 26 Nov 2026 09:30:00 +0000",
@@ -36,7 +29,7 @@ func TestTraceCarriedOver(t *testing.T) {
 			t.Errorf("Received[%d] = %q, want %q", i, g, want[i])
 		}
 	}
-	head := string(res.Message[:strings.Index(string(res.Message), "\r\n\r\n")])
+	head := out[:strings.Index(out, "\r\n\r\n")]
 	if r, x := strings.LastIndex(head, "\r\nReceived:"), strings.Index(head, "\r\nX-Mugai-Id:"); r > x {
 		t.Errorf("X-Mugai-Id comes before the end of the trace:\n%s", head)
 	}
@@ -53,14 +46,7 @@ func TestTraceBounded(t *testing.T) {
 		fmt.Fprintf(&b, "Received: from h%d by h%d %s; Thu, 26 Nov 2026 09:29:58 +0900\r\n", i+1, i, strings.Repeat("x", 250))
 	}
 	b.WriteString("From: a@example.org\r\nContent-Type: text/plain\r\n\r\nbody\r\n")
-	res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(b.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := mail.ReadMessage(strings.NewReader(string(res.Message)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, msg := rebuildRead(t, b.String())
 	got := msg.Header["Received"]
 	if len(got) != maxTrace+1 {
 		t.Fatalf("%d Received fields, want ours and %d carried", len(got), maxTrace)
@@ -68,9 +54,23 @@ func TestTraceBounded(t *testing.T) {
 	if !strings.HasPrefix(got[1], "from h1 by h0") || !strings.HasPrefix(got[maxTrace], fmt.Sprintf("from h%d ", maxTrace)) {
 		t.Errorf("carried the wrong end of the trace: %.40q ... %.40q", got[1], got[maxTrace])
 	}
-	for _, line := range strings.Split(string(res.Message), "\r\n") {
+	for _, line := range strings.Split(out, "\r\n") {
 		if len(line) > 998 {
 			t.Fatalf("line of %d octets", len(line))
 		}
 	}
+}
+
+// rebuildRead rebuilds in and parses the result with the standard library.
+func rebuildRead(t *testing.T, in string) (string, *mail.Message) {
+	t.Helper()
+	res, err := testRebuilder().Rebuild(testEnvelope, strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(res.Message)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(res.Message), msg
 }

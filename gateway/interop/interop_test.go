@@ -41,22 +41,10 @@ func newWorld(t *testing.T) *world {
 	if err := Require("swaks"); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "mugai-interop-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kept %s for inspection", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
+	dir := workDir(t, "mugai-interop-")
 	ports := make([]int, 3)
 	for i := range ports {
+		var err error
 		if ports[i], err = FreePort(); err != nil {
 			t.Fatal(err)
 		}

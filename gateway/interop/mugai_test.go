@@ -18,6 +18,27 @@ import (
 
 var mugaiBin = flag.String("mugai", "", "the mugai binary to run (default: built from ./cmd/mugai into the test's directory)")
 
+// workDir is a temp directory the postfix user can traverse (Postfix's
+// queue lives below it), removed at the end unless the test failed.
+func workDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kept %s for inspection", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
 // mugaiProc is a mugai serve child process.
 type mugaiProc struct {
 	addr, audit string

@@ -150,14 +150,7 @@ func TestPerf(t *testing.T) {
 	if err := Require("smtp-source", "smtp-sink"); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "mugai-perf-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := workDir(t, "mugai-perf-")
 	// smtp-source appends CRLF to each line of the file.
 	msg := bytes.ReplaceAll(load.Realistic(), []byte("\r\n"), []byte("\n"))
 	msgFile := filepath.Join(dir, "reference.eml")

@@ -89,62 +89,50 @@ func (c *Committer) rounds() {
 // roundFS runs syncfs once per file system named in the batch.
 func (c *Committer) roundFS(batch []*syncRequest) {
 	type fsys struct {
-		f   *os.File
+		f   *os.File // any open file on it
 		err error
 	}
 	byDev := map[uint64]*fsys{}
-	devOf := make([][]uint64, len(batch))
+	devs := make([][]uint64, len(batch))
+	failed := make([]error, len(batch)) // what could not be looked at
 	var opened []*os.File
+	note := func(i int, f *os.File) {
+		dev, err := device(f)
+		if err != nil {
+			failed[i] = errors.Join(failed[i], err)
+			return
+		}
+		if byDev[dev] == nil {
+			byDev[dev] = &fsys{f: f}
+		}
+		devs[i] = append(devs[i], dev)
+	}
 	for i, r := range batch {
 		for _, f := range r.files {
-			dev, err := device(f)
-			if err != nil {
-				devOf[i] = append(devOf[i], 0)
-				byDev[0] = &fsys{err: err}
-				continue
-			}
-			if byDev[dev] == nil {
-				byDev[dev] = &fsys{f: f}
-			}
-			devOf[i] = append(devOf[i], dev)
+			note(i, f)
 		}
 		for _, d := range r.dirs {
 			f, err := os.Open(d)
 			if err != nil {
-				r.done <- err
-				batch[i] = nil
-				break
-			}
-			opened = append(opened, f)
-			dev, err := device(f)
-			if err != nil {
-				devOf[i] = append(devOf[i], 0)
-				byDev[0] = &fsys{err: err}
+				failed[i] = errors.Join(failed[i], err)
 				continue
 			}
-			if byDev[dev] == nil {
-				byDev[dev] = &fsys{f: f}
-			}
-			devOf[i] = append(devOf[i], dev)
+			opened = append(opened, f)
+			note(i, f)
 		}
 	}
 	for _, fs := range byDev {
-		if fs.f != nil {
-			fs.err = c.syncfs(fs.f)
-		}
+		fs.err = c.syncfs(fs.f)
 	}
 	for _, f := range opened {
 		f.Close()
 	}
 	for i, r := range batch {
-		if r == nil {
-			continue
+		err := failed[i]
+		for _, dev := range devs[i] {
+			err = errors.Join(err, byDev[dev].err)
 		}
-		var errs []error
-		for _, dev := range devOf[i] {
-			errs = append(errs, byDev[dev].err)
-		}
-		r.done <- errors.Join(errs...)
+		r.done <- err
 	}
 }
 

@@ -181,6 +181,14 @@ func TestCommitterGroupsRounds(t *testing.T) {
 	if err := c.Sync([]*os.File{f}, []string{dir}); err == nil {
 		t.Error("a failed round reported success")
 	}
+	// A directory that cannot be opened fails its request, not the others.
+	ok := NewCommitter(true)
+	if err := ok.Sync(nil, []string{filepath.Join(dir, "missing")}); err == nil {
+		t.Error("syncing a missing directory succeeded")
+	}
+	if err := ok.Sync(nil, []string{dir}); err != nil {
+		t.Error(err)
+	}
 }
 
 func (c *Committer) pendingLen() int {

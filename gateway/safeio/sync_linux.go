@@ -11,28 +11,24 @@ import (
 // full fsync also forces through the journal. Its name becomes durable
 // with SyncDir. On ext4 this halves the cost of a commit.
 func SyncData(f *os.File) error {
+	return retry("fdatasync", f, unix.Fdatasync)
+}
+
+// retry runs a system call on f's descriptor again while it is
+// interrupted.
+func retry(op string, f *os.File, call func(fd int) error) error {
 	for {
-		err := unix.Fdatasync(int(f.Fd()))
+		err := call(int(f.Fd()))
 		if err != unix.EINTR {
 			if err != nil {
-				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+				return &os.PathError{Op: op, Path: f.Name(), Err: err}
 			}
 			return nil
 		}
 	}
 }
 
-func syncFS(f *os.File) error {
-	for {
-		err := unix.Syncfs(int(f.Fd()))
-		if err != unix.EINTR {
-			if err != nil {
-				return &os.PathError{Op: "syncfs", Path: f.Name(), Err: err}
-			}
-			return nil
-		}
-	}
-}
+func syncFS(f *os.File) error { return retry("syncfs", f, unix.Syncfs) }
 
 func device(f *os.File) (uint64, error) {
 	var st unix.Stat_t
