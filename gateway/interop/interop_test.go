@@ -359,6 +359,16 @@ func TestInterop(t *testing.T) {
 				}
 			}
 		}},
+		{name: "raw-utf8", msg: func(id string) []byte {
+			// 8-bit headers and body as some mailers send them, without
+			// encoded words: Postfix passes them on as 8BITMIME.
+			return []byte("From: 山田 <sender@example.jp>\r\nTo: staff@city.example\r\nSubject: 会議の資料\r\nDate: Thu, 26 Nov 2026 09:00:00 +0900\r\n" +
+				"Message-ID: " + id + "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n資料をお送りします。\r\n")
+		}, check: func(t *testing.T, r reader) {
+			if r.subject != "会議の資料" || !strings.Contains(r.text, "資料をお送りします。") {
+				t.Errorf("subject %q, text:\n%s", r.subject, r.text)
+			}
+		}},
 		{name: "exe", msg: func(id string) []byte {
 			return []byte(header(id, "invoice", `multipart/mixed; boundary="b"`) + "\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n請求書です。\r\n" +
 				"--b\r\nContent-Type: application/pdf; name=\"invoice.pdf.exe\"\r\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\r\n" +
