@@ -4,9 +4,10 @@
 // at startup; a meta file that does not parse, or whose message is missing,
 // is moved aside into bad/ and reported, never deleted.
 //
-// Write order (Add): message file written and fsynced → meta temp file
-// written and fsynced → meta renamed into place → directory fsynced. Only
-// then may the SMTP side answer 250.
+// Write order (Stage, then safeio.Staged.Commit, with the original of the
+// same message): message and meta written under temp names → their data
+// made durable → renamed into place, the message before its meta →
+// the directory made durable. Only then may the SMTP side answer 250.
 package queue
 
 import (

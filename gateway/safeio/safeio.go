@@ -1,7 +1,10 @@
 // Package safeio writes files so that, once a function returns nil, the
 // data and its directory entry survive a crash or power loss: write,
-// fdatasync the file, rename into place, fsync the directory. chasquid's safeio skips
-// the directory fsync; maddy renames before syncing the data. We do neither.
+// make the data durable, rename into place, make the directory durable.
+// chasquid's safeio skips the directory sync; maddy renames before syncing
+// the data. We do neither. Staged and Committer do the same for several
+// files at once, in rounds shared between concurrent callers (group
+// commit).
 package safeio
 
 import (
