@@ -181,14 +181,12 @@ func (s *Spool) moveAside(id string) error {
 }
 
 // Stage adds a new entry's message and its meta, the commit marker, to
-// st; they become durable with st.Commit. The id must be new.
+// st; they become durable with st.Commit. The id must be new (Staged.Write
+// refuses names that exist).
 func (s *Spool) Stage(st *safeio.Staged, e *Entry, msg []byte) error {
 	data, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return err
-	}
-	if _, err := os.Lstat(s.metaPath(e.ID)); err == nil {
-		return fmt.Errorf("queue: entry %s exists", e.ID)
 	}
 	if err := st.Write(s.msgPath(e.ID), msg, 0o640); err != nil {
 		return fmt.Errorf("queue: message: %w", err)
