@@ -66,8 +66,8 @@ func TestDSN(t *testing.T) {
 	}
 	// The bounced message left the spool (the DSN is its record now).
 	waitFor(t, "the spool to empty", func() bool {
-		m, _ := filepath.Glob(filepath.Join(tg.cfg.Spool, "*.json"))
-		f, _ := filepath.Glob(filepath.Join(tg.cfg.Spool, "failed", "*.json"))
+		m, _ := filepath.Glob(filepath.Join(tg.cfg.Spool, "*.msg"))
+		f, _ := filepath.Glob(filepath.Join(tg.cfg.Spool, "failed", "*.msg"))
 		return len(m) == 0 && len(f) == 0
 	})
 }

@@ -308,7 +308,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// Delivered means gone from the spool.
 	waitFor(t, "the spool to empty", func() bool {
-		m, _ := filepath.Glob(filepath.Join(tg.cfg.Spool, "*.json"))
+		m, _ := filepath.Glob(filepath.Join(tg.cfg.Spool, "*.msg"))
 		return len(m) == 0
 	})
 }

@@ -1,19 +1,26 @@
-// Package queue is the spool: rebuilt messages waiting for delivery, each a
-// message file and a meta file. The meta file is the commit marker and the
-// truth: a message file without meta was never acknowledged and is removed
-// at startup; a meta file that does not parse, or whose message is missing,
-// is moved aside into bad/ and reported, never deleted.
+// Package queue is the spool: rebuilt messages waiting for delivery. A
+// new entry is one file, <id>.msg: a first line "MUGAI-SPOOL <entry as
+// JSON>", then the message. Its rename into place is the commit. After a
+// delivery attempt changes the entry's state, the state lives in <id>.json
+// beside it, which from then on is the truth (Postfix likewise rewrites
+// only when a message is deferred). At startup, a .msg without an entry
+// line or a .json (the older two-file form: never acknowledged) is
+// removed; an entry that does not parse, or a .json whose message is
+// missing, is moved aside into bad/ and reported, never deleted.
 //
 // Write order (Stage, then safeio.Staged.Commit, with the original of the
-// same message): message and meta written under temp names → their data
-// made durable → renamed into place, the message before its meta →
-// the directory made durable. Only then may the SMTP side answer 250.
+// same message): the file written under a temp name → its data made
+// durable → renamed into place → the directory made durable. Only then may
+// the SMTP side answer 250.
 package queue
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -108,41 +115,42 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	metas := map[string]bool{}
-	for _, de := range des {
-		if id, ok := strings.CutSuffix(de.Name(), ".json"); ok && !de.IsDir() && !safeio.IsTemp(de.Name()) {
-			metas[id] = true
-		}
-	}
 	var entries []*Entry
 	var problems []Problem
+	seen := map[string]bool{}
 	for _, de := range des {
 		name := de.Name()
+		id, isMsg := strings.CutSuffix(name, ".msg")
+		if !isMsg {
+			id, _ = strings.CutSuffix(name, ".json")
+		}
 		switch {
 		case de.IsDir():
 		case safeio.IsTemp(name):
 			if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
 				return nil, nil, err
 			}
-		case strings.HasSuffix(name, ".msg"):
-			if !metas[strings.TrimSuffix(name, ".msg")] { // never acknowledged
+		case !isMsg && !strings.HasSuffix(name, ".json"):
+			problems = append(problems, Problem{Name: name, Reason: "unknown file left in place"})
+		case seen[id]:
+		default:
+			seen[id] = true
+			e, why := readEntry(s.dir, id)
+			switch {
+			case why == errNoEntry:
+				// A message file with neither an entry line nor a meta:
+				// never acknowledged.
 				if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
 					return nil, nil, err
 				}
-			}
-		case strings.HasSuffix(name, ".json"):
-			id := strings.TrimSuffix(name, ".json")
-			e, why := s.load(id)
-			if why != "" {
+			case why != "":
 				if err := s.moveAside(id); err != nil {
 					return nil, nil, err
 				}
 				problems = append(problems, Problem{Name: name, Reason: why})
-				continue
+			default:
+				entries = append(entries, e)
 			}
-			entries = append(entries, e)
-		default:
-			problems = append(problems, Problem{Name: name, Reason: "unknown file left in place"})
 		}
 	}
 	if err := safeio.SyncDir(s.dir); err != nil {
@@ -152,22 +160,59 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 	return entries, problems, nil
 }
 
-func (s *Spool) load(id string) (*Entry, string) {
-	data, err := os.ReadFile(s.metaPath(id))
-	if err != nil {
+// entryLine starts a new entry's message file.
+const entryLine = "MUGAI-SPOOL "
+
+// errNoEntry is readEntry's verdict on a message file that carries no
+// entry and has no meta beside it.
+const errNoEntry = "no entry"
+
+// readEntry reads the entry id of dir: its meta when there is one, else
+// the first line of its message file. The reason is "" when it is sound.
+func readEntry(dir, id string) (*Entry, string) {
+	var e Entry
+	data, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &e); err != nil {
+			return nil, "meta does not parse: " + err.Error()
+		}
+		if _, err := os.Stat(filepath.Join(dir, id+".msg")); err != nil {
+			return nil, "message file missing"
+		}
+	case os.IsNotExist(err):
+		line, err := firstLine(filepath.Join(dir, id+".msg"))
+		if err != nil {
+			return nil, "unreadable message file: " + err.Error()
+		}
+		js, ok := strings.CutPrefix(line, entryLine)
+		if !ok {
+			return nil, errNoEntry
+		}
+		if err := json.Unmarshal([]byte(js), &e); err != nil {
+			return nil, "entry line does not parse: " + err.Error()
+		}
+	default:
 		return nil, "unreadable meta: " + err.Error()
 	}
-	var e Entry
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, "meta does not parse: " + err.Error()
-	}
 	if e.ID != id || len(e.Rcpts) == 0 {
-		return nil, "meta is inconsistent (id or recipients)"
-	}
-	if _, err := os.Stat(s.msgPath(id)); err != nil {
-		return nil, "message file missing"
+		return nil, "entry is inconsistent (id or recipients)"
 	}
 	return &e, ""
+}
+
+// firstLine reads a file's first line (without its LF), at most 1 MiB.
+func firstLine(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	line, err := bufio.NewReaderSize(io.LimitReader(f, 1<<20), 64<<10).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	return strings.TrimSuffix(line, "\n"), nil
 }
 
 func (s *Spool) moveAside(id string) error {
@@ -180,19 +225,18 @@ func (s *Spool) moveAside(id string) error {
 	return safeio.SyncDir(bad)
 }
 
-// Stage adds a new entry's message and its meta, the commit marker, to
-// st; they become durable with st.Commit. The id must be new (Staged.Write
-// refuses names that exist).
+// Stage adds a new entry, its message file with the entry as the first
+// line, to st; it becomes durable with st.Commit. The id must be new
+// (Staged.Write refuses names that exist).
 func (s *Spool) Stage(st *safeio.Staged, e *Entry, msg []byte) error {
-	data, err := json.MarshalIndent(e, "", "  ")
+	js, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	if err := st.Write(s.msgPath(e.ID), msg, 0o640); err != nil {
-		return fmt.Errorf("queue: message: %w", err)
-	}
-	if err := st.Write(s.metaPath(e.ID), data, 0o640); err != nil {
-		return fmt.Errorf("queue: meta: %w", err)
+	data := make([]byte, 0, len(entryLine)+len(js)+1+len(msg))
+	data = append(append(append(append(data, entryLine...), js...), '\n'), msg...)
+	if err := st.Write(s.msgPath(e.ID), data, 0o640); err != nil {
+		return fmt.Errorf("queue: %w", err)
 	}
 	return nil
 }
@@ -212,7 +256,7 @@ func (s *Spool) Add(e *Entry, msg []byte) error {
 // fails with ErrNotFound when the entry was deleted meanwhile (by an
 // admin): a deleted entry is never written back.
 func (s *Spool) Update(e *Entry) error {
-	if _, err := os.Stat(s.metaPath(e.ID)); os.IsNotExist(err) {
+	if _, err := os.Stat(s.msgPath(e.ID)); os.IsNotExist(err) {
 		return ErrNotFound
 	}
 	return s.writeMeta(e)
@@ -227,22 +271,18 @@ func (s *Spool) List() (waiting, failed []*Entry, err error) {
 			return nil, nil, err
 		}
 		for _, de := range des {
-			id, ok := strings.CutSuffix(de.Name(), ".json")
+			id, ok := strings.CutSuffix(de.Name(), ".msg")
 			if !ok || de.IsDir() || safeio.IsTemp(de.Name()) {
 				continue
 			}
-			data, err := os.ReadFile(filepath.Join(dir, de.Name()))
-			if err != nil {
-				continue
-			}
-			var e Entry
-			if json.Unmarshal(data, &e) != nil || e.ID != id {
+			e, why := readEntry(dir, id)
+			if why != "" {
 				continue
 			}
 			if dir == s.dir {
-				waiting = append(waiting, &e)
+				waiting = append(waiting, e)
 			} else {
-				failed = append(failed, &e)
+				failed = append(failed, e)
 			}
 		}
 	}
@@ -256,16 +296,12 @@ func (s *Spool) List() (waiting, failed []*Entry, err error) {
 // recipients pending again, due now.
 func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
 	failed := filepath.Join(s.dir, "failed")
-	data, err := os.ReadFile(filepath.Join(failed, id+".json"))
-	if os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(failed, id+".msg")); os.IsNotExist(err) {
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
-	var e Entry
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, err
+	e, why := readEntry(failed, id)
+	if why != "" {
+		return nil, fmt.Errorf("queue: %s: %s", id, why)
 	}
 	for _, r := range e.Rcpts {
 		if r.Status == StatusFailed {
@@ -276,26 +312,28 @@ func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
 	if err := os.Rename(filepath.Join(failed, id+".msg"), s.msgPath(id)); err != nil {
 		return nil, err
 	}
-	if err := s.writeMeta(&e); err != nil {
+	if err := s.writeMeta(e); err != nil {
 		return nil, err
 	}
-	if err := os.Remove(filepath.Join(failed, id+".json")); err != nil {
+	if err := os.Remove(filepath.Join(failed, id+".json")); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	return &e, safeio.SyncDir(failed)
+	return e, safeio.SyncDir(failed)
 }
 
 // Delete removes an entry from the spool or from failed/.
 func (s *Spool) Delete(id string) error {
 	for _, dir := range []string{s.dir, filepath.Join(s.dir, "failed")} {
-		meta := filepath.Join(dir, id+".json")
-		if _, err := os.Stat(meta); err != nil {
+		msg := filepath.Join(dir, id+".msg")
+		if _, err := os.Stat(msg); err != nil {
 			continue
 		}
-		if err := os.Remove(meta); err != nil {
+		if err := os.Remove(filepath.Join(dir, id+".json")); err != nil && !os.IsNotExist(err) {
 			return err
 		}
-		os.Remove(filepath.Join(dir, id+".msg"))
+		if err := os.Remove(msg); err != nil {
+			return err
+		}
 		return safeio.SyncDir(dir)
 	}
 	return ErrNotFound
@@ -319,6 +357,12 @@ func (s *Spool) Message(id string) ([]byte, error) {
 	b, err := os.ReadFile(s.msgPath(id))
 	if os.IsNotExist(err) {
 		return nil, ErrNotFound
+	}
+	if rest, ok := bytes.CutPrefix(b, []byte(entryLine)); ok {
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			return rest[i+1:], nil
+		}
+		return nil, fmt.Errorf("queue: %s: entry line without its end", id)
 	}
 	return b, err
 }
@@ -355,6 +399,9 @@ func (s *Spool) MoveToFailed(e *Entry) error {
 		return err
 	}
 	failed := filepath.Join(s.dir, "failed")
+	// The message moves first: a crash between the two renames leaves the
+	// state in the spool without its message (moved aside and reported at
+	// startup), never a message delivered twice.
 	if err := os.Rename(s.msgPath(e.ID), filepath.Join(failed, e.ID+".msg")); err != nil {
 		return err
 	}

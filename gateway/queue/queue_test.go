@@ -19,8 +19,11 @@ func TestRecovery(t *testing.T) {
 	if err := s.Add(good, []byte("message\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	// A crash before the meta commit: message without meta (never acked).
+	// A message file without its entry line or a meta: the older two-file
+	// form before its meta was committed, never acknowledged.
 	os.WriteFile(filepath.Join(dir, "orphan.msg"), []byte("x"), 0o640)
+	// An entry line that does not parse.
+	os.WriteFile(filepath.Join(dir, "torn.msg"), []byte(entryLine+`{"id":"torn",`+"\nmessage"), 0o640)
 	// A crash mid temp write.
 	os.WriteFile(filepath.Join(dir, ".good.json.abc123.tmp"), []byte("{"), 0o640)
 	// Damage: meta that does not parse, and meta whose message is gone.
@@ -28,6 +31,10 @@ func TestRecovery(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "broken.msg"), []byte("x"), 0o640)
 	lost := &Entry{ID: "lost", Rcpts: []*Recipient{{Addr: "b@example.jp", Status: StatusPending}}}
 	if err := s.Add(lost, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	lost.Attempts = 1
+	if err := s.Update(lost); err != nil { // the state now lives in lost.json
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, "lost.msg"))
@@ -39,15 +46,15 @@ func TestRecovery(t *testing.T) {
 	if len(entries) != 1 || entries[0].ID != "good" || entries[0].Rcpts[0].Addr != "b@example.jp" {
 		t.Fatalf("entries = %+v", entries)
 	}
-	if len(problems) != 2 {
-		t.Fatalf("problems = %+v, want broken and lost", problems)
+	if len(problems) != 3 {
+		t.Fatalf("problems = %+v, want broken, lost and torn", problems)
 	}
-	for _, gone := range []string{"orphan.msg", ".good.json.abc123.tmp", "broken.json", "lost.json"} {
+	for _, gone := range []string{"orphan.msg", ".good.json.abc123.tmp", "broken.json", "lost.json", "torn.msg"} {
 		if _, err := os.Stat(filepath.Join(dir, gone)); err == nil {
 			t.Errorf("%s still in the spool", gone)
 		}
 	}
-	for _, kept := range []string{"bad/broken.json", "bad/broken.msg", "bad/lost.json"} {
+	for _, kept := range []string{"bad/broken.json", "bad/broken.msg", "bad/lost.json", "bad/torn.msg"} {
 		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
 			t.Errorf("%s not moved aside: %v", kept, err)
 		}
@@ -66,6 +73,13 @@ func TestUpdateRemove(t *testing.T) {
 	if err := s.Add(e, []byte("m")); err == nil {
 		t.Error("adding the same id twice succeeded")
 	}
+	// A new entry is one file; the message comes back without the entry.
+	if des, _ := os.ReadDir(s.dir); len(des) != 3 { // e1.msg, bad/, failed/
+		t.Errorf("spool after Add: %v", des)
+	}
+	if m, err := s.Message("e1"); err != nil || string(m) != "m" {
+		t.Errorf("Message = %q, %v", m, err)
+	}
 	e.Rcpts[0].Status = StatusDelivered
 	if err := s.Update(e); err != nil {
 		t.Fatal(err)
@@ -73,6 +87,9 @@ func TestUpdateRemove(t *testing.T) {
 	_, entries, _, _ := Open(s.dir)
 	if len(entries) != 1 || len(entries[0].Pending()) != 1 || entries[0].Pending()[0].Addr != "b@example.jp" {
 		t.Fatalf("state not persisted: %+v", entries)
+	}
+	if m, err := s.Message("e1"); err != nil || string(m) != "m" {
+		t.Errorf("Message after Update = %q, %v", m, err)
 	}
 	if err := s.Remove("e1"); err != nil {
 		t.Fatal(err)
@@ -89,5 +106,53 @@ func TestUpdateRemove(t *testing.T) {
 	}
 	if des, _ := os.ReadDir(s.dir); len(des) != 2 { // bad/ and failed/
 		t.Errorf("spool after Finish: %v", des)
+	}
+}
+
+// An entry whose recipients failed moves to failed/, is listed there, and
+// comes back with Requeue; Delete removes it wherever it is, in either form.
+func TestFailedRequeueDelete(t *testing.T) {
+	s, _, _, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"f1", "f2"} {
+		if err := s.Add(&Entry{ID: id, Created: time.Now(), Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}, []byte("msg "+id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting, failed, err := s.List()
+	if err != nil || len(waiting) != 2 || len(failed) != 0 {
+		t.Fatalf("List = %v, %v, %v", waiting, failed, err)
+	}
+	e := waiting[0]
+	e.Rcpts[0].Status = StatusFailed
+	if err := s.MoveToFailed(e); err != nil {
+		t.Fatal(err)
+	}
+	waiting, failed, _ = s.List()
+	if len(waiting) != 1 || len(failed) != 1 || failed[0].ID != e.ID || failed[0].Rcpts[0].Status != StatusFailed {
+		t.Fatalf("after MoveToFailed: waiting %v, failed %v", waiting, failed)
+	}
+	back, err := s.Requeue(e.ID, time.Now())
+	if err != nil || back.Rcpts[0].Status != StatusPending {
+		t.Fatalf("Requeue = %+v, %v", back, err)
+	}
+	if m, err := s.Message(e.ID); err != nil || string(m) != "msg "+e.ID {
+		t.Errorf("requeued message = %q, %v", m, err)
+	}
+	if _, err := s.Requeue(e.ID, time.Now()); err != ErrNotFound {
+		t.Errorf("second Requeue: %v", err)
+	}
+	for _, id := range []string{"f1", "f2"} { // one with a meta, one without
+		if err := s.Delete(id); err != nil {
+			t.Errorf("Delete %s: %v", id, err)
+		}
+	}
+	if err := s.Delete("f1"); err != ErrNotFound {
+		t.Errorf("second Delete: %v", err)
+	}
+	if w, f, _ := s.List(); len(w)+len(f) != 0 {
+		t.Errorf("left after Delete: %v %v", w, f)
 	}
 }
