@@ -64,6 +64,7 @@ type b64Stream struct {
 	padded  bool
 	hit     bool
 	pend    []byte // alphabet not yet decoded (fewer than 4 after each step)
+	batch   []byte // whole lines gathered for one call of the standard decoder
 
 	bounds  [][]byte // "--" + each enclosing boundary
 	long    int      // the longest of them
@@ -102,11 +103,19 @@ func (d *b64Stream) write(p []byte) {
 		d.watch(line, complete)
 		fresh := !d.midLine
 		d.midLine = !complete
-		if complete && fresh && len(d.pend) == 0 && !d.padded && d.fast(bytes.TrimSuffix(line, []byte("\r"))) {
+		if l := bytes.TrimSuffix(line, []byte("\r")); complete && fresh && len(d.pend) == 0 && !d.padded && len(l)%4 == 0 {
+			// A whole line that may be well-formed: gathered with its
+			// neighbours, decoded in one call.
+			d.batch = append(d.batch, l...)
+			if len(l) > 0 && l[len(l)-1] == '=' {
+				d.fast() // padding ends the data: nothing may join it
+			}
 			continue
 		}
+		d.fast()
 		d.slow(line)
 	}
+	d.fast()
 }
 
 // watch tracks the start of each line for delimiter-like prefixes.
@@ -133,22 +142,24 @@ func (d *b64Stream) checkHead() {
 	}
 }
 
-// fast decodes one whole, well-formed line; false leaves it to slow.
-func (d *b64Stream) fast(line []byte) bool {
-	if len(line)%4 != 0 {
-		return false
+// fast decodes the gathered lines in one call of the standard decoder;
+// when they are not all well-formed they go through slow instead, in
+// order, which gives what line-by-line decoding would have.
+func (d *b64Stream) fast() {
+	if len(d.batch) == 0 {
+		return
 	}
-	need := base64.StdEncoding.DecodedLen(len(line))
+	need := base64.StdEncoding.DecodedLen(len(d.batch))
 	if cap(d.scratch) < need {
 		d.scratch = make([]byte, need)
 	}
-	m, err := base64.StdEncoding.Decode(d.scratch[:need], line)
-	if err != nil {
-		return false
+	if m, err := base64.StdEncoding.Decode(d.scratch[:need], d.batch); err == nil {
+		d.emit(d.scratch[:m])
+		d.padded = d.batch[len(d.batch)-1] == '='
+	} else {
+		d.slow(d.batch)
 	}
-	d.emit(d.scratch[:m])
-	d.padded = len(line) > 0 && line[len(line)-1] == '='
-	return true
+	d.batch = d.batch[:0]
 }
 
 // slow classifies every byte, then decodes the whole quanta gathered.
