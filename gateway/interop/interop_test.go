@@ -67,12 +67,16 @@ func newWorld(t *testing.T) *world {
 		"virtual_uid_maps":        "static:65534",
 		"virtual_gid_maps":        "static:65534",
 		"virtual_minimum_uid":     "100",
+		// One mailbox that does not exist: its 550 makes mugai bounce.
+		"smtpd_recipient_restrictions": "check_recipient_access inline:{ { nobody@city.example = 550 5.1.1 no such mailbox } }, permit_mynetworks, reject",
 	}}
 	// The Internet side relays city.example to mugai, as in
 	// contrib/postfix/transport.
 	w.internet = &Postfix{Dir: filepath.Join(dir, "internet"), Hostname: "internet.test", Port: ports[0], Main: map[string]string{
-		"relay_domains":  "city.example",
-		"transport_maps": fmt.Sprintf("inline:{city.example=smtp:[127.0.0.1]:%d}", ports[1]),
+		"relay_domains": "city.example",
+		// Mail for the senders' domain (mugai's DSNs) is discarded here,
+		// with a log line to check: the test has no Internet to send to.
+		"transport_maps": fmt.Sprintf("inline:{city.example=smtp:[127.0.0.1]:%d, example.jp=discard:}", ports[1]),
 	}}
 	if err := w.lgwan.Start(); err != nil {
 		t.Fatal(err)
@@ -96,8 +100,13 @@ func newWorld(t *testing.T) *world {
 // send hands one message to the Internet-side Postfix with swaks.
 func (w *world) send(t *testing.T, name string, msg []byte, extra ...string) {
 	t.Helper()
+	w.sendTo(t, "staff@city.example", name, msg, extra...)
+}
+
+func (w *world) sendTo(t *testing.T, rcpt, name string, msg []byte, extra ...string) {
+	t.Helper()
 	args := []string{"--server", "127.0.0.1", "--port", strconv.Itoa(w.internet.Port), "--helo", "client.example",
-		"--from", "sender@example.jp", "--to", "staff@city.example"}
+		"--from", "sender@example.jp", "--to", rcpt}
 	if msg != nil {
 		f := filepath.Join(w.dir, name+".eml")
 		if err := os.WriteFile(f, msg, 0o644); err != nil {
@@ -459,6 +468,54 @@ func TestInterop(t *testing.T) {
 			t.Errorf("audit for %s: %+v, want deferred then delivered", gid, evs)
 		}
 		t.Logf("%s: %d attempts deferred (%s), then delivered", gid, len(evs)-1, ev.Reply)
+	})
+
+	// A 550 from the LGWAN Postfix: mugai bounces, and its DSN goes back
+	// out through the Internet-side Postfix (deliver.bounce_relay).
+	t.Run("5xx-bounced", func(t *testing.T) {
+		id := newMsgID("bounce")
+		w.sendTo(t, "nobody@city.example", "bounce", []byte(header(id, "bounce", "text/plain; charset=utf-8")+"\r\n宛先不明の確認です。\r\n"))
+		ev := w.waitEvent(t, id, "bounced", 30*time.Second)
+		if !strings.HasPrefix(ev.Reply, "550") {
+			t.Errorf("bounced with %q, want the LGWAN Postfix's 550", ev.Reply)
+		}
+		var dsnID string
+		deadline := time.Now().Add(30 * time.Second)
+		for dsnID == "" && time.Now().Before(deadline) {
+			for _, r := range w.records(t) {
+				if r.Event == "received" && r.ID != ev.ID && strings.HasSuffix(r.MessageID, "@mugai.test>") && strings.Contains(r.MessageID, r.ID) {
+					dsnID = r.ID
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if dsnID == "" {
+			t.Fatalf("no DSN queued after the bounce:\n%s", w.auditTail(10))
+		}
+		w.waitEvent(t, "<"+dsnID+"@mugai.test>", "delivered", 30*time.Second)
+		// The Internet-side Postfix took the DSN (its cleanup logs the
+		// Message-ID under a queue id) and passed it on from <>.
+		deadline = time.Now().Add(30 * time.Second)
+		for {
+			log := w.internet.Log(300)
+			qid := ""
+			for _, line := range strings.Split(log, "\n") {
+				if strings.HasSuffix(line, "message-id=<"+dsnID+"@mugai.test>") {
+					if f := strings.Fields(line); len(f) > 5 {
+						qid = strings.TrimSuffix(f[5], ":")
+					}
+				}
+			}
+			if qid != "" && strings.Contains(log, qid+": from=<>,") &&
+				strings.Contains(log, qid+": to=<sender@example.jp>, relay=none") && strings.Contains(log, "dsn=2.0.0, status=sent") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the DSN %s did not pass the Internet-side Postfix (queue id %q):\n%s", dsnID, qid, w.internet.Log(20))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("%s bounced (%s); DSN %s went out through the Internet-side Postfix", ev.ID, ev.Reply, dsnID)
 	})
 
 	t.Logf("mugai audit, last lines:\n%s", w.auditTail(6))
