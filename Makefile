@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzHiddenPayload -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzTextFile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
+	$(GO) test -run XXX -fuzz FuzzBase64Leaf -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
 	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/detect
 	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/image
 	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/archive
