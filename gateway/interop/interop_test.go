@@ -423,20 +423,20 @@ func TestInterop(t *testing.T) {
 	}
 	t.Logf("%d messages through Postfix → mugai → Postfix in %v", len(samples), time.Since(start).Round(time.Millisecond))
 
-	// The LGWAN Postfix answers 450 for a while: mugai keeps the message
-	// and delivers it once the answer changes.
-	t.Run("4xx-retried", func(t *testing.T) {
-		if err := w.lgwan.Postconf("smtpd_client_restrictions=defer"); err != nil {
+	// An outage of the LGWAN Postfix: the message is deferred, retried
+	// while the outage lasts, and delivered once after it ends.
+	outage := func(t *testing.T, name string, begin, end func() error, wantReply string) {
+		if err := begin(); err != nil {
 			t.Fatal(err)
 		}
-		id := newMsgID("4xx")
-		w.send(t, "4xx", []byte(header(id, "retry", "text/plain; charset=utf-8")+"\r\n再送の確認です。\r\n"))
+		id := newMsgID(name)
+		w.send(t, name, []byte(header(id, name, "text/plain; charset=utf-8")+"\r\n再送の確認です。\r\n"))
 		ev := w.waitEvent(t, id, "deferred", 30*time.Second)
-		if !strings.HasPrefix(ev.Reply, "450") {
-			t.Errorf("deferred with %q, want the LGWAN Postfix's 450", ev.Reply)
+		if !strings.HasPrefix(ev.Reply, wantReply) {
+			t.Errorf("deferred with %q, want %q…", ev.Reply, wantReply)
 		}
-		time.Sleep(2 * time.Second) // at least one more attempt meets the 450
-		if err := w.lgwan.Postconf("smtpd_client_restrictions="); err != nil {
+		time.Sleep(2 * time.Second) // at least one more attempt meets the outage
+		if err := end(); err != nil {
 			t.Fatal(err)
 		}
 		r := read(t, w.delivered(t, id, 30*time.Second))
@@ -447,27 +447,15 @@ func TestInterop(t *testing.T) {
 			t.Errorf("audit for %s: %+v, want deferred then delivered", gid, evs)
 		}
 		t.Logf("%s: %d attempts deferred (%s), then delivered", gid, len(evs)-1, ev.Reply)
+	}
+	// It answers 450 for a while.
+	t.Run("4xx-retried", func(t *testing.T) {
+		outage(t, "4xx", func() error { return w.lgwan.Postconf("smtpd_client_restrictions=defer") },
+			func() error { return w.lgwan.Postconf("smtpd_client_restrictions=") }, "450")
 	})
-
-	// The LGWAN Postfix is down: connections refused until it is back.
+	// It is down: connections refused until it is back.
 	t.Run("down-retried", func(t *testing.T) {
-		if err := w.lgwan.Stop(); err != nil {
-			t.Fatal(err)
-		}
-		id := newMsgID("down")
-		w.send(t, "down", []byte(header(id, "down", "text/plain; charset=utf-8")+"\r\n停止中の確認です。\r\n"))
-		ev := w.waitEvent(t, id, "deferred", 30*time.Second)
-		time.Sleep(2 * time.Second)
-		if err := w.lgwan.Start(); err != nil {
-			t.Fatal(err)
-		}
-		r := read(t, w.delivered(t, id, 30*time.Second))
-		checkTrace(t, r)
-		gid, evs := w.events(t, id)
-		if len(evs) < 2 || evs[len(evs)-1].Event != "delivered" {
-			t.Errorf("audit for %s: %+v, want deferred then delivered", gid, evs)
-		}
-		t.Logf("%s: %d attempts deferred (%s), then delivered", gid, len(evs)-1, ev.Reply)
+		outage(t, "down", w.lgwan.Stop, w.lgwan.Start, "connect:")
 	})
 
 	// A 550 from the LGWAN Postfix: mugai bounces, and its DSN goes back
