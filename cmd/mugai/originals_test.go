@@ -9,6 +9,7 @@ import (
 
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
+	"mugai/gateway/safeio"
 )
 
 // TestOriginalsCommands: list with filters, show with the part tree (and
@@ -43,7 +44,11 @@ func TestOriginalsCommands(t *testing.T) {
 				{Path: "1", Action: "textify", Rule: "body-text", Clause: "2(13)", Reason: "body-text", SHA256: "0123456789abcdef"},
 				{Path: "2", Action: "strip", Rule: "builtin-dangerous-type", Clause: "6(6)", Reason: "dangerous-type", Filename: "a\x1b[31m.exe", SHA256: "fedcba9876543210"},
 			}}
-		if _, err := st.Commit(f, m); err != nil {
+		var staged safeio.Staged
+		if err := st.Stage(&staged, f, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := staged.Commit(nil); err != nil {
 			t.Fatal(err)
 		}
 	}

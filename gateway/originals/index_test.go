@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mugai/gateway/safeio"
 )
 
 func keep(t *testing.T, s *Store, id string, at time.Time, from string, rcpts ...string) {
@@ -18,7 +20,11 @@ func keep(t *testing.T, s *Store, id string, at time.Time, from string, rcpts ..
 	f.WriteString("Subject: x\r\n\r\nbody of " + id + "\r\n")
 	m := Meta{ID: id, Received: at, From: from, Rcpts: rcpts, Size: 20, MessageID: "<m-" + id[len(id)-1:] + "@example.jp>",
 		Parts: []Part{{Path: "1", Action: "textify", Rule: "body-text", Clause: "2(13)", Reason: "body-text", SHA256: "ab"}}}
-	if _, err := s.Commit(f, m); err != nil {
+	var st safeio.Staged
+	if err := s.Stage(&st, f, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(nil); err != nil {
 		t.Fatal(err)
 	}
 }

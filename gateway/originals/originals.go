@@ -102,19 +102,6 @@ func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 	return nil
 }
 
-// Commit makes a streamed original durable under its id with its meta.
-func (s *Store) Commit(f *os.File, m Meta) (string, error) {
-	var st safeio.Staged
-	if err := s.Stage(&st, f, m); err != nil {
-		st.Discard()
-		return "", err
-	}
-	if err := st.Commit(nil); err != nil {
-		return "", fmt.Errorf("originals: %w", err)
-	}
-	return filepath.Join(filepath.Dir(f.Name()), m.ID+".eml"), nil
-}
-
 // Remove deletes an original that was stored but never acknowledged (the
 // spool refused it), so a retried message does not leave a stray copy.
 func (s *Store) Remove(received time.Time, id string) {

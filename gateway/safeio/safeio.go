@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,23 +108,4 @@ func MkdirAll(dir string, perm os.FileMode) error {
 // IsTemp reports whether a directory entry is an uncommitted temp file.
 func IsTemp(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, TempSuffix)
-}
-
-// CopyToTemp streams r into a new temp file in dir and returns it open,
-// positioned at the start, with the number of bytes written. The caller
-// Commits or Discards it.
-func CopyToTemp(dir, prefix string, r io.Reader) (*os.File, int64, error) {
-	f, err := CreateTemp(dir, prefix, 0o640)
-	if err != nil {
-		return nil, 0, err
-	}
-	n, err := io.Copy(f, r)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		Discard(f)
-		return nil, n, err
-	}
-	return f, n, nil
 }
