@@ -42,12 +42,9 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	dir := workDir(t, "mugai-interop-")
-	ports := make([]int, 3)
-	for i := range ports {
-		var err error
-		if ports[i], err = FreePort(); err != nil {
-			t.Fatal(err)
-		}
+	ports, err := FreePorts(3)
+	if err != nil {
+		t.Fatal(err)
 	}
 	w := &world{dir: dir}
 

@@ -40,10 +40,11 @@ var mesgCount = regexp.MustCompile(`mesg=(\d+)`)
 
 func startSink(t *testing.T) *sink {
 	t.Helper()
-	port, err := FreePort()
+	ports, err := FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	port := ports[0]
 	s := &sink{port: port}
 	cmd := exec.Command("smtp-sink", "-u", "nobody", "-c", "127.0.0.1:"+strconv.Itoa(port), "1024")
 	out, err := cmd.StdoutPipe()
@@ -160,12 +161,14 @@ func TestPerf(t *testing.T) {
 	sk := startSink(t)
 	sinkAddr := "127.0.0.1:" + strconv.Itoa(sk.port)
 
+	// Each port is asked for once the service before it listens, so the
+	// kernel cannot hand out one of theirs again.
 	port := func() int {
-		p, err := FreePort()
+		p, err := FreePorts(1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return p
+		return p[0]
 	}
 	pf := &Postfix{Dir: filepath.Join(dir, "postfix"), Hostname: "relay.test", Port: port(), Main: map[string]string{
 		"relay_domains": "city.example",

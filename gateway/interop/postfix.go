@@ -43,17 +43,24 @@ func Require(programs ...string) error {
 	return nil
 }
 
-// FreePort asks the kernel for a free port on 127.0.0.1. Postfix cannot
-// listen on port 0, so the port is released and handed to it: another
-// process could take it in between, which on a test machine only means a
-// failed start, reported as such.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// FreePorts asks the kernel for n distinct free ports on 127.0.0.1.
+// Postfix cannot listen on port 0, so the ports are released and handed
+// over. All n are held until the last is chosen: released one by one, the
+// kernel may give the same port twice (it did: two Postfix instances on
+// one port make a mail loop). Another process could still take one before
+// it is used, which on a test machine only means a failed start, reported
+// as such.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // Postfix is one private instance.
