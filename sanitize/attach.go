@@ -129,11 +129,11 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 		if id.Type == detect.TypeZIP {
 			return rb.openZip(st, rule, leaf, d)
 		}
-		return rb.runSanitizer(rule, leaf, id.Type, d)
+		return rb.runSanitizer(st, rule, leaf, id.Type, d)
 	case policy.ActionFlatten:
-		return rb.runSanitizer(rule, leaf, id.Type, d)
+		return rb.runSanitizer(st, rule, leaf, id.Type, d)
 	case policy.ActionExtract:
-		r, att := rb.runSanitizer(rule, leaf, id.Type, d)
+		r, att := rb.runSanitizer(st, rule, leaf, id.Type, d)
 		if att != nil && rule.Options.Into == "body" && leaf.depth == 0 {
 			att.intoBody = true
 		}
@@ -148,7 +148,7 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 
 // runSanitizer runs the sanitizer for the rule's action under a deadline,
 // recovering panics. Any failure strips the part (fail closed).
-func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *policy.Decision) (policy.Rule, *attachment) {
+func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, leaf file, typ string, d *policy.Decision) (policy.Rule, *attachment) {
 	s := rb.Sanitizers.Lookup(string(rule.Action), typ)
 	if s == nil {
 		d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNoSanitizer, "no "+string(rule.Action)+" for "+typ
@@ -158,7 +158,7 @@ func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *po
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(st.ctx, timeout)
 	defer cancel()
 	type result struct {
 		v   format.Verdict
@@ -177,7 +177,7 @@ func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *po
 		var out bytes.Buffer
 		part := format.Part{Path: leaf.path, DeclaredType: leaf.declared, SniffedType: typ, Filename: leaf.filename, Size: leaf.size,
 			Options: format.Options{DPI: rule.Options.DPI, Quality: rule.Options.Quality, Pages: rule.Options.Pages,
-				KeepURI: rule.Options.URI == "keep"}}
+				KeepURI: rule.Options.URI == "keep"}, Budget: st.budget}
 		r.v, r.err = s.Sanitize(ctx, part, bytes.NewReader(leaf.body), &out)
 		r.out = out.Bytes()
 	}()
@@ -187,7 +187,14 @@ func (rb *Rebuilder) runSanitizer(rule policy.Rule, leaf file, typ string, d *po
 	case <-ctx.Done():
 		r.err = fmt.Errorf("%s sanitizer: %w", s.Name(), ctx.Err())
 	}
+	if r.err == nil {
+		// What the sanitizer wrote is an expansion too.
+		r.err = st.budget.Take(int64(len(r.out)))
+	}
 	if r.err != nil {
+		if st.stop(r.err) { // the whole rebuild's deadline, or no memory: no decision, 4xx
+			return policy.RuleSanitizeFailed, nil
+		}
 		failed := policy.RuleSanitizeFailed
 		d.Action, d.RuleID, d.Clause, d.Reason = failed.Action, failed.ID, failed.Clause, policy.ReasonSanitizeFailed
 		d.Detail = firstLine(r.err.Error())

@@ -176,8 +176,9 @@ type rendered struct {
 	embedded   []string // files written as text into the body, removed
 }
 
-// renderBody turns one body leaf into text with the given link mode.
-func renderBody(n *node, links string) rendered {
+// renderBody turns one body leaf into text with the given link mode; the
+// text is at most maxText bytes.
+func renderBody(n *node, links string, maxText int) rendered {
 	cs := n.params["charset"]
 	if n.declared == "text/html" && cs == "" {
 		// A BOM or <meta charset>; windows-1252 is what the prescan

@@ -37,6 +37,9 @@ func (rb *Rebuilder) forwarded(st *state, f file, d *policy.Decision) (policy.Ru
 	}
 	env := Envelope{ID: d.MsgID, Nested: true}
 	res, err := rb.rebuild(st, env, bytes.NewReader(f.body), f.path+"/")
+	if st.abort != nil {
+		return policy.RuleSanitizeFailed, nil
+	}
 	if err != nil {
 		d.Action, d.RuleID, d.Clause, d.Reason, d.Detail = policy.ActionStrip, policy.RuleSanitizeFailed.ID, policy.RuleSanitizeFailed.Clause, policy.ReasonSanitizeFailed, err.Error()
 		return policy.RuleSanitizeFailed, nil

@@ -9,8 +9,10 @@
 package sanitize
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -35,13 +37,28 @@ type Rebuilder struct {
 	SanitizeTimeout time.Duration
 	// ArchiveLimits bound each archive opened; zero fields take defaults.
 	ArchiveLimits ArchiveLimits
+	// Expansion bounds what one message may expand into, all parts
+	// together (decompressed archive members, decoded pixels, rendered
+	// pages, sanitizer output); default DefaultExpansion.
+	Expansion int64
 }
+
+// DefaultExpansion is the per-message expansion budget when
+// Rebuilder.Expansion is zero: ten 12-megapixel photos fit, a ZIP of
+// twenty 40-megapixel ones does not.
+const DefaultExpansion = 512 << 20
+
+// ErrDeadline is a rebuild stopped by its context (limits.rebuild_timeout
+// in the gateway): nothing of it is kept and the client is told to retry.
+var ErrDeadline = errors.New("sanitize: the rebuild ran out of time")
 
 // state is what one Rebuild call keeps across parts: the budget that
 // bounds all archives of the message together, however deeply nested.
 type state struct {
-	budget  int64 // decompressed bytes left for archive members
-	members int   // archive members left
+	ctx     context.Context
+	budget  *format.Budget // the message's expansion budget
+	members int            // archive members left
+	abort   error          // set when the rebuild must stop (deadline, memory): returned as is
 	pending []noticeItem
 	sender  string // the top-level envelope: rules may match on it
 	rcpts   []string
@@ -87,10 +104,22 @@ type PanicError struct {
 
 func (e *PanicError) Error() string { return fmt.Sprintf("sanitize: panic: %v", e.Value) }
 
-// Rebuild reads one message from r and returns its sanitized rebuild. It
-// fails only when r fails or on an internal bug (*PanicError); content
-// problems of any kind become decisions.
-func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error) {
+// Rebuild reads one message from r and returns its sanitized rebuild, with
+// no deadline and no memory accounting beyond the expansion budget (the
+// offline commands). See RebuildContext.
+func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (*Result, error) {
+	return rb.RebuildContext(context.Background(), env, r, nil)
+}
+
+// RebuildContext reads one message from r and returns its sanitized
+// rebuild. Content problems of any kind become decisions; it fails only
+// when r fails, when ctx ends (an error wrapping ErrDeadline), when grow
+// refuses memory (a *format.GrowError), or on an internal bug
+// (*PanicError). Each of those means: keep nothing, answer 4xx.
+//
+// grow, when not nil, is asked to back the message's largest single
+// expansion (see format.Budget) with rebuild memory before it happens.
+func (rb *Rebuilder) RebuildContext(ctx context.Context, env Envelope, r io.Reader, grow func(n int64) error) (res *Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			res, err = nil, &PanicError{Value: v, Stack: debug.Stack()}
@@ -99,8 +128,53 @@ func (rb *Rebuilder) Rebuild(env Envelope, r io.Reader) (res *Result, err error)
 	if env.Received.IsZero() {
 		env.Received = time.Now()
 	}
-	st := &state{budget: rb.ArchiveLimits.withDefaults().MaxTotal * 2, members: 5000, sender: env.From, rcpts: env.Rcpts}
-	return rb.rebuild(st, env, r, "")
+	limit := rb.Expansion
+	if limit <= 0 {
+		limit = DefaultExpansion
+	}
+	st := &state{ctx: ctx, budget: format.NewBudget(limit, peakGrow(grow)), members: 5000, sender: env.From, rcpts: env.Rcpts}
+	res, err = rb.rebuild(st, env, r, "")
+	if err == nil && st.abort != nil {
+		res, err = nil, st.abort
+	}
+	return res, err
+}
+
+// peakGrow asks grow only for what a single expansion needs beyond the
+// largest one so far: parts are worked on one after another, so the
+// memory live at once is about the largest expansion, while the budget's
+// limit caps their sum (the work).
+func peakGrow(grow func(int64) error) func(int64) error {
+	if grow == nil {
+		return nil
+	}
+	var peak int64 // guarded by the Budget's lock
+	return func(n int64) error {
+		if n <= peak {
+			return nil
+		}
+		if err := grow(n - peak); err != nil {
+			return err
+		}
+		peak = n
+		return nil
+	}
+}
+
+// stop records why the rebuild must end (the first reason wins) and
+// reports whether it must: the context ended, or memory was refused.
+func (st *state) stop(err error) bool {
+	if st.abort != nil {
+		return true
+	}
+	var ge *format.GrowError
+	switch {
+	case errors.As(err, &ge):
+		st.abort = err
+	case st.ctx.Err() != nil:
+		st.abort = fmt.Errorf("%w: %w", ErrDeadline, st.ctx.Err())
+	}
+	return st.abort != nil
 }
 
 // rebuild rebuilds one message: the top-level one, or (with a prefix, the
@@ -127,6 +201,9 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 		attached  []attachment
 	)
 	for _, leaf := range root.leaves() {
+		if st.stop(nil) {
+			return nil, st.abort
+		}
 		d := policy.Decision{
 			MsgID: env.ID, Path: prefix + leaf.path, DeclaredType: leaf.declared, Filename: leaf.filename,
 			Size: leaf.size, Detail: leaf.detail,
@@ -149,6 +226,9 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 			f := leafFile(leaf)
 			f.path, f.level = d.Path, len(strings.Split(prefix, "/"))-1
 			rule, att, findings = rb.attachment(st, f, &d)
+			if st.abort != nil {
+				return nil, st.abort
+			}
 			switch {
 			case att != nil && att.intoBody:
 				bodies = append(bodies, "――― "+orName(leaf.filename)+" の本文 / text of "+orName(leaf.filename)+" ―――\n"+
@@ -161,7 +241,7 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 			var flags []string
 			var pre *rendered // a body rendered to learn its flags before the rules see it
 			if leaf.role == policy.RoleBody && rb.Policy.UsesFlag(policy.FlagHiddenText) {
-				r := renderBody(leaf, rb.Policy.Body.Links)
+				r := renderBody(leaf, rb.Policy.Body.Links, rb.Limits.withDefaults().MaxBodyText)
 				if pre = &r; r.hidden > 0 {
 					flags = append(flags, policy.FlagHiddenText)
 				}
@@ -178,7 +258,7 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 			}
 			links := rb.Policy.LinkMode(rule)
 			if pre == nil || links != rb.Policy.Body.Links {
-				r := renderBody(leaf, links)
+				r := renderBody(leaf, links, rb.Limits.withDefaults().MaxBodyText)
 				pre = &r
 			}
 			r := *pre
@@ -210,6 +290,9 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 		}
 	}
 
+	if st.stop(nil) {
+		return nil, st.abort
+	}
 	hdr := readHeaders(root, env, rb.hostname())
 	if tag := rb.Policy.Body.SubjectTag; tag != "" && !env.Nested && !strings.Contains(hdr.subject, tag) {
 		hdr.subject = strings.TrimSpace(tag + " " + hdr.subject)

@@ -29,10 +29,14 @@ type Limits struct {
 	MaxParts       int   // MIME entities in one message
 	MaxHeaderBytes int   // one header block
 	MaxPartBytes   int64 // decoded bytes of one part
+	// MaxBodyText bounds the text rendered from one body part (HTML
+	// nesting and the like can multiply it); what is cut is said in the
+	// notice.
+	MaxBodyText int
 }
 
 // DefaultLimits are the limits used when a field is zero.
-var DefaultLimits = Limits{MaxDepth: 32, MaxParts: 1000, MaxHeaderBytes: 256 << 10, MaxPartBytes: 64 << 20}
+var DefaultLimits = Limits{MaxDepth: 32, MaxParts: 1000, MaxHeaderBytes: 256 << 10, MaxPartBytes: 64 << 20, MaxBodyText: 8 << 20}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxDepth <= 0 {
@@ -46,6 +50,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxPartBytes <= 0 {
 		l.MaxPartBytes = DefaultLimits.MaxPartBytes
+	}
+	if l.MaxBodyText <= 0 {
+		l.MaxBodyText = DefaultLimits.MaxBodyText
 	}
 	return l
 }

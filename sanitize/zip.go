@@ -41,7 +41,10 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Deci
 		return fail(policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("archive nested deeper than %d", lim.MaxDepth))
 	}
 	al := lim.Limits
-	al.MaxTotal = min(lim.MaxTotal, st.budget)
+	al.MaxTotal = lim.MaxTotal
+	if left := st.budget.Left(); left >= 0 {
+		al.MaxTotal = min(al.MaxTotal, left)
+	}
 	al.MaxMembers = min(max(al.MaxMembers, 1000), st.members)
 	if al.MaxMembers <= 0 || al.MaxTotal <= 0 {
 		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, "the message's archive budget is used up")
@@ -53,16 +56,28 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Deci
 	case err != nil:
 		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
 	}
+	var total int64
+	for _, m := range members {
+		total += int64(len(m.Data))
+	}
+	if err := st.budget.Take(total); err != nil {
+		if st.stop(err) {
+			return rule, nil
+		}
+		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
+	}
 	st.members -= len(members)
 	var kept []archive.Member
 	var items []noticeItem
 	for i, m := range members {
-		st.budget -= int64(len(m.Data))
 		name := memberName(m)
 		mf := file{path: fmt.Sprintf("%s/%d", f.path, i+1), filename: path.Base(name), filenames: []string{path.Base(name)},
 			body: m.Data, size: int64(len(m.Data)), depth: f.depth + 1}
 		md := policy.Decision{MsgID: d.MsgID, Path: mf.path, Filename: name, Size: mf.size, SHA256: sha256Hex(m.Data)}
 		mrule, att, sub := rb.attachment(st, mf, &md)
+		if st.abort != nil {
+			return rule, nil
+		}
 		items = append(items, noticeItem{decision: md, rule: mrule, display: displayName(f.filename) + " › " + name})
 		items = append(items, sub...)
 		if att != nil {

@@ -6,7 +6,9 @@
 // Call order: the walker identifies a part, the policy chooses an action,
 // the Registry gives the Sanitizer registered for that action and the
 // detected type, and Sanitize is called once with a context that carries
-// the deadline. The walker owns in and out; a Sanitizer must not keep them.
+// the deadline. A Sanitizer checks ctx in its loops and returns when it is
+// done: after the deadline nobody waits for its result, and work that goes
+// on holds memory the message no longer accounts for. The walker owns in and out; a Sanitizer must not keep them.
 // Any error, panic or deadline makes the walker strip the part
 // (reason sanitize-failed): a Sanitizer never has to pass anything through.
 package format
@@ -27,6 +29,11 @@ type Part struct {
 	Filename     string // decoded; may be empty
 	Size         int64
 	Options      Options // from the rule that chose the action
+	// Budget is the message's expansion budget: a sanitizer takes from
+	// it what it decodes, decompresses, renders or writes before doing
+	// so (nil allows everything). An ErrBudget from it fails the part;
+	// any other error from Take must be returned as it is.
+	Budget *Budget
 }
 
 // Options tune a sanitizer per rule; zero values mean its defaults.
