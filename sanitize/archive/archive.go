@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"mugai/sanitize/format"
 )
 
 // Errors, for errors.Is.
@@ -34,6 +36,11 @@ type Limits struct {
 	MaxTotal   int64 // decompressed bytes, all members; default 256 MiB
 	MaxMember  int64 // decompressed bytes, one member; default 64 MiB
 	MaxRatio   int64 // decompressed/compressed for members over 1 MiB; default 100
+	// Budget, when set, is the message's expansion budget: Read takes
+	// the members' declared sizes from it before inflating any (and
+	// never inflates more than it took). A caller that sets it must not
+	// take the members' sizes again. Its error is returned wrapped.
+	Budget *format.Budget
 }
 
 func (l Limits) withDefaults() Limits {
@@ -63,6 +70,13 @@ type Member struct {
 
 // Read returns the file members of a ZIP (directories are skipped), or an
 // error naming the limit or defect that stopped it.
+//
+// Every limit is checked, and fails closed, on the sizes the central
+// directory declares, for all members, before anything is inflated; each
+// member is then inflated into a buffer of exactly its declared size and
+// refused if it holds more (archive/zip refuses that too) or less. So
+// what is inflated never exceeds MaxTotal, nor MaxMember or the ratio for
+// one member, even while it is being read.
 func Read(data []byte, lim Limits) ([]Member, error) {
 	lim = lim.withDefaults()
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
@@ -72,52 +86,93 @@ func Read(data []byte, lim Limits) ([]Member, error) {
 	if len(zr.File) > lim.MaxMembers {
 		return nil, fmt.Errorf("%w: %d", ErrTooMany, len(zr.File))
 	}
-	if err := checkOverlap(zr.File); err != nil {
+	if err := checkOverlap(zr.File, int64(len(data))); err != nil {
 		return nil, err
 	}
-	var total int64
-	var out []Member
 	for _, f := range zr.File {
 		if f.Flags&0x1 != 0 {
 			return nil, fmt.Errorf("%w: %s", ErrEncrypted, f.Name)
 		}
-		if f.FileInfo().IsDir() || strings.HasSuffix(f.Name, "/") {
+	}
+	// The declared sizes, all of them, before any work.
+	var declared int64
+	for _, f := range zr.File {
+		if isDir(f) {
 			continue
 		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
+		n, c := f.UncompressedSize64, f.CompressedSize64
+		if n > uint64(lim.MaxMember) {
+			return nil, fmt.Errorf("%w: member %s declares %d bytes", ErrTooLarge, f.Name, n)
 		}
-		// Declared sizes can lie: count what actually comes out.
-		b, err := io.ReadAll(io.LimitReader(rc, lim.MaxMember+1))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
+		if declared += int64(n); declared > lim.MaxTotal {
+			return nil, fmt.Errorf("%w: members declare %d bytes or more", ErrTooLarge, declared)
 		}
-		n := int64(len(b))
-		if n > lim.MaxMember {
-			return nil, fmt.Errorf("%w: member %s", ErrTooLarge, f.Name)
-		}
-		if total += n; total > lim.MaxTotal {
-			return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, total)
-		}
-		if c := int64(f.CompressedSize64); n > 1<<20 && (c == 0 || n/max(c, 1) > lim.MaxRatio) {
+		if n > ratioFloor && (c == 0 || n/c > uint64(lim.MaxRatio)) {
 			return nil, fmt.Errorf("%w: %s (%d → %d bytes)", ErrRatio, f.Name, c, n)
+		}
+	}
+	if err := lim.Budget.Take(declared); err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	var out []Member
+	for _, f := range zr.File {
+		if isDir(f) {
+			continue
+		}
+		b, err := inflate(f)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, Member{Name: CleanName(f.Name), RawName: []byte(f.Name), UTF8: !f.NonUTF8, Modified: f.Modified, Data: b})
 	}
 	return out, nil
 }
 
+// ratioFloor: members up to this size are not held to MaxRatio (small
+// runs of zeros compress well and cost nothing).
+const ratioFloor = 1 << 20
+
+func isDir(f *zip.File) bool {
+	return f.FileInfo().IsDir() || strings.HasSuffix(f.Name, "/")
+}
+
+// inflate reads one member into a buffer of its declared size and
+// fails if the member holds more (or less): the limits Read checked on
+// the declared size bind what is inflated, and nothing past it is.
+func inflate(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
+	}
+	defer rc.Close()
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
+	}
+	// The member must end here (archive/zip checks the CRC at the end).
+	var more [1]byte
+	switch k, err := io.ReadFull(rc, more[:]); {
+	case k > 0:
+		return nil, fmt.Errorf("%w: member %s holds more than it declares", ErrTooLarge, f.Name)
+	case err != io.EOF:
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
+	}
+	return b, nil
+}
+
 // checkOverlap refuses archives in which two members' compressed data
-// share bytes: a decoder would decompress the same kernel many times.
-func checkOverlap(files []*zip.File) error {
+// share bytes (a decoder would decompress the same kernel many times) or
+// run past the end of the archive.
+func checkOverlap(files []*zip.File, size int64) error {
 	type span struct{ start, end int64 }
 	spans := make([]span, 0, len(files))
 	for _, f := range files {
 		off, err := f.DataOffset()
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
+		}
+		if f.CompressedSize64 > uint64(size) || off+int64(f.CompressedSize64) > size {
+			return fmt.Errorf("%w: %s: compressed data past the end", ErrUnreadable, f.Name)
 		}
 		spans = append(spans, span{off, off + int64(f.CompressedSize64)})
 	}

@@ -119,6 +119,8 @@ func TestCleanNameAndRoundTrip(t *testing.T) {
 func FuzzRead(f *testing.F) {
 	f.Add(build(f, "a.txt", "hello"))
 	f.Add(overlapBomb(2, []byte("k")))
+	f.Add(rawBomb(f, 3, 1<<12, 1<<12))
+	f.Add(rawBomb(f, 2, 1<<12, 1<<8)) // members larger than declared
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ms, err := Read(data, Limits{MaxTotal: 1 << 20, MaxMember: 1 << 20})
 		if err != nil {

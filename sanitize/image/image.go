@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	_ "image/gif" // decoders
 	"image/jpeg"
 	"image/png"
@@ -24,8 +23,26 @@ import (
 	"mugai/sanitize/format"
 )
 
-// ErrTooManyPixels: the image declares more pixels than allowed.
-var ErrTooManyPixels = errors.New("image: too many pixels")
+// Errors, for errors.Is. A budget that cannot hold the image gives the
+// budget's error (format.ErrBudget or a *format.GrowError), wrapped.
+var (
+	// ErrTooManyPixels: the image declares more pixels than allowed.
+	ErrTooManyPixels = errors.New("image: too many pixels")
+	// ErrImplausible: the image declares far more pixels than its file
+	// could hold pixels of (see maxPixelsPerByte).
+	ErrImplausible = errors.New("image: declared size implausible for the file's size")
+)
+
+// The file-size sanity: past implausibleFloor pixels, an image must come
+// with at least one byte per maxPixelsPerByte pixels: twice what deflate
+// at its best (1032:1) gives on 1-bit pixels (about 8,250 pixels a byte).
+// A baseline JPEG needs a few bits per 8×8 block, GIF's LZW about 2,700
+// pixels a byte at most; only progressive end-of-band runs, zero-bit WebP
+// codes and the like go further, and no real picture needs them to.
+const (
+	implausibleFloor = 4 << 20
+	maxPixelsPerByte = 16384
+)
 
 // Types lists the detected types this sanitizer takes.
 var Types = []string{"image/png", "image/jpeg", "image/gif", "image/bmp", "image/tiff", "image/webp"}
@@ -44,6 +61,13 @@ func (d *Disarmer) Name() string { return "image" }
 
 // Sanitize implements format.Sanitizer. JPEG stays JPEG (photos); every
 // other format becomes PNG (lossless; there is no WebP encoder).
+//
+// The work is bounded before it is done: the declared size is checked
+// against MaxPixels and against the file's size, and the memory the
+// decoder, the upright copy and the encoder will hold is taken from the
+// message's budget (p.Budget) before anything is decoded. ctx is checked
+// between the steps, in our own loops, and on every read of the decoder
+// and write of the encoder.
 func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
 	maxInput := d.MaxInput
 	if maxInput <= 0 {
@@ -53,6 +77,9 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err != nil {
 		return format.Verdict{}, fmt.Errorf("image: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return format.Verdict{}, err
+	}
 	cfg, kind, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return format.Verdict{}, fmt.Errorf("image: %w", err)
@@ -61,22 +88,48 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if maxPixels <= 0 {
 		maxPixels = 40_000_000
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels || cfg.Width <= 0 || cfg.Height <= 0 {
+	// Each side first: the product of two huge sides overflows int64.
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if w <= 0 || h <= 0 || w > maxPixels || h > maxPixels || w*h > maxPixels {
 		return format.Verdict{}, fmt.Errorf("%w: %d×%d", ErrTooManyPixels, cfg.Width, cfg.Height)
+	}
+	if px := w * h; px > implausibleFloor && px/int64(len(data)) > maxPixelsPerByte {
+		return format.Verdict{}, fmt.Errorf("%w: %d×%d in %d bytes", ErrImplausible, cfg.Width, cfg.Height, len(data))
+	}
+	o := 0
+	if kind == "jpeg" {
+		o = exifOrientation(data)
+	}
+	cost := decodeCost(kind, cfg, data, o)
+	if err := p.Budget.Take(cost); err != nil {
+		return format.Verdict{}, fmt.Errorf("image: %d×%d %s: %w", cfg.Width, cfg.Height, kind, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return format.Verdict{}, err
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, _, err := image.Decode(ctxReader{ctx, bytes.NewReader(data)})
 	if err != nil {
+		if ctx.Err() != nil {
+			return format.Verdict{}, ctx.Err()
+		}
 		return format.Verdict{}, fmt.Errorf("image: %w", err)
 	}
+	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > w*h || b.Empty() {
+		return format.Verdict{}, fmt.Errorf("image: decoded %v, declared %d×%d", b, cfg.Width, cfg.Height)
+	}
 	removed := []string{"metadata (EXIF/GPS, comments, profiles) and any data after the image"}
-	if kind == "jpeg" {
-		if o := exifOrientation(data); o > 1 {
-			img = orient(img, o)
-			removed = append(removed, "EXIF orientation applied to the pixels")
+	if o > 1 { // JPEG only
+		// Taken with the decode above; should the decoder surprise the
+		// estimate, the difference is taken first.
+		if more := orientedSize(img, o) - jpegOrientCost(readJPEG(data), w, h, o); more > 0 {
+			if err := p.Budget.Take(more); err != nil {
+				return format.Verdict{}, fmt.Errorf("image: orientation: %w", err)
+			}
 		}
+		if img, err = orient(ctx, img, o); err != nil {
+			return format.Verdict{}, err
+		}
+		removed = append(removed, "EXIF orientation applied to the pixels")
 	}
 	if kind == "gif" && bytes.Count(data, []byte{0x00, 0x21, 0xF9, 0x04}) > 1 {
 		removed = append(removed, "animation (first frame kept)")
@@ -85,19 +138,47 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		return format.Verdict{}, err
 	}
 	v := format.Verdict{Removed: removed}
+	cw := ctxWriter{ctx, out}
 	if kind == "jpeg" {
 		q := d.JPEGQuality
 		if q <= 0 {
 			q = 90
 		}
 		v.Type = "image/jpeg"
-		return v, jpeg.Encode(out, img, &jpeg.Options{Quality: q})
+		return v, jpeg.Encode(cw, img, &jpeg.Options{Quality: q})
 	}
 	v.Type = "image/png"
 	if name := p.Filename; name != "" && !strings.EqualFold(path.Ext(name), ".png") {
 		v.Filename = strings.TrimSuffix(name, path.Ext(name)) + ".png"
 	}
-	return v, png.Encode(out, img)
+	return v, png.Encode(cw, img)
+}
+
+// ctxReader feeds a decoder and stops it once ctx is done: the standard
+// decoders take no context, but they all read in small pieces.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(b []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(b)
+}
+
+// ctxWriter does the same for an encoder.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (w ctxWriter) Write(b []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return w.w.Write(b)
 }
 
 // exifOrientation returns the EXIF orientation (1–8) of a JPEG, 0 if none.
@@ -150,42 +231,4 @@ func tiffOrientation(t []byte) int {
 		}
 	}
 	return 0
-}
-
-// orient returns img transformed so that it displays upright.
-func orient(img image.Image, o int) image.Image {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	dw, dh := w, h
-	if o >= 5 {
-		dw, dh = h, w
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	src := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var dx, dy int
-			switch o {
-			case 2:
-				dx, dy = w-1-x, y
-			case 3:
-				dx, dy = w-1-x, h-1-y
-			case 4:
-				dx, dy = x, h-1-y
-			case 5:
-				dx, dy = y, x
-			case 6:
-				dx, dy = h-1-y, x
-			case 7:
-				dx, dy = h-1-y, w-1-x
-			case 8:
-				dx, dy = y, w-1-x
-			default:
-				dx, dy = x, y
-			}
-			dst.Set(dx, dy, src.At(x, y))
-		}
-	}
-	return dst
 }

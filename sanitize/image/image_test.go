@@ -158,15 +158,44 @@ func FuzzImage(f *testing.F) {
 	png.Encode(&buf, testImage(3, 3))
 	f.Add(buf.Bytes())
 	f.Add(exifJPEG(&testing.T{}, 4, 4, 8))
+	f.Add(exifJPEG(&testing.T{}, 13, 7, 6))
+	f.Add(exifJPEG(&testing.T{}, 9, 17, 5))
+	gray := image.NewGray(image.Rect(0, 0, 9, 5))
+	buf.Reset()
+	jpeg.Encode(&buf, gray, nil)
+	f.Add(withOrientation(buf.Bytes(), 7))
+	buf.Reset()
+	gif.Encode(&buf, image.NewPaletted(image.Rect(0, 0, 5, 3), color.Palette{color.Black, color.White}), nil)
+	f.Add(buf.Bytes())
+	f.Add(headerOnlyPNG(300, 200))
+	f.Add(headerOnlyJPEG(&testing.T{}, 40, 30))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d := &Disarmer{MaxPixels: 1 << 20}
 		var out bytes.Buffer
-		v, err := d.Sanitize(context.Background(), format.Part{}, bytes.NewReader(in), &out)
+		b := format.NewBudget(64<<20, nil)
+		v, err := d.Sanitize(context.Background(), format.Part{Budget: b}, bytes.NewReader(in), &out)
 		if err != nil {
+			if b.Used() > 64<<20 {
+				t.Fatalf("budget overdrawn: %d", b.Used())
+			}
 			return
+		}
+		if b.Used() < encodeOverhead {
+			t.Fatalf("an image was decoded with %d bytes taken", b.Used())
 		}
 		if _, _, err := image.Decode(bytes.NewReader(out.Bytes())); err != nil {
 			t.Fatalf("output of type %s does not decode: %v", v.Type, err)
 		}
 	})
+}
+
+// withOrientation inserts an APP1 Exif segment with orientation o after
+// the SOI of a JPEG.
+func withOrientation(b []byte, o int) []byte {
+	tiff := []byte("II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00")
+	tiff = binary.LittleEndian.AppendUint16(tiff, uint16(o))
+	tiff = append(tiff, 0, 0, 0, 0, 0, 0)
+	seg := append([]byte("Exif\x00\x00"), tiff...)
+	app1 := append([]byte{0xFF, 0xE1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}, seg...)
+	return append(append(append([]byte{}, b[:2]...), app1...), b[2:]...)
 }
