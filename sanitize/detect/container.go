@@ -10,6 +10,10 @@ import (
 	"github.com/richardlehane/mscfb"
 )
 
+// TypeXLSB is the Excel binary workbook (.xlsb): an OOXML package whose
+// parts are binary records, always macro-capable.
+const TypeXLSB = "application/vnd.ms-excel.sheet.binary.macroenabled.12"
+
 // zipType tells OOXML (and its macro-enabled forms) and other ZIP-based
 // formats from a plain archive, and flags encryption and VBA projects.
 // mimetype calls a docm a docx, an encrypted zip a zip, and a docx whose
@@ -45,6 +49,10 @@ func zipType(data []byte, r *Result) string {
 	}
 	macro := r.Has(FlagMacro)
 	switch {
+	case names["xl/workbook.bin"] || bytes.Contains(bytes.ToLower(ct), []byte("sheet.binary.macroenabled")):
+		// .xlsb: BIFF12 records in zip parts. Its own type, which no
+		// disarmer takes: it is never passed off as an .xlsm.
+		return TypeXLSB
 	case names["word/document.xml"] || bytes.Contains(ct, []byte("wordprocessingml.document")) || bytes.Contains(ct, []byte("ms-word.document")):
 		return pick(macro, TypeDOCM, TypeDOCX)
 	case names["xl/workbook.xml"] || bytes.Contains(ct, []byte("spreadsheetml.sheet")) || bytes.Contains(ct, []byte("ms-excel.sheet")):

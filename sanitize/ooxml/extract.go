@@ -32,6 +32,9 @@ func (e *Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	if err != nil {
 		return format.Verdict{}, err
 	}
+	if isBinaryWorkbook(doc) {
+		return format.Verdict{}, errBinary
+	}
 	var text string
 	switch {
 	case doc.part("word/document.xml") != nil:

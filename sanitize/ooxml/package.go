@@ -85,6 +85,9 @@ func verify(members []archive.Member) error {
 		if _, bad := removablePart(m.Name); bad {
 			return fmt.Errorf("ooxml: %s survived", m.Name)
 		}
+		if _, bad := activeContent(&m); bad {
+			return fmt.Errorf("ooxml: %s survived", m.Name)
+		}
 		if !strings.HasSuffix(m.Name, ".rels") {
 			continue
 		}
@@ -99,6 +102,8 @@ func verify(members []archive.Member) error {
 			switch {
 			case external:
 				return fmt.Errorf("ooxml: external relationship left in %s", m.Name)
+			case isActiveType(attr(t, "Type")):
+				return fmt.Errorf("ooxml: active relationship left in %s", m.Name)
 			case !external && !parts[strings.ToLower(resolve(source, attr(t, "Target")))]:
 				return fmt.Errorf("ooxml: %s points at missing %s", m.Name, attr(t, "Target"))
 			}
@@ -107,7 +112,7 @@ func verify(members []archive.Member) error {
 		if err != nil {
 			return err
 		}
-		ids[source] = set
+		ids[strings.ToLower(source)] = set
 	}
 	for _, m := range members {
 		lower := strings.ToLower(m.Name)
@@ -120,8 +125,17 @@ func verify(members []archive.Member) error {
 		if !strings.HasSuffix(lower, ".xml") {
 			continue
 		}
-		set := ids[m.Name]
+		if hasFields(m.Data) {
+			spans, _, err := scanFields(m.Data)
+			if err != nil || len(spans) > 0 {
+				return fmt.Errorf("ooxml: %s still holds fields that fetch or build content", m.Name)
+			}
+		}
+		set := ids[lower]
 		err := eachStart(m.Data, func(t xml.StartElement) error {
+			if t.Name.Local == "altChunk" {
+				return fmt.Errorf("ooxml: %s still imports a document (altChunk)", m.Name)
+			}
 			for _, a := range t.Attr {
 				if a.Name.Space == "r" && (a.Name.Local == "id" || a.Name.Local == "embed" || a.Name.Local == "link") && a.Value != "" && !set[a.Value] {
 					return fmt.Errorf("ooxml: %s refers to missing relationship %s", m.Name, a.Value)
@@ -152,4 +166,69 @@ func eachStart(src []byte, fn func(xml.StartElement) error) error {
 			}
 		}
 	}
+}
+
+// rel is one relationship of the package graph; target is the resolved,
+// lower-case part name for internal relationships.
+type rel struct {
+	id, typ, target string
+	external        bool
+}
+
+// relsOf returns the relationships part of a part ("" is the package).
+func relsOf(part string) string {
+	dir, file := path.Split(part)
+	return path.Join(dir, "_rels", file+".rels")
+}
+
+// readRels parses every relationships part, keyed by lower-case source.
+func readRels(doc *document) (map[string][]rel, error) {
+	out := map[string][]rel{}
+	for _, m := range doc.members {
+		if !strings.HasSuffix(strings.ToLower(m.Name), ".rels") {
+			continue
+		}
+		source := relsSource(m.Name)
+		var rs []rel
+		err := eachStart(m.Data, func(t xml.StartElement) error {
+			if t.Name.Local != "Relationship" {
+				return nil
+			}
+			r := rel{id: attr(t, "Id"), typ: attr(t, "Type"), external: strings.EqualFold(attr(t, "TargetMode"), "External")}
+			if !r.external {
+				r.target = strings.ToLower(resolve(source, attr(t, "Target")))
+			}
+			rs = append(rs, r)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ooxml: %s: %w", m.Name, err)
+		}
+		key := strings.ToLower(source)
+		out[key] = append(out[key], rs...)
+	}
+	return out, nil
+}
+
+// reach returns the parts reachable from the package relationships. With
+// gone, it walks the package as the disarm leaves it: no removed part,
+// and no relationship of an active type.
+func reach(doc *document, graph map[string][]rel, gone map[string]bool) map[string]bool {
+	seen := map[string]bool{}
+	queue := []string{""}
+	for len(queue) > 0 {
+		src := queue[0]
+		queue = queue[1:]
+		for _, r := range graph[src] {
+			if r.external || seen[r.target] || doc.part(r.target) == nil {
+				continue
+			}
+			if gone != nil && (gone[r.target] || isActiveType(r.typ)) {
+				continue
+			}
+			seen[r.target] = true
+			queue = append(queue, r.target)
+		}
+	}
+	return seen
 }

@@ -35,6 +35,9 @@ type pass struct {
 	ancestors []string
 	// text may rewrite character data inside the given element; ok false keeps it.
 	text func(parent string, data []byte) (string, bool)
+	// dropText, if it returns true for the character data of an element,
+	// removes that element.
+	dropText func(parent string, data []byte) bool
 	// dropAttrs names attributes (prefix:local) to cut from a start tag
 	// that is otherwise kept.
 	dropAttrs func(t xml.StartElement) []string
@@ -108,7 +111,15 @@ func (p *pass) run(src []byte) ([]byte, error) {
 				}
 			}
 		case xml.CharData:
-			if dropDepth >= 0 || p.text == nil || len(stack) == 0 {
+			if dropDepth >= 0 || len(stack) == 0 {
+				continue
+			}
+			if p.dropText != nil && p.dropText(stack[len(stack)-1].name, t) {
+				stack[len(stack)-1].drop = true
+				dropDepth = len(stack) - 1
+				continue
+			}
+			if p.text == nil {
 				continue
 			}
 			if s, ok := p.text(stack[len(stack)-1].name, t); ok {
@@ -216,4 +227,44 @@ func escape(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// dropEmpty removes the named container elements left without a child
+// element (Office refuses an empty <pivotCaches>).
+func dropEmpty(src []byte, containers ...string) ([]byte, error) {
+	type el struct {
+		start    int64
+		children int
+		watch    bool
+	}
+	d := xml.NewDecoder(bytes.NewReader(src))
+	var stack []el
+	var spans []span
+	for {
+		before := d.InputOffset()
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) > 0 {
+				stack[len(stack)-1].children++
+			}
+			stack = append(stack, el{start: before, watch: contains(containers, t.Name.Local)})
+		case xml.EndElement:
+			if len(stack) == 0 {
+				return nil, errors.New("ooxml: unbalanced end tag")
+			}
+			e := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if e.watch && e.children == 0 {
+				spans = append(spans, span{start: e.start, end: d.InputOffset()})
+			}
+		}
+	}
+	return apply(src, spans), nil
 }
