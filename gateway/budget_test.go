@@ -92,3 +92,122 @@ func TestRebuildMemoryBudget(t *testing.T) {
 		t.Errorf("%d bytes still reserved after every rebuild ended", used)
 	}
 }
+
+// TestLeaseGrow: a rebuild's reservation grows as it expands and is given
+// back whole; a growth that does not fit waits, a second one fails at
+// once (no two rebuilds wait on each other), and new rebuilds are held
+// back while a growth waits.
+func TestLeaseGrow(t *testing.T) {
+	ctx := context.Background()
+	b := newBudget(100)
+	a, err := b.reserve(ctx, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.reserve(ctx, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fits: granted at once.
+	if err := a.grow(ctx, 10); err != nil || b.inUse() != 90 {
+		t.Fatalf("grow that fits: %v, in use %d", err, b.inUse())
+	}
+	// Does not fit: a waits for c.
+	aGrew := make(chan error, 1)
+	go func() { aGrew <- a.grow(ctx, 30) }()
+	waitGrower(t, b, true)
+	// The deadlock case: c grows too while a waits for c's memory. It
+	// fails at once instead of waiting on a.
+	if err := c.grow(ctx, 20); !errors.Is(err, errBusy) {
+		t.Fatalf("second growth: %v, want errBusy at once", err)
+	}
+	// A new rebuild that would fit now is held back behind the growth.
+	newcomer := make(chan int64, 1)
+	go func() { n, _ := b.acquire(ctx, 5); newcomer <- n }()
+	for b.waiters() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-newcomer:
+		t.Fatal("a new rebuild was admitted while a running one waited to grow")
+	case <-time.After(20 * time.Millisecond):
+	}
+	c.release() // c's rebuild gave up: a grows, then the newcomer starts
+	if err := <-aGrew; err != nil {
+		t.Fatalf("waiting growth: %v", err)
+	}
+	if n := <-newcomer; n != 5 {
+		t.Fatalf("newcomer got %d", n)
+	}
+	if got := b.inUse(); got != 85 { // a: 40+10+30, newcomer 5
+		t.Fatalf("in use %d, want 85", got)
+	}
+	a.release()
+	a.release() // idempotent
+	b.release(5)
+	if got := b.inUse(); got != 0 {
+		t.Fatalf("in use %d after every release", got)
+	}
+	// After release a grow adds nothing (a sanitizer still running past
+	// its rebuild's end).
+	if err := a.grow(ctx, 1); !errors.Is(err, errReleased) || b.inUse() != 0 {
+		t.Fatalf("grow after release: %v, in use %d", err, b.inUse())
+	}
+}
+
+// TestLeaseGrowEnds: a waiting growth ends with its rebuild's deadline, or
+// when its lease is released, leaving nothing reserved; a growth larger
+// than the whole budget is cut to it and waits to run alone.
+func TestLeaseGrowEnds(t *testing.T) {
+	b := newBudget(100)
+	other, _ := b.reserve(context.Background(), 50)
+	a, _ := b.reserve(context.Background(), 30)
+
+	// The deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := a.grow(ctx, 40); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("grow past the deadline: %v", err)
+	}
+	if b.inUse() != 80 {
+		t.Fatalf("in use %d after a growth timed out", b.inUse())
+	}
+	waitGrower(t, b, false)
+
+	// Released while waiting.
+	grew := make(chan error, 1)
+	go func() { grew <- a.grow(context.Background(), 40) }()
+	waitGrower(t, b, true)
+	a.release()
+	if err := <-grew; !errors.Is(err, errReleased) {
+		t.Fatalf("growth of a released lease: %v", err)
+	}
+	if b.inUse() != 50 {
+		t.Fatalf("in use %d, want other's 50", b.inUse())
+	}
+
+	// Larger than the budget: cut to it, granted when alone.
+	big, _ := b.reserve(context.Background(), 10)
+	go func() { grew <- big.grow(context.Background(), 1000) }()
+	waitGrower(t, b, true)
+	other.release()
+	if err := <-grew; err != nil {
+		t.Fatalf("growth past the budget: %v", err)
+	}
+	if b.inUse() != 100 {
+		t.Fatalf("in use %d, want the whole budget", b.inUse())
+	}
+	big.release()
+	if b.inUse() != 0 {
+		t.Fatalf("in use %d at the end", b.inUse())
+	}
+}
+
+func waitGrower(t *testing.T, b *budget, want bool) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("a growth waiting = %v", want), func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return (b.grower != nil) == want
+	})
+}

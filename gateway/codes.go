@@ -13,6 +13,7 @@ var (
 	codeQueued        = smtp.EnhancedCode{2, 0, 0}
 	codeTempInternal  = smtp.EnhancedCode{4, 3, 0}
 	codeTempShutdown  = smtp.EnhancedCode{4, 3, 2}
+	codeTempTimeout   = smtp.EnhancedCode{4, 3, 0}
 	codeSecurity      = smtp.EnhancedCode{5, 7, 1}
 	codeBadAddress    = smtp.EnhancedCode{5, 1, 3}
 	codeTooBig        = smtp.EnhancedCode{5, 3, 4}
@@ -48,6 +49,13 @@ func replyBareLineEnding(id string) *smtp.SMTPError {
 
 func replyNUL(id string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 550, EnhancedCode: codeBadContent, Message: "NUL byte in message data not accepted (id " + id + ")"}
+}
+
+// replyRebuildTimeout is a rebuild stopped by limits.rebuild_timeout:
+// nothing was kept; the client retries (the work may fit when the gateway
+// is less busy, and an admin sees the id in the log).
+func replyRebuildTimeout(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 451, EnhancedCode: codeTempTimeout, Message: fmt.Sprintf("Sanitizing the message took too long, try again later (id %s)", id)}
 }
 
 func replyTempInternal(id string) *smtp.SMTPError {

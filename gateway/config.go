@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"mugai/policy/strictyaml"
+	"mugai/sanitize"
 )
 
 // Config is the whole gateway configuration. Defaults live in one literal
@@ -92,9 +93,29 @@ type Limits struct {
 	HeaderBytes int `yaml:"header_bytes" json:"header_bytes"`
 	// RebuildMemory bounds the memory of the rebuilds running at once: each
 	// reserves three times its message's size (what a rebuild holds at
-	// most, measured) before it starts, and waits while the budget is spent.
+	// most, measured) before it starts, and waits while the budget is spent
+	// (at most 2 minutes, within rebuild_timeout; then 451 4.3.2); while it
+	// runs it reserves more as it expands (see message_expansion).
 	RebuildMemory int64 `yaml:"rebuild_memory" json:"rebuild_memory"`
+	// RebuildTimeout bounds the time from the end of DATA to the decision
+	// to keep a message: waiting for rebuild memory and the rebuild itself.
+	// Past it the client gets 451 4.3.0 and nothing is kept. It must stay
+	// well under the 10 minutes a sender waits for the reply to DATA
+	// (RFC 5321 4.5.3.2.6), or the sender gives up while we still queue
+	// the message and its retry becomes a second copy.
+	RebuildTimeout Duration `yaml:"rebuild_timeout" json:"rebuild_timeout"`
+	// MessageExpansion bounds what one message may expand into while it
+	// is rebuilt, all parts together (decompressed archive members,
+	// decoded pixels, rendered pages, sanitizer output), in bytes. A part
+	// that would go past it is removed; the rest of the message goes on.
+	// What a rebuild expands into is also reserved from rebuild_memory.
+	MessageExpansion int64 `yaml:"message_expansion" json:"message_expansion"`
 }
+
+// maxRebuildTimeout is the 10 minutes RFC 5321 4.5.3.2.6 gives a sender
+// waiting for the reply to the final dot; limits.rebuild_timeout must be
+// below it.
+const maxRebuildTimeout = 10 * time.Minute
 
 // Defaults is the embedded configuration `mugai serve` runs on without
 // -config. README "Configuration" documents every key.
@@ -129,9 +150,10 @@ func Defaults() Config {
 		OriginalsRetention: Duration(30 * 24 * time.Hour),
 		Audit:              "var/audit.jsonl",
 		Cache:              "var/cache",
-		Limits:             Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10, RebuildMemory: 1 << 30},
-		Backpressure:       Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
-		Durability:         "filesystem",
+		Limits: Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10, RebuildMemory: 1 << 30,
+			RebuildTimeout: Duration(3 * time.Minute), MessageExpansion: sanitize.DefaultExpansion},
+		Backpressure: Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
+		Durability:   "filesystem",
 	}
 }
 
@@ -203,6 +225,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.RebuildMemory < 1<<20 {
 		add("limits.rebuild_memory", "%d is too small (at least 1048576)", c.Limits.RebuildMemory)
+	}
+	if t := c.Limits.RebuildTimeout.D(); t <= 0 || t >= maxRebuildTimeout {
+		add("limits.rebuild_timeout", "%s must be a positive duration below 10m (RFC 5321 gives a sender 10 minutes for the reply to DATA), such as 3m", t)
+	}
+	if c.Limits.MessageExpansion < 1<<20 {
+		add("limits.message_expansion", "%d is too small (at least 1048576)", c.Limits.MessageExpansion)
 	}
 	if c.Durability != "filesystem" && c.Durability != "files" {
 		add("durability", "%q is not filesystem or files", c.Durability)

@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/courier"
+	"mugai/sanitize/format"
 )
 
 // testGateway runs a Gateway on 127.0.0.1:0 with its stores in a temp dir.
@@ -61,12 +62,19 @@ func testConfig(t testing.TB, mutate func(*Config)) Config {
 
 func startGatewayWith(t testing.TB, cfg Config, prepare ...func(*Gateway)) *testGateway {
 	t.Helper()
+	return startGatewaySanitizers(t, cfg, nil, prepare...)
+}
+
+// startGatewaySanitizers is startGatewayWith with sanitizers for the
+// policy's disarm, extract and flatten actions.
+func startGatewaySanitizers(t testing.TB, cfg Config, reg *format.Registry, prepare ...func(*Gateway)) *testGateway {
+	t.Helper()
 	var h slog.Handler = slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})
 	if _, ok := t.(*testing.B); ok {
 		h = slog.DiscardHandler // a benchmark measures the gateway, not the test log
 	}
 	log := slog.New(h)
-	g, err := New(cfg, log, nil)
+	g, err := New(cfg, log, reg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

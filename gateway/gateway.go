@@ -165,10 +165,11 @@ type engine struct {
 
 func (g *Gateway) newEngine(pol *policy.Policy) *engine {
 	c := g.cfg
-	return &engine{policy: pol, rebuilder: &sanitize.Rebuilder{Policy: pol, Hostname: c.Hostname, Sanitizers: g.sanitizers, Limits: sanitize.Limits{
-		MaxDepth: c.Limits.MIMEDepth, MaxParts: c.Limits.MIMEParts,
-		MaxHeaderBytes: c.Limits.HeaderBytes, MaxPartBytes: c.Accept.MaxMessageBytes,
-	}}}
+	return &engine{policy: pol, rebuilder: &sanitize.Rebuilder{Policy: pol, Hostname: c.Hostname, Sanitizers: g.sanitizers,
+		Expansion: c.Limits.MessageExpansion, Limits: sanitize.Limits{
+			MaxDepth: c.Limits.MIMEDepth, MaxParts: c.Limits.MIMEParts,
+			MaxHeaderBytes: c.Limits.HeaderBytes, MaxPartBytes: c.Accept.MaxMessageBytes,
+		}}}
 }
 
 // Policy returns the policy in force.

@@ -137,6 +137,10 @@ func (c *limitConn) clamp(t time.Time) time.Time {
 	return t
 }
 
+// NetConn returns the connection underneath, as tls.Conn does: a session
+// asks it whether its client is still there.
+func (c *limitConn) NetConn() net.Conn { return c.Conn }
+
 func (c *limitConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.clamp(t)) }
 func (c *limitConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }
 func (c *limitConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.clamp(t)) }

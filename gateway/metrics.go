@@ -27,6 +27,7 @@ type metrics struct {
 	deliveries *prometheus.CounterVec   // result: delivered, deferred, bounced
 	decisions  *prometheus.CounterVec   // action, rule
 	sanitize   *prometheus.HistogramVec // action: the strongest action in the message
+	abandoned  *prometheus.CounterVec   // cause: deadline, memory, client_gone
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -43,12 +44,18 @@ func newMetrics(g *Gateway) *metrics {
 		sanitize: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mugai_sanitize_seconds",
 			Help:    "Time to rebuild one message, by the strongest action applied to it.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"action"}),
+		abandoned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mugai_rebuilds_abandoned_total",
+			Help: "Messages answered 4xx with nothing kept because their rebuild stopped: deadline (limits.rebuild_timeout), " +
+				"memory (limits.rebuild_memory), client_gone (the client closed the connection first)."}, []string{"cause"}),
+	}
+	for _, c := range []string{causeDeadline, causeMemory, causeClientGone} {
+		m.abandoned.WithLabelValues(c)
 	}
 	for _, r := range []string{"delivered", "deferred", "bounced"} {
 		m.deliveries.WithLabelValues(r) // present from the start, at 0
 	}
 	store := &dirSize{dir: g.cfg.Originals, ttl: time.Minute}
-	m.reg.MustRegister(m.received, m.rejected, m.deliveries, m.decisions, m.sanitize,
+	m.reg.MustRegister(m.received, m.rejected, m.deliveries, m.decisions, m.sanitize, m.abandoned,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_queue_messages",
 			Help: "Messages waiting for delivery or being delivered."}, func() float64 { return float64(g.deliverer.queued()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_queue_oldest_seconds",
@@ -67,6 +74,13 @@ func newMetrics(g *Gateway) *metrics {
 	)
 	return m
 }
+
+// Causes of an abandoned rebuild, the label of mugai_rebuilds_abandoned_total.
+const (
+	causeDeadline   = "deadline"
+	causeMemory     = "memory"
+	causeClientGone = "client_gone"
+)
 
 // actionWeight orders actions by how much they change a part, to label a
 // message's sanitize time by the heaviest work in it.

@@ -49,7 +49,12 @@ var ErrNeedsForce = errors.New("release needs -force")
 // running gateway picks the entry up on its next rescan (SIGUSR1).
 func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, req ReleaseRequest) (Released, error) {
 	var rel Released
-	if req.Operator == "" || strings.TrimSpace(req.Reason) == "" {
+	// Both reach the audit log and headers of the released mail: the
+	// command checks them, and so does this, whoever calls it.
+	if err := CheckOperator(req.Operator); err != nil {
+		return rel, err
+	}
+	if req.Reason = CleanReason(req.Reason); req.Reason == "" {
 		return rel, errors.New("a release needs an operator and a reason")
 	}
 	m, path, err := st.Get(req.ID)
@@ -85,7 +90,8 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 	rel.SpoolID = NewID(req.Now)
 	var msg []byte
 	if req.Part == "" {
-		msg = append([]byte(fmt.Sprintf("X-Mugai-Released: %s by %s\r\n", req.ID, req.Operator)), orig...)
+		hdr := fmt.Sprintf("X-Mugai-Released: %s by %s\r\n", m.ID, req.Operator) + headerField("X-Mugai-Release-Reason", req.Reason)
+		msg = append([]byte(hdr), orig...)
 	} else {
 		part, err := sanitize.FindPart(bytes.NewReader(orig), req.Part, sanitize.Limits{
 			MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderBytes, MaxPartBytes: cfg.Accept.MaxMessageBytes})
@@ -142,7 +148,8 @@ func releaseNotice(hostname, id string, m originals.Meta, part sanitize.Part, re
 	hdr("Date", req.Now.Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+id+"@"+hostname+">")
 	hdr("MIME-Version", "1.0")
-	hdr("X-Mugai-Released", req.ID+" part "+part.Path+" by "+req.Operator)
+	hdr("X-Mugai-Released", m.ID+" part "+part.Path+" by "+req.Operator)
+	b.WriteString(headerField("X-Mugai-Release-Reason", req.Reason))
 	hdr("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
 	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n")
 	text := fmt.Sprintf("システム管理者が、無害化の際に保管した原本の一部を提供します。\n"+

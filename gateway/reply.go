@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/emersion/go-smtp"
+
+	"mugai/sanitize"
 )
 
 var (
@@ -33,6 +35,8 @@ func toReply(err error, id string) *smtp.SMTPError {
 		return replyBareLineEnding(id)
 	case errors.Is(err, errNUL):
 		return replyNUL(id)
+	case errors.Is(err, sanitize.ErrDeadline):
+		return replyRebuildTimeout(id)
 	case errors.Is(err, errBusy):
 		return replyBusy
 	}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -21,6 +22,7 @@ import (
 	"mugai/gateway/safeio"
 	"mugai/policy/audit"
 	"mugai/sanitize"
+	"mugai/sanitize/format"
 )
 
 // session is one SMTP connection. go-smtp calls its methods from the
@@ -160,19 +162,32 @@ func (s *session) data(id string, r io.Reader) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	// From here the client waits for our answer: the wait for rebuild
+	// memory and the rebuild together get limits.rebuild_timeout, and stop
+	// early when the client leaves (it would retry, and a message kept now
+	// would be a second copy).
+	timeout := g.cfg.Limits.RebuildTimeout.D()
+	alive, leave := context.WithCancelCause(context.Background())
+	defer leave(nil)
+	ctx, cancel := context.WithTimeout(alive, timeout)
+	defer cancel()
+	stopWatch := sync.OnceFunc(watchClient(s.conn.Conn(), leave))
+	defer stopWatch()
 	// Memory for the rebuild, reserved for as long as the rebuilt message
-	// is held; a client that waits too long gets 451 and retries.
-	wait, cancel := context.WithTimeout(context.Background(), rebuildWait)
-	reserved, err := g.memory.acquire(wait, max(64<<10, 3*size))
-	cancel()
+	// is held, grown as the rebuild expands; a client that waits too long
+	// gets 451 and retries.
+	wait, cancelWait := context.WithTimeout(ctx, rebuildWait)
+	mem, err := g.memory.reserve(wait, max(64<<10, 3*size))
+	cancelWait()
 	if err != nil {
-		return err
+		return s.abandon(ctx, id, err)
 	}
-	defer g.memory.release(reserved)
+	defer mem.release() // with everything the rebuild grew it by
 	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
 	eng := g.engine.Load() // this message keeps this policy, whatever a reload does
 	started := time.Now()
-	res, err := eng.rebuilder.Rebuild(env, f) // a file: the rebuild sizes its buffer from it
+	grow := func(n int64) error { return mem.grow(ctx, n) }
+	res, err := eng.rebuilder.RebuildContext(ctx, env, f, grow) // a file: the rebuild sizes its buffer from it
 	took := time.Since(started)
 	if err != nil {
 		var pe *sanitize.PanicError
@@ -180,7 +195,14 @@ func (s *session) data(id string, r io.Reader) error {
 			g.panics.Add(1)
 			s.log.Error("panic in rebuild", "msg_id", id, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
 		}
-		return err
+		return s.abandon(ctx, id, err)
+	}
+	// The last look before committing: a client that left gets nothing
+	// kept. (It may still leave between this and our 250; that window is
+	// SMTP's own and as short as the commit.)
+	stopWatch()
+	if errors.Is(context.Cause(alive), errClientGone) || clientGone(s.conn.Conn()) {
+		return s.abandon(ctx, id, errClientGone)
 	}
 	meta := originals.Meta{ID: id, Received: received, From: s.from, Rcpts: s.rcpts, Client: s.client.String(),
 		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil)), Subject: res.Subject}
@@ -224,6 +246,38 @@ func (s *session) data(id string, r io.Reader) error {
 		"parts", len(res.Decisions), "message_id", res.MessageID)
 	g.deliverer.add(entry)
 	return replyQueued(id)
+}
+
+// abandon classifies why a message was given up before it was kept (the
+// caller discards the staged original), counts and logs it, and returns
+// the error for its reply: deadline → 451 4.3.0, memory → 451 4.3.2; a
+// client that left gets a 451 it will not read. Other errors pass as
+// they are.
+func (s *session) abandon(ctx context.Context, id string, err error) error {
+	m := s.g.metrics.abandoned
+	timeout := s.g.cfg.Limits.RebuildTimeout.D()
+	var ge *format.GrowError
+	switch {
+	case errors.Is(err, errClientGone) || errors.Is(context.Cause(ctx), errClientGone):
+		m.WithLabelValues(causeClientGone).Inc()
+		s.log.Warn("client closed the connection before the reply to DATA; nothing kept", "msg_id", id, "err", err)
+		return errClientGone
+	case errors.Is(err, sanitize.ErrDeadline), errors.As(err, &ge) && errors.Is(err, context.DeadlineExceeded):
+		m.WithLabelValues(causeDeadline).Inc()
+		s.log.Error("rebuild ran out of time (limits.rebuild_timeout); nothing kept", "msg_id", id, "timeout", timeout.String(), "err", err)
+		if !errors.Is(err, sanitize.ErrDeadline) {
+			err = fmt.Errorf("%w: %w", sanitize.ErrDeadline, err)
+		}
+		return err
+	case errors.Is(err, errBusy), errors.As(err, &ge):
+		m.WithLabelValues(causeMemory).Inc()
+		s.log.Error("no rebuild memory (limits.rebuild_memory); nothing kept", "msg_id", id, "err", err)
+		if !errors.Is(err, errBusy) {
+			err = fmt.Errorf("%w: %w", errBusy, err)
+		}
+		return err
+	}
+	return err
 }
 
 // reject writes the audit record of a refused transaction.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,10 +11,13 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/load"
+	"mugai/sanitize"
+	"mugai/sanitize/format"
 )
 
 // TestToReply: every error leaving a session becomes a named *SMTPError;
@@ -34,6 +38,9 @@ func TestToReply(t *testing.T) {
 		{errNUL, 550, smtp.EnhancedCode{5, 6, 0}},
 		// no rebuild memory in time: the client retries
 		{errBusy, 451, smtp.EnhancedCode{4, 3, 2}},
+		{&format.GrowError{Err: fmt.Errorf("x: %w", errBusy)}, 451, smtp.EnhancedCode{4, 3, 2}},
+		// the rebuild ran out of limits.rebuild_timeout: nothing kept, retry
+		{fmt.Errorf("rebuild: %w: %w", sanitize.ErrDeadline, context.DeadlineExceeded), 451, smtp.EnhancedCode{4, 3, 0}},
 		// internal failures are temporary
 		{errors.New("disk full"), 451, smtp.EnhancedCode{4, 3, 0}},
 		{fmt.Errorf("spool: %w", os.ErrPermission), 451, smtp.EnhancedCode{4, 3, 0}},
@@ -50,6 +57,9 @@ func TestToReply(t *testing.T) {
 		if strings.Contains(got.Message, "disk full") || strings.Contains(got.Message, "permission") {
 			t.Errorf("internal detail leaked to the client: %q", got.Message)
 		}
+	}
+	if got := toReply(sanitize.ErrDeadline, "ID").Message; !strings.Contains(got, "took too long") || !strings.Contains(got, "ID") {
+		t.Errorf("deadline reply %q does not say it took too long, with the id", got)
 	}
 	if toReply(nil, "ID") != nil {
 		t.Error("toReply(nil) != nil")
@@ -191,6 +201,38 @@ func TestConfig(t *testing.T) {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q:\n%v", want, err)
 			}
+		}
+	})
+	t.Run("rebuild limits", func(t *testing.T) {
+		tests := []struct {
+			yaml, want string // want "": valid
+		}{
+			// limits.rebuild_timeout: positive and under RFC 5321's 10 minutes
+			{"limits:\n  rebuild_timeout: 90s\n", ""},
+			{"limits:\n  rebuild_timeout: 9m59s\n", ""},
+			{"limits:\n  rebuild_timeout: 10m\n", "limits.rebuild_timeout: 10m0s must be a positive duration below 10m"},
+			{"limits:\n  rebuild_timeout: 1h\n", "limits.rebuild_timeout: 1h0m0s must be a positive duration below 10m"},
+			{"limits:\n  rebuild_timeout: 0s\n", "limits.rebuild_timeout: 0s must be a positive duration"},
+			{"limits:\n  rebuild_timeout: -1m\n", "limits.rebuild_timeout: -1m0s must be a positive duration"},
+			{"limits:\n  rebuild_timeout: soon\n", `"soon" is not a duration`},
+			// limits.message_expansion: bytes, at least 1 MiB
+			{"limits:\n  message_expansion: 1048576\n", ""},
+			{"limits:\n  message_expansion: 1000\n", "limits.message_expansion: 1000 is too small"},
+			{"limits:\n  message_expansion: 0\n", "limits.message_expansion: 0 is too small"},
+		}
+		for i, tc := range tests {
+			p := filepath.Join(dir, fmt.Sprintf("limits%d.yaml", i))
+			os.WriteFile(p, []byte(tc.yaml), 0o644)
+			_, err := LoadConfig(p)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("%q: %v", tc.yaml, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+			}
+		}
+		if d := Defaults().Limits; d.RebuildTimeout.D() != 3*time.Minute || d.MessageExpansion != sanitize.DefaultExpansion {
+			t.Errorf("defaults: rebuild_timeout %s, message_expansion %d", d.RebuildTimeout.D(), d.MessageExpansion)
 		}
 	})
 	t.Run("bad duration", func(t *testing.T) {

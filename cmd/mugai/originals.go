@@ -179,6 +179,9 @@ func cmdOriginalsPurge(args []string, stdout, stderr io.Writer) error {
 	if *operator == "" {
 		return usagef("-operator is required: purges are audited")
 	}
+	if err := checkOperator(*operator); err != nil {
+		return err
+	}
 	log, err := audit.Open(cfg.Audit)
 	if err != nil {
 		return usagef("audit: %v", err)
@@ -208,8 +211,8 @@ func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
 	var to stringList
 	fs, cfg, st, err := originalsSetup("originals release", args, stderr,
 		"[-config FILE] -operator NAME -reason TEXT [-part PATH] [-to ADDR]... [-force] ID", func(fs *flags) {
-			operator = fs.String("operator", "", "who releases (audited)")
-			reason = fs.String("reason", "", "why (audited)")
+			operator = fs.String("operator", "", "who releases (audited; "+gateway.OperatorRule+")")
+			reason = fs.String("reason", "", "why (audited and written in the released mail; one line, cut at 200 characters)")
 			part = fs.String("part", "", "release only this part (a path from originals show), attached to a short notice")
 			fs.Var(&to, "to", "recipient (repeatable; default: the original's recipients)")
 			force = fs.Bool("force", false, "release a part removed as type-mismatch, encrypted-archive or sanitize-failed")
@@ -223,6 +226,13 @@ func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
 	if *operator == "" || *reason == "" {
 		return usagef("-operator and -reason are required: releases are audited")
 	}
+	if err := checkOperator(*operator); err != nil {
+		return err
+	}
+	why, err := cleanReason(*reason)
+	if err != nil {
+		return err
+	}
 	sp, err := queue.Attach(cfg.Spool)
 	if err != nil {
 		return usagef("%v", err)
@@ -232,10 +242,10 @@ func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
 		return usagef("audit: %v", err)
 	}
 	defer log.Close()
-	rel, err := gateway.Release(cfg, st, sp, log, gateway.ReleaseRequest{ID: fs.Arg(0), Operator: *operator, Reason: *reason,
+	rel, err := gateway.Release(cfg, st, sp, log, gateway.ReleaseRequest{ID: fs.Arg(0), Operator: *operator, Reason: why,
 		Part: *part, To: to, Force: *force, Now: time.Now()})
 	switch {
-	case errors.Is(err, originals.ErrNotFound), errors.Is(err, gateway.ErrNeedsForce):
+	case errors.Is(err, originals.ErrNotFound), errors.Is(err, gateway.ErrNeedsForce), errors.Is(err, gateway.ErrBadOperator):
 		return usagef("%v", err)
 	case err != nil:
 		return err

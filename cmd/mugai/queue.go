@@ -131,6 +131,9 @@ func cmdQueueRequeue(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 || *operator == "" {
 		return usagef("needs -operator NAME and one message ID")
 	}
+	if err := checkOperator(*operator); err != nil {
+		return err
+	}
 	id := fs.Arg(0)
 	if _, err := sp.Requeue(id, time.Now()); errors.Is(err, queue.ErrNotFound) {
 		return usagef("no message %s in %s", id, filepath.Join(cfg.Spool, "failed"))
@@ -156,13 +159,20 @@ func cmdQueueDelete(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 || *operator == "" || *reason == "" {
 		return usagef("needs -operator NAME, -reason TEXT and one message ID")
 	}
+	if err := checkOperator(*operator); err != nil {
+		return err
+	}
+	why, err := cleanReason(*reason)
+	if err != nil {
+		return err
+	}
 	id := fs.Arg(0)
 	if err := sp.Delete(id); errors.Is(err, queue.ErrNotFound) {
 		return usagef("no message %s in %s", id, cfg.Spool)
 	} else if err != nil {
 		return err
 	}
-	if err := auditAdmin(cfg, func(l *audit.Log) error { return l.Deleted(id, *operator, *reason) }); err != nil {
+	if err := auditAdmin(cfg, func(l *audit.Log) error { return l.Deleted(id, *operator, why) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s deleted (the original stays in the originals store)\n", id)
