@@ -125,7 +125,7 @@ func BenchmarkRenderJPEG1MB(b *testing.B) {
 	testEngine.once.Do(testEngine.init)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
-		_, err := testEngine.open(in, time.Minute, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error {
+		_, err := testEngine.open(context.Background(), in, time.Minute, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error {
 			for i := range pages {
 				r, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc, Index: i}}, DPI: 150})
 				if err != nil {

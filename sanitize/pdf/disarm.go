@@ -78,39 +78,57 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	removed := map[string]int{}
 	keepURI := d.KeepURI || p.Options.KeepURI
 	cat, err := xt.Catalog()
-	if err != nil {
-		return format.Verdict{}, fmt.Errorf("pdf: catalog: %w", err)
+	if err != nil || cat == nil {
+		return format.Verdict{}, fmt.Errorf("pdf: catalog: %v", err)
 	}
+	if err := xt.EnsurePageCount(); err != nil {
+		return format.Verdict{}, fmt.Errorf("pdf: pages: %w", err)
+	}
+	pages, err := pageSet(xt, cat)
+	if err != nil {
+		return format.Verdict{}, err
+	}
+	// Named destinations are read before the name trees go: links and
+	// bookmarks to a page of this document are rewritten to it.
+	s := &scrubber{xt: xt, keepURI: keepURI, ds: newDests(xt, cat, pages), removed: removed, c: counter{ctx: ctx}}
 	for _, k := range catalogKeys {
 		if _, ok := cat.Find(k); ok {
 			cat.Delete(k)
 			removed[describeKey(k)]++
 		}
 	}
-	if err := xt.EnsurePageCount(); err != nil {
-		return format.Verdict{}, fmt.Errorf("pdf: pages: %w", err)
-	}
-	for i := 1; i <= xt.PageCount; i++ {
+	for nr := range pages {
 		if err := ctx.Err(); err != nil {
 			return format.Verdict{}, err
 		}
-		page, _, _, err := xt.PageDict(i, false)
+		gen := 0
+		if e := xt.Table[nr]; e != nil && e.Generation != nil {
+			gen = *e.Generation
+		}
+		page, err := xt.DereferenceDict(*types.NewIndirectRef(nr, gen))
 		if err != nil || page == nil {
-			return format.Verdict{}, fmt.Errorf("pdf: page %d: %v", i, err)
+			return format.Verdict{}, fmt.Errorf("pdf: page object %d: %v", nr, err)
 		}
 		if _, ok := page.Find("AA"); ok {
 			page.Delete("AA")
 			removed["page actions"]++
 		}
-		if err := d.cleanAnnots(xt, page, removed, keepURI); err != nil {
+		if err := s.cleanAnnots(page); err != nil {
 			return format.Verdict{}, err
 		}
+	}
+	if err := s.cleanOutline(cat); err != nil {
+		return format.Verdict{}, err
+	}
+	// Then every object of the file, wherever an action hides.
+	if err := s.scrubAll(); err != nil {
+		return format.Verdict{}, err
 	}
 	var buf bytes.Buffer
 	if err := api.WriteContext(pc, &buf); err != nil {
 		return format.Verdict{}, fmt.Errorf("pdf: write: %w", err)
 	}
-	if err := Verify(buf.Bytes(), keepURI); err != nil {
+	if err := verify(ctx, buf.Bytes(), keepURI); err != nil {
 		return format.Verdict{}, err
 	}
 	if _, err := out.Write(buf.Bytes()); err != nil {
@@ -140,9 +158,19 @@ func read(data []byte) (*model.Context, error) {
 	return pc, nil
 }
 
+// scrubber removes active content from one document.
+type scrubber struct {
+	xt      *model.XRefTable
+	keepURI bool
+	ds      *dests
+	removed map[string]int
+	c       counter
+}
+
 // cleanAnnots drops annotations that carry files, media or forms, and
 // actions that run or fetch anything from the rest.
-func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map[string]int, keepURI bool) error {
+func (s *scrubber) cleanAnnots(page types.Dict) error {
+	xt, removed := s.xt, s.removed
 	obj, ok := page.Find("Annots")
 	if !ok {
 		return nil
@@ -155,6 +183,9 @@ func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map
 	}
 	var kept types.Array
 	for _, a := range arr {
+		if err := s.c.step(); err != nil {
+			return err
+		}
 		annot, err := xt.DereferenceDict(a)
 		if err != nil || annot == nil {
 			removed["annotations"]++
@@ -164,15 +195,13 @@ func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map
 			removed[describeAnnot(*sub)]++
 			continue
 		}
+		if badObject(annot) {
+			removed["annotations"]++
+			continue
+		}
 		if _, ok := annot.Find("AA"); ok {
 			annot.Delete("AA")
 			removed["annotation actions"]++
-		}
-		if act, ok := annot.Find("A"); ok {
-			if drop, what := badAction(xt, act, keepURI); drop {
-				annot.Delete("A")
-				removed[what]++
-			}
 		}
 		kept = append(kept, a)
 	}
@@ -184,28 +213,145 @@ func (d *Disarmer) cleanAnnots(xt *model.XRefTable, page types.Dict, removed map
 	return nil
 }
 
-// badAction reports whether an action must go: any type we do not keep,
-// URI unless kept by option, and any chain (/Next) at all.
-func badAction(xt *model.XRefTable, obj types.Object, keepURI bool) (bool, string) {
-	act, err := xt.DereferenceDict(obj)
-	if err != nil || act == nil {
-		return true, "actions"
+// scrubAll walks every object of the file (and every dictionary and array
+// nested in one): additional and open actions, scripts, embedded and
+// related files, private application data are deleted; every action is
+// replaced by a fresh one of a kept kind or deleted; every destination is
+// rewritten to a page of this document or deleted; references to
+// dangerous objects are cut. Its bounds are errors.
+func (s *scrubber) scrubAll() error {
+	refs, err := tableRefs(s.xt)
+	if err != nil {
+		return err
 	}
-	if _, chained := act.Find("Next"); chained {
-		return true, "chained actions"
+	for _, r := range refs {
+		if err := s.c.step(); err != nil {
+			return err
+		}
+		o, err := s.xt.Dereference(r)
+		if err != nil || o == nil {
+			continue // unreadable: a reader cannot reach it either; the verifier reads the output again
+		}
+		stack := []types.Object{o}
+		for len(stack) > 0 {
+			if err := s.c.step(); err != nil {
+				return err
+			}
+			o := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			switch x := o.(type) {
+			case types.Dict:
+				s.dict(x)
+			case types.StreamDict:
+				s.dict(x.Dict)
+			case types.Array:
+				s.array(x)
+			default:
+				continue
+			}
+			stack = push(stack, o)
+		}
 	}
-	s := act.NameEntry("S")
-	switch {
-	case s == nil:
-		return true, "actions"
-	case *s == "URI":
-		return !keepURI, "links to web pages"
-	case *s == "GoTo" || *s == "Named":
-		return false, ""
-	case badActions[*s]:
-		return true, describeKey(*s)
+	return nil
+}
+
+func (s *scrubber) dict(d types.Dict) {
+	for k, v := range d {
+		switch k {
+		case "AA":
+			delete(d, k)
+			s.removed["other automatic actions"]++
+		case "OpenAction":
+			delete(d, k)
+			s.removed["actions run on opening"]++
+		case "JS", "JavaScript":
+			delete(d, k)
+			s.removed["JavaScript"]++
+		case "EF", "RF", "AF", "EmbeddedFiles", "EmbeddedFile":
+			delete(d, k)
+			s.removed["embedded and associated files"]++
+		case "XFA":
+			delete(d, k)
+			s.removed[describeKey("AcroForm")]++
+		case "RichMediaContent":
+			delete(d, k)
+			s.removed[describeAnnot("RichMedia")]++
+		case "PieceInfo":
+			delete(d, k)
+			s.removed["private application data"]++
+		case "A", "PA":
+			o, err := s.xt.Dereference(v)
+			a, isDict := o.(types.Dict)
+			switch {
+			case err == nil && isDict && (a["S"] != nil || actionLike(a)):
+				s.action(d, k, a)
+			case k == "PA":
+				delete(d, k)
+				s.removed["actions"]++
+			}
+		case "Dest":
+			if dest := s.ds.resolve(v); dest != nil {
+				d[k] = dest
+			} else {
+				delete(d, k)
+				s.removed["links to destinations outside the document"]++
+			}
+		default:
+			if _, isRef := v.(types.IndirectRef); !isRef {
+				if _, isDict := v.(types.Dict); !isDict {
+					continue
+				}
+			}
+			o, err := s.xt.Dereference(v)
+			x, isDict := o.(types.Dict)
+			if err != nil || !isDict {
+				continue
+			}
+			if badObject(x) {
+				delete(d, k)
+				s.removed[describeAnnot(nameOf(x["Subtype"]))]++
+			} else if actionLike(x) {
+				s.action(d, k, x)
+			}
+		}
 	}
-	return true, "actions"
+}
+
+// action replaces d[k] by a fresh kept action, or deletes it.
+func (s *scrubber) action(d types.Dict, k string, a types.Dict) {
+	if fresh, what := sanitizeAction(s.xt, a, s.keepURI, s.ds); fresh != nil {
+		d[k] = fresh
+	} else {
+		delete(d, k)
+		s.removed[what]++
+	}
+}
+
+// array nulls elements that are dangerous objects or actions not kept.
+func (s *scrubber) array(a types.Array) {
+	for i, v := range a {
+		if _, isRef := v.(types.IndirectRef); !isRef {
+			if _, isDict := v.(types.Dict); !isDict {
+				continue
+			}
+		}
+		o, err := s.xt.Dereference(v)
+		x, isDict := o.(types.Dict)
+		if err != nil || !isDict {
+			continue
+		}
+		if badObject(x) {
+			a[i] = nil
+			s.removed[describeAnnot(nameOf(x["Subtype"]))]++
+		} else if actionLike(x) {
+			fresh, what := sanitizeAction(s.xt, x, s.keepURI, s.ds)
+			a[i] = fresh
+			if fresh == nil {
+				a[i] = nil
+				s.removed[what]++
+			}
+		}
+	}
 }
 
 func describeKey(k string) string {

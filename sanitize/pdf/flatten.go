@@ -51,7 +51,8 @@ type Engine struct {
 	pool    pdfium.Pool
 	size    int // instances in the pool
 	initErr error
-	fonts   fs.FS // what pdfium sees; nil: the embedded font root
+	fonts   fs.FS        // what pdfium sees; nil: the embedded font root
+	killed  atomic.Int64 // instances killed because their context ended (tests)
 }
 
 // Flattener renders PDF pages to pixels in pdfium and rebuilds an
@@ -102,24 +103,60 @@ func (e *Engine) init() {
 }
 
 // document opens data in an instance and calls fn with it and its page
-// count; the document and the instance are released afterwards.
-func (e *Engine) document(data []byte, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error) error {
-	_, err := e.open(data, orDur(e.InitTimeout, 60*time.Second), fn)
+// count; the document and the instance are released afterwards. When ctx
+// ends first, the instance is killed at once (any call in it returns) and
+// the error wraps ctx's.
+func (e *Engine) document(ctx context.Context, data []byte, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error) error {
+	_, err := e.open(ctx, data, orDur(e.InitTimeout, 60*time.Second), fn)
 	return err
 }
 
 // open is document waiting at most wait for a free instance; ok is false
 // when none came free in that time.
-func (e *Engine) open(data []byte, wait time.Duration, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error) (ok bool, err error) {
+func (e *Engine) open(ctx context.Context, data []byte, wait time.Duration, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int) error) (ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("pdfium: %w", err)
+	}
 	e.once.Do(e.init)
 	if e.initErr != nil {
 		return false, fmt.Errorf("pdfium: %w", e.initErr)
 	}
-	inst, err := e.pool.GetInstance(wait)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	inst, err := e.pool.GetInstanceWithContext(wctx)
+	cancel()
 	if err != nil {
+		if ctx.Err() != nil {
+			return false, fmt.Errorf("pdfium: %w", ctx.Err())
+		}
 		return false, fmt.Errorf("pdfium: %w", err)
 	}
-	defer inst.Close()
+	// Exactly one of Close (done) and Kill (ctx ended) releases the
+	// instance; Kill interrupts a call in progress (the runtime is
+	// configured to close modules whose context ends).
+	var mu sync.Mutex
+	released := false
+	release := func(kill bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if released {
+			return
+		}
+		released = true
+		if kill {
+			e.killed.Add(1)
+			inst.Kill()
+		} else {
+			inst.Close()
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { release(true) })
+	defer func() {
+		stop()
+		release(false)
+		if err != nil && ctx.Err() != nil && !budgetErr(err) {
+			err = fmt.Errorf("pdfium: stopped: %w", ctx.Err())
+		}
+	}()
 	doc, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
 	if err != nil {
 		return true, fmt.Errorf("pdfium: open: %w", err)
@@ -130,6 +167,12 @@ func (e *Engine) open(data []byte, wait time.Duration, fn func(inst pdfium.Pdfiu
 		return true, fmt.Errorf("pdfium: no pages (%v)", err)
 	}
 	return true, fn(inst, doc.Document, count.PageCount)
+}
+
+// budgetErr: an error of the message's budget, returned as it is.
+func budgetErr(err error) bool {
+	var g *format.GrowError
+	return errors.Is(err, format.ErrBudget) || errors.As(err, &g)
 }
 
 // Close releases the pdfium instances.
@@ -151,7 +194,7 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	dpi := orInt(p.Options.DPI, orInt(f.DPI, 150))
 	var mu sync.Mutex
 	pages := map[int][]byte{}
-	rendered, total, err := f.render(ctx, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(i int, img image.Image) error {
+	rendered, total, err := f.render(ctx, p.Budget, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(i int, img image.Image) error {
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
 			return err
@@ -162,6 +205,9 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 		return nil
 	})
 	if err != nil {
+		return format.Verdict{}, err
+	}
+	if err := ctx.Err(); err != nil {
 		return format.Verdict{}, err
 	}
 	jpegs := make([]io.Reader, rendered)
@@ -176,7 +222,7 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	if err := api.ImportImages(nil, &pdfOut, jpegs, imp, conf); err != nil {
 		return format.Verdict{}, fmt.Errorf("pdf: build: %w", err)
 	}
-	if err := Verify(pdfOut.Bytes(), false); err != nil {
+	if err := verify(ctx, pdfOut.Bytes(), false); err != nil {
 		return format.Verdict{}, err
 	}
 	if _, err := out.Write(pdfOut.Bytes()); err != nil {
@@ -195,12 +241,15 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 // instances as are free (each opens the document itself), so fn is called
 // from several goroutines, in no particular page order. It returns how
 // many pages were rendered and how many the document has.
-func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, fn func(page int, img image.Image) error) (rendered, total int, err error) {
+//
+// Each page's bitmap is taken from budget before it is rendered; a budget
+// error stops every page and is returned (wrapped).
+func (f *Flattener) render(ctx context.Context, budget *format.Budget, data []byte, dpi, maxPages int, fn func(page int, img image.Image) error) (rendered, total int, err error) {
 	maxPixels := f.MaxPixels
 	if maxPixels <= 0 {
 		maxPixels = 25_000_000
 	}
-	err = f.Engine.document(data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, count int) error {
+	err = f.Engine.document(ctx, data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, count int) error {
 		total, rendered = count, min(count, maxPages)
 		var next atomic.Int64
 		pages := func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT) error {
@@ -209,7 +258,7 @@ func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, 
 				if i >= rendered {
 					return nil
 				}
-				if err := renderPage(ctx, inst, doc, i, dpi, maxPixels, fn); err != nil {
+				if err := renderPage(ctx, budget, inst, doc, i, dpi, maxPixels, fn); err != nil {
 					next.Store(int64(rendered)) // the others stop too
 					return err
 				}
@@ -221,10 +270,10 @@ func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, 
 		errs := make(chan error, max(helpers, 0))
 		for range helpers {
 			go func() {
-				ok, err := f.Engine.open(data, time.Millisecond, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, _ int) error {
+				ok, err := f.Engine.open(ctx, data, time.Millisecond, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, _ int) error {
 					return pages(inst, doc)
 				})
-				if !ok {
+				if !ok && ctx.Err() == nil {
 					err = nil // no free instance: the others render its share
 				}
 				errs <- err
@@ -240,8 +289,9 @@ func (f *Flattener) render(ctx context.Context, data []byte, dpi, maxPages int, 
 }
 
 // renderPage renders page i at dpi, or lower when the page is over
-// maxPixels, and hands the image to fn.
-func renderPage(ctx context.Context, inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i, dpi int, maxPixels int64, fn func(page int, img image.Image) error) error {
+// maxPixels, and hands the image to fn. The bitmap is taken from budget
+// first.
+func renderPage(ctx context.Context, budget *format.Budget, inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i, dpi int, maxPixels int64, fn func(page int, img image.Image) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -256,6 +306,12 @@ func renderPage(ctx context.Context, inst pdfium.Pdfium, doc references.FPDF_DOC
 	if pageDPI < 10 {
 		return fmt.Errorf("pdfium: page %d is %.0f×%.0f points: too large to render", i+1, size.Width, size.Height)
 	}
+	if err := budget.Take(bitmapBytes(size.Width, size.Height, pageDPI)); err != nil {
+		return fmt.Errorf("pdf: page %d: %w", i+1, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	r, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{
 		Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc, Index: i}}, DPI: pageDPI,
 	})
@@ -265,6 +321,18 @@ func renderPage(ctx context.Context, inst pdfium.Pdfium, doc references.FPDF_DOC
 	err = fn(i, r.Result.Image)
 	r.Cleanup()
 	return err
+}
+
+// bitmapBytes is the size of the BGRA bitmap of a page of w×h points at
+// dpi (rounded up, as the renderer may).
+func bitmapBytes(w, h float64, dpi int) int64 {
+	px := func(pt float64) int64 {
+		if pt <= 0 || math.IsNaN(pt) {
+			return 1
+		}
+		return int64(math.Ceil(pt/72*float64(dpi))) + 1
+	}
+	return px(w) * px(h) * 4
 }
 
 func orInt(v, def int) int {

@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"mugai/sanitize/format"
 )
@@ -51,7 +53,7 @@ func darkPixels(img image.Image) int {
 func TestFlattenJapaneseFont(t *testing.T) {
 	count := func(f *Flattener) int {
 		n := -1
-		_, _, err := f.render(context.Background(), japanesePDF(), 72, 1, func(_ int, img image.Image) error {
+		_, _, err := f.render(context.Background(), nil, japanesePDF(), 72, 1, func(_ int, img image.Image) error {
 			n = darkPixels(img)
 			return nil
 		})
@@ -202,4 +204,124 @@ func TestFlattenParallelKeepsPageOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pagesPDF has n blank pages of w×h points.
+func pagesPDF(n int, w, h int) []byte {
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	var kids []string
+	for i := range n {
+		kids = append(kids, strconv.Itoa(3+i)+" 0 R")
+		objs = append(objs, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 "+strconv.Itoa(w)+" "+strconv.Itoa(h)+"] >>")
+	}
+	objs[1] = "<< /Type /Pages /Kids [" + strings.Join(kids, " ") + "] /Count " + strconv.Itoa(n) + " >>"
+	return buildPDF(objs, nil)
+}
+
+// A deadline stops flattening at once, the instance in use is killed
+// (not left rendering), and the pool (one instance) serves the next file.
+func TestFlattenDeadline(t *testing.T) {
+	eng := &Engine{Instances: 1, CacheDir: testEngine.CacheDir, InitTimeout: 20 * time.Second}
+	defer eng.Close()
+	f := &Flattener{Engine: eng, DPI: 150, MaxPages: 40}
+	small := pagesPDF(1, 100, 100)
+	usable := func(when string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		var out bytes.Buffer
+		if _, err := f.Sanitize(ctx, format.Part{}, bytes.NewReader(small), &out); err != nil {
+			t.Fatalf("%s: the pool is not usable: %v", when, err)
+		}
+	}
+	usable("first use")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	var out bytes.Buffer
+	_, err := f.Sanitize(ctx, format.Part{}, bytes.NewReader(small), &out)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Errorf("cancelled: %v after %v", err, time.Since(start))
+	}
+	usable("after a cancelled call")
+
+	// Ten pages of a few seconds each: the deadline comes during a page,
+	// inside the renderer, which must be interrupted.
+	heavy := slowPDF(10)
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	_, err = f.Sanitize(ctx, format.Part{}, bytes.NewReader(heavy), &out)
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("deadline: err %v", err)
+	}
+	if took > 1500*time.Millisecond {
+		t.Errorf("deadline of 300ms: returned after %v", took)
+	}
+	t.Logf("returned %v after the start; %d instance(s) killed", took, eng.killed.Load())
+	if eng.killed.Load() == 0 {
+		t.Error("no instance was killed: the renderer went on after the deadline")
+	}
+	usable("after a deadline")
+}
+
+// Every page's bitmap is taken from the message's budget before it is
+// rendered; a budget smaller than a page fails with ErrBudget.
+func TestFlattenBudget(t *testing.T) {
+	doc := pagesPDF(3, 200, 200) // at 72 dpi: about 201×201×4 bytes a page
+	run := func(b *format.Budget) error {
+		var out bytes.Buffer
+		_, err := testFlattener.Sanitize(context.Background(), format.Part{Budget: b}, bytes.NewReader(doc), &out)
+		return err
+	}
+	b := format.NewBudget(1000, nil)
+	if err := run(b); !errors.Is(err, format.ErrBudget) {
+		t.Errorf("budget smaller than a page: %v", err)
+	}
+	if b.Used() != 0 {
+		t.Errorf("used %d of a budget that fits no page", b.Used())
+	}
+	// Room for two pages: the third fails the whole file.
+	page := bitmapBytes(200, 200, 72)
+	b = format.NewBudget(2*page+page/2, nil)
+	if err := run(b); !errors.Is(err, format.ErrBudget) {
+		t.Errorf("budget of two pages for three: %v", err)
+	}
+	// Enough: every page was taken.
+	b = format.NewBudget(1<<30, nil)
+	if err := run(b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Used() != 3*page || page < 200*200*4 {
+		t.Errorf("used %d, want 3 pages of %d", b.Used(), page)
+	}
+	// The gateway's memory error comes back as it is.
+	grow := errors.New("no memory")
+	err := run(format.NewBudget(0, func(int64) error { return grow }))
+	var ge *format.GrowError
+	if !errors.As(err, &ge) || !errors.Is(err, grow) {
+		t.Errorf("grow error: %v", err)
+	}
+}
+
+// slowPDF has n pages that are slow to render and small in memory: one
+// shared content stream of many semi-transparent, overlapping shapes.
+func slowPDF(n int) []byte {
+	var c strings.Builder
+	c.WriteString("/GS1 gs\n")
+	for i := range 1200 {
+		x, y := (i*37)%500, (i*91)%700
+		c.WriteString(strconv.Itoa(i%3) + " 0.5 0.2 rg " + strconv.Itoa(x) + " " + strconv.Itoa(y) + " m " +
+			strconv.Itoa(x+80) + " " + strconv.Itoa(y+200) + " " + strconv.Itoa(x+160) + " " + strconv.Itoa(y-100) + " " + strconv.Itoa(x+90) + " " + strconv.Itoa(y+50) + " c f\n")
+	}
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", "", stream("", c.String()), "<< /ExtGState << /GS1 << /ca 0.3 /CA 0.3 >> >> >>"}
+	var kids []string
+	for i := range n {
+		kids = append(kids, strconv.Itoa(5+i)+" 0 R")
+		objs = append(objs, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 3 0 R /Resources 4 0 R >>")
+	}
+	objs[1] = "<< /Type /Pages /Kids [" + strings.Join(kids, " ") + "] /Count " + strconv.Itoa(n) + " >>"
+	return buildPDF(objs, nil)
 }

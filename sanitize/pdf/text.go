@@ -36,7 +36,7 @@ func (t *Text) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io
 	}
 	var b strings.Builder
 	var pages, total int
-	err = t.Engine.document(data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, count int) error {
+	err = t.Engine.document(ctx, data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, count int) error {
 		total, pages = count, min(count, orInt(t.MaxPages, 200))
 		for i := 0; i < pages; i++ {
 			if err := ctx.Err(); err != nil {
