@@ -14,6 +14,9 @@ type Decision struct {
 	RuleID       string `json:"rule"`
 	Clause       string `json:"clause"`
 	Reason       string `json:"reason"`
+	// Delivered is the name the rebuilt file was delivered under: mugai's,
+	// from what it verified the file to be, never the sender's as such.
+	Delivered string `json:"delivered,omitempty"`
 	// Detail is for humans (the explain table, debug log); it never carries
 	// internal error text into mail.
 	Detail string `json:"detail,omitempty"`

@@ -12,6 +12,11 @@ const (
 	// ReasonAlternativeUnused: another representation of the body (usually
 	// the HTML alternative of a text/plain body) was not used.
 	ReasonAlternativeUnused = "alternative-unused"
+	// ReasonBodyLimit: the body hit a rendering limit: its text was cut at
+	// the size limit, or its HTML was nested too deeply to lay out and its
+	// text was read without the layout. The detail says which (and any
+	// charset finding).
+	ReasonBodyLimit = "body-limit"
 	// ReasonTNEFBody: the only body was inside a TNEF winmail.dat; its text
 	// was used and everything else in it removed.
 	ReasonTNEFBody = "tnef-body"

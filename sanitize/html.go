@@ -23,22 +23,53 @@ import (
 // counted, and links whose text names another host than their target
 // reported.
 func htmlToText(doc []byte, links string) rendered {
-	root, err := html.Parse(bytes.NewReader(doc))
-	if err != nil { // x/net/html only fails on reader errors
-		return rendered{}
-	}
-	r := &htmlRenderer{links: links}
-	w := &textBuilder{}
-	r.children(w, root)
-	return rendered{text: w.String(), hidden: r.hidden + w.invisible, mismatches: r.mismatches}
+	return htmlToTextLimit(doc, links, textLimit(0, len(doc)))
 }
+
+// htmlToTextLimit is htmlToText with a limit on the text: the rendering
+// stops growing at limit bytes (r.cut says so). Quote marks and list
+// indents stop at maxPrefixNest levels, so that deep nesting cannot
+// multiply the text. A document nested deeper than the parser takes (512
+// open elements) is read by the tokenizer instead, without its layout
+// (r.tooDeep says so).
+func htmlToTextLimit(doc []byte, links string, limit int) rendered {
+	root, err := html.Parse(bytes.NewReader(doc))
+	if err != nil { // too deeply nested (reader errors cannot happen)
+		return htmlTokensToText(doc, links, limit)
+	}
+	r := &htmlRenderer{links: links, limit: limit}
+	w := r.builder()
+	r.root = w
+	r.children(w, root)
+	return rendered{text: w.String(), hidden: r.hidden + r.invisible + w.invisible, mismatches: r.mismatches, cut: r.cut}
+}
+
+// maxPrefixNest is how many quote and list levels get their own prefix
+// ("> ", bullets, indents); deeper levels are written without one more.
+const maxPrefixNest = 10
+
+const quoteMark = "> "
 
 type htmlRenderer struct {
 	links      string
 	hidden     int
+	invisible  int // counted by sub-builders
 	listNest   int
+	nest       int // prefixing blocks (quotes, list items) open around the node
 	mismatches []string
+	limit      int          // bytes any one builder may hold
+	cut        bool         // a builder hit the limit
+	root       *textBuilder // the document's builder: once full, rendering stops
 }
+
+// builder returns a fresh builder under the renderer's limit.
+func (r *htmlRenderer) builder() *textBuilder {
+	return &textBuilder{limit: r.limit, full: &r.cut}
+}
+
+// deep reports whether another prefixing block would be nested too deep
+// to get its own prefix.
+func (r *htmlRenderer) deep() bool { return r.nest >= maxPrefixNest }
 
 // textBuilder accumulates text with collapsed whitespace and at most one
 // blank line in a row.
@@ -49,8 +80,38 @@ type textBuilder struct {
 	spNL      bool // the owed space came from a line break in the source
 	atStart   bool // nothing written yet on this line
 	anything  bool
-	last      rune // the last character written
-	invisible int  // zero-width and bidi characters left out
+	last      rune  // the last character written
+	invisible int   // zero-width and bidi characters left out
+	limit     int   // the most bytes the text may hold (0: no limit)
+	stopped   bool  // the limit was hit: nothing more is written
+	full      *bool // set when the limit is hit (shared by a renderer's builders)
+}
+
+// putRune writes r unless the limit is reached.
+func (w *textBuilder) putRune(r rune) {
+	if w.stopped {
+		return
+	}
+	if w.limit > 0 && w.b.Len()+utf8.RuneLen(r) > w.limit {
+		w.put(string(r))
+		return
+	}
+	w.b.WriteRune(r)
+}
+
+// put writes s, or as much of it as the limit leaves room for.
+func (w *textBuilder) put(s string) {
+	if w.stopped {
+		return
+	}
+	if w.limit > 0 && w.b.Len()+len(s) > w.limit {
+		s, _ = cutText(s, w.limit-w.b.Len())
+		w.stopped = true
+		if w.full != nil {
+			*w.full = true
+		}
+	}
+	w.b.WriteString(s)
 }
 
 func (w *textBuilder) flushNL() {
@@ -59,7 +120,7 @@ func (w *textBuilder) flushNL() {
 		return
 	}
 	for ; w.pendNL > 0; w.pendNL-- {
-		w.b.WriteByte('\n')
+		w.put("\n")
 		w.atStart = true
 	}
 }
@@ -86,6 +147,7 @@ func (w *textBuilder) inline(s string) {
 			w.spNL = w.spNL || r == '\n' || r == '\r'
 		case isInvisible(r), isBidiControl(r):
 			w.invisible++
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0: // other controls: nothing to show
 		default:
 			if w.pendNL > 0 {
 				w.flushNL()
@@ -95,10 +157,10 @@ func (w *textBuilder) inline(s string) {
 			// space (CSS Text 3 segment break rules).
 			cjkJoin := w.spNL && isWide(w.last) && isWide(r)
 			if w.pendSp && w.anything && !w.atStart && !cjkJoin {
-				w.b.WriteByte(' ')
+				w.put(" ")
 			}
 			w.pendSp, w.spNL = false, false
-			w.b.WriteRune(r)
+			w.putRune(r)
 			w.last = r
 			w.atStart = false
 			w.anything = true
@@ -113,10 +175,10 @@ func (w *textBuilder) raw(s string) {
 	}
 	w.flushNL()
 	if w.pendSp && !w.atStart {
-		w.b.WriteByte(' ')
+		w.put(" ")
 	}
 	w.pendSp = false
-	w.b.WriteString(s)
+	w.put(s)
 	w.anything = true
 	w.atStart = strings.HasSuffix(s, "\n")
 }
@@ -128,9 +190,15 @@ func (w *textBuilder) lines(s, first, rest string) {
 		return
 	}
 	w.flushNL()
-	for i, l := range strings.Split(s, "\n") {
+	for i := 0; len(s) > 0 || i == 0; i++ {
+		l := s
+		if nl := strings.IndexByte(s, '\n'); nl >= 0 {
+			l, s = s[:nl], s[nl+1:]
+		} else {
+			s = ""
+		}
 		if i > 0 {
-			w.b.WriteByte('\n')
+			w.put("\n")
 		}
 		p := rest
 		if i == 0 {
@@ -139,7 +207,11 @@ func (w *textBuilder) lines(s, first, rest string) {
 		if l == "" {
 			p = strings.TrimRight(p, " ")
 		}
-		w.b.WriteString(p + l)
+		w.put(p)
+		w.put(l)
+		if w.stopped {
+			break
+		}
 	}
 	w.anything = true
 	w.atStart = false
@@ -166,16 +238,53 @@ func (w *textBuilder) String() string {
 }
 
 func (r *htmlRenderer) children(w *textBuilder, n *html.Node) {
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
+	for c := n.FirstChild; c != nil && !w.stopped && !r.root.stopped; c = c.NextSibling {
 		r.node(w, c)
 	}
 }
 
 // sub renders n's children into a fresh builder and returns the text.
 func (r *htmlRenderer) sub(n *html.Node) string {
-	w := &textBuilder{}
+	w := r.builder()
+	r.nest++
 	r.children(w, n)
+	r.nest--
+	r.invisible += w.invisible
 	return w.String()
+}
+
+// subNode renders n itself into a fresh builder and returns the text.
+func (r *htmlRenderer) subNode(n *html.Node) string {
+	w := r.builder()
+	r.nest++
+	r.node(w, n)
+	r.nest--
+	r.invisible += w.invisible
+	return w.String()
+}
+
+// prefixed renders n's children (or n itself, when self is set) as a block
+// whose first line starts with first and the others with rest (quote
+// marks, bullets, indents); nested too deep, it is a block without them
+// (but a list item's bullet is still written).
+func (r *htmlRenderer) prefixed(w *textBuilder, n *html.Node, self bool, first, rest string) {
+	var s string
+	switch {
+	case r.deep() && self:
+		r.node(w, n)
+		return
+	case r.deep():
+		if first != quoteMark && strings.TrimSpace(first) != "" {
+			w.inline(first)
+		}
+		r.children(w, n)
+		return
+	case self:
+		s = r.subNode(n)
+	default:
+		s = r.sub(n)
+	}
+	w.lines(s, first, rest)
 }
 
 func (r *htmlRenderer) node(w *textBuilder, n *html.Node) {
@@ -217,17 +326,17 @@ func (r *htmlRenderer) node(w *textBuilder, n *html.Node) {
 		w.block(2)
 	case atom.Blockquote:
 		w.block(2)
-		w.lines(r.sub(n), "> ", "> ")
+		r.prefixed(w, n, false, quoteMark, quoteMark)
 		w.block(2)
 	case atom.Ul, atom.Ol:
 		r.list(w, n)
 	case atom.Li: // outside a list
 		w.block(1)
-		w.lines(r.sub(n), "・", "  ")
+		r.prefixed(w, n, false, "・", "  ")
 		w.block(1)
 	case atom.Dd:
 		w.block(1)
-		w.lines(r.sub(n), "  ", "  ")
+		r.prefixed(w, n, false, "  ", "  ")
 		w.block(1)
 	case atom.Table:
 		r.table(w, n)
@@ -266,7 +375,7 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 			continue
 		}
 		if c.DataAtom == atom.Ul || c.DataAtom == atom.Ol { // a list directly in a list
-			w.lines(r.sub(&html.Node{FirstChild: c}), "  ", "  ")
+			r.prefixed(w, c, true, "  ", "  ")
 			w.block(1)
 			continue
 		}
@@ -276,7 +385,7 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 			bullet = fmt.Sprintf("%d. ", i)
 		}
 		w.block(1)
-		w.lines(r.sub(c), bullet, strings.Repeat(" ", displayWidth(bullet)))
+		r.prefixed(w, c, false, bullet, strings.Repeat(" ", displayWidth(bullet)))
 		w.block(1)
 	}
 	r.listNest--
@@ -286,23 +395,17 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 }
 
 func (r *htmlRenderer) link(w *textBuilder, n *html.Node) {
+	href := attr(n, "href")
+	target := linkTarget(href, r.links)
+	if r.deep() { // nested too deep to render the text apart
+		r.children(w, n)
+		if target != "" {
+			w.inline(" <" + target + "> ")
+		}
+		return
+	}
 	text := r.sub(n)
-	r.checkLink(text, attr(n, "href"))
-	href := strings.TrimSpace(attr(n, "href"))
-	lower := strings.ToLower(href)
-	target := ""
-	switch {
-	case href == "", strings.HasPrefix(lower, "#"):
-	case strings.HasPrefix(lower, "javascript:"), strings.HasPrefix(lower, "vbscript:"), strings.HasPrefix(lower, "data:"):
-	case strings.HasPrefix(lower, "mailto:"):
-		target = strings.SplitN(href[len("mailto:"):], "?", 2)[0]
-	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"):
-		target = href
-	}
-	target = cleanLine(target)
-	if r.links == policy.LinksRemove && !strings.HasPrefix(strings.ToLower(href), "mailto:") {
-		target = ""
-	}
+	r.checkLink(text, href)
 	if text == "" && target == "" {
 		return
 	}
@@ -320,6 +423,39 @@ func (r *htmlRenderer) link(w *textBuilder, n *html.Node) {
 		w.inline(" <" + target + "> ")
 	}
 }
+
+// linkTarget is what the text shows of where a link leads: the address of
+// a mailto: link; the URL of a link with a scheme, a UNC path or a
+// network path (//host), which transformLinks then defangs or removes as
+// the mode says; nothing for script and data URLs, in-page and relative
+// links, nor (in remove mode) for anything but mail addresses. Tabs and
+// line breaks inside are dropped, as browsers drop them.
+func linkTarget(href, mode string) string {
+	href = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, href)
+	href = strings.TrimFunc(href, func(r rune) bool { return r <= ' ' })
+	lower := strings.ToLower(href)
+	var target string
+	switch {
+	case strings.HasPrefix(lower, "javascript:"), strings.HasPrefix(lower, "vbscript:"), strings.HasPrefix(lower, "data:"):
+	case strings.HasPrefix(lower, "mailto:"):
+		target = strings.SplitN(href[len("mailto:"):], "?", 2)[0]
+		return cleanLine(target)
+	case mode == policy.LinksRemove:
+	case hasScheme.MatchString(lower), strings.HasPrefix(lower, `\\`):
+		target = href
+	case len(lower) > 2 && strings.ContainsRune(`/\`, rune(lower[0])) && strings.ContainsRune(`/\`, rune(lower[1])):
+		target = "//" + href[2:] // a network path: //host/…
+	}
+	return cleanLine(target)
+}
+
+// hasScheme matches a URL that starts with a scheme.
+var hasScheme = regexp.MustCompile(`^[a-z][a-z0-9+.\-]*:`)
 
 var hostLike = regexp.MustCompile(`(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,})(?:[:/?#]\S*)?$`)
 
@@ -355,6 +491,20 @@ func sameLink(text, target string) bool {
 
 // ruby shows the base text followed by the reading in parentheses.
 func (r *htmlRenderer) ruby(w *textBuilder, n *html.Node) {
+	if r.deep() { // nested too deep to render apart: the reading inline
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			switch {
+			case c.Type == html.ElementNode && c.DataAtom == atom.Rt:
+				w.inline("（")
+				r.children(w, c)
+				w.inline("）")
+			case c.Type == html.ElementNode && c.DataAtom == atom.Rp:
+			default:
+				r.node(w, c)
+			}
+		}
+		return
+	}
 	var base, reading strings.Builder
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		switch {
@@ -364,7 +514,7 @@ func (r *htmlRenderer) ruby(w *textBuilder, n *html.Node) {
 		case c.Type == html.TextNode:
 			base.WriteString(c.Data)
 		default:
-			base.WriteString(r.sub(&html.Node{FirstChild: c}))
+			base.WriteString(r.subNode(c))
 		}
 	}
 	w.inline(base.String())
@@ -378,7 +528,7 @@ func (r *htmlRenderer) ruby(w *textBuilder, n *html.Node) {
 // as the sequence of its cells' blocks.
 func (r *htmlRenderer) table(w *textBuilder, n *html.Node) {
 	rows := tableRows(n)
-	if isLayoutTable(n, rows) {
+	if r.deep() || isLayoutTable(n, rows) {
 		w.block(1)
 		for _, row := range rows {
 			for _, cell := range row {
@@ -578,4 +728,177 @@ func displayWidth(s string) int {
 		}
 	}
 	return n
+}
+
+// htmlTokensToText reads a document the parser refused (nested deeper
+// than 512 open elements) token by token, with no tree and so without its
+// layout: text, block elements as line breaks, list items bulleted, links
+// as the renderer writes them, image alt text; the content of scripts,
+// styles, forms, media and the like, and of hidden elements, left out (and
+// hidden ones counted). It never fails: what cannot be laid out is still
+// read.
+func htmlTokensToText(doc []byte, links string, limit int) rendered {
+	z := html.NewTokenizer(bytes.NewReader(doc))
+	r := &htmlRenderer{links: links, limit: limit}
+	w := r.builder()
+	r.root = w
+	var (
+		skip      string // the element whose content is being left out
+		skipDepth int    // how many of it are open
+		pre       int
+		inLink    bool
+		href      string
+		linkStart int
+	)
+	endLink := func() {
+		if !inLink {
+			return
+		}
+		inLink = false
+		text := ""
+		if linkStart <= w.b.Len() {
+			text = strings.TrimSpace(w.b.String()[linkStart:])
+		}
+		if len(text) < 2048 {
+			r.checkLink(text, href)
+		}
+		switch target := linkTarget(href, r.links); {
+		case target == "":
+		case text == "":
+			w.inline(target)
+		case !sameLink(text, target):
+			w.inline(" <" + target + "> ")
+		}
+	}
+	for !w.stopped {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		tok := z.Token()
+		if skip == "head" && tt == html.StartTagToken && tok.DataAtom == atom.Body {
+			skip = "" // a head left open ends where the body starts
+		}
+		if skip != "" {
+			switch {
+			case tt == html.StartTagToken && tok.Data == skip:
+				skipDepth++
+			case tt == html.EndTagToken && tok.Data == skip:
+				if skipDepth--; skipDepth == 0 {
+					skip = ""
+				}
+			}
+			continue
+		}
+		a := tok.DataAtom
+		switch tt {
+		case html.TextToken:
+			if pre > 0 {
+				w.raw(strings.Map(func(r rune) rune {
+					if r == '\r' || isInvisible(r) {
+						return -1
+					}
+					return r
+				}, tok.Data))
+			} else {
+				w.inline(tok.Data)
+			}
+			continue
+		case html.StartTagToken, html.SelfClosingTagToken:
+		case html.EndTagToken:
+			switch a {
+			case atom.A:
+				endLink()
+			case atom.Pre:
+				pre = max(0, pre-1)
+				w.block(2)
+			case atom.Rt:
+				w.inline("）")
+			case atom.Td, atom.Th:
+				w.inline(" ")
+			}
+			if n := tokenBlock(a); n > 0 {
+				w.block(n)
+			}
+			continue
+		default: // comments, doctype
+			continue
+		}
+		n := &html.Node{Type: html.ElementNode, DataAtom: a, Data: tok.Data, Attr: tok.Attr}
+		hidden := isHiddenElement(n)
+		if hidden || tokenSkipped(a) {
+			if hidden {
+				r.hidden++
+			}
+			if tt == html.StartTagToken && !voidElement(a) {
+				skip, skipDepth = tok.Data, 1
+			}
+			continue
+		}
+		if b := tokenBlock(a); b > 0 {
+			w.block(b)
+		}
+		switch a {
+		case atom.Br:
+			w.block(1)
+			w.flushNL()
+			w.atStart = true
+		case atom.Hr:
+			w.block(1)
+			w.raw("――――――――――――――――――――")
+			w.block(1)
+		case atom.Pre:
+			pre++
+		case atom.Li:
+			w.inline("・")
+		case atom.Rt:
+			w.inline("（")
+		case atom.A:
+			endLink() // links do not nest
+			inLink, href, linkStart = true, attr(n, "href"), w.b.Len()
+		case atom.Img:
+			if alt := strings.TrimSpace(attr(n, "alt")); alt != "" {
+				w.inline(" [画像: " + alt + "] ")
+			}
+		}
+	}
+	endLink()
+	return rendered{text: w.String(), hidden: r.hidden + w.invisible, mismatches: r.mismatches, cut: r.cut, tooDeep: true}
+}
+
+// tokenBlock says what an element's start and end ask for when read as
+// tokens: a blank line (2), a line break (1) or nothing (0).
+func tokenBlock(a atom.Atom) int {
+	switch a {
+	case atom.P, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Dl, atom.Blockquote,
+		atom.Ul, atom.Ol, atom.Table, atom.Pre:
+		return 2
+	case atom.Div, atom.Section, atom.Article, atom.Header, atom.Footer, atom.Nav, atom.Aside,
+		atom.Main, atom.Center, atom.Address, atom.Form, atom.Fieldset, atom.Figure, atom.Figcaption,
+		atom.Dt, atom.Dd, atom.Tr, atom.Caption, atom.Body, atom.Html, atom.Li:
+		return 1
+	}
+	return 0
+}
+
+// tokenSkipped lists the elements whose content the renderer leaves out.
+func tokenSkipped(a atom.Atom) bool {
+	switch a {
+	case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript,
+		atom.Object, atom.Embed, atom.Iframe, atom.Frame, atom.Frameset, atom.Applet,
+		atom.Audio, atom.Video, atom.Canvas, atom.Svg, atom.Math, atom.Select, atom.Button, atom.Input, atom.Textarea,
+		atom.Rp, atom.Xmp, atom.Noembed, atom.Noframes:
+		return true
+	}
+	return false
+}
+
+// voidElement lists the elements that have no end tag.
+func voidElement(a atom.Atom) bool {
+	switch a {
+	case atom.Area, atom.Base, atom.Br, atom.Col, atom.Embed, atom.Hr, atom.Img, atom.Input, atom.Link,
+		atom.Meta, atom.Param, atom.Source, atom.Track, atom.Wbr:
+		return true
+	}
+	return false
 }

@@ -186,7 +186,16 @@ func headerValue(msg []byte, key string) string {
 }
 
 func FuzzHTMLToText(f *testing.F) {
-	for _, s := range []string{"<p>a<br>b</p>", "<table><tr><td><ul><li>x</ul></td></tr></table>", "<ruby>a<rt>b</ruby>", `<a href="http://x.example">y.example</a>`, "<pre>\u200b</pre>"} {
+	for _, s := range []string{"<p>a<br>b</p>", "<table><tr><td><ul><li>x</ul></td></tr></table>", "<ruby>a<rt>b</ruby>", `<a href="http://x.example">y.example</a>`, "<pre>\u200b</pre>",
+		// links a client may open: every scheme, UNC and network paths, in text and in href
+		`<a href="file://h.example/s">x</a> <a href="\\\\h.example\\s">y</a> <a href="//h.example/s">z</a> <a href="search-ms:query=a">w</a>`,
+		"_https://e.example ｈｔｔｐｓ：／／e．example ms-msdt:/id x \\\\h\\s smb://h/s www.e.example",
+		// nesting: quotes and lists past the prefix cap, and past the parser's depth limit
+		strings.Repeat("<blockquote>", 40) + strings.Repeat("x<br>", 50),
+		strings.Repeat("<ul><li>a", 30) + "b",
+		strings.Repeat("<div>", 520) + `<p>deep <a href="https://e.example/">t</a></p><script>s</script>`,
+		strings.Repeat("<span>", 600) + "<head><title>t</title><body>x",
+	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -196,6 +205,15 @@ func FuzzHTMLToText(f *testing.F) {
 		}
 		if strings.Contains(r.text, "\n\n\n") {
 			t.Fatalf("more than one blank line in a row: %q", r.text)
+		}
+		if limit := textLimit(0, len(in)); len(r.text) > limit {
+			t.Fatalf("%d bytes of text from %d, limit %d", len(r.text), len(in), limit)
+		}
+		if got := maxQuoteDepth(r.text); got > maxPrefixNest+1 { // + a literal ">" in the text
+			t.Fatalf("%d quote levels", got)
+		}
+		if l := liveLink(transformLinks(r.text, policy.LinksDefang)); l != "" {
+			t.Fatalf("live link %q left in %q", l, r.text)
 		}
 	})
 }

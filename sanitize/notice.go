@@ -1,8 +1,13 @@
 package sanitize
 
 import (
+	"path"
+
 	"fmt"
+	"mugai/sanitize/detect"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"mugai/policy"
 )
@@ -68,6 +73,12 @@ func writeItem(b *strings.Builder, it noticeItem) {
 	if name == "" {
 		name = partLabel(d)
 	}
+	// Everything below that comes from the mail is made safe to show:
+	// one line, no invisible characters, no live links, bounded.
+	name = noticeSafe(name)
+	d.Detail = noticeSafe(d.Detail)
+	d.DeclaredType = noticeSafe(d.DeclaredType)
+	d.Path = noticeSafe(d.Path)
 	ja, en := d.Action.Label()
 	switch {
 	case d.Reason == policy.ReasonHiddenText || d.Reason == policy.ReasonLinkMismatch || d.Reason == policy.ReasonEmbeddedFile:
@@ -84,7 +95,10 @@ func writeItem(b *strings.Builder, it noticeItem) {
 		return
 	case d.Action == policy.ActionTextify:
 		fmt.Fprintf(b, "・%s → %s / %s（rule %s, clause %s）\n", name, ja, en, it.rule.ID, it.rule.Clause)
-		if d.Reason != policy.ReasonHTMLConverted {
+		if d.Reason == policy.ReasonBodyLimit {
+			extraJA, extraEN := bodyLimitText(d.Detail)
+			fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
+		} else if d.Reason != policy.ReasonHTMLConverted {
 			extraJA, extraEN := reasonText(d.Reason)
 			fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
 		}
@@ -104,7 +118,67 @@ func writeItem(b *strings.Builder, it noticeItem) {
 			fmt.Fprintf(b, "    処理内容 / what was done: %s\n", d.Detail)
 		}
 	}
+	if d.Delivered != "" && detect.Ext(d.Delivered) != detect.Ext(path.Base(it.decision.Filename)) {
+		fmt.Fprintf(b, "    添付名 / attached as: %s\n", noticeSafe(d.Delivered))
+		b.WriteString("    ファイルの種類は名前ではなく内容から判定し、その種類の拡張子を付けました。\n")
+		b.WriteString("    The file is named for what it was found to be, not for the name it came with.\n")
+	}
 	fmt.Fprintf(b, "    （規則 rule: %s、条項 clause: %s）\n", it.rule.ID, it.rule.Clause)
+}
+
+// noticeMaxRunes bounds every string from the mail shown in the notice.
+const noticeMaxRunes = 200
+
+// noticeSafe makes a string from the mail (a filename, an archive member's
+// name, a declared type, a detail quoting the mail) safe to print in the
+// notice: one line, every line or paragraph separator, control, format
+// (zero-width, bidi, tag) and invalid character replaced by U+FFFD, links
+// defanged as in bodies, and at most noticeMaxRunes runes (then "…").
+func noticeSafe(s string) string {
+	if len(s) > 4*noticeMaxRunes*utf8.UTFMax {
+		s = s[:4*noticeMaxRunes*utf8.UTFMax] // bound the work; cut again below
+	}
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == utf8.RuneError, unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r),
+			unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r), isInvisible(r), isBidiControl(r),
+			r >= 0xe0000 && r <= 0xe007f, unicode.Is(unicode.Cs, r):
+			return '\ufffd'
+		}
+		return r
+	}, s)
+	s = defang(s)
+	if utf8.RuneCountInString(s) > noticeMaxRunes {
+		n := 0
+		for i := range s {
+			if n == noticeMaxRunes-1 {
+				return s[:i] + "…"
+			}
+			n++
+		}
+	}
+	return s
+}
+
+// bodyLimitText explains a body that hit a limit, from the detail
+// renderBody wrote.
+func bodyLimitText(detail string) (ja, en string) {
+	var jas, ens []string
+	if strings.Contains(detail, detailTooDeep) {
+		jas = append(jas, "HTML の入れ子が深すぎるため、レイアウトを無視して文字だけを読み取りました。")
+		ens = append(ens, "The HTML was nested too deeply to lay out; only its text was read.")
+	}
+	if i := strings.Index(detail, "text cut at "); i >= 0 {
+		var n int
+		if _, err := fmt.Sscanf(detail[i:], detailCut, &n); err == nil {
+			jas = append(jas, fmt.Sprintf("本文が長すぎるため、先頭の %d バイトだけを表示し、以降を省略しました。", n))
+			ens = append(ens, fmt.Sprintf("The body text was too long: it was cut after its first %d bytes.", n))
+		}
+	}
+	if len(jas) == 0 {
+		return "本文が処理の上限を超えました。", "The body text exceeded a processing limit."
+	}
+	return strings.Join(jas, ""), strings.Join(ens, " ")
 }
 
 // partLabel names a part that has no filename.

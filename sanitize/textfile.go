@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"mugai/sanitize/format"
 )
 
 // TextFile disarms plain text and CSV attachments: the text is decoded
 // (charset detected as for bodies) and written anew as UTF-8 with CRLF
-// line ends; in CSV, cells that a spreadsheet would run as a formula or
-// DDE command (starting with = + - @, also full-width, or tab/CR) get a
-// leading apostrophe. CSV gets a UTF-8 BOM so that Japanese Excel reads it
-// as UTF-8.
+// line ends. A CSV (or TSV) file is parsed with the separator its first
+// line suggests and written anew with it; a spreadsheet may still open it
+// with the other one (Excel opens every .csv with commas), so a formula is
+// looked for after every place where a cell could start under either
+// separator (see neutraliseCell), and neutralised with an apostrophe. CSV
+// gets a UTF-8 BOM so that Japanese Excel reads it as UTF-8.
 type TextFile struct {
 	MaxInput int64 // default 16 MiB
 }
@@ -51,7 +54,7 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if hidden > 0 {
 		v.Removed = append(v.Removed, fmt.Sprintf("%d invisible or direction-changing characters", hidden))
 	}
-	if p.SniffedType != "text/csv" && !strings.EqualFold(extOf(p.Filename), "csv") {
+	if ext := strings.ToLower(extOf(p.Filename)); p.SniffedType != "text/csv" && ext != "csv" && ext != "tsv" {
 		_, err := io.WriteString(out, strings.ReplaceAll(text, "\n", "\r\n")+"\r\n")
 		return v, err
 	}
@@ -69,12 +72,7 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	}
 	neutralised := 0
 	for _, rec := range records {
-		for i, cell := range rec {
-			if isFormula(cell) {
-				rec[i] = "'" + cell
-				neutralised++
-			}
-		}
+		neutralised += neutraliseRow(rec, r.Comma)
 	}
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
@@ -91,37 +89,97 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	return v, err
 }
 
-// isFormula reports cells that spreadsheets evaluate (CSV/DDE injection).
-func isFormula(cell string) bool {
-	c := strings.TrimLeft(cell, " ")
+// neutraliseRow puts an apostrophe before every formula in a row (CSV and
+// DDE injection), whichever separator a spreadsheet reads the file with:
+// the row is parsed with the separator its first line suggests, but Excel
+// opens every .csv with commas, other tools with tabs, European locales
+// with semicolons. So a field starts at every cell, and after every comma,
+// tab, semicolon and line break inside the row (a quoted cell's line break
+// ends the row when it is read with another separator): wherever one
+// starts with a formula, under any of these separators, an apostrophe goes
+// in ("x,=cmd|' /C calc'!A0" in a tab-separated file becomes
+// "x,'=cmd|' /C calc'!A0"). A cell that starts with a tab, CR or LF gets
+// one too. It returns how many cells it changed.
+func neutraliseRow(rec []string, sep rune) int {
+	row := strings.Join(rec, string(sep))
+	insert := map[int]bool{} // positions in row
+	for i, off := 0, 0; i < len(rec); i++ {
+		if c := rec[i]; c != "" && (c[0] == '\t' || c[0] == '\r' || c[0] == '\n') {
+			insert[off] = true
+		}
+		off += len(rec[i]) + utf8.RuneLen(sep)
+	}
+	for _, s := range []byte{',', '\t', ';'} {
+		start := 0
+		for p := 0; p <= len(row); p++ {
+			if p == len(row) || row[p] == s || row[p] == '\n' || row[p] == '\r' {
+				if isFormula(row[start:p]) {
+					insert[start] = true
+				}
+				start = p + 1
+			}
+		}
+	}
+	if len(insert) == 0 {
+		return 0
+	}
+	changed := 0
+	for i, off := 0, 0; i < len(rec); i++ {
+		c := rec[i]
+		var b strings.Builder
+		last := 0
+		for j := 0; j < len(c); j++ {
+			if insert[off+j] {
+				b.WriteString(c[last:j])
+				b.WriteByte('\'')
+				last = j
+			}
+		}
+		if last > 0 || insert[off] {
+			b.WriteString(c[last:])
+			rec[i] = b.String()
+			changed++
+		}
+		off += len(c) + utf8.RuneLen(sep)
+	}
+	return changed
+}
+
+// isFormula reports a field that a spreadsheet evaluates: after any
+// spaces, tabs, line breaks and quotes, it starts with = + - @ (also
+// full-width), and it is not made of numbers only ("-12.5", "-1,000",
+// "+81 3 1234 5678", or numbers joined by separators: nothing in them can
+// call a function or another program). A field neutralised with a leading
+// apostrophe is not one.
+func isFormula(field string) bool {
+	c := strings.TrimLeft(field, " \t\r\n\"\u3000")
 	if c == "" {
 		return false
 	}
-	switch []rune(c)[0] {
-	case '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠':
+	r, _ := utf8.DecodeRuneInString(c)
+	switch r {
+	case '=', '+', '-', '@', '＝', '＋', '－', '＠':
 		return !isNumber(c)
 	}
 	return false
 }
 
-// isNumber keeps negative numbers ("-12.5") as they are.
+// isNumber reports numbers, signed or not, and numbers joined by
+// separators, spaces and quotes (and the apostrophes neutraliseRow puts
+// in): digits and nothing that could name a function, a reference or a
+// program.
 func isNumber(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	if s == "" {
-		return false
-	}
-	dot := false
+	digit := false
 	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
-		case r == '.' && !dot:
-			dot = true
-		case r == ',':
+			digit = true
+		case strings.ContainsRune(".,;+- \t\"'\u3000", r): // ' : one we put in
 		default:
 			return false
 		}
 	}
-	return true
+	return digit
 }
 
 func firstLine(s string) string {

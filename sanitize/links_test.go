@@ -1,0 +1,189 @@
+package sanitize
+
+import (
+	"strings"
+	"testing"
+
+	"mugai/policy"
+)
+
+// liveLink reports text a mail client would still link: any scheme
+// followed by // (ASCII or full-width, slashes or backslashes) other than
+// the ones defang writes, a program-starting scheme, a UNC path, www.
+// names. It is written apart from linkAnchor, by brute force over every
+// position, so that the two check each other.
+func liveLink(s string) string {
+	folded := strings.ToLower(foldWidth(s))
+	for i := 0; i < len(folded); i++ {
+		rest := folded[i:]
+		if strings.HasPrefix(rest, `\\`) && len(rest) > 2 && rest[2] > ' ' && !strings.ContainsRune("\\/<>\"'", rune(rest[2])) {
+			return rest
+		}
+		if strings.HasPrefix(rest, "www.") && len(rest) > 4 && rest[4] > ' ' && !strings.ContainsRune("/\\?#<>\"'", rune(rest[4])) {
+			return rest
+		}
+		if strings.HasPrefix(rest, "://") || strings.HasPrefix(rest, `:\\`) || strings.HasPrefix(rest, `:/\`) || strings.HasPrefix(rest, `:\/`) {
+			j := i
+			for j > 0 && strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789+-.", rune(folded[j-1])) {
+				j--
+			}
+			if scheme := strings.TrimLeft(folded[j:i], "0123456789+-."); scheme != "" && !inertSchemes[scheme] {
+				return folded[j:]
+			}
+		}
+		if rest[0] == ':' && len(rest) > 1 && rest[1] > ' ' && !strings.ContainsRune("<>\"'", rune(rest[1])) {
+			j := i
+			for j > 0 && strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789+-", rune(folded[j-1])) {
+				j--
+			}
+			scheme := folded[j:i]
+			if j > 0 && strings.ContainsRune("abcdefghijklmnopqrstuvwxyz", rune(folded[j-1])) {
+				continue
+			}
+			if (linkHandlers[scheme] || strings.HasPrefix(scheme, "ms-")) && !(scheme == "http" || scheme == "https" || scheme == "ftp") {
+				return folded[j:]
+			}
+		}
+	}
+	return ""
+}
+
+func foldWidth(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 0xff01 && r <= 0xff5e {
+			return r - 0xff01 + '!'
+		}
+		return r
+	}, s)
+}
+
+func TestDefangSchemes(t *testing.T) {
+	tests := []struct{ in, want string }{
+		// web links, as before, and now anywhere in a word
+		{"see https://example.com/a.b?c=d", "see hxxps://example[.]com/a.b?c=d"},
+		{"HTTP://EXAMPLE.COM/", "hxxp://EXAMPLE[.]COM/"},
+		{"ftp://files.example.org/x", "fxp://files[.]example[.]org/x"},
+		{"_https://evil.example/x", "_hxxps://evil[.]example/x"},
+		{"xhttps://evil.example/x", "xhttps[:]//evil[.]example/x"},
+		{"日本語https://evil.example/パス", "日本語hxxps://evil[.]example/パス"},
+		{"(www.evil.example)", "(www[.]evil[.]example)"},
+		{"awww.evil.example:8080/x", "awww[.]evil[.]example:8080/x"},
+		{"Visit:https://evil.example", "Visit:hxxps://evil[.]example"},
+		// full-width forms are written in ASCII
+		{"ｈｔｔｐｓ：／／ｅｖｉｌ．ｅｘａｍｐｌｅ／ｘ", "hxxps://evil[.]example／ｘ"},
+		{"ＷＷＷ．ｅｖｉｌ．ｅｘａｍｐｌｅ", "WWW[.]evil[.]example"},
+		// every other scheme with //
+		{"file://server.example/share/a.exe", "file[:]//server[.]example/share/a.exe"},
+		{"file:///C:/Windows/calc.exe", "file[:]///C:/Windows/calc.exe"},
+		{"smb://10.0.0.1/share", "smb[:]//10[.]0[.]0[.]1/share"},
+		{"sftp://host.example/x telnet://host.example webcal://cal.example/x.ics", "sftp[:]//host[.]example/x telnet[:]//host[.]example webcal[:]//cal[.]example/x.ics"},
+		{"no-such-scheme+x://host.example", "no-such-scheme+x[:]//host[.]example"},
+		{`https:\\evil.example\x`, `hxxps:[\]\evil[.]example\x`},
+		// handlers without //
+		{"search-ms:query=invoice&crumb=location:\\\\evil.example@80\\share", `search-ms[:]query=invoice&crumb=location[:][\]\evil[.]example@80\share`},
+		{"ms-msdt:/id PCWDiagnostic /skip force", "ms-msdt[:]/id PCWDiagnostic /skip force"},
+		{"MS-OFFICECMD:{json} ms-word:ofe|u|https://evil.example/a.docx ms-excel:ofv|u|x", "MS-OFFICECMD[:]{json} ms-word[:]ofe|u|hxxps://evil[.]example/a.docx ms-excel[:]ofv|u|x"},
+		{"shell:startup search:query=x file:c:/x.exe", "shell[:]startup search[:]query=x file[:]c:/x.exe"},
+		{"javascript:alert(1) vbscript:msgbox data:text/html,<b>", "javascript[:]alert(1) vbscript[:]msgbox data[:]text/html,<b>"},
+		{"x_shell:startup", "x_shell[:]startup"},
+		// UNC and network paths
+		{`\\evil.example\share\a.lnk`, `[\]\evil[.]example\share\a.lnk`},
+		{`open \\\\host\x`, `open [\][\][\]\host\x`},
+		{`\\\host`, `[\][\]\host`},
+		{"＼＼evil.example＼share", `[\]\evil[.]example＼share`},
+		{"see //evil.example/share", "see [/]/evil[.]example/share"},
+		// a link inside another one's path is defanged too
+		{"https://a.example/?u=file://b.example/x", "hxxps://a[.]example/?u=file[:]//b[.]example/x"},
+		// not links: left as they are
+		{"Note: profile:x research:y metadata:z TEL:03-1234-5678 mailto:a@b.example", "Note: profile:x research:y metadata:z TEL:03-1234-5678 mailto:a@b.example"},
+		{"C:\\Users\\a 10:00 a//b // comment", "C:\\Users\\a 10:00 a//b // comment"},
+		{"file: report.pdf", "file: report.pdf"},
+		{"already hxxps://evil[.]example and [\\]\\host", "already hxxps://evil[.]example and [\\]\\host"},
+	}
+	for _, tc := range tests {
+		got := transformLinks(tc.in, policy.LinksDefang)
+		if got != tc.want {
+			t.Errorf("defang %q\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+		if l := liveLink(got); l != "" {
+			t.Errorf("defang %q left a live link: %q", tc.in, l)
+		}
+		if again := transformLinks(got, policy.LinksDefang); again != got {
+			t.Errorf("defang is not idempotent on %q: %q", got, again)
+		}
+		if !mayHoldURL(tc.in) && got != tc.in {
+			t.Errorf("mayHoldURL(%q) is false", tc.in)
+		}
+	}
+}
+
+func TestLinkModesDangerous(t *testing.T) {
+	in := "web https://ok.example/a and www.ok.example, then file://x.example/s \\\\h.example\\s ms-msdt:/id x mailto:a@b.example"
+	tests := []struct{ mode, want string }{
+		{policy.LinksKeep, "web https://ok.example/a and www.ok.example, then file[:]//x[.]example/s [\\]\\h[.]example\\s ms-msdt[:]/id x mailto:a@b.example"},
+		{policy.LinksDefang, "web hxxps://ok[.]example/a and www[.]ok[.]example, then file[:]//x[.]example/s [\\]\\h[.]example\\s ms-msdt[:]/id x mailto:a@b.example"},
+		{policy.LinksRemove, "web " + removedLink + " and " + removedLink + " then " + removedLink + " " + removedLink + " " + removedLink + " x mailto:a@b.example"},
+	}
+	for _, tc := range tests {
+		if got := transformLinks(in, tc.mode); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.mode, got, tc.want)
+		}
+	}
+}
+
+func TestHTMLLinkTargets(t *testing.T) {
+	tests := []struct{ href, want string }{
+		{"file://evil.example/share/x.exe", "file[:]//evil[.]example/share/x.exe"},
+		{`\\evil.example\share`, `[\]\evil[.]example\share`},
+		{"//evil.example/x", "[/]/evil[.]example/x"},
+		{`/\evil.example/x`, "[/]/evil[.]example/x"},
+		{"search-ms:query=a&crumb=location:\\\\evil.example\\s", `search-ms[:]query=a&crumb=location[:][\]\evil[.]example\s`},
+		{"ms-msdt:/id PCWDiagnostic", "ms-msdt[:]/id PCWDiagnostic"},
+		{"ht\ttps://evil.example/", "hxxps://evil[.]example/"},
+		{" smb://evil.example/s", "smb[:]//evil[.]example/s"},
+	}
+	for _, mode := range []string{policy.LinksDefang, policy.LinksKeep} {
+		for _, tc := range tests {
+			if mode == policy.LinksKeep && strings.Contains(tc.want, "hxxps") {
+				continue // keep keeps web links
+			}
+			r := htmlToText([]byte(`<p>Click <a href="`+tc.href+`">here</a> now</p>`), mode)
+			got := transformLinks(r.text, mode)
+			if want := "Click here <" + tc.want + "> now"; got != want {
+				t.Errorf("%s %q:\n got %q\nwant %q", mode, tc.href, got, want)
+			}
+			if l := liveLink(got); l != "" {
+				t.Errorf("%s %q left a live link: %q", mode, tc.href, l)
+			}
+		}
+	}
+	// remove mode shows none of them; script URLs are never shown
+	for _, tc := range tests {
+		r := htmlToText([]byte(`<p>Click <a href="`+tc.href+`">here</a> now</p>`), policy.LinksRemove)
+		if got := transformLinks(r.text, policy.LinksRemove); got != "Click here now" {
+			t.Errorf("remove %q: got %q", tc.href, got)
+		}
+	}
+	// link text rendered from HTML is defanged like any text
+	r := htmlToText([]byte(`<div>a&#95;https://evil.example/ and &#92;&#92;unc.example&#92;s</div>`), policy.LinksDefang)
+	if got, want := transformLinks(r.text, policy.LinksDefang), `a_hxxps://evil[.]example/ and [\]\unc[.]example\s`; got != want {
+		t.Errorf("entities: got %q, want %q", got, want)
+	}
+}
+
+func TestMayHoldURLNeverSkips(t *testing.T) {
+	// Every text for which transformLinks changes something must pass the
+	// pre-check; try the anchors in many surroundings.
+	anchors := []string{"https://x.example", "ms-msdt:x", `\\h\s`, "www.x.example", "ｈｔｔｐ：／／x", "＼＼h", " //h/s", "ｗｗｗ．x", "WwW.x.y"}
+	for _, a := range anchors {
+		for _, s := range []string{a, "_" + a, a + "y", "日本" + a + "語"} {
+			changed := transformLinks(s, policy.LinksDefang) != s
+			if changed && !mayHoldURL(s) {
+				t.Errorf("mayHoldURL(%q) = false, but it holds a link", s)
+			}
+			if !changed {
+				t.Errorf("%q: no link found", s)
+			}
+		}
+	}
+}
