@@ -29,6 +29,10 @@ var alwaysStrip = map[string]bool{
 	detect.TypeJS: true, detect.TypeVBS: true, detect.TypePowerShell: true, detect.TypeBatch: true,
 	detect.TypeHTA: true, detect.TypeLNK: true, detect.TypeURLShortcut: true, detect.TypeISO: true,
 	detect.TypeOneNote: true, detect.TypeCHM: true, detect.TypeHTML: true, detect.TypeSVG: true,
+	// Text to look at, active to the program that opens it: Excel 4
+	// macros in SYLK; macros, ActiveX and fields in Office XML documents.
+	detect.TypeSYLK: true, detect.TypeWordXML: true, detect.TypeExcelXML: true, detect.TypePowerPointXML: true,
+	detect.TypeOfficeXML: true,
 	// Archives we cannot open yet: their members could not be checked.
 	"application/x-7z-compressed": true, "application/x-rar-compressed": true, "application/vnd.rar": true,
 	detect.TypeLZH: true, "application/vnd.ms-cab-compressed": true, "application/x-tar": true,
@@ -63,15 +67,27 @@ func leafFile(n *node) file {
 // checks, then the policy, then run the action. It fills d and returns the
 // rule that decided, the file to attach if any, and the decisions about
 // what it contains (archive members).
+//
+// Whatever decided, a file that is delivered gets mugai's name for it
+// (deliveredName), recorded in the decision.
 func (rb *Rebuilder) attachment(st *state, leaf file, d *policy.Decision) (policy.Rule, *attachment, []noticeItem) {
 	r, a := rb.decideAttachment(st, leaf, d)
 	items := st.pending
 	st.pending = nil
+	if a != nil && !a.intoBody {
+		a.name, _ = deliveredName(a.name, a.ctype)
+		d.Delivered = a.name // the notice says so when the extension changed
+	}
 	return r, a, items
 }
 
+// isMessageType reports the declared types of a message inside a message.
+func isMessageType(declared string) bool {
+	return declared == "message/rfc822" || declared == "message/global"
+}
+
 func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) (policy.Rule, *attachment) {
-	if leaf.declared == "message/rfc822" && leaf.depth == 0 {
+	if isMessageType(leaf.declared) && leaf.depth == 0 {
 		return rb.forwarded(st, leaf, d)
 	}
 	id := detect.Detect(leaf.body, leaf.declared, leaf.filenames)
@@ -102,7 +118,7 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 	switch {
 	case alwaysStrip[id.Type] || alwaysStripDeclared[leaf.declared] || isLegacyMacro(id):
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type)
-	case (id.Type == "text/rtf" || id.Type == "application/rtf") && rtfHasObjects(leaf.body):
+	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtfHasObjects(leaf.body):
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects")
 	case hasDangerousName:
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName)
@@ -116,6 +132,10 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 		return decide(policy.RuleTypeCheck, policy.ReasonPolyglot, strings.Join(id.Detail, "; "))
 	case id.Has(detect.FlagDisguised) && !names("disguised"):
 		return decide(policy.RuleTypeCheck, policy.ReasonTypeMismatch, strings.Join(id.Detail, "; "))
+	case id.Type == detect.TypeMessage:
+		// A mail in a file (.eml, .mht, mbox, whatever its name or first
+		// field): rebuilt like a forwarded message, by the same rules.
+		return rb.forwarded(st, leaf, d)
 	}
 	d.Action, d.RuleID, d.Clause, d.Reason = rule.Action, rule.ID, rule.Clause, policy.ReasonAttachment
 	switch rule.Action {
@@ -124,7 +144,7 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 			d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
 			return rule, nil
 		}
-		return rule, &attachment{name: safeFilename(leaf.filename), ctype: keptType(leaf.declared, id.Type), data: leaf.body}
+		return rule, &attachment{name: leaf.filename, ctype: id.Type, data: leaf.body}
 	case policy.ActionDisarm:
 		if id.Type == detect.TypeZIP {
 			return rb.openZip(st, rule, leaf, d)

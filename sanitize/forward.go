@@ -36,7 +36,7 @@ func (rb *Rebuilder) forwarded(st *state, f file, d *policy.Decision) (policy.Ru
 		return policy.RuleStructure, nil
 	}
 	env := Envelope{ID: d.MsgID, Nested: true}
-	res, err := rb.rebuild(st, env, bytes.NewReader(f.body), f.path+"/")
+	res, err := rb.rebuild(st, env, bytes.NewReader(messageStart(f.body)), f.path+"/")
 	if st.abort != nil {
 		return policy.RuleSanitizeFailed, nil
 	}
@@ -61,6 +61,20 @@ func (rb *Rebuilder) forwarded(st *state, f file, d *policy.Decision) (policy.Ru
 			intoBody: rule.Options.Into == "body" && f.level == 0}
 	}
 	return rule, &attachment{name: name + ".eml", ctype: "message/rfc822", data: res.Message}
+}
+
+// messageStart skips what may come before a saved message's header: blank
+// lines and an mbox "From " line.
+func messageStart(b []byte) []byte {
+	for len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	if bytes.HasPrefix(b, []byte("From ")) {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			return b[i+1:]
+		}
+	}
+	return b
 }
 
 func orDefault(s, def string) string {

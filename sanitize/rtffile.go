@@ -17,12 +17,25 @@ var RTFTypes = []string{"text/rtf", "application/rtf"}
 // rtfObjectWords are the control words that embed or link objects (OLE
 // packages, the equation-editor exploits): RTF holding any of them is
 // never passed, not even as text.
-var rtfObjectWords = []string{`\object`, `\objdata`, `\objemb`, `\objlink`, `\objautlink`, `\objupdate`, `\objocx`, `\objhtml`}
+var rtfObjectWords = []string{`\object`, `\objdata`, `\objemb`, `\objlink`, `\objautlink`, `\objupdate`, `\objocx`,
+	`\objhtml`, `\objclass`, `\objattph`, `\objsub`, `\objpub`, `\objicemb`}
 
-// rtfHasObjects reports RTF that embeds or links objects.
+// rtfHasObjects reports RTF that embeds or links objects. RTF readers
+// ignore bare CR and LF, so "\\ob<CRLF>ject" is "\\object" to Word: they
+// are dropped before looking, and case is ignored.
 func rtfHasObjects(b []byte) bool {
+	flat := make([]byte, 0, len(b))
+	for _, c := range b {
+		switch {
+		case c == '\r' || c == '\n':
+		case 'A' <= c && c <= 'Z':
+			flat = append(flat, c+'a'-'A')
+		default:
+			flat = append(flat, c)
+		}
+	}
 	for _, w := range rtfObjectWords {
-		if bytes.Contains(b, []byte(w)) {
+		if bytes.Contains(flat, []byte(w)) {
 			return true
 		}
 	}
@@ -43,7 +56,7 @@ func (RTFText) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io
 	if err != nil {
 		return format.Verdict{}, err
 	}
-	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte(`{\rtf`)) {
+	if !bytes.HasPrefix(bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))), []byte(`{\rt`)) { // as Word reads it
 		return format.Verdict{}, fmt.Errorf("rtf: not an RTF document")
 	}
 	if rtfHasObjects(b) {

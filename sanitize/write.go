@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -291,18 +292,11 @@ func receivedLine(env Envelope, host string) string {
 	return b.String()
 }
 
-// keptType is the type we label a kept attachment with: what it declared
-// when that agrees with the content's family, else what we detected.
-func keptType(declared, detected string) string {
-	if strings.HasPrefix(detected, "text/") && strings.HasPrefix(declared, "text/") {
-		return declared
-	}
-	return detected
-}
-
-// safeFilename removes path components and control characters.
+// safeFilename removes path components, control characters, and every
+// character that is not visible text in a name (format characters such as
+// bidi controls and zero-width joiners, line and paragraph separators).
 func safeFilename(s string) string {
-	s = cleanLine(s)
+	s = visibleName(s)
 	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
 		s = s[i+1:]
 	}
@@ -313,6 +307,18 @@ func safeFilename(s string) string {
 		s = "attachment"
 	}
 	return s
+}
+
+// visibleName is s on one line with only visible characters: controls,
+// format characters (bidi controls, zero-width ones, tags), line and
+// paragraph separators and private-use characters removed.
+func visibleName(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co) {
+			return -1
+		}
+		return r
+	}, cleanLine(s)))
 }
 
 // body returns the Content-Type, transfer encoding and CRLF body of the

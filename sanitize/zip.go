@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 	"unicode/utf8"
 
 	"mugai/policy"
@@ -49,21 +50,14 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Deci
 	if al.MaxMembers <= 0 || al.MaxTotal <= 0 {
 		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, "the message's archive budget is used up")
 	}
+	al.Budget = st.budget // the declared sizes are taken before anything is inflated
 	members, err := archive.Read(f.body, al)
 	switch {
+	case st.stop(err):
+		return rule, nil
 	case errors.Is(err, archive.ErrEncrypted):
 		return fail(policy.RuleEncrypted, policy.ReasonEncryptedArchive, err.Error())
 	case err != nil:
-		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
-	}
-	var total int64
-	for _, m := range members {
-		total += int64(len(m.Data))
-	}
-	if err := st.budget.Take(total); err != nil {
-		if st.stop(err) {
-			return rule, nil
-		}
 		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
 	}
 	st.members -= len(members)
@@ -72,7 +66,7 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Deci
 	for i, m := range members {
 		name := memberName(m)
 		mf := file{path: fmt.Sprintf("%s/%d", f.path, i+1), filename: path.Base(name), filenames: []string{path.Base(name)},
-			body: m.Data, size: int64(len(m.Data)), depth: f.depth + 1}
+			body: m.Data, size: int64(len(m.Data)), depth: f.depth + 1, level: f.level}
 		md := policy.Decision{MsgID: d.MsgID, Path: mf.path, Filename: name, Size: mf.size, SHA256: sha256Hex(m.Data)}
 		mrule, att, sub := rb.attachment(st, mf, &md)
 		if st.abort != nil {
@@ -81,9 +75,8 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Deci
 		items = append(items, noticeItem{decision: md, rule: mrule, display: displayName(f.filename) + " › " + name})
 		items = append(items, sub...)
 		if att != nil {
-			dir := path.Dir(name)
 			newName := att.name
-			if dir != "." {
+			if dir := safeDir(path.Dir(name)); dir != "" {
 				newName = dir + "/" + att.name
 			}
 			kept = append(kept, archive.Member{Name: newName, Data: att.data, Modified: m.Modified})
@@ -111,6 +104,24 @@ func memberName(m archive.Member) string {
 	}
 	s, _, _ := decodeText(m.RawName, "shift_jis")
 	return archive.CleanName(cleanLine(s))
+}
+
+// safeDir cleans the folders of a member's path as names are cleaned, and
+// takes out what makes a folder more than a folder once extracted: braces
+// (a "name.{CLSID}" folder is a shell junction) and trailing dots and
+// spaces. "" for none.
+func safeDir(dir string) string {
+	if dir == "." || dir == "/" || dir == "" {
+		return ""
+	}
+	var parts []string
+	for _, p := range strings.Split(dir, "/") {
+		p = strings.TrimRight(visibleName(strings.NewReplacer("{", "", "}", "").Replace(p)), ". ")
+		if p != "" && p != ".." {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 func displayName(s string) string {

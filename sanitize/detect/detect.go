@@ -118,7 +118,13 @@ func contentType(data []byte, r *Result) string {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")):
 		return zipType(data, r)
 	case bytes.HasPrefix(data, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}):
-		return oleType(data, r)
+		if t := oleType(data, r); t != TypeOLE || !isOutlookMessage(data) {
+			return t
+		}
+		return TypeOutlookMessage
+	}
+	if t := textFormat(data); t != "" {
+		return t
 	}
 	if t := scriptType(data); t != "" {
 		return t

@@ -9,7 +9,7 @@ import (
 var typeOfExt = map[string]string{
 	"pdf": TypePDF, "zip": TypeZIP,
 	"docx": TypeDOCX, "xlsx": TypeXLSX, "pptx": TypePPTX,
-	"docm": TypeDOCM, "xlsm": TypeXLSM, "pptm": TypePPTM,
+	"docm": TypeDOCM, "xlsm": TypeXLSM, "pptm": TypePPTM, "xlsb": TypeXLSB,
 	"doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
 	"txt": TypeText, "csv": TypeCSV, "log": TypeText, "rtf": "text/rtf",
 	"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
@@ -20,6 +20,7 @@ var typeOfExt = map[string]string{
 	"bat": TypeBatch, "cmd": TypeBatch, "lnk": TypeLNK, "url": TypeURLShortcut,
 	"iso": TypeISO, "img": TypeISO, "vhd": TypeISO, "vhdx": TypeISO,
 	"one": TypeOneNote, "chm": TypeCHM, "lzh": TypeLZH,
+	"eml": TypeMessage, "mht": TypeMessage, "mhtml": TypeMessage, "msg": TypeOutlookMessage, "slk": TypeSYLK,
 }
 
 // Dangerous extensions: a name ending in one of these is executable or
@@ -93,8 +94,14 @@ func family(t string) string {
 		return "excel"
 	case t == TypePPTX || t == TypePPTM || strings.Contains(t, "presentationml") || strings.Contains(t, "ms-powerpoint"):
 		return "powerpoint"
-	case t == "application/msword":
+	case t == "application/msword" || t == TypeWordXML:
 		return "word"
+	case t == TypeExcelXML:
+		return "excel"
+	case t == TypePowerPointXML:
+		return "powerpoint"
+	case t == TypeMessage || t == "message/global":
+		return "message"
 	case t == TypeSVG:
 		return "svg"
 	case t == "text/rtf" || t == "application/rtf" || t == "application/x-rtf" || t == "text/richtext":
