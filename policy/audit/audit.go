@@ -70,6 +70,7 @@ type DecisionRecord struct {
 	Reason       string `json:"reason"`
 	Policy       string `json:"policy"` // sha256 of the policy in force
 	Detail       string `json:"detail,omitempty"`
+	Delivered    string `json:"delivered,omitempty"` // the name mugai attached the rebuilt file under
 }
 
 // DeliveryRecord is a delivered, deferred or bounced event for one recipient.
@@ -219,7 +220,7 @@ func decisionRecords(id string, ds []policy.Decision, policySHA string) []any {
 			Header: Header{Event: EventDecision, ID: id}, Part: d.Path, Filename: d.Filename,
 			DeclaredType: d.DeclaredType, DetectedType: d.DetectedType, Size: d.Size,
 			SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID, Clause: d.Clause,
-			Reason: d.Reason, Policy: policySHA, Detail: d.Detail,
+			Reason: d.Reason, Policy: policySHA, Detail: d.Detail, Delivered: d.Delivered,
 		})
 	}
 	return recs

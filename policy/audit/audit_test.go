@@ -18,7 +18,9 @@ func TestRecords(t *testing.T) {
 	l := New(&buf)
 	l.Now = func() time.Time { return time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC) }
 	ds := []policy.Decision{{Path: "1", DeclaredType: "text/plain", DetectedType: "text/plain", Size: 5, SHA256: "ab",
-		Action: policy.ActionTextify, RuleID: "body-text", Clause: "2(13)", Reason: policy.ReasonBodyText}}
+		Action: policy.ActionTextify, RuleID: "body-text", Clause: "2(13)", Reason: policy.ReasonBodyText},
+		{Path: "2", Filename: "q.iqy", DeclaredType: "text/plain", DetectedType: "text/plain", Size: 5, SHA256: "cd",
+			Action: policy.ActionDisarm, RuleID: "text-disarm", Clause: "2(13)", Reason: policy.ReasonDisarmed, Delivered: "q.iqy.txt"}}
 	if err := l.Accepted("ID1", Envelope{From: "a@example.jp", Rcpts: []string{"b@example.jp"}, Size: 10, Client: "127.0.0.1"}, ds, "sha"); err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +37,7 @@ func TestRecords(t *testing.T) {
 	}{
 		{"received", []string{"time", "event", "id", "from", "rcpt", "message_id", "size", "client"}},
 		{"decision", []string{"time", "event", "id", "part", "filename", "declared_type", "detected_type", "size", "sha256", "action", "rule", "clause", "reason", "policy"}},
+		{"decision", []string{"time", "event", "id", "part", "filename", "declared_type", "detected_type", "size", "sha256", "action", "rule", "clause", "reason", "policy", "delivered"}},
 		{"queued", []string{"time", "event", "id"}},
 		{"delivered", []string{"time", "event", "id", "rcpt", "relay", "reply"}},
 		{"rejected", []string{"time", "event", "id", "from", "rcpt", "client", "reply"}},
@@ -59,7 +62,7 @@ func TestRecords(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(lines[0], `"rcpt":["b@example.jp"]`) || !strings.Contains(lines[3], `"rcpt":"b@example.jp"`) || !strings.Contains(lines[4], `"rcpt":[]`) {
+	if !strings.Contains(lines[0], `"rcpt":["b@example.jp"]`) || !strings.Contains(lines[4], `"rcpt":"b@example.jp"`) || !strings.Contains(lines[5], `"rcpt":[]`) {
 		t.Errorf("rcpt shapes wrong:\n%s", buf.String())
 	}
 }
