@@ -50,27 +50,11 @@ perf: build
 	./.ci/install-interop-tools
 	$(GO) test -tags perf -count=1 -v -timeout 60m -run TestPerf ./gateway/interop -args -mugai $(CURDIR)/bin/mugai
 
-# Each fuzz target runs for FUZZTIME; crashers land in testdata/fuzz/ and
-# must be committed as regression seeds.
+# Each fuzz target (all of them: .ci/fuzz lists them with go test -list)
+# runs for FUZZTIME; crashers land in testdata/fuzz/ and must be
+# committed as regression seeds.
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzRebuild -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzHTMLToText -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzDecodeHeader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzParseParams -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzTNEF -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzHiddenPayload -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzTextFile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzBase64Leaf -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize
-	$(GO) test -run XXX -fuzz FuzzDetect -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/detect
-	$(GO) test -run XXX -fuzz FuzzImage -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/image
-	$(GO) test -run XXX -fuzz FuzzRead -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/archive
-	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/ooxml
-	$(GO) test -run XXX -fuzz FuzzDisarm -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/pdf
-	$(GO) test -run XXX -fuzz FuzzFlatten -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./sanitize/pdf
-	$(GO) test -run XXX -fuzz FuzzStrictReader -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
-	$(GO) test -run XXX -fuzz FuzzDotCRScan -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./gateway
-	$(GO) test -run XXX -fuzz FuzzPolicyParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy
-	$(GO) test -run XXX -fuzz FuzzAuthResults -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./.ci/fuzz
 
 # Robustness run over the shared real-world corpus, when it is present:
 # every message through the sanitize command; prints messages, failures to
