@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"testing"
 
 	"mugai/sanitize/format"
@@ -228,4 +229,34 @@ func (c *cancelAfter) Write(b []byte) (int, error) {
 		c.cancel()
 	}
 	return len(b), nil
+}
+
+// TestJPEGScanBomb: a progressive JPEG of tens of thousands of empty scans
+// (small, and smaller still deflated in a ZIP) would keep the decoder
+// busy for minutes; it is refused before decoding. A real progressive
+// JPEG passes.
+func TestJPEGScanBomb(t *testing.T) {
+	seg := func(m byte, p []byte) []byte {
+		return append([]byte{0xFF, m, byte((len(p) + 2) >> 8), byte(len(p) + 2)}, p...)
+	}
+	j := []byte{0xFF, 0xD8}
+	j = append(j, seg(0xDB, append([]byte{0}, bytes.Repeat([]byte{1}, 64)...))...)
+	j = append(j, seg(0xC2, []byte{8, 4, 0, 4, 0, 1, 1, 0x11, 0})...)
+	j = append(j, seg(0xC4, append(append([]byte{0x00, 0x01}, make([]byte, 15)...), 0))...)
+	j = append(j, seg(0xC4, append(append([]byte{0x10, 0x01}, make([]byte, 15)...), 0xE0))...)
+	scan := append(seg(0xDA, []byte{1, 1, 0, 1, 0x3F, 0}), 0, 0)
+	j = append(j, bytes.Repeat(scan, 5000)...)
+	j = append(j, 0xFF, 0xD9)
+	_, err := (&Disarmer{}).Sanitize(context.Background(), format.Part{}, bytes.NewReader(j), io.Discard)
+	if !errors.Is(err, ErrTooManyScans) {
+		t.Fatalf("scan bomb: %v", err)
+	}
+	var prog bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 64, 64))
+	if err := jpeg.Encode(&prog, img, nil); err != nil { // baseline: one scan
+		t.Fatal(err)
+	}
+	if _, err := (&Disarmer{}).Sanitize(context.Background(), format.Part{}, bytes.NewReader(prog.Bytes()), io.Discard); err != nil {
+		t.Fatalf("a one-scan JPEG: %v", err)
+	}
 }

@@ -31,7 +31,19 @@ var (
 	// ErrImplausible: the image declares far more pixels than its file
 	// could hold pixels of (see maxPixelsPerByte).
 	ErrImplausible = errors.New("image: declared size implausible for the file's size")
+	// ErrTooManyScans: a JPEG with more scans than any encoder writes.
+	// The decoder walks every block once per scan, so scans multiply
+	// the work of a file that is small (a few KB deflated in a ZIP can
+	// hold tens of thousands of scans: minutes of CPU per image).
+	ErrTooManyScans = errors.New("image: JPEG has too many scans")
 )
+
+// maxJPEGScans is far above what encoders write (progressive JPEGs from
+// libjpeg and mozjpeg have about 10). Start-of-scan markers are counted
+// as 0xFF 0xDA anywhere in the file: inside entropy-coded data 0xFF is
+// always followed by 0x00 or a restart marker, so only metadata (an EXIF
+// thumbnail, a profile) can add to the count, never hide a scan.
+const maxJPEGScans = 100
 
 // The file-size sanity: past implausibleFloor pixels, an image must come
 // with at least one byte per maxPixelsPerByte pixels: twice what deflate
@@ -98,6 +110,9 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	}
 	o := 0
 	if kind == "jpeg" {
+		if n := bytes.Count(data, []byte{0xFF, 0xDA}); n > maxJPEGScans {
+			return format.Verdict{}, fmt.Errorf("%w: %d (at most %d)", ErrTooManyScans, n, maxJPEGScans)
+		}
 		o = exifOrientation(data)
 	}
 	cost := decodeCost(kind, cfg, data, o)

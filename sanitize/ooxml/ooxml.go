@@ -125,7 +125,9 @@ var macroTypes = map[string]string{
 }
 
 // ddeFormula matches spreadsheet formulas that call another program.
-var ddeFormula = regexp.MustCompile(`(?i)(^|[^a-z0-9_])[a-z0-9_.]+\|'|\bDDE(AUTO)?\b|\bMSEXCEL\|`)
+// An application name right before "|" ("cmd|'/c calc'!A0", "cmd|calc!A0")
+// is a DDE call; a "|" inside a string literal ("a"&"|"&"b") is not.
+var ddeFormula = regexp.MustCompile(`(?i)(^|[^a-z0-9_"])[a-z0-9_.]+\s*\||\bDDE(AUTO)?\b|\bMSEXCEL\|`)
 
 // fetchFormula matches spreadsheet functions that fetch from the network,
 // call a program or make a live link.
@@ -301,7 +303,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 				}
 				return drop
 			},
-			ancestors: []string{"object", "oleObjects", "controls", "externalReferences", "graphicFrame", "ext"},
+			ancestors: []string{"object", "oleObjects", "controls", "externalReferences", "graphicFrame", "ext", "cfRule", "dataValidation"},
 			element: func(t xml.StartElement, stack []string) edit {
 				for _, a := range t.Attr {
 					if a.Name.Space == "r" && ids[a.Value] {
@@ -314,7 +316,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 				case "altChunk":
 					altChunks++
 					return dropElement
-				case "webPublishItems", "webPublishObjects", "DataBinding":
+				case "webPublishItems", "webPublishObjects", "DataBinding", "mailMerge":
 					removed[whatData]++
 					return dropElement
 				case "dataModel":
@@ -322,9 +324,22 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 				}
 				return keep
 			},
-			dropText: func(parent string, data []byte) bool {
-				if local(parent) != "f" {
-					return false
+			// Formulas live in cells (f), in defined names, in
+			// conditional formats and data validations (formula,
+			// formula1, formula2; the x14 forms too): a formula that
+			// calls a program or fetches is removed wherever it is; a
+			// rule or validation loses the whole rule.
+			dropText: func(parent string, data []byte) edit {
+				how := dropElement
+				switch local(parent) {
+				case "f", "definedName":
+					if strings.HasPrefix(parent, "xm:") { // x14 rules and validations hold xm:f
+						how = dropAncestor
+					}
+				case "formula", "formula1", "formula2":
+					how = dropAncestor
+				default:
+					return keep
 				}
 				switch {
 				case ddeFormula.Match(data):
@@ -332,9 +347,9 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 				case fetchFormula.Match(data):
 					removed[whatFormula]++
 				default:
-					return false
+					return keep
 				}
-				return true
+				return how
 			},
 		}
 		if m.Data, err = ps.run(m.Data); err != nil {

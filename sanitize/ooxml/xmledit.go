@@ -35,9 +35,11 @@ type pass struct {
 	ancestors []string
 	// text may rewrite character data inside the given element; ok false keeps it.
 	text func(parent string, data []byte) (string, bool)
-	// dropText, if it returns true for the character data of an element,
-	// removes that element.
-	dropText func(parent string, data []byte) bool
+	// dropText is asked, at an element's end, about all of its own
+	// character data joined (comments and CDATA sections split it into
+	// pieces; a reader joins them): dropElement removes the element,
+	// dropAncestor its nearest ancestor named in ancestors.
+	dropText func(parent string, data []byte) edit
 	// dropAttrs names attributes (prefix:local) to cut from a start tag
 	// that is otherwise kept.
 	dropAttrs func(t xml.StartElement) []string
@@ -47,7 +49,12 @@ type open struct {
 	name  string
 	start int64
 	drop  bool
+	text  []byte // character data, collected for dropText
 }
+
+// maxElementText bounds the text collected for dropText in one element;
+// an element holding more is removed (no formula or name is that long).
+const maxElementText = 1 << 20
 
 // run applies the pass and returns the edited part.
 func (p *pass) run(src []byte) ([]byte, error) {
@@ -104,6 +111,20 @@ func (p *pass) run(src []byte) ([]byte, error) {
 			}
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
+			if !top.drop && dropDepth < 0 && p.dropText != nil && len(top.text) > 0 {
+				switch e := p.dropText(top.name, top.text); {
+				case len(top.text) > maxElementText || e == dropElement:
+					top.drop = true
+				case e == dropAncestor:
+					top.drop = true // when no ancestor is found
+					for i := len(stack) - 1; i >= 0; i-- {
+						if contains(p.ancestors, local(stack[i].name)) {
+							stack[i].drop, dropDepth, top.drop = true, i, false
+							break
+						}
+					}
+				}
+			}
 			if top.drop {
 				spans = append(spans, span{start: top.start, end: after})
 				if dropDepth == len(stack) {
@@ -114,10 +135,11 @@ func (p *pass) run(src []byte) ([]byte, error) {
 			if dropDepth >= 0 || len(stack) == 0 {
 				continue
 			}
-			if p.dropText != nil && p.dropText(stack[len(stack)-1].name, t) {
-				stack[len(stack)-1].drop = true
-				dropDepth = len(stack) - 1
-				continue
+			if p.dropText != nil {
+				top := &stack[len(stack)-1]
+				if len(top.text) <= maxElementText {
+					top.text = append(top.text, t...)
+				}
 			}
 			if p.text == nil {
 				continue
