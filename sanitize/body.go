@@ -371,9 +371,9 @@ func plainText(s string) (string, int) {
 // and path, as defang does. remove puts a placeholder in place of every
 // link.
 
-// linkAnchor finds where a link may start: 1 www., 2 a scheme and its
+// linkAnchor finds where a link may start: 1 www. or ftp., 2 a scheme and its
 // colon (3) and two slashes (4), 5 two backslashes, 6 two slashes.
-var linkAnchor = regexp.MustCompile(`(?i)([wｗ]{3}[.．])|([a-zａ-ｚ][a-z0-9+\-ａ-ｚ０-９＋－]*)([:：])([/／\\＼]{2})?|([\\＼]{2})|([/／]{2})`)
+var linkAnchor = regexp.MustCompile(`(?i)([wｗ]{3}[.．]|[fｆ][tｔ][pｐ][.．])|([a-zａ-ｚ][a-z0-9+\-ａ-ｚ０-９＋－]*)([:：])([/／\\＼]{2})?|([\\＼]{2})|([/／]{2})`)
 
 // linkHandlers are the schemes that start a program or reach a file
 // without "//": a client links "scheme:" followed by anything. Every ms-*
@@ -486,10 +486,11 @@ func nextLink(text string, from int) (link, bool) {
 		s, e := m[0], m[1]
 		_, size := utf8.DecodeRuneInString(text[s:])
 		switch {
-		case m[2] >= 0: // www.
+		case m[2] >= 0: // www. (a web link to keep) or ftp. (Thunderbird links it too)
 			h := hostEnd(text, e, false)
 			if h > e {
-				return link{start: s, host: s, head: h, end: linkEnd(text, h), kind: linkWWW, web: true}, true
+				web := strings.ToLower(width.Fold.String(text[m[2]:m[2]+1])) == "w"
+				return link{start: s, host: s, head: h, end: linkEnd(text, h), kind: linkWWW, web: web}, true
 			}
 			from = e
 		case m[4] >= 0: // scheme:
@@ -599,6 +600,8 @@ func mayHoldURL(text string) bool {
 		case (c == '\\' || c == '/') && i+1 < len(text) && text[i+1] == c:
 			return true
 		case c == '.' && i >= 3 && text[i-1]|0x20 == 'w' && text[i-2]|0x20 == 'w' && text[i-3]|0x20 == 'w':
+			return true
+		case c == '.' && i >= 3 && text[i-1]|0x20 == 'p' && text[i-2]|0x20 == 't' && text[i-3]|0x20 == 'f':
 			return true
 		}
 	}

@@ -189,4 +189,18 @@ rules:
 	if !strings.Contains(out.text, "visit") || strings.Contains(out.text, "https://") {
 		t.Errorf("body:\n%s", out.text)
 	}
+	// A file written as text in the document is cut out of the body too.
+	uu := []byte("{\\rtf1 invoice\\par begin 644 invoice.exe\\par M35J0``,````$````__\\_``\\par `\\par end\\par thanks\\par}")
+	res, err = rb.Rebuild(testEnvelope, strings.NewReader(withAttachment("application/rtf", "a.rtf", uu)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = parseOutput(res.Message)
+	found := false
+	for _, d := range res.Decisions {
+		found = found || d.Reason == policy.ReasonEmbeddedFile
+	}
+	if strings.Contains(out.text, "begin 644") || strings.Contains(out.text, "M35J0") || !strings.Contains(out.text, "thanks") || !found {
+		t.Errorf("embedded file in the body:\n%s\n%+v", out.text, res.Decisions)
+	}
 }

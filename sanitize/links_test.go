@@ -19,7 +19,7 @@ func liveLink(s string) string {
 		if strings.HasPrefix(rest, `\\`) && len(rest) > 2 && rest[2] > ' ' && !strings.ContainsRune("\\/<>\"'", rune(rest[2])) {
 			return rest
 		}
-		if strings.HasPrefix(rest, "www.") && len(rest) > 4 && rest[4] > ' ' && !strings.ContainsRune("/\\?#<>\"'", rune(rest[4])) {
+		if (strings.HasPrefix(rest, "www.") || strings.HasPrefix(rest, "ftp.")) && len(rest) > 4 && rest[4] > ' ' && !strings.ContainsRune("/\\?#<>\"'", rune(rest[4])) {
 			return rest
 		}
 		if strings.HasPrefix(rest, "://") || strings.HasPrefix(rest, `:\\`) || strings.HasPrefix(rest, `:/\`) || strings.HasPrefix(rest, `:\/`) {
@@ -68,6 +68,8 @@ func TestDefangSchemes(t *testing.T) {
 		{"日本語https://evil.example/パス", "日本語hxxps://evil[.]example/パス"},
 		{"(www.evil.example)", "(www[.]evil[.]example)"},
 		{"awww.evil.example:8080/x", "awww[.]evil[.]example:8080/x"},
+		{"get ftp.evil.example/x", "get ftp[.]evil[.]example/x"}, // Thunderbird links ftp. names like www.
+		{"FTP.evil.example", "FTP[.]evil[.]example"},
 		{"Visit:https://evil.example", "Visit:hxxps://evil[.]example"},
 		// full-width forms are written in ASCII
 		{"ｈｔｔｐｓ：／／ｅｖｉｌ．ｅｘａｍｐｌｅ／ｘ", "hxxps://evil[.]example／ｘ"},

@@ -232,11 +232,16 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 			switch {
 			case att != nil && att.intoBody:
 				// Text put into the body is body text: links follow the
-				// body's link mode, invisible characters go.
+				// body's link mode, invisible characters go, files
+				// written as text (uuencode, yEnc, BinHex) are cut out.
 				name := orName(noticeSafe(leaf.filename))
 				text, _ := plainText("――― " + name + " の本文 / text of " + name + " ―――\n" +
 					strings.TrimRight(strings.ReplaceAll(string(att.data), "\r\n", "\n"), "\n"))
+				text, embedded := stripEmbeddedFiles(text)
 				bodies = append(bodies, transformLinks(text, rb.Policy.Body.Links))
+				for _, e := range embedded {
+					findings = append(findings, finding(d, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
+				}
 			case att != nil:
 				attached = append(attached, *att)
 			}

@@ -174,7 +174,7 @@ func isNumber(s string) bool {
 		switch {
 		case r >= '0' && r <= '9':
 			digit = true
-		case strings.ContainsRune(".,;+- \t\"'\u3000", r): // ' : one we put in
+		case strings.ContainsRune(".,;+- \t'\u3000", r): // ' : one we put in; a quote makes it text
 		default:
 			return false
 		}
