@@ -135,6 +135,9 @@ func neutraliseRow(rec []string, sep rune) int {
 				last = j
 			}
 		}
+		if c == "" && insert[off] { // a field that starts here, read with another separator, runs
+			b.WriteByte('\'')
+		}
 		if last > 0 || insert[off] {
 			b.WriteString(c[last:])
 			rec[i] = b.String()
@@ -174,7 +177,7 @@ func isNumber(s string) bool {
 		switch {
 		case r >= '0' && r <= '9':
 			digit = true
-		case strings.ContainsRune(".,;+- \t'\u3000", r): // ' : one we put in; a quote makes it text
+		case strings.ContainsRune(".,;+- \t\"'\u3000", r): // ' : one we put in; without letters nothing can be called
 		default:
 			return false
 		}

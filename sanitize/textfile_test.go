@@ -41,8 +41,8 @@ func runsAsFormula(field string) bool {
 	if !strings.ContainsRune("=+-@＝＋－＠", r) {
 		return false
 	}
-	for _, r := range c { // numbers, signs, separators and quotes only: nothing to run
-		if !strings.ContainsRune("0123456789.,;+- \t\"'\u3000", r) {
+	for _, r := range c { // numbers, signs, separators, quotes and line breaks only (no letters): nothing to run
+		if !strings.ContainsRune("0123456789.,;+- \t\r\n\"'\u3000", r) {
 			return true
 		}
 	}
