@@ -40,6 +40,9 @@ type Config struct {
 	// waiting; used only on Linux 5.8 or later, which reports write errors
 	// from it) or "files" (each file's data, then each directory).
 	Durability string `yaml:"durability" json:"durability"`
+	// ShutdownGrace is how long SIGTERM waits for SMTP sessions to finish
+	// before it cuts them (logged; still a normal exit).
+	ShutdownGrace Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
 }
 
 // Backpressure refuses new mail (452 4.3.1 at MAIL) while it could not be
@@ -73,6 +76,10 @@ type Deliver struct {
 	// BounceRelay is where delivery status notifications go (host:port);
 	// empty: failures are audited and the message kept in spool/failed/.
 	BounceRelay string `yaml:"bounce_relay" json:"bounce_relay"`
+	// ReleaseSender is the envelope sender of mail the gateway itself
+	// originates (releases of originals): its failures go to the admin,
+	// never to the Internet. Empty: postmaster@<hostname>.
+	ReleaseSender string `yaml:"release_sender" json:"release_sender"`
 	// TLS to the relay: opportunistic (STARTTLS when offered, not
 	// verified), required (STARTTLS and a verified certificate), none.
 	TLS           string   `yaml:"tls" json:"tls"`
@@ -152,8 +159,9 @@ func Defaults() Config {
 		Cache:              "var/cache",
 		Limits: Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10, RebuildMemory: 1 << 30,
 			RebuildTimeout: Duration(3 * time.Minute), MessageExpansion: sanitize.DefaultExpansion},
-		Backpressure: Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
-		Durability:   "filesystem",
+		Backpressure:  Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
+		Durability:    "filesystem",
+		ShutdownGrace: Duration(30 * time.Second),
 	}
 }
 
@@ -235,6 +243,9 @@ func (c *Config) Validate() error {
 	if c.Durability != "filesystem" && c.Durability != "files" {
 		add("durability", "%q is not filesystem or files", c.Durability)
 	}
+	if c.ShutdownGrace < 0 {
+		add("shutdown_grace", "must be a duration ≥ 0 such as 30s")
+	}
 	if c.Backpressure.MinFreeBytes < 0 || c.Backpressure.MaxQueued < 1 {
 		add("backpressure", "min_free_bytes must be ≥ 0 and max_queued ≥ 1")
 	}
@@ -258,6 +269,11 @@ func (c *Config) Validate() error {
 		}
 	} else if c.Deliver.Maildir == "" {
 		add("deliver.maildir", "empty while deliver.relay is empty: nowhere to deliver")
+	}
+	if c.Deliver.ReleaseSender != "" {
+		if _, _, ok := splitMailbox(c.Deliver.ReleaseSender); !ok {
+			add("deliver.release_sender", "%q is not a plain local@domain address", c.Deliver.ReleaseSender)
+		}
 	}
 	if c.Deliver.BounceRelay != "" {
 		if _, _, err := net.SplitHostPort(c.Deliver.BounceRelay); err != nil {

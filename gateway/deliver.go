@@ -17,6 +17,15 @@ import (
 // deliverer moves spooled messages to the next hop: a scheduler hands due
 // entries to a fixed pool of workers; each attempt's per-recipient outcome
 // is audited and persisted before the entry is rescheduled or removed.
+//
+// Deliver once: the scheduler knows each id at most once, waiting or in
+// flight, and only while its message file is in the spool. Everything
+// that schedules (add, a worker rescheduling after an attempt, rescan)
+// checks both under mu, so that neither a session's add racing a rescan
+// that found its entry first, nor a rescan that read the directory before
+// an entry finished, can schedule a message a second time: an entry's
+// files are removed (Finish, MoveToFailed, Delete) before its id leaves
+// flight, so under mu "not known" and "file present" together mean new.
 type deliverer struct {
 	g       *Gateway
 	courier courier.Courier
@@ -38,15 +47,44 @@ func newDeliverer(g *Gateway, c courier.Courier) *deliverer {
 		waiting: map[string]*queue.Entry{}, flyIDs: map[string]bool{}, flush: map[string]bool{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
 }
 
-// add schedules an entry (new, or recovered from the spool at startup).
-func (d *deliverer) add(e *queue.Entry) {
+// add schedules an entry (new, or recovered from the spool at startup)
+// unless the scheduler knows its id already (a rescan got there first) or
+// its message file is gone (it was delivered meanwhile). It reports
+// whether it added e.
+func (d *deliverer) add(e *queue.Entry) bool {
 	d.mu.Lock()
+	ok := d.schedule1(e, false)
+	d.mu.Unlock()
+	d.poke()
+	return ok
+}
+
+// schedule1 puts e in the schedule unless its id is known (waiting or, for
+// a new entry, in flight) or its entry left the spool; d.mu is held. A
+// worker passes again for the entry it is finishing.
+func (d *deliverer) schedule1(e *queue.Entry, again bool) bool {
+	if d.waiting[e.ID] != nil || (!again && d.flyIDs[e.ID]) || !d.g.spool.Has(e.ID) {
+		return false
+	}
 	if d.flush[e.ID] { // a flush came while this attempt was under way
 		delete(d.flush, e.ID)
 		e.NextAttempt = d.g.Now()
 	}
 	d.waiting[e.ID] = e
+	return true
+}
+
+// drop takes an entry an admin deleted out of the schedule (an attempt
+// in flight finds it gone when it persists its state).
+func (d *deliverer) drop(id string) bool {
+	d.mu.Lock()
+	_, ok := d.waiting[id]
+	delete(d.waiting, id)
 	d.mu.Unlock()
+	return ok
+}
+
+func (d *deliverer) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -85,12 +123,18 @@ func (d *deliverer) start(ctx context.Context, workers int) {
 		go func() {
 			defer d.wg.Done()
 			for e := range d.work {
-				d.attempt(e)
+				next := d.attempt(e)
 				d.mu.Lock()
+				if next != nil {
+					d.schedule1(next, true)
+				}
 				d.flying--
 				delete(d.flyIDs, e.ID)
 				delete(d.flush, e.ID)
 				d.mu.Unlock()
+				if next != nil {
+					d.poke()
+				}
 			}
 		}()
 	}
@@ -155,22 +199,33 @@ func (d *deliverer) dispatch(ctx context.Context) time.Time {
 		select {
 		case d.work <- due:
 		case <-ctx.Done():
-			d.add(due)
+			d.mu.Lock()
+			d.flying--
+			delete(d.flyIDs, due.ID)
+			d.schedule1(due, true)
+			d.mu.Unlock()
 			return time.Time{}
 		}
 	}
 }
 
-// attempt delivers an entry's pending recipients once.
-func (d *deliverer) attempt(e *queue.Entry) {
+// attempt delivers an entry's pending recipients once and returns the
+// entry to schedule again (nil when it is done with). The message is
+// checked against its entry first: a damaged one is never sent as it is.
+func (d *deliverer) attempt(e *queue.Entry) *queue.Entry {
 	g := d.g
 	log := d.log.With("msg_id", e.ID)
-	msg, err := g.spool.Message(e.ID)
-	if err != nil {
+	msg, err := g.spool.Read(e)
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+		log.Info("entry no longer in the spool (deleted or finished meanwhile); dropped")
+		return nil
+	case errors.Is(err, queue.ErrDamaged):
+		return g.spoolDamaged(e, err.Error())
+	case err != nil:
 		log.Error("cannot read spooled message; will retry", "err", err)
 		e.NextAttempt = g.Now().Add(d.backoff(e.Attempts + 1))
-		d.add(e)
-		return
+		return e
 	}
 	pending := e.Pending()
 	addrs := make([]string, len(pending))
@@ -185,7 +240,7 @@ func (d *deliverer) attempt(e *queue.Entry) {
 			if err := g.spool.MoveToFailed(e); err != nil {
 				log.Error("cannot move spool entry", "err", err)
 			}
-			return
+			return nil
 		}
 	}
 	// In-flight deliveries are not cut short by shutdown; the courier's
@@ -210,7 +265,7 @@ func (d *deliverer) attempt(e *queue.Entry) {
 			g.metrics.deliveries.WithLabelValues("bounced").Inc()
 		case expired:
 			r.Status = queue.StatusFailed
-			r.LastReply = fmt.Sprintf("expired after %s in the queue; last reply: %s", g.cfg.Deliver.Lifetime.D(), res.Reply)
+			r.LastReply = expiredReply(g.cfg.Deliver.Lifetime.D(), res.Reply)
 			aerr = g.audit.Bounced(e.ID, r.Addr, c.Name(), r.LastReply)
 			g.metrics.deliveries.WithLabelValues("bounced").Inc()
 		default:
@@ -223,40 +278,38 @@ func (d *deliverer) attempt(e *queue.Entry) {
 		log.Info("delivery attempt", "rcpt", r.Addr, "status", r.Status, "reply", res.Reply)
 	}
 	if len(e.Pending()) == 0 {
-		failed := false
-		for _, r := range e.Rcpts {
-			failed = failed || r.Status == queue.StatusFailed
-		}
-		switch {
-		case failed && d.bounce != nil && !e.Bounce && e.From != "":
-			err = d.queueDSN(e, msg, now)
-		case failed:
-			err = g.spool.MoveToFailed(e)
-		default:
-			err = g.spool.Finish(e.ID)
-		}
-		if err != nil {
+		// retire decides: delivered, a DSN, failed/, or nothing when an
+		// admin deleted the entry meanwhile (deleted means no DSN).
+		if err := d.retire(e, msg, now); err != nil {
 			log.Error("cannot finish spool entry", "err", err)
 		}
-		return
+		return nil
 	}
 	e.NextAttempt = now.Add(d.backoff(e.Attempts))
 	if err := g.spool.Update(e); errors.Is(err, queue.ErrNotFound) {
 		log.Info("entry deleted from the spool meanwhile; dropped")
-		return
+		return nil
 	} else if err != nil {
 		log.Error("cannot persist delivery state", "err", err)
 	}
-	d.add(e)
+	return e
 }
 
 // rescan brings the schedule in line with the spool after an admin changed
-// it (mugai queue requeue/delete/flush): entries that appeared are added,
-// entries that vanished are dropped, and everything waiting is due now.
-func (d *deliverer) rescan() error {
+// it (mugai queue requeue/delete/flush, SIGUSR1): entries that appeared
+// are added, entries that vanished are dropped, and with flush everything
+// waiting is due now. It returns how many entries it added and dropped.
+//
+// The directory is read without d.mu, so by the time mu is held what it
+// read may be stale both ways: an entry it saw may have finished since
+// (its file is gone: not added), an entry a session committed after the
+// read may be waiting already (its file is there: not dropped), and one it
+// saw may be known already (a session's add came first, or it is in
+// flight: not added twice). schedule1 checks all three under mu.
+func (d *deliverer) rescan(flush bool) (added, dropped int, err error) {
 	waiting, _, err := d.g.spool.List()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	now := d.g.Now()
 	present := map[string]*queue.Entry{}
@@ -265,28 +318,46 @@ func (d *deliverer) rescan() error {
 	}
 	d.mu.Lock()
 	for id := range d.waiting {
-		if present[id] == nil {
+		if present[id] == nil && !d.g.spool.Has(id) {
 			delete(d.waiting, id)
+			dropped++
 		}
 	}
 	for id, e := range present {
-		if w, ok := d.waiting[id]; ok {
-			w.NextAttempt = now
-		} else if d.inFlight(id) {
+		switch w, ok := d.waiting[id]; {
+		case ok:
+			if flush {
+				w.NextAttempt = now
+			}
+		case d.inFlight(id):
 			// Its attempt is under way; if it ends deferred, the
 			// retry is now, not at the backoff it computed.
-			d.flush[id] = true
-		} else {
-			e.NextAttempt = now
-			d.waiting[id] = e
+			if flush {
+				d.flush[id] = true
+			}
+		default:
+			if flush {
+				e.NextAttempt = now
+			}
+			if d.schedule1(e, false) {
+				added++
+			}
 		}
 	}
 	d.mu.Unlock()
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	d.poke()
+	return added, dropped, nil
+}
+
+// addFromSpool schedules the entry id that an admin command put in the
+// spool (requeue, release), read from its files; false when it is not in
+// the spool or is known already.
+func (d *deliverer) addFromSpool(id string) (bool, error) {
+	e, err := d.g.spool.Entry(id)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	return d.add(e), nil
 }
 
 // queueDSN spools a delivery status notification for e's failed

@@ -6,25 +6,139 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/textproto"
-	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"mugai/gateway/courier"
 	"mugai/gateway/queue"
 )
 
-var statusRe = regexp.MustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
+// expiredPrefix starts the last reply of a recipient whose lifetime ran
+// out (see expiredReply).
+const expiredPrefix = "expired after "
 
-// dsnStatus is the RFC 3463 status for a failed recipient: the next hop's
-// enhanced code when it gave one, 4.4.7 when the lifetime ran out.
-func dsnStatus(r *queue.Recipient) string {
-	if strings.HasPrefix(r.LastReply, "expired after") {
-		return "4.4.7"
+// expiredReply is the last reply recorded for a recipient whose lifetime
+// ran out: the audit log and the spool keep the next hop's last reply;
+// the DSN says only how long it waited.
+func expiredReply(lifetime time.Duration, last string) string {
+	return fmt.Sprintf("%s%s in the queue; last reply: %s", expiredPrefix, lifetime, last)
+}
+
+// diagnosis is what a DSN tells the Internet side about one failed
+// recipient: the reply code and enhanced code, never the next hop's own
+// words (its host names and addresses are internal; the audit log and the
+// delivery log keep the full reply).
+type diagnosis struct {
+	Status string // RFC 3463, agreeing with the reply code's class
+	Code   string // the Diagnostic-Code field's value (RFC 3464 2.3.6)
+	Text   string // for the human-readable part
+}
+
+// diagnose reads a failed recipient's last reply: an SMTP failure as the
+// courier recorded it (courier.Error's text, parsed where RFC 3463 puts
+// the enhanced code), or the lifetime running out, a local error.
+func diagnose(r *queue.Recipient) diagnosis {
+	if rest, ok := strings.CutPrefix(r.LastReply, expiredPrefix); ok {
+		d, _, _ := strings.Cut(rest, " ")
+		text := "delivery time expired after " + d
+		return diagnosis{Status: "4.4.7", Code: "X-Mugai; " + text, Text: text}
 	}
-	if m := statusRe.FindStringSubmatch(r.LastReply); m != nil {
-		return m[1]
+	e, ok := courier.ParseReply(r.LastReply)
+	if !ok {
+		// Not a reply from the next hop: a failure here.
+		text := "the message could not be delivered"
+		return diagnosis{Status: "5.0.0", Code: "X-Mugai; " + text, Text: text}
 	}
-	return "5.0.0"
+	return smtpDiagnosis(e)
+}
+
+// smtpDiagnosis is the diagnosis of a next hop's (or the courier's) SMTP
+// failure, from its typed values.
+func smtpDiagnosis(e *courier.Error) diagnosis {
+	status := e.Status()
+	reply := strconv.Itoa(e.Code)
+	if e.Enhanced != "" {
+		reply += " " + e.Enhanced
+	}
+	reply += " " + genericText(status)
+	return diagnosis{Status: status, Code: "smtp; " + reply, Text: reply}
+}
+
+// genericText says what a status means, by its subject (RFC 3463 3.1),
+// in words that reveal nothing of the next hop.
+func genericText(status string) string {
+	_, rest, _ := strings.Cut(status, ".")
+	subject, _, _ := strings.Cut(rest, ".")
+	switch subject {
+	case "1":
+		return "the recipient's mail system did not accept the address"
+	case "2":
+		return "the recipient's mailbox cannot take the message"
+	case "3":
+		return "the recipient's mail system cannot take the message"
+	case "6":
+		return "the recipient's mail system did not accept the message's content"
+	case "7":
+		return "the recipient's mail system refused the message by policy"
+	}
+	return "the recipient's mail system refused the message"
+}
+
+// releaseSender is the envelope sender of mail the gateway originates.
+func (c Config) releaseSender() string {
+	if c.Deliver.ReleaseSender != "" {
+		return c.Deliver.ReleaseSender
+	}
+	return "postmaster@" + c.Hostname
+}
+
+// originated reports whether the gateway itself wrote e (a release): its
+// sender is the gateway's own. A DSN for it would go out by the bounce
+// relay, to the Internet side.
+func (c Config) originated(e *queue.Entry) bool {
+	return strings.EqualFold(e.From, c.releaseSender()) || strings.EqualFold(e.From, "postmaster@"+c.Hostname)
+}
+
+// retire ends an entry none of whose recipients is pending. All delivered:
+// removed. Some failed: a DSN to the sender, by the bounce relay, only for
+// mail that came from the Internet side and still is in the spool:
+//   - an entry an admin deleted while its attempt was in flight is gone:
+//     deleted means no DSN (and nothing is written back);
+//   - a DSN, a message from <>, or no bounce relay: kept in spool/failed/;
+//   - mail the gateway originated (a release, from deliver.release_sender):
+//     kept in spool/failed/ and logged for the admin, never a DSN. Its
+//     recipients' bounced records, with the next hop's full reply, are its
+//     audit. A DSN to the release sender could only go back through the
+//     relay that just refused it, and failed/ is where the admin looks
+//     (mugai queue list).
+func (d *deliverer) retire(e *queue.Entry, msg []byte, now time.Time) error {
+	g := d.g
+	failed := false
+	for _, r := range e.Rcpts {
+		failed = failed || r.Status == queue.StatusFailed
+	}
+	if !failed {
+		return g.spool.Finish(e.ID)
+	}
+	log := d.log.With("msg_id", e.ID)
+	switch {
+	case !g.spool.Has(e.ID):
+		log.Info("entry deleted from the spool while it was delivered; no DSN")
+		return nil
+	case e.Bounce || e.From == "" || d.bounce == nil:
+		return g.spool.MoveToFailed(e)
+	case g.cfg.originated(e):
+		var rcpts []string
+		for _, r := range e.Rcpts {
+			if r.Status == queue.StatusFailed {
+				rcpts = append(rcpts, r.Addr)
+			}
+		}
+		log.Error("mail the gateway originated (a release) was refused; kept in spool/failed/, no DSN", "from", e.From, "failed", rcpts)
+		return g.spool.MoveToFailed(e)
+	}
+	return d.queueDSN(e, msg, now)
 }
 
 // buildDSN writes a delivery status notification (RFC 3464) for the
@@ -44,7 +158,7 @@ func buildDSN(hostname, id string, e *queue.Entry, rebuilt []byte, now time.Time
 	human.WriteString("このメールは、次の宛先に配送できませんでした。\n")
 	human.WriteString("This mail could not be delivered to the following recipients.\n\n")
 	for _, r := range failed {
-		fmt.Fprintf(&human, "  <%s>: %s\n", r.Addr, r.LastReply)
+		fmt.Fprintf(&human, "  <%s>: %s\n", r.Addr, diagnose(r).Text)
 	}
 	fmt.Fprintf(&human, "\n受付番号 / gateway id: %s\n", e.ID)
 	h := textproto.MIMEHeader{}
@@ -58,8 +172,9 @@ func buildDSN(hostname, id string, e *queue.Entry, rebuilt []byte, now time.Time
 	fmt.Fprintf(&status, "X-Mugai-Id: %s\r\n", e.ID)
 	fmt.Fprintf(&status, "Arrival-Date: %s\r\n", e.Created.Format(time.RFC1123Z))
 	for _, r := range failed {
-		fmt.Fprintf(&status, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n", r.Addr, dsnStatus(r))
-		fmt.Fprintf(&status, "Diagnostic-Code: smtp; %s\r\nLast-Attempt-Date: %s\r\n", oneLineReply(r.LastReply), now.Format(time.RFC1123Z))
+		d := diagnose(r)
+		fmt.Fprintf(&status, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n", r.Addr, d.Status)
+		fmt.Fprintf(&status, "Diagnostic-Code: %s\r\nLast-Attempt-Date: %s\r\n", d.Code, now.Format(time.RFC1123Z))
 	}
 	h = textproto.MIMEHeader{}
 	h.Set("Content-Type", "message/delivery-status")
@@ -81,10 +196,6 @@ func buildDSN(hostname, id string, e *queue.Entry, rebuilt []byte, now time.Time
 	fmt.Fprintf(&msg, "Content-Type: multipart/report; report-type=delivery-status; boundary=%q\r\n\r\n", mw.Boundary())
 	msg.Write(body.Bytes())
 	return msg.Bytes()
-}
-
-func oneLineReply(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 func wrap76(s string) []byte {

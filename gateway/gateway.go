@@ -53,6 +53,12 @@ type Gateway struct {
 
 	background sync.WaitGroup // the retention loop; waited for before the audit log closes
 
+	// clockRef is the time of the newest audit record before this start,
+	// and started the (monotonic) time of the start: together the latest
+	// time the records vouch for, against which a clock that jumped ahead
+	// is caught before it purges originals (retention.go).
+	clockRef, started time.Time
+
 	panics    atomic.Int64
 	closing   atomic.Bool
 	lifecycle sync.Mutex         // orders Serve's start against Shutdown
@@ -83,6 +89,14 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if g.audit, err = audit.Open(cfg.Audit); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
+	// Read before this start writes anything: the newest record is the
+	// last time the log vouches for, and the records of the messages
+	// recovery checks (recover.go).
+	tail, err := audit.ReadTail(cfg.Audit, recoveryWindow(cfg), maxTailBytes)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	g.clockRef, g.started = tail.Last, time.Now()
 	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
 		return nil, err
 	}
@@ -98,7 +112,13 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	}
 	g.spool = spool
 	for _, p := range problems {
-		log.Warn("spool entry moved aside", "file", p.Name, "reason", p.Reason, "dir", cfg.Spool+"/bad")
+		if e := g.spoolProblem(p); e != nil { // damaged, rebuilt from its original
+			entries = append(entries, e)
+		}
+	}
+	// Before any delivery: every kept message gets its audit records.
+	if err := g.recoverAudit(tail, entries); err != nil {
+		return nil, err
 	}
 	var c courier.Courier = &courier.Maildir{Root: cfg.Deliver.Maildir}
 	if cfg.Deliver.Relay != "" {
@@ -226,7 +246,10 @@ func (g *Gateway) Reload() error {
 // Rescan makes the delivery schedule follow the spool after an admin
 // changed it: requeued entries are picked up, deleted ones dropped, and
 // everything waiting is tried now (SIGUSR1, mugai queue flush).
-func (g *Gateway) Rescan() error { return g.deliverer.rescan() }
+func (g *Gateway) Rescan() error {
+	_, _, err := g.deliverer.rescan(true)
+	return err
+}
 
 // MetricsAddr is where /metrics and /healthz listen ("" when off).
 func (g *Gateway) MetricsAddr() string {
@@ -262,7 +285,7 @@ func (g *Gateway) Serve(l net.Listener) error {
 	}
 	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.Policy().Source, "policy_sha256", g.Policy().SHA256)
 	a := g.cfg.Accept
-	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D(), a.MaxCmdsBeforeMail))
+	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D(), a.MaxCmdsBeforeMail, withMaxLine(a.MaxLineLength)))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}

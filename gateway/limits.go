@@ -22,15 +22,27 @@ type limitListener struct {
 	maxPerIP  int
 	sessionTO time.Duration
 	maxBefore int // commands before the first MAIL
+	maxLine   int // accept.max_line_length, CRLF included; 0: go-smtp's own check only
 
 	mu    sync.Mutex
 	total int
 	perIP map[netip.Addr]int
 }
 
-func newLimitListener(l net.Listener, hostname string, maxTotal, maxPerIP int, session time.Duration, maxBeforeMail int) *limitListener {
-	return &limitListener{Listener: l, hostname: hostname, maxTotal: maxTotal, maxPerIP: maxPerIP,
+// listenerOption sets an optional limit of a limitListener.
+type listenerOption func(*limitListener)
+
+// withMaxLine makes the connection layer enforce accept.max_line_length
+// (see lineGate): pass it with the same value as smtp.Server.MaxLineLength.
+func withMaxLine(n int) listenerOption { return func(l *limitListener) { l.maxLine = n } }
+
+func newLimitListener(l net.Listener, hostname string, maxTotal, maxPerIP int, session time.Duration, maxBeforeMail int, opts ...listenerOption) *limitListener {
+	ll := &limitListener{Listener: l, hostname: hostname, maxTotal: maxTotal, maxPerIP: maxPerIP,
 		sessionTO: session, maxBefore: maxBeforeMail, perIP: map[netip.Addr]int{}}
+	for _, o := range opts {
+		o(ll)
+	}
+	return ll
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -42,7 +54,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		var ip netip.Addr
 		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 			ip = ta.AddrPort().Addr().Unmap()
-			c.(*net.TCPConn).SetNoDelay(true)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetNoDelay(true)
+			}
 		}
 		l.mu.Lock()
 		over := l.total >= l.maxTotal || l.perIP[ip] >= l.maxPerIP
@@ -59,6 +73,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		end := time.Now().Add(l.sessionTO)
 		lc := &limitConn{Conn: c, end: end, release: func() { l.release(ip) }, maxBefore: l.maxBefore, hostname: l.hostname}
+		lc.gate.max = l.maxLine
 		c.SetDeadline(end)
 		return lc, nil
 	}
@@ -89,11 +104,33 @@ type limitConn struct {
 
 	dotCR    dotCRScan
 	poisoned bool
+
+	gate lineGate
 }
 
 var errTooManyCommands = errors.New("gateway: too many commands before MAIL")
 
+// Read hands go-smtp what the client sent, through the line gate when
+// accept.max_line_length is set (withMaxLine).
 func (c *limitConn) Read(p []byte) (int, error) {
+	if c.gate.max <= 0 {
+		return c.readRaw(p)
+	}
+	return c.gate.read(p, c.readRaw, c.Conn)
+}
+
+// Write watches go-smtp's replies for the line gate (354: data follows;
+// 220 to STARTTLS: ciphertext follows).
+func (c *limitConn) Write(p []byte) (int, error) {
+	if c.gate.max > 0 {
+		c.gate.reply(p)
+	}
+	return c.Conn.Write(p)
+}
+
+// readRaw reads from the client with the checks that look at raw bytes:
+// a line-start ".\r", and the number of commands before MAIL.
+func (c *limitConn) readRaw(p []byte) (int, error) {
 	if c.poisoned {
 		return 0, errDotBareCR
 	}

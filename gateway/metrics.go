@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"sync"
@@ -132,26 +134,116 @@ func (d *dirSize) bytes() float64 {
 type health struct {
 	OK      bool   `json:"ok"`
 	Spool   string `json:"spool"`    // "ok" or the error writing a file there
-	NextHop string `json:"next_hop"` // "ok", or why the relay (or Maildir) is not reachable
+	NextHop string `json:"next_hop"` // "ok", or why the relay (or Maildir) failed its probe
+	// Failed names the checks that failed ("spool", "next_hop").
+	Failed []string `json:"failed,omitempty"`
+	// Checked is when the probes ran: results are shared for healthTTL.
+	Checked time.Time `json:"checked"`
 }
 
+const (
+	// healthTTL is how long one probe's result answers /healthz: many
+	// requests (it has no authentication) cost one probe.
+	healthTTL = 3 * time.Second
+	// healthTimeout bounds the next hop's probe (greeting, EHLO, QUIT).
+	healthTimeout = 3 * time.Second
+)
+
+// health probes the spool (a file written, synced, removed) and the next
+// hop: the relay must greet with 220 and answer EHLO, within
+// healthTimeout (a relay that accepts the connection but is frozen fails);
+// a Maildir must take a file.
 func (g *Gateway) health(ctx context.Context) health {
-	h := health{Spool: "ok", NextHop: "ok"}
+	h := health{Spool: "ok", NextHop: "ok", Checked: g.Now()}
 	if err := probeWrite(g.cfg.Spool); err != nil {
 		h.Spool = err.Error()
+		h.Failed = append(h.Failed, "spool")
 	}
+	var err error
 	if relay := g.cfg.Deliver.Relay; relay != "" {
-		c, err := (&net.Dialer{Timeout: 3 * time.Second}).DialContext(ctx, "tcp", relay)
-		if err != nil {
-			h.NextHop = err.Error()
-		} else {
-			c.Close()
-		}
-	} else if err := probeWrite(g.cfg.Deliver.Maildir); err != nil {
-		h.NextHop = err.Error()
+		err = probeSMTP(ctx, relay, g.cfg.Hostname, healthTimeout)
+	} else {
+		err = probeWrite(g.cfg.Deliver.Maildir)
 	}
-	h.OK = h.Spool == "ok" && h.NextHop == "ok"
+	if err != nil {
+		h.NextHop = err.Error()
+		h.Failed = append(h.Failed, "next_hop")
+	}
+	h.OK = len(h.Failed) == 0
 	return h
+}
+
+// probeSMTP has a short SMTP conversation with addr: the 220 greeting,
+// EHLO, QUIT.
+func probeSMTP(ctx context.Context, addr, hostname string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	dl, _ := ctx.Deadline()
+	c.SetDeadline(dl)
+	tc := textproto.NewConn(c)
+	if _, _, err := tc.ReadResponse(220); err != nil {
+		return fmt.Errorf("greeting: %w", err)
+	}
+	if err := tc.PrintfLine("EHLO %s", hostname); err != nil {
+		return fmt.Errorf("EHLO: %w", err)
+	}
+	if _, _, err := tc.ReadResponse(250); err != nil {
+		return fmt.Errorf("EHLO: %w", err)
+	}
+	tc.PrintfLine("QUIT")
+	tc.ReadResponse(221) // its reply changes nothing
+	return nil
+}
+
+// healthCache shares probes among /healthz requests: a result is reused
+// for ttl, and one probe runs at a time; requests that come meanwhile wait
+// for it (or for their own context).
+type healthCache struct {
+	probe func(context.Context) health
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu      sync.Mutex
+	last    health
+	at      time.Time
+	running chan struct{} // closed when the probe in flight ends
+}
+
+func (c *healthCache) get(ctx context.Context) (health, error) {
+	c.mu.Lock()
+	if !c.at.IsZero() && c.now().Sub(c.at) < c.ttl {
+		h := c.last
+		c.mu.Unlock()
+		return h, nil
+	}
+	if c.running == nil {
+		done := make(chan struct{})
+		c.running = done
+		// Not the request's context: a client that goes away does not
+		// cancel the probe the others wait for.
+		go func() {
+			h := c.probe(context.Background())
+			c.mu.Lock()
+			c.last, c.at, c.running = h, c.now(), nil
+			c.mu.Unlock()
+			close(done)
+		}()
+	}
+	done := c.running
+	c.mu.Unlock()
+	select {
+	case <-done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.last, nil
+	case <-ctx.Done():
+		return health{}, ctx.Err()
+	}
 }
 
 // probeWrite creates, syncs and removes a small file in dir.
@@ -172,8 +264,12 @@ func probeWrite(dir string) error {
 func (g *Gateway) serveMetrics(ctx context.Context, l net.Listener) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
+	hc := &healthCache{probe: g.health, ttl: healthTTL, now: g.Now}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		h := g.health(r.Context())
+		h, err := hc.get(r.Context())
+		if err != nil {
+			return // the client went away
+		}
 		w.Header().Set("Content-Type", "application/json")
 		if !h.OK {
 			w.WriteHeader(http.StatusServiceUnavailable)

@@ -101,9 +101,14 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 		if part.SHA256 != rel.Parts[0].SHA256 {
 			return rel, fmt.Errorf("part %s reads back with sha256 %s, the index says %s: not released", req.Part, part.SHA256, rel.Parts[0].SHA256)
 		}
-		msg = releaseNotice(cfg.Hostname, rel.SpoolID, m, part, req)
+		msg = releaseNotice(cfg.Hostname, cfg.releaseSender(), rel.SpoolID, m, part, req)
 	}
-	entry := &queue.Entry{ID: rel.SpoolID, From: m.From, Created: req.Now, NextAttempt: req.Now}
+	// Our own envelope sender, never the original's: if the LGWAN MTA
+	// refuses the release, or bounces it later, that goes to the admin,
+	// and nothing about it (the original's headers, who released it and
+	// why) goes back to the Internet sender. The delivery path sends no
+	// DSN for it either (see deliverer.retire).
+	entry := &queue.Entry{ID: rel.SpoolID, From: cfg.releaseSender(), Created: req.Now, NextAttempt: req.Now}
 	for _, r := range rel.Rcpts {
 		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: r, Status: queue.StatusPending})
 	}
@@ -130,7 +135,7 @@ func releasedParts(ps []originals.Part) []audit.ReleasedPart {
 
 // releaseNotice is a new message: a short text in Japanese and English
 // saying what is released and by whom, and the part as an attachment.
-func releaseNotice(hostname, id string, m originals.Meta, part sanitize.Part, req ReleaseRequest) []byte {
+func releaseNotice(hostname, sender, id string, m originals.Meta, part sanitize.Part, req ReleaseRequest) []byte {
 	boundary := "mugai-release-" + id
 	name := headerSafe(part.Filename)
 	if name == "" {
@@ -138,7 +143,7 @@ func releaseNotice(hostname, id string, m originals.Meta, part sanitize.Part, re
 	}
 	var b bytes.Buffer
 	hdr := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	hdr("From", "mugai <postmaster@"+hostname+">")
+	hdr("From", "mugai <"+sender+">")
 	to := req.To
 	if len(to) == 0 {
 		to = m.Rcpts

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -122,13 +123,17 @@ func (s *session) Logout() error { return nil }
 // only after the original and the rebuilt message are durable and the
 // decisions are in the audit log.
 func (s *session) Data(r io.Reader) (err error) {
-	id := s.g.newID()
+	// One reading of the clock names the message and dates it: the id's
+	// date is the originals day folder that show and release look in, so
+	// two readings could name different days at UTC midnight.
+	received := s.g.Now()
+	id := NewID(received)
 	defer s.guard(id, &err)
 	if s.g.closing.Load() {
 		_ = drain(r)
 		return replyShuttingDown
 	}
-	se := toReply(s.data(id, r), id)
+	se := toReply(s.data(id, received, r), id)
 	switch {
 	case se == nil: // data always answers; keep the interface non-nil only for a real reply
 		return nil
@@ -140,9 +145,8 @@ func (s *session) Data(r io.Reader) (err error) {
 	return se
 }
 
-func (s *session) data(id string, r io.Reader) error {
+func (s *session) data(id string, received time.Time, r io.Reader) error {
 	g := s.g
-	received := g.Now()
 	f, err := g.originals.TempFile(received, id)
 	if err != nil {
 		return fmt.Errorf("originals: %w", err)
@@ -205,20 +209,27 @@ func (s *session) data(id string, r io.Reader) error {
 		return s.abandon(ctx, id, errClientGone)
 	}
 	meta := originals.Meta{ID: id, Received: received, From: s.from, Rcpts: s.rcpts, Client: s.client.String(),
-		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil)), Subject: res.Subject}
+		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil)), Subject: res.Subject,
+		Policy: eng.policy.SHA256}
 	for _, d := range res.Decisions {
 		meta.Parts = append(meta.Parts, originals.Part{Path: d.Path, Filename: d.Filename, DeclaredType: d.DeclaredType,
 			DetectedType: d.DetectedType, Size: d.Size, SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID,
-			Clause: d.Clause, Reason: d.Reason, Detail: d.Detail})
+			Clause: d.Clause, Reason: d.Reason, Detail: d.Detail, Delivered: d.Delivered})
 	}
 	entry := &queue.Entry{ID: id, From: s.from, Created: received, NextAttempt: received}
 	for _, rc := range s.rcpts {
 		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: rc, Status: queue.StatusPending})
 	}
-	// The original, its meta, the rebuilt message and its spool entry
-	// become durable together: one round of data syncs, the renames (the
-	// commit markers after what they mark), one round of directory syncs,
-	// each round shared with the other sessions committing (group commit).
+	// The original, its meta, the rebuilt message, its spool entry and its
+	// audit records become durable together, in two rounds each shared
+	// with the other sessions committing (group commit): the files' data;
+	// then the audit records are written, the files renamed into place
+	// (the commit markers after what they mark), and one round makes the
+	// renames and the audit file durable. So a spool entry is never
+	// visible, even to the next start after a kill, before its records
+	// are written, and 250 follows both being on disk. (A power cut
+	// between the renames and that round can keep a rename and lose the
+	// records: start-up recovery rewrites them from the originals index.)
 	var st safeio.Staged
 	committed = true // from here st owns f
 	if err := g.originals.Stage(&st, f, meta); err != nil {
@@ -229,16 +240,26 @@ func (s *session) data(id string, r io.Reader) error {
 		st.Discard()
 		return err
 	}
-	if err := st.Commit(g.committer); err != nil {
-		return err
-	}
+	audited := false
 	aenv := audit.Envelope{From: s.from, Rcpts: s.rcpts, MessageID: res.MessageID, Size: size, Client: s.client.String()}
-	if err := g.audit.Accepted(id, aenv, res.Decisions, eng.policy.SHA256); err != nil {
-		// Unaudited mail must not pass: take it back before answering.
-		if rerr := g.spool.Remove(id); rerr != nil {
-			s.log.Error("cannot withdraw unaudited message", "msg_id", id, "err", rerr)
+	st.Journal = func() (*os.File, func(error), error) {
+		af, unpin, err := g.audit.AcceptedPinned(id, aenv, res.Decisions, eng.policy.SHA256)
+		if err != nil {
+			return nil, nil, err
 		}
-		g.originals.Remove(received, id)
+		audited = true
+		return af, func(cerr error) {
+			if ferr := safeio.FailedFile(cerr, af); ferr != nil && af != nil {
+				s.log.Error("audit log sync failed; refusing mail until restart", "msg_id", id, "err", ferr)
+				g.audit.Fail(ferr)
+			}
+			unpin()
+		}, nil
+	}
+	if err := st.Commit(g.committer); err != nil {
+		if audited { // its records say received: say it was not kept
+			s.reject(id, toReply(err, id), s.from, s.rcpts)
+		}
 		return err
 	}
 	g.metrics.accepted(res.Decisions, took)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -19,13 +21,17 @@ import (
 )
 
 // recorder is the next hop of the crash test: it counts deliveries per
-// message token.
+// message token and keeps the gateway ids it received.
 type recorder struct {
 	mu   sync.Mutex
 	seen map[string]int
+	ids  map[string]bool
 }
 
-var tokenRe = regexp.MustCompile(`crash-token-\d+`)
+var (
+	tokenRe = regexp.MustCompile(`crash-token-\d+`)
+	idRe    = regexp.MustCompile(`(?m)^X-Mugai-Id: (\S+)\r?$`)
+)
 
 func (r *recorder) NewSession(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }
 
@@ -45,6 +51,9 @@ func (s *recSession) Data(r io.Reader) error {
 	if tok := tokenRe.Find(b); tok != nil {
 		s.r.seen[string(tok)]++
 	}
+	if m := idRe.FindSubmatch(b); m != nil && s.r.ids != nil {
+		s.r.ids[string(m[1])] = true
+	}
 	return nil
 }
 
@@ -59,15 +68,18 @@ func freePort(t *testing.T) string {
 
 // TestCrash is the durability proof: a real mugai process is killed with
 // SIGKILL at random moments while clients send, and restarted; every
-// message that got a 250 must reach the next hop (loss 0). Duplicates are
-// allowed by SMTP's at-least-once contract and reported.
+// message that got a 250 must reach the next hop (loss 0), and every
+// message the next hop received has its received and decision records
+// in the audit log (written with its commit, or rewritten by the next
+// start's recovery). Duplicates are allowed by SMTP's at-least-once
+// contract and reported.
 func TestCrash(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "mugai")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	rec := &recorder{seen: map[string]int{}}
+	rec := &recorder{seen: map[string]int{}, ids: map[string]bool{}}
 	hop := smtp.NewServer(rec)
 	hop.Domain = "next-hop.test"
 	hl, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -114,7 +126,7 @@ backpressure:
 	sendErrs := map[string]int{} // refused or cut off by the kill: allowed, reported
 	next := 0
 	rng := rand.New(rand.NewPCG(42, 1))
-	const cycles = 4
+	const cycles = 10
 	for cycle := 0; cycle < cycles; cycle++ {
 		cmd := start()
 		stop := make(chan struct{})
@@ -182,6 +194,56 @@ backpressure:
 	}
 	if len(accepted) < 20 {
 		t.Errorf("only %d messages were acknowledged: the test did not exercise much", len(accepted))
+	}
+	checkAudited(t, filepath.Join(dir, "audit.jsonl"), rec)
+}
+
+// checkAudited: every message the next hop received has its received and
+// decision records in the audit log.
+func checkAudited(t *testing.T, path string, rec *recorder) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type record struct {
+		Event     string `json:"event"`
+		ID        string `json:"id"`
+		Recovered bool   `json:"recovered"`
+	}
+	has := map[string]map[string]bool{}
+	recovered, torn := 0, 0
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var r record
+		if err := json.Unmarshal(line, &r); err != nil {
+			torn++ // a line a kill cut short
+			continue
+		}
+		if has[r.ID] == nil {
+			has[r.ID] = map[string]bool{}
+		}
+		has[r.ID][r.Event] = true
+		if r.Recovered && r.Event == "received" {
+			recovered++
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var unaudited []string
+	for id := range rec.ids {
+		if !has[id]["received"] || !has[id]["decision"] {
+			unaudited = append(unaudited, id)
+		}
+	}
+	t.Logf("audit: %d messages received by the next hop checked, %d of them with recovered records; %d torn lines", len(rec.ids), recovered, torn)
+	if len(unaudited) > 0 {
+		t.Errorf("%d of %d messages reached the next hop without received and decision records: %v", len(unaudited), len(rec.ids), unaudited)
+	}
+	if len(rec.ids) == 0 {
+		t.Error("the next hop received no gateway id: the check checked nothing")
 	}
 }
 

@@ -37,6 +37,7 @@ func init() {
 		{[]string{"queue", "flush"}, "[-config FILE]", "make the running gateway try every waiting message now", cmdQueueFlush},
 		{[]string{"queue", "requeue"}, "[-config FILE] -operator NAME ID", "put a message from failed/ back in the queue (audited)", cmdQueueRequeue},
 		{[]string{"queue", "delete"}, "[-config FILE] -operator NAME -reason TEXT ID", "delete a message from the queue or failed/ (audited)", cmdQueueDelete},
+		{[]string{"queue", "purge-failed"}, "[-config FILE] -operator NAME [-older-than 30d]", "delete the messages kept in failed/ longer than -older-than (each audited)", cmdQueuePurgeFailed},
 		{[]string{"originals", "list"}, "[-config FILE] [-from ADDR] [-rcpt ADDR] [-since DATE] [-until DATE] [-id ID] [-message-id ID]", "list the kept originals (原本保管)", cmdOriginalsList},
 		{[]string{"originals", "show"}, "[-config FILE] ID", "show an original's envelope and part tree with the decisions (never its content)", cmdOriginalsShow},
 		{[]string{"originals", "release"}, "[-config FILE] -operator NAME -reason TEXT [-part PATH] [-to ADDR]... [-force] ID", "deliver a kept original, or one part of it attached to a notice (audited)", cmdOriginalsRelease},

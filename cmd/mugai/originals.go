@@ -46,11 +46,15 @@ func parseDay(flag, s string) (time.Time, error) {
 	return t, nil
 }
 
-// printable keeps what an original's sender chose (a filename, a subject)
-// from driving the admin's terminal: control characters become '?'.
+// printable keeps what a sender chose (a filename, a subject, an address,
+// a reply) from driving the admin's terminal or disguising itself on it:
+// control characters, format characters (Unicode Cf: the bidi overrides
+// and isolates such as U+202E, zero-width characters), line and paragraph
+// separators, and invalid UTF-8 each become '?'. Every admin command
+// prints input text through it.
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || r == unicode.ReplacementChar {
 			return '?'
 		}
 		return r
@@ -96,8 +100,8 @@ func cmdOriginalsList(args []string, stdout, stderr io.Writer) error {
 				changed++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d (%d)\t%s\n", m.ID, m.Received.Local().Format("2006-01-02 15:04:05"),
-			dash(m.From), strings.Join(m.Rcpts, ","), m.Size, len(m.Parts), changed, printable(m.Subject))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d (%d)\t%s\n", printable(m.ID), m.Received.Local().Format("2006-01-02 15:04:05"),
+			printable(dash(m.From)), printable(strings.Join(m.Rcpts, ",")), m.Size, len(m.Parts), changed, printable(m.Subject))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d originals\n", len(ms))
@@ -112,7 +116,11 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("needs one gateway id")
 	}
-	m, path, err := st.Get(fs.Arg(0))
+	id, err := checkID(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	m, path, err := st.Get(id)
 	if errors.Is(err, originals.ErrNotFound) {
 		return usagef("%v", err)
 	}
@@ -120,9 +128,9 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "id:         %s\nreceived:   %s\nfrom:       %s\nrecipients: %s\nclient:     %s (HELO %s)\n",
-		m.ID, m.Received.Local().Format(time.RFC3339), dash(m.From), strings.Join(m.Rcpts, ", "), m.Client, printable(m.Helo))
+		printable(m.ID), m.Received.Local().Format(time.RFC3339), printable(dash(m.From)), printable(strings.Join(m.Rcpts, ", ")), printable(m.Client), printable(m.Helo))
 	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\nsize:       %d bytes, sha256 %s\nkept at:    %s\n",
-		dash(printable(m.MessageID)), printable(m.Subject), m.Size, m.SHA256, path)
+		dash(printable(m.MessageID)), printable(m.Subject), m.Size, printable(m.SHA256), printable(path))
 	if err := printHeader(stdout, path); err != nil {
 		fmt.Fprintf(stdout, "\n(header not readable: %v)\n", err)
 	}
@@ -130,8 +138,8 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PART\tACTION\tRULE\tCLAUSE\tREASON\tDECLARED\tDETECTED\tSIZE\tFILENAME\tSHA256\tDETAIL")
 	for _, p := range m.Parts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Path, p.Action, p.Rule, p.Clause, p.Reason,
-			dash(p.DeclaredType), dash(p.DetectedType), p.Size, dash(printable(p.Filename)), p.SHA256[:min(12, len(p.SHA256))], dash(printable(p.Detail)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", printable(p.Path), printable(p.Action), printable(p.Rule), printable(p.Clause), printable(p.Reason),
+			printable(dash(p.DeclaredType)), printable(dash(p.DetectedType)), p.Size, dash(printable(p.Filename)), printable(p.SHA256[:min(12, len(p.SHA256))]), dash(printable(p.Detail)))
 	}
 	return tw.Flush()
 }
@@ -223,6 +231,9 @@ func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("needs one gateway id")
 	}
+	if _, err := checkID(fs.Arg(0)); err != nil {
+		return err
+	}
 	if *operator == "" || *reason == "" {
 		return usagef("-operator and -reason are required: releases are audited")
 	}
@@ -254,6 +265,6 @@ func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
 	if *part != "" {
 		what = "part " + *part
 	}
-	fmt.Fprintf(stdout, "released %s of %s to %s as %s (audited)\n", what, fs.Arg(0), strings.Join(rel.Rcpts, ", "), rel.SpoolID)
-	return signalGateway(cfg, stdout, false)
+	fmt.Fprintf(stdout, "released %s of %s to %s as %s (audited)\n", what, fs.Arg(0), printable(strings.Join(rel.Rcpts, ", ")), rel.SpoolID)
+	return tellGateway(cfg, stdout, "add "+rel.SpoolID, false)
 }

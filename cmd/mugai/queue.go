@@ -4,11 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -16,10 +13,6 @@ import (
 	"mugai/gateway/queue"
 	"mugai/policy/audit"
 )
-
-// pidName is the file in the spool where serve writes its process id, so
-// that the queue commands can tell the running gateway to rescan.
-const pidName = "mugai.pid"
 
 // configSetup parses -config and the given extra flags, and loads the
 // configuration (the embedded defaults without -config): the start of
@@ -96,7 +89,7 @@ func cmdQueueList(args []string, stdout, stderr io.Writer) error {
 		if from == "" {
 			from = "<>"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%s\n", e.ID, state, time.Since(e.Created).Round(time.Second), from, p, dl, f, next, truncate(last, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d/%d\t%s\t%s\n", printable(e.ID), state, time.Since(e.Created).Round(time.Second), printable(from), p, dl, f, next, printable(truncate(last, 60)))
 	}
 	for _, e := range waiting {
 		row(e, "queued")
@@ -117,7 +110,7 @@ func cmdQueueFlush(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("takes no arguments")
 	}
-	return signalGateway(cfg, stdout, true)
+	return tellGateway(cfg, stdout, "flush", true)
 }
 
 func cmdQueueRequeue(args []string, stdout, stderr io.Writer) error {
@@ -134,7 +127,10 @@ func cmdQueueRequeue(args []string, stdout, stderr io.Writer) error {
 	if err := checkOperator(*operator); err != nil {
 		return err
 	}
-	id := fs.Arg(0)
+	id, err := checkID(fs.Arg(0))
+	if err != nil {
+		return err
+	}
 	if _, err := sp.Requeue(id, time.Now()); errors.Is(err, queue.ErrNotFound) {
 		return usagef("no message %s in %s", id, filepath.Join(cfg.Spool, "failed"))
 	} else if err != nil {
@@ -144,7 +140,7 @@ func cmdQueueRequeue(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s requeued\n", id)
-	return signalGateway(cfg, stdout, false)
+	return tellGateway(cfg, stdout, "add "+id, false)
 }
 
 func cmdQueueDelete(args []string, stdout, stderr io.Writer) error {
@@ -166,7 +162,10 @@ func cmdQueueDelete(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	id := fs.Arg(0)
+	id, err := checkID(fs.Arg(0))
+	if err != nil {
+		return err
+	}
 	if err := sp.Delete(id); errors.Is(err, queue.ErrNotFound) {
 		return usagef("no message %s in %s", id, cfg.Spool)
 	} else if err != nil {
@@ -176,7 +175,78 @@ func cmdQueueDelete(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s deleted (the original stays in the originals store)\n", id)
-	return signalGateway(cfg, stdout, false)
+	return tellGateway(cfg, stdout, "drop "+id, false)
+}
+
+// cmdQueuePurgeFailed removes the messages kept in failed/ for longer
+// than -older-than (their age as queue list shows it: since received, or
+// since requeued), each audited as deleted. Nothing else expires failed/.
+func cmdQueuePurgeFailed(args []string, stdout, stderr io.Writer) error {
+	var operator, olderThan *string
+	fs, cfg, sp, err := queueSetup("queue purge-failed", args, stderr, "[-config FILE] -operator NAME [-older-than 30d]", func(f *flags) {
+		operator = f.String("operator", "", "who purges (recorded in the audit log)")
+		olderThan = f.String("older-than", "30d", "purge what failed/ has kept longer than this (such as 30d, 36h)")
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *operator == "" {
+		return usagef("needs -operator NAME and no arguments")
+	}
+	if err := checkOperator(*operator); err != nil {
+		return err
+	}
+	age, err := parseAge(*olderThan)
+	if err != nil {
+		return err
+	}
+	_, failed, err := sp.List()
+	if err != nil {
+		return err
+	}
+	l, err := audit.Open(cfg.Audit)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	now := time.Now()
+	n := 0
+	for _, e := range failed {
+		if now.Sub(e.Created) <= age {
+			continue
+		}
+		if err := sp.DeleteFailed(e.ID); errors.Is(err, queue.ErrNotFound) {
+			continue // requeued or deleted meanwhile
+		} else if err != nil {
+			return err
+		}
+		if err := l.Deleted(e.ID, *operator, fmt.Sprintf("purge-failed: kept in failed/ for %s, over %s", now.Sub(e.Created).Round(time.Second), *olderThan)); err != nil {
+			return err
+		}
+		n++
+	}
+	fmt.Fprintf(stdout, "purged %d of %d messages in failed/ (older than %s)\n", n, len(failed), *olderThan)
+	return nil
+}
+
+// parseAge reads a duration as the configuration does: 30s, 5m, 2h, 30d.
+func parseAge(s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var v int
+		if _, err = fmt.Sscanf(days, "%d", &v); err == nil && fmt.Sprint(v) == days {
+			d = time.Duration(v) * 24 * time.Hour
+		} else {
+			err = errors.New("bad")
+		}
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil || d < 0 {
+		return 0, usagef("-older-than %q is not a duration (such as 30d, 36h)", s)
+	}
+	return d, nil
 }
 
 func auditAdmin(cfg gateway.Config, fn func(*audit.Log) error) error {
@@ -188,20 +258,33 @@ func auditAdmin(cfg gateway.Config, fn func(*audit.Log) error) error {
 	return fn(l)
 }
 
-// signalGateway asks the running gateway to rescan its spool (SIGUSR1).
-func signalGateway(cfg gateway.Config, stdout io.Writer, mustRun bool) error {
-	b, err := os.ReadFile(filepath.Join(cfg.Spool, pidName))
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err == nil && perr == nil && pid > 0 {
-		if err := syscall.Kill(pid, syscall.SIGUSR1); err == nil {
-			fmt.Fprintf(stdout, "the running gateway (pid %d) rescans its spool now\n", pid)
-			return nil
-		}
+// checkID refuses (exit 2) an id that is not one mugai gives: ids name
+// files, and "../x" or "/etc/x" must never reach a path.
+func checkID(id string) (string, error) {
+	if err := queue.ValidID(id); err != nil {
+		return "", usagef("%q is not a message id: ids are 1 to %d letters, digits, '-', '_' or '.'", id, queue.MaxIDLen)
 	}
-	if mustRun {
-		return fmt.Errorf("no running gateway found (pid file %s)", filepath.Join(cfg.Spool, pidName))
+	return id, nil
+}
+
+// tellGateway sends a control request to the running gateway through the
+// spool's control socket (never a signal to a process id read from a
+// file). When nothing answers: with mustRun (flush, which changes nothing
+// itself) an error; else the change is on disk already and the gateway
+// picks it up at its next start, so the command succeeds and says so.
+func tellGateway(cfg gateway.Config, stdout io.Writer, req string, mustRun bool) error {
+	reply, err := gateway.AskGateway(cfg.Spool, req)
+	switch {
+	case err == nil:
+		fmt.Fprintf(stdout, "the running gateway: %s\n", printable(reply))
+		return nil
+	case mustRun:
+		return fmt.Errorf("%v: is the gateway running?", err)
+	case errors.Is(err, gateway.ErrNotRunning):
+		fmt.Fprintln(stdout, "no running gateway (nothing answers on its control socket): the change takes effect at its next start")
+	default:
+		fmt.Fprintf(stdout, "the running gateway did not confirm (%v): the change takes effect at its next start or with mugai queue flush\n", err)
 	}
-	fmt.Fprintln(stdout, "no running gateway: the change takes effect when it starts")
 	return nil
 }
 

@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,21 +38,27 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	effective, _ := json.Marshal(cfg)
 	log.Info("starting mugai", "version", version, "config", orDefault(*configFile, "(embedded defaults)"), "effective", string(effective))
 
+	// The spool's lock and control socket come first: a second gateway on
+	// the same spool stops here, before its recovery could touch files
+	// the running one is writing.
+	ctl, err := gateway.ListenControl(cfg.Spool)
+	if err != nil {
+		return usagef("%s", oneLine(err))
+	}
+	defer ctl.Close()
 	g, err := gateway.New(cfg, log, sanitizers(cfg.Cache))
 	if err != nil {
 		return usagef("%s", oneLine(err))
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
+	tl, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return usagef("listen: %v", err)
 	}
-	pidFile := filepath.Join(cfg.Spool, pidName)
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o640); err != nil {
-		return fmt.Errorf("pid file: %w", err)
-	}
-	defer os.Remove(pidFile)
+	l := &sessionListener{Listener: tl, conns: map[net.Conn]bool{}}
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(l) }()
+	go g.ServeControl(ctl)
+	log.Info("control socket", "path", ctl.Path())
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
@@ -70,7 +75,7 @@ wait:
 				} // a refusal is logged and audited by Reload
 				continue
 			}
-			if s == syscall.SIGUSR1 { // mugai queue flush/requeue/delete
+			if s == syscall.SIGUSR1 { // as mugai queue flush does through the control socket
 				if err := g.Rescan(); err != nil {
 					log.Error("rescan of the spool failed", "err", err)
 				} else {
@@ -82,9 +87,90 @@ wait:
 			break wait
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctl.Close()
+	return drain(log, g, l, cfg.ShutdownGrace.D(), cfg.Deliver.Timeout.D())
+}
+
+// drain shuts the gateway down: SMTP sessions get grace to finish, then
+// the ones still open are cut (a warning names how many; their clients
+// got no 250 and will retry); deliveries in flight then get up to their
+// own timeout. Running out of time is a normal exit, logged, not an error.
+func drain(log *slog.Logger, g *gateway.Gateway, l *sessionListener, grace, deliver time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace+deliver+5*time.Second)
 	defer cancel()
-	return g.Shutdown(ctx)
+	cut := make(chan int, 1)
+	timer := time.AfterFunc(grace, func() { cut <- l.cutAll() })
+	err := g.Shutdown(ctx)
+	if timer.Stop() {
+		cut <- 0
+	}
+	if n := <-cut; n > 0 {
+		log.Warn("shutdown: SMTP sessions still open after shutdown_grace were cut", "sessions", n, "shutdown_grace", grace)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown: deliveries still in flight were cut; their messages stay in the spool", "waited", grace+deliver)
+		err = nil
+	}
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
+
+// sessionListener remembers the connections it accepted, so that a
+// shutdown can cut the sessions still open after its grace period. The
+// connections it hands out are the listener's own (*net.TCPConn).
+type sessionListener struct {
+	net.Listener
+	mu      sync.Mutex
+	conns   map[net.Conn]bool
+	accepts int
+}
+
+func (l *sessionListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return c, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.conns[c] = true
+	if l.accepts++; l.accepts%256 == 0 { // forget the closed ones now and then
+		for c := range l.conns {
+			if closed(c) {
+				delete(l.conns, c)
+			}
+		}
+	}
+	return c, nil
+}
+
+// cutAll closes every remembered connection still open and returns how
+// many it closed.
+func (l *sessionListener) cutAll() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for c := range l.conns {
+		if c.Close() == nil { // an error: it was closed already
+			n++
+		}
+		delete(l.conns, c)
+	}
+	return n
+}
+
+// closed reports whether a connection was closed (by its session).
+func closed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	return rc.Control(func(uintptr) {}) != nil
 }
 
 // reloadConfig reads the configuration file again on SIGHUP and applies

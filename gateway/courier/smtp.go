@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"time"
 
@@ -162,7 +161,13 @@ func wrap(stage string, err error) error {
 	if errors.As(err, &se) {
 		e := &Error{Permanent: se.Code >= 500 && se.Code < 600, Code: se.Code, Msg: se.Message, Err: err}
 		if se.EnhancedCode != smtp.NoEnhancedCode && se.EnhancedCode != smtp.EnhancedCodeNotSet {
-			e.Enhanced = fmt.Sprintf("%d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+			// go-smtp takes any "x.y.z" first word; one that disagrees
+			// with the reply's class is kept as text, not as a status.
+			if enh := enhancedString(se.EnhancedCode); validEnhanced(se.Code, enh) {
+				e.Enhanced = enh
+			} else {
+				e.Msg = enh + " " + se.Message
+			}
 		}
 		return e
 	}

@@ -29,6 +29,7 @@ type Part struct {
 	Clause       string `json:"clause"`
 	Reason       string `json:"reason"`
 	Detail       string `json:"detail,omitempty"`
+	Delivered    string `json:"delivered,omitempty"` // the name the rebuilt file was attached under
 }
 
 // ErrNotFound says no original is kept under an id.
@@ -162,7 +163,18 @@ type Purged struct {
 // Purge removes every day folder whose whole day (UTC) ended before
 // cutoff: retention is applied by day, so a message is kept at least the
 // retention and at most one day longer.
-func (s *Store) Purge(cutoff time.Time) (Purged, error) {
+func (s *Store) Purge(cutoff time.Time) (Purged, error) { return s.purge(cutoff, false) }
+
+// Plan says what Purge(cutoff) would remove, removing nothing.
+func (s *Store) Plan(cutoff time.Time) (Purged, error) { return s.purge(cutoff, true) }
+
+// Count returns how many originals are kept.
+func (s *Store) Count() (int, error) {
+	p, err := s.purge(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), true)
+	return p.Messages, err
+}
+
+func (s *Store) purge(cutoff time.Time, dryRun bool) (Purged, error) {
 	var p Purged
 	days, err := s.days()
 	if err != nil {
@@ -179,19 +191,23 @@ func (s *Store) Purge(cutoff time.Time) (Purged, error) {
 			return p, err
 		}
 		for _, de := range des {
-			if info, err := de.Info(); err == nil {
-				p.Bytes += info.Size()
+			if !dryRun {
+				if info, err := de.Info(); err == nil {
+					p.Bytes += info.Size()
+				}
 			}
 			if strings.HasSuffix(de.Name(), ".eml") {
 				p.Messages++
 			}
 		}
-		if err := os.RemoveAll(d); err != nil {
-			return p, err
+		if !dryRun {
+			if err := os.RemoveAll(d); err != nil {
+				return p, err
+			}
 		}
 		p.Days = append(p.Days, day)
 	}
-	if len(p.Days) > 0 {
+	if len(p.Days) > 0 && !dryRun {
 		if err := safeio.SyncDir(s.dir); err != nil {
 			return p, err
 		}

@@ -28,6 +28,7 @@ type Meta struct {
 	SHA256    string    `json:"sha256"`
 	Subject   string    `json:"subject,omitempty"` // as rebuilt (decoded)
 	Parts     []Part    `json:"parts"`             // every leaf with its decision
+	Policy    string    `json:"policy,omitempty"`  // sha256 of the policy that decided
 }
 
 // Store is the originals folder.

@@ -3,10 +3,19 @@
 // JSON>", then the message. Its rename into place is the commit. After a
 // delivery attempt changes the entry's state, the state lives in <id>.json
 // beside it, which from then on is the truth (Postfix likewise rewrites
-// only when a message is deferred). At startup, a .msg without an entry
-// line or a .json (the older two-file form: never acknowledged) is
-// removed; an entry that does not parse, or a .json whose message is
-// missing, is moved aside into bad/ and reported, never deleted.
+// only when a message is deferred). At startup an entry that does not
+// parse, a .msg without an entry line or a .json (a committed file is
+// renamed into place whole, so that is damage), or a .json whose message
+// is missing, is moved aside into bad/ and reported, never deleted.
+//
+// Integrity: the entry carries the message's length and sha256 (Stage
+// computes them); Read checks them before every delivery attempt and
+// returns ErrDamaged on a mismatch. Entries written before the checksum
+// existed are read as they are (checked by length when that is all
+// there is).
+//
+// Ids: every function refuses an id that ValidID refuses (ErrBadID), so
+// that no id names a file outside the spool.
 //
 // Write order (Stage, then safeio.Staged.Commit, with the original of the
 // same message): the file written under a temp name → its data made
@@ -17,6 +26,8 @@ package queue
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,8 +42,43 @@ import (
 	"mugai/gateway/safeio"
 )
 
-// ErrNotFound: no entry with that id.
-var ErrNotFound = errors.New("queue: no such entry")
+var (
+	// ErrNotFound: no entry with that id.
+	ErrNotFound = errors.New("queue: no such entry")
+	// ErrBadID: the id is not one mugai gives (it could name a path).
+	ErrBadID = errors.New("queue: not a message id")
+	// ErrDamaged: the message file does not match its entry's length or
+	// checksum, or lost its entry line.
+	ErrDamaged = errors.New("queue: damaged spool entry")
+)
+
+// MaxIDLen is the longest id accepted; gateway ids are 28 characters.
+const MaxIDLen = 64
+
+// ValidID returns an error wrapping ErrBadID unless id is 1 to MaxIDLen
+// ASCII letters, digits, '-', '_' or '.', not starting with '.': a plain
+// file name in the spool, never a path (no '/', "..", NUL or space).
+// The originals commands and the queue commands share it.
+func ValidID(id string) error {
+	ok := id != "" && len(id) <= MaxIDLen && id[0] != '.'
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q (ids are 1 to %d letters, digits, '-', '_' or '.')", ErrBadID, id, MaxIDLen)
+	}
+	return nil
+}
+
+// Files in the spool directory that are not entries: the running
+// gateway's control socket and the lock that says it runs. PidFile is
+// what older versions wrote; recovery removes it.
+const (
+	SocketName = "mugai.sock"
+	LockName   = "mugai.lock"
+	PidFile    = "mugai.pid"
+)
 
 // Recipient states.
 const (
@@ -58,6 +104,10 @@ type Entry struct {
 	Attempts    int          `json:"attempts"`
 	NextAttempt time.Time    `json:"next_attempt"`
 	Bounce      bool         `json:"bounce,omitempty"` // a DSN: goes by the bounce route, is never bounced
+	// Size and SHA256 describe the message (after the entry line); set by
+	// Stage, checked by Read. Empty in entries from before they existed.
+	Size   int64  `json:"size,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Pending returns the recipients still to be delivered.
@@ -78,10 +128,20 @@ type Spool struct {
 	mu  sync.Mutex // serialises directory syncs with renames
 }
 
-// Problem is something recovery found and moved aside.
+// Problem is something recovery found: a file moved aside into bad/ or
+// left in place.
 type Problem struct {
-	Name   string // file moved to bad/
+	Name   string // the file's name in the spool
 	Reason string
+	ID     string // the entry's id ("" for a file that is no entry)
+	// Moved says the entry's files are now in bad/ (else left in place).
+	Moved bool
+	// Damaged says the message file itself is damaged (its entry line
+	// lost or torn) while nothing says any recipient got it: it may be
+	// rebuilt from its original. Entry is the state from its meta when
+	// one was readable, else nil (every recipient still pending).
+	Damaged bool
+	Entry   *Entry
 }
 
 // Open opens (creating) the spool, recovers it and returns the committed
@@ -125,7 +185,11 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 			id, _ = strings.CutSuffix(name, ".json")
 		}
 		switch {
-		case de.IsDir():
+		case de.IsDir(), name == SocketName, name == LockName:
+		case name == PidFile: // written by versions before the control socket
+			if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
+				return nil, nil, err
+			}
 		case safeio.IsTemp(name):
 			if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
 				return nil, nil, err
@@ -137,17 +201,18 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 			seen[id] = true
 			e, why := readEntry(s.dir, id)
 			switch {
-			case why == errNoEntry:
-				// A message file with neither an entry line nor a meta:
-				// never acknowledged.
-				if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
-					return nil, nil, err
-				}
 			case why != "":
-				if err := s.moveAside(id); err != nil {
+				// A message file with neither an entry line nor a meta
+				// is damage too: committed files are renamed into place
+				// whole, with their entry line.
+				p := Problem{Name: name, Reason: why, ID: id, Moved: true, Damaged: why == errNoEntry || strings.HasPrefix(why, errBadLine)}
+				if ValidID(id) != nil {
+					p.Damaged = false
+				}
+				if _, err := s.moveAside(id); err != nil {
 					return nil, nil, err
 				}
-				problems = append(problems, Problem{Name: name, Reason: why})
+				problems = append(problems, p)
 			default:
 				entries = append(entries, e)
 			}
@@ -163,9 +228,12 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 // entryLine starts a new entry's message file.
 const entryLine = "MUGAI-SPOOL "
 
-// errNoEntry is readEntry's verdict on a message file that carries no
-// entry and has no meta beside it.
-const errNoEntry = "no entry"
+// readEntry's verdicts on a message file without a meta beside it that
+// carries no entry line, or one that does not parse.
+const (
+	errNoEntry = "message file has no entry line and no meta"
+	errBadLine = "entry line does not parse"
+)
 
 // readEntry reads the entry id of dir: its meta when there is one, else
 // the first line of its message file. The reason is "" when it is sound.
@@ -190,7 +258,7 @@ func readEntry(dir, id string) (*Entry, string) {
 			return nil, errNoEntry
 		}
 		if err := json.Unmarshal([]byte(js), &e); err != nil {
-			return nil, "entry line does not parse: " + err.Error()
+			return nil, errBadLine + ": " + err.Error()
 		}
 	default:
 		return nil, "unreadable meta: " + err.Error()
@@ -215,20 +283,56 @@ func firstLine(path string) (string, error) {
 	return strings.TrimSuffix(line, "\n"), nil
 }
 
-func (s *Spool) moveAside(id string) error {
+// moveAside moves an entry's files into bad/ and returns the names they
+// got there: <id>.msg and <id>.json, or with a suffix (.1, .2, …) when
+// bad/ holds an earlier entry of that id, which stays.
+func (s *Spool) moveAside(id string) ([]string, error) {
 	bad := filepath.Join(s.dir, "bad")
+	suffix := ""
+	for n := 1; ; n++ {
+		_, err1 := os.Lstat(filepath.Join(bad, id+".msg"+suffix))
+		_, err2 := os.Lstat(filepath.Join(bad, id+".json"+suffix))
+		if os.IsNotExist(err1) && os.IsNotExist(err2) {
+			break
+		}
+		suffix = fmt.Sprintf(".%d", n)
+	}
+	var moved []string
 	for _, p := range []string{s.metaPath(id), s.msgPath(id)} {
-		if err := os.Rename(p, filepath.Join(bad, filepath.Base(p))); err != nil && !os.IsNotExist(err) {
-			return err
+		to := filepath.Base(p) + suffix
+		if err := os.Rename(p, filepath.Join(bad, to)); err == nil {
+			moved = append(moved, to)
+		} else if !os.IsNotExist(err) {
+			return moved, err
 		}
 	}
-	return safeio.SyncDir(bad)
+	if err := safeio.SyncDir(bad); err != nil {
+		return moved, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return moved, safeio.SyncDir(s.dir)
+}
+
+// MoveToBad moves a damaged entry (ErrDamaged from Read) into bad/,
+// where an admin can inspect it, and returns the names of its files
+// there.
+func (s *Spool) MoveToBad(id string) ([]string, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	return s.moveAside(id)
 }
 
 // Stage adds a new entry, its message file with the entry as the first
 // line, to st; it becomes durable with st.Commit. The id must be new
 // (Staged.Write refuses names that exist).
 func (s *Spool) Stage(st *safeio.Staged, e *Entry, msg []byte) error {
+	if err := ValidID(e.ID); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(msg)
+	e.Size, e.SHA256 = int64(len(msg)), hex.EncodeToString(sum[:])
 	js, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -256,6 +360,9 @@ func (s *Spool) Add(e *Entry, msg []byte) error {
 // fails with ErrNotFound when the entry was deleted meanwhile (by an
 // admin): a deleted entry is never written back.
 func (s *Spool) Update(e *Entry) error {
+	if err := ValidID(e.ID); err != nil {
+		return err
+	}
 	if _, err := os.Stat(s.msgPath(e.ID)); os.IsNotExist(err) {
 		return ErrNotFound
 	}
@@ -294,7 +401,15 @@ func (s *Spool) List() (waiting, failed []*Entry, err error) {
 
 // Requeue moves an entry from failed/ back into the spool with its failed
 // recipients pending again, due now.
+//
+// The new meta is written into the spool before the message moves there:
+// until the message is in place, a rescan of the spool sees a meta
+// without its message and skips it, never the message with the state of
+// its entry line (which would send it again to recipients that got it).
 func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
 	failed := filepath.Join(s.dir, "failed")
 	if _, err := os.Stat(filepath.Join(failed, id+".msg")); os.IsNotExist(err) {
 		return nil, ErrNotFound
@@ -309,10 +424,11 @@ func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
 		}
 	}
 	e.Attempts, e.NextAttempt, e.Created = 0, now, now // a fresh lifetime
-	if err := os.Rename(filepath.Join(failed, id+".msg"), s.msgPath(id)); err != nil {
+	if err := s.writeMeta(e); err != nil {
 		return nil, err
 	}
-	if err := s.writeMeta(e); err != nil {
+	if err := os.Rename(filepath.Join(failed, id+".msg"), s.msgPath(id)); err != nil {
+		os.Remove(s.metaPath(id))
 		return nil, err
 	}
 	if err := os.Remove(filepath.Join(failed, id+".json")); err != nil && !os.IsNotExist(err) {
@@ -323,20 +439,37 @@ func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
 
 // Delete removes an entry from the spool or from failed/.
 func (s *Spool) Delete(id string) error {
+	if err := ValidID(id); err != nil {
+		return err
+	}
 	for _, dir := range []string{s.dir, filepath.Join(s.dir, "failed")} {
-		msg := filepath.Join(dir, id+".msg")
-		if _, err := os.Stat(msg); err != nil {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, id+".json")); err != nil && !os.IsNotExist(err) {
+		if err := deleteIn(dir, id); err != ErrNotFound {
 			return err
 		}
-		if err := os.Remove(msg); err != nil {
-			return err
-		}
-		return safeio.SyncDir(dir)
 	}
 	return ErrNotFound
+}
+
+// DeleteFailed removes an entry from failed/ only (queue purge-failed).
+func (s *Spool) DeleteFailed(id string) error {
+	if err := ValidID(id); err != nil {
+		return err
+	}
+	return deleteIn(filepath.Join(s.dir, "failed"), id)
+}
+
+func deleteIn(dir, id string) error {
+	msg := filepath.Join(dir, id+".msg")
+	if _, err := os.Stat(msg); err != nil {
+		return ErrNotFound
+	}
+	if err := os.Remove(filepath.Join(dir, id+".json")); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.Remove(msg); err != nil {
+		return err
+	}
+	return safeio.SyncDir(dir)
 }
 
 func (s *Spool) writeMeta(e *Entry) error {
@@ -352,24 +485,74 @@ func (s *Spool) writeMeta(e *Entry) error {
 	return safeio.SyncDir(s.dir)
 }
 
-// Message returns a spooled message.
+// Message returns a spooled message, checked against its entry (its
+// meta, else its entry line) as Read does.
 func (s *Spool) Message(id string) ([]byte, error) {
-	b, err := os.ReadFile(s.msgPath(id))
-	if os.IsNotExist(err) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(s.msgPath(id)); os.IsNotExist(err) {
 		return nil, ErrNotFound
 	}
-	if rest, ok := bytes.CutPrefix(b, []byte(entryLine)); ok {
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			return rest[i+1:], nil
-		}
-		return nil, fmt.Errorf("queue: %s: entry line without its end", id)
+	e, why := readEntry(s.dir, id)
+	if why != "" {
+		return nil, fmt.Errorf("%w: %s: %s", ErrDamaged, id, why)
 	}
-	return b, err
+	return s.Read(e)
+}
+
+// Read returns e's message after checking it against e's length and
+// sha256 (or, when e has none, those of the file's own entry line): an
+// error wrapping ErrDamaged when it is cut, grown, changed or has lost
+// its entry line; ErrNotFound when the entry is gone. An entry from
+// before checksums is returned as it is, checked by length if it has one.
+func (s *Spool) Read(e *Entry) ([]byte, error) {
+	if err := ValidID(e.ID); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(s.msgPath(e.ID))
+	if os.IsNotExist(err) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	damaged := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrDamaged, e.ID, why) }
+	size, sum := e.Size, e.SHA256
+	msg := b
+	if rest, ok := bytes.CutPrefix(b, []byte(entryLine)); ok {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			return nil, damaged("entry line without its end")
+		}
+		msg = rest[i+1:]
+		if sum == "" {
+			var own Entry
+			if json.Unmarshal(rest[:i], &own) == nil {
+				size, sum = own.Size, own.SHA256
+			}
+		}
+	} else if sum != "" {
+		return nil, damaged("entry line missing (the start of the file is overwritten or cut)")
+	}
+	switch {
+	case sum != "" && int64(len(msg)) != size:
+		return nil, damaged(fmt.Sprintf("message is %d bytes, its entry says %d", len(msg), size))
+	case sum != "":
+		if got := sha256.Sum256(msg); hex.EncodeToString(got[:]) != sum {
+			return nil, damaged("message does not match its sha256")
+		}
+	case size > 0 && int64(len(msg)) != size:
+		return nil, damaged(fmt.Sprintf("message is %d bytes, its entry says %d", len(msg), size))
+	}
+	return msg, nil
 }
 
 // Remove withdraws an entry durably: the meta first (the commit marker),
 // then the message, then the directory is synced.
 func (s *Spool) Remove(id string) error {
+	if err := ValidID(id); err != nil {
+		return err
+	}
 	if err := s.Finish(id); err != nil {
 		return err
 	}
@@ -383,6 +566,9 @@ func (s *Spool) Remove(id string) error {
 // interval) can bring the entry back and deliver it once more, never lose
 // it. It saves a journal commit per message on the busiest path.
 func (s *Spool) Finish(id string) error {
+	if err := ValidID(id); err != nil {
+		return err
+	}
 	if err := os.Remove(s.metaPath(id)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
@@ -395,6 +581,9 @@ func (s *Spool) Finish(id string) error {
 // MoveToFailed moves a finished entry that has failed recipients into
 // failed/, where an admin can inspect it. The meta moves last.
 func (s *Spool) MoveToFailed(e *Entry) error {
+	if err := ValidID(e.ID); err != nil {
+		return err
+	}
 	if err := s.writeMeta(e); err != nil {
 		return err
 	}
@@ -414,4 +603,30 @@ func (s *Spool) MoveToFailed(e *Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return safeio.SyncDir(s.dir)
+}
+
+// Has reports whether the spool (not failed/ or bad/) holds a message
+// file for id: whether the entry still waits for delivery.
+func (s *Spool) Has(id string) bool {
+	if ValidID(id) != nil {
+		return false
+	}
+	_, err := os.Lstat(s.msgPath(id))
+	return err == nil
+}
+
+// Entry reads the entry id waiting in the spool (its meta, else its
+// entry line): ErrNotFound when its message file is not there.
+func (s *Spool) Entry(id string) (*Entry, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	if !s.Has(id) {
+		return nil, ErrNotFound
+	}
+	e, why := readEntry(s.dir, id)
+	if why != "" {
+		return nil, fmt.Errorf("queue: %s: %s", id, why)
+	}
+	return e, nil
 }

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,9 +20,14 @@ func TestRecovery(t *testing.T) {
 	if err := s.Add(good, []byte("message\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	// A message file without its entry line or a meta: the older two-file
-	// form before its meta was committed, never acknowledged.
-	os.WriteFile(filepath.Join(dir, "orphan.msg"), []byte("x"), 0o640)
+	// A message file without its entry line or a meta: committed files
+	// are renamed into place whole, so this is damage (an acknowledged
+	// entry whose first bytes were overwritten), moved aside, never
+	// removed.
+	os.WriteFile(filepath.Join(dir, "orphan.msg"), []byte("\x00\x00\x00\x00x"), 0o640)
+	// What older versions and the running gateway leave in the spool.
+	os.WriteFile(filepath.Join(dir, PidFile), []byte("12345\n"), 0o640)
+	os.WriteFile(filepath.Join(dir, LockName), nil, 0o600)
 	// An entry line that does not parse.
 	os.WriteFile(filepath.Join(dir, "torn.msg"), []byte(entryLine+`{"id":"torn",`+"\nmessage"), 0o640)
 	// A crash mid temp write.
@@ -46,15 +52,34 @@ func TestRecovery(t *testing.T) {
 	if len(entries) != 1 || entries[0].ID != "good" || entries[0].Rcpts[0].Addr != "b@example.jp" {
 		t.Fatalf("entries = %+v", entries)
 	}
-	if len(problems) != 3 {
-		t.Fatalf("problems = %+v, want broken, lost and torn", problems)
+	if len(problems) != 4 {
+		t.Fatalf("problems = %+v, want broken, lost, orphan and torn", problems)
+	}
+	damaged := map[string]bool{}
+	for _, p := range problems {
+		if !p.Moved {
+			t.Errorf("%s not reported as moved", p.Name)
+		}
+		damaged[p.ID] = p.Damaged
+	}
+	// Only a message file whose own entry line is gone or torn may be
+	// rebuilt; a meta that does not parse or a lost message may not (which
+	// recipients got it is unknown).
+	if want := map[string]bool{"broken": false, "lost": false, "orphan": true, "torn": true}; fmt.Sprint(damaged) != fmt.Sprint(want) {
+		t.Errorf("damaged = %v, want %v", damaged, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, PidFile)); err == nil {
+		t.Error("a leftover pid file stays")
+	}
+	if _, err := os.Stat(filepath.Join(dir, LockName)); err != nil {
+		t.Error("the lock file was removed")
 	}
 	for _, gone := range []string{"orphan.msg", ".good.json.abc123.tmp", "broken.json", "lost.json", "torn.msg"} {
 		if _, err := os.Stat(filepath.Join(dir, gone)); err == nil {
 			t.Errorf("%s still in the spool", gone)
 		}
 	}
-	for _, kept := range []string{"bad/broken.json", "bad/broken.msg", "bad/lost.json", "bad/torn.msg"} {
+	for _, kept := range []string{"bad/broken.json", "bad/broken.msg", "bad/lost.json", "bad/torn.msg", "bad/orphan.msg"} {
 		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
 			t.Errorf("%s not moved aside: %v", kept, err)
 		}

@@ -13,10 +13,12 @@ import (
 // changed, and wait; while one round runs, new requests gather and the
 // next round serves them all. In filesystem mode a round is one
 // syncfs(2) per file system involved, so twenty sessions share one journal
-// commit and a single session pays one commit instead of one per file. In
-// files mode (other systems, kernels before 5.8 whose syncfs does not
-// report write errors, or when configured) a round syncs each file's data
-// and each distinct directory once.
+// commit and a single session pays one commit instead of one per file,
+// followed by a check of each file's own write-back error (see roundFS).
+// In files mode (other systems, kernels before 5.8 whose syncfs does not
+// report write errors, or when configured) a round syncs each distinct
+// file's data and each distinct directory once. A file named by several
+// requests of a round (the audit log) is synced and checked once for all.
 //
 // A nil *Committer syncs in files mode, synchronously.
 type Committer struct {
@@ -24,6 +26,10 @@ type Committer struct {
 	// syncfs is syncfs(2) on the file system holding the open file; tests
 	// replace it.
 	syncfs func(f *os.File) error
+	// Fault, when set, is called for every file of a round after its sync
+	// and check, and an error it returns is that file's error: tests
+	// inject a write-back error that only one file's descriptor reports.
+	Fault func(f *os.File) error
 
 	mu      sync.Mutex
 	pending []*syncRequest
@@ -81,44 +87,75 @@ func (c *Committer) rounds() {
 		if c.filesystem {
 			c.roundFS(batch)
 		} else {
-			roundFiles(batch)
+			c.roundFiles(batch)
 		}
 	}
 }
 
-// roundFS runs syncfs once per file system named in the batch.
+// roundFS runs syncfs once per file system named in the batch, then
+// checks each file's own write-back error through its own descriptor.
+//
+// Why the check: since Linux 5.8 a write-back error is recorded in an
+// error sequence (errseq_t) in the file's mapping and in its super block.
+// syncfs(fd) reports the super block's errors that happened since the
+// open file description fd was opened (f_sb_err is sampled at open) or
+// since the last syncfs through it, then advances that sample; and once
+// any caller has seen an error, a file opened later samples past it. The
+// round calls syncfs through one descriptor per file system, whichever
+// came first (or a directory it has just opened itself). So if page
+// write-back of session B's file failed, and an earlier round's syncfs
+// (through session A's descriptor) reported it, then B's round, going
+// through a descriptor opened after that, sees nothing: B would get 250
+// for data that is not on disk. Each file's own descriptor, opened by the
+// session before it wrote, sampled its mapping's errseq before any of its
+// data existed, so a check through it returns every error that hit this
+// file's data, whoever reported it elsewhere (file_check_and_advance_wb_err
+// compares against that descriptor's own sample). The check is
+// sync_file_range(WAIT_BEFORE): after the syncfs there is nothing left to
+// write, so it only waits on nothing and reads the errseq: no extra
+// journal commit, no cache flush; the group commit keeps its one syncfs.
+// Directories are synced through descriptors the round opens itself, so
+// they get no such check; their entries are metadata, which ext4 and XFS
+// commit through the journal, whose failure syncfs reports.
 func (c *Committer) roundFS(batch []*syncRequest) {
 	type fsys struct {
 		f   *os.File // any open file on it
 		err error
 	}
 	byDev := map[uint64]*fsys{}
-	devs := make([][]uint64, len(batch))
+	fileDev := map[*os.File]uint64{}
+	dirDevs := make([][]uint64, len(batch))
 	failed := make([]error, len(batch)) // what could not be looked at
 	var opened []*os.File
-	note := func(i int, f *os.File) {
+	note := func(f *os.File) (uint64, error) {
 		dev, err := device(f)
 		if err != nil {
-			failed[i] = errors.Join(failed[i], err)
-			return
+			return 0, err
 		}
 		if byDev[dev] == nil {
 			byDev[dev] = &fsys{f: f}
 		}
-		devs[i] = append(devs[i], dev)
+		return dev, nil
 	}
 	for i, r := range batch {
 		for _, f := range r.files {
-			note(i, f)
-		}
-		for _, d := range r.dirs {
-			f, err := os.Open(d)
+			dev, err := note(f)
 			if err != nil {
 				failed[i] = errors.Join(failed[i], err)
 				continue
 			}
-			opened = append(opened, f)
-			note(i, f)
+			fileDev[f] = dev
+		}
+		for _, d := range r.dirs {
+			f, err := os.Open(d)
+			if err == nil {
+				opened = append(opened, f)
+				var dev uint64
+				if dev, err = note(f); err == nil {
+					dirDevs[i] = append(dirDevs[i], dev)
+				}
+			}
+			failed[i] = errors.Join(failed[i], err)
 		}
 	}
 	for _, fs := range byDev {
@@ -127,17 +164,84 @@ func (c *Committer) roundFS(batch []*syncRequest) {
 	for _, f := range opened {
 		f.Close()
 	}
+	// A file's error is its file system's syncfs error and its own.
+	fileErr := c.eachFile(batch, func(f *os.File) error {
+		var err error
+		if dev, ok := fileDev[f]; ok {
+			err = byDev[dev].err
+		}
+		return errors.Join(err, checkWriteback(f))
+	})
 	for i, r := range batch {
 		err := failed[i]
-		for _, dev := range devs[i] {
+		for _, dev := range dirDevs[i] {
 			err = errors.Join(err, byDev[dev].err)
+		}
+		for _, f := range r.files {
+			err = errors.Join(err, fileErr[f])
 		}
 		r.done <- err
 	}
 }
 
-// roundFiles syncs every file, and every distinct directory once.
-func roundFiles(batch []*syncRequest) {
+// FileError is the error of one file of a round: its sync, its file
+// system's syncfs, or its own write-back check failed.
+type FileError struct {
+	File *os.File
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.File.Name() + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// FailedFile returns the error a round reported for f inside err (joined
+// or wrapped), or nil when err says nothing about f.
+func FailedFile(err error, f *os.File) error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *FileError:
+		if e.File == f {
+			return e
+		}
+		return nil
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			if fe := FailedFile(x, f); fe != nil {
+				return fe
+			}
+		}
+		return nil
+	case interface{ Unwrap() error }:
+		return FailedFile(e.Unwrap(), f)
+	}
+	return nil
+}
+
+// eachFile runs op once on every distinct file of the batch, then Fault,
+// and returns the errors by file.
+func (c *Committer) eachFile(batch []*syncRequest, op func(*os.File) error) map[*os.File]error {
+	errs := map[*os.File]error{}
+	for _, r := range batch {
+		for _, f := range r.files {
+			if _, done := errs[f]; done {
+				continue
+			}
+			err := op(f)
+			if err == nil && c.Fault != nil {
+				err = c.Fault(f)
+			}
+			if err != nil {
+				err = &FileError{File: f, Err: err}
+			}
+			errs[f] = err
+		}
+	}
+	return errs
+}
+
+// roundFiles syncs every distinct file, and every distinct directory once.
+func (c *Committer) roundFiles(batch []*syncRequest) {
 	dirErr := map[string]error{}
 	for _, r := range batch {
 		for _, d := range r.dirs {
@@ -147,8 +251,12 @@ func roundFiles(batch []*syncRequest) {
 	for d := range dirErr {
 		dirErr[d] = SyncDir(d)
 	}
+	fileErr := c.eachFile(batch, SyncData)
 	for _, r := range batch {
-		err := syncEach(r.files, nil)
+		var err error
+		for _, f := range r.files {
+			err = errors.Join(err, fileErr[f])
+		}
 		for _, d := range r.dirs {
 			err = errors.Join(err, dirErr[d])
 		}
@@ -177,7 +285,19 @@ func syncEach(files []*os.File, dirs []string) error {
 // name on data that was not written, and a commit marker added last is
 // never durable before the files added before it (on journalling file
 // systems, whose metadata commits in order).
+//
+// Journal, when set, is the append-only record that goes with the commit
+// (the audit log). Commit calls it once, after the data round and before
+// the first rename, so a final name is never visible (not even to a
+// process that survives our crash) before the records are written; the
+// file it returns is synced in the round that makes the renames durable,
+// shared with every other commit in that round, so the records are
+// durable when Commit returns nil. done is called once with Commit's
+// outcome (nil: committed) after that round; the file must stay open
+// until then.
 type Staged struct {
+	Journal func() (f *os.File, done func(err error), err error)
+
 	items  []stagedFile
 	placed int // how many were renamed into place
 }
@@ -208,10 +328,11 @@ func (s *Staged) Write(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// Commit makes every staged file durable under its final name. On error
-// nothing staged is left: temp files and already placed names are
-// removed (nothing was acknowledged yet).
-func (s *Staged) Commit(c *Committer) error {
+// Commit makes every staged file durable under its final name, and the
+// Journal's records with them. On error nothing staged is left: temp
+// files and already placed names are removed (nothing was acknowledged
+// yet); records the Journal wrote stay, and its done hears the error.
+func (s *Staged) Commit(c *Committer) (err error) {
 	files := make([]*os.File, len(s.items))
 	var dirs []string
 	seen := map[string]bool{}
@@ -222,23 +343,37 @@ func (s *Staged) Commit(c *Committer) error {
 			dirs = append(dirs, d)
 		}
 	}
+	defer func() {
+		if err != nil {
+			s.Discard()
+		}
+	}()
 	if err := c.Sync(files, nil); err != nil {
-		s.Discard()
 		return err
+	}
+	var journal []*os.File
+	if s.Journal != nil {
+		f, done, jerr := s.Journal()
+		if jerr != nil {
+			return jerr
+		}
+		if done != nil {
+			defer func() { done(err) }() // err: Commit's named result
+		}
+		if f != nil {
+			journal = append(journal, f)
+		}
 	}
 	for _, it := range s.items {
 		if err := it.f.Close(); err != nil {
-			s.Discard()
 			return err
 		}
 		if err := os.Rename(it.f.Name(), it.path); err != nil {
-			s.Discard()
 			return err
 		}
 		s.placed++
 	}
-	if err := c.Sync(nil, dirs); err != nil {
-		s.Discard()
+	if err := c.Sync(journal, dirs); err != nil {
 		return err
 	}
 	s.items, s.placed = nil, 0

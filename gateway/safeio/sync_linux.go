@@ -30,6 +30,19 @@ func retry(op string, f *os.File, call func(fd int) error) error {
 
 func syncFS(f *os.File) error { return retry("syncfs", f, unix.Syncfs) }
 
+// checkWriteback returns the write-back error recorded against f's data
+// since f was opened, or since the last check through f, without writing
+// anything: sync_file_range(SYNC_FILE_RANGE_WAIT_BEFORE) waits for the
+// write-back already under way (none after a syncfs) and then reports
+// file_check_and_advance_wb_err, the same per-open-file errseq check
+// fdatasync ends with, but without fdatasync's journal commit and cache
+// flush. See Committer.roundFS for why the round needs it.
+func checkWriteback(f *os.File) error {
+	return retry("sync_file_range", f, func(fd int) error {
+		return unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WAIT_BEFORE)
+	})
+}
+
 func device(f *os.File) (uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {

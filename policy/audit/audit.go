@@ -43,6 +43,9 @@ type Header struct {
 	Time  string `json:"time"`
 	Event string `json:"event"`
 	ID    string `json:"id"`
+	// Recovered marks a record rewritten at start-up from the originals
+	// index for a message that was kept without it (see Recovered).
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // ReceivedRecord says a message was received (and is now queued).
@@ -102,23 +105,52 @@ type PolicyRecord struct {
 
 // Log appends audit records to a writer.
 type Log struct {
-	mu   sync.Mutex
-	w    io.Writer
-	c    io.Closer
-	path string           // set by Open: the file Reopen opens again
-	Now  func() time.Time // clock; tests replace it
+	mu     sync.Mutex
+	w      io.Writer
+	cur    *logFile         // set by Open: the file w writes to
+	path   string           // set by Open: the file Reopen opens again
+	broken error            // set by Fail: commits are refused from then on
+	Now    func() time.Time // clock; tests replace it
 }
 
-// Open opens (creating if needed) an append-only audit file.
+// logFile is an open audit file and the commits that still have to sync
+// it (see AcceptedPinned); a Reopen closes it only when the last is done.
+type logFile struct {
+	f       *os.File
+	pins    int
+	retired bool
+}
+
+// Open opens (creating if needed) an append-only audit file. A last line
+// cut short by a crash is ended, so the next record starts a line of its
+// own (readers skip the torn one).
 func Open(path string) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := openAppend(path)
 	if err != nil {
 		return nil, err
 	}
-	return &Log{w: f, c: f, path: path, Now: time.Now}, nil
+	return &Log{w: f, cur: &logFile{f: f}, path: path, Now: time.Now}, nil
+}
+
+func openAppend(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], fi.Size()-1); err == nil && last[0] != '\n' {
+			_, err = f.Write([]byte{'\n'})
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("audit: end a torn last line: %w", err)
+			}
+		}
+	}
+	return f, nil
 }
 
 // Reopen opens the file at the path given to Open again and writes there
@@ -129,18 +161,20 @@ func (l *Log) Reopen() error {
 	if l.path == "" {
 		return nil
 	}
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := openAppend(l.path)
 	if err != nil {
 		return fmt.Errorf("audit: reopen: %w", err)
 	}
 	l.mu.Lock()
-	old := l.c
-	l.w, l.c = f, f
+	old := l.cur
+	l.w, l.cur = f, &logFile{f: f}
+	old.retired = true
+	closeNow := old.pins == 0
 	l.mu.Unlock()
-	if old != nil {
-		return old.Close()
+	if closeNow {
+		return old.f.Close()
 	}
-	return nil
+	return nil // the last commit that still syncs it closes it
 }
 
 // Policy records the policy put in force, or refused when errText is set.
@@ -155,10 +189,10 @@ func New(w io.Writer) *Log { return &Log{w: w, Now: time.Now} }
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.c == nil {
+	if l.cur == nil {
 		return nil
 	}
-	return l.c.Close()
+	return l.cur.f.Close()
 }
 
 // Envelope is what the received record says about the SMTP transaction.
@@ -172,14 +206,21 @@ type Envelope struct {
 
 // Accepted writes, in one write, the received record, one decision record
 // per part and the queued record of a message that is now durable in the
-// spool. If it fails the caller must not answer 250.
+// spool. If it fails the caller must not answer 250. The records are not
+// synced: a message's commit uses AcceptedPinned instead.
 func (l *Log) Accepted(id string, env Envelope, decisions []policy.Decision, policySHA string) error {
+	return l.write(acceptedRecords(id, env, decisions, policySHA, false))
+}
+
+func acceptedRecords(id string, env Envelope, decisions []policy.Decision, policySHA string, recovered bool) []any {
 	recs := make([]any, 0, len(decisions)+2)
-	recs = append(recs, &ReceivedRecord{Header: Header{Event: EventReceived, ID: id}, From: env.From,
+	recs = append(recs, &ReceivedRecord{Header: Header{Event: EventReceived, ID: id, Recovered: recovered}, From: env.From,
 		Rcpt: nonNil(env.Rcpts), MessageID: env.MessageID, Size: env.Size, Client: env.Client})
-	recs = append(recs, decisionRecords(id, decisions, policySHA)...)
-	recs = append(recs, &Header{Event: EventQueued, ID: id})
-	return l.write(recs)
+	for _, r := range decisionRecords(id, decisions, policySHA) {
+		r.(*DecisionRecord).Recovered = recovered
+		recs = append(recs, r)
+	}
+	return append(recs, &Header{Event: EventQueued, ID: id, Recovered: recovered})
 }
 
 // Decided writes only decision records (the offline sanitize command).
@@ -306,6 +347,10 @@ func header(r any) *Header {
 func (l *Log) write(recs []any) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.writeLocked(recs)
+}
+
+func (l *Log) writeLocked(recs []any) error {
 	now := l.Now().UTC().Format(time.RFC3339Nano)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"mugai/gateway/queue"
+	"mugai/sanitize"
+)
+
+// errOriginalDamaged: the kept original does not match its index entry.
+var errOriginalDamaged = errors.New("the original does not match its index (size or sha256)")
+
+// spoolDamaged handles an entry that Read found damaged while the gateway
+// runs: it is moved to the spool's bad/, logged, audited, and rebuilt from
+// its kept original when that verifies. It returns the rebuilt entry to
+// schedule (nil when none).
+func (g *Gateway) spoolDamaged(e *queue.Entry, why string) *queue.Entry {
+	files, err := g.spool.MoveToBad(e.ID)
+	if err != nil {
+		// Not moved: it stays in the spool, unscheduled until the next
+		// start, and is never delivered as it is.
+		g.log.Error("damaged spool entry; cannot move it to bad/", "msg_id", e.ID, "reason", why, "err", err)
+		g.auditDamaged(e.ID, why, "cannot move to bad/: "+err.Error())
+		return nil
+	}
+	return g.rebuildDamaged(e.ID, e, why, files)
+}
+
+// spoolProblem reports what spool recovery moved aside or left at start,
+// and rebuilds a damaged entry from its original; it returns the rebuilt
+// entry (nil when none).
+func (g *Gateway) spoolProblem(p queue.Problem) *queue.Entry {
+	dir := g.cfg.Spool + "/bad"
+	switch {
+	case p.Damaged:
+		return g.rebuildDamaged(p.ID, p.Entry, p.Reason, []string{p.Name})
+	case p.Moved:
+		g.log.Error("spool entry moved aside", "file", p.Name, "reason", p.Reason, "dir", dir)
+		g.auditDamaged(p.ID, p.Reason, "moved to bad/; not delivered")
+	default:
+		g.log.Warn("unknown file in the spool left in place", "file", p.Name, "reason", p.Reason)
+	}
+	return nil
+}
+
+// rebuildDamaged logs and audits a damaged entry now in bad/ and rebuilds
+// it from its original for the recipients still pending (all of the
+// original's when state is nil).
+func (g *Gateway) rebuildDamaged(id string, state *queue.Entry, why string, files []string) *queue.Entry {
+	log := g.log.With("msg_id", id)
+	log.Error("damaged spool entry moved to bad/; never delivered as it is", "reason", why,
+		"dir", g.cfg.Spool+"/bad", "files", strings.Join(files, ","))
+	e, err := g.rebuildFromOriginal(id, state)
+	if err != nil {
+		log.Error("damaged spool entry not rebuilt; left in bad/ for an admin", "err", err)
+		g.auditDamaged(id, why, "left in bad/: not rebuilt: "+err.Error())
+		return nil
+	}
+	log.Info("damaged spool entry rebuilt from its original and queued again", "rcpts", len(e.Pending()))
+	g.auditDamaged(id, why, "rebuilt from the original (sha256 verified) and queued again")
+	return e
+}
+
+func (g *Gateway) auditDamaged(id, why, outcome string) {
+	if err := g.audit.Damaged(id, why+"; "+outcome); err != nil {
+		g.log.Error("audit write failed", "msg_id", id, "err", err)
+	}
+}
+
+// rebuildFromOriginal rebuilds message id again from its kept original,
+// after checking the original against its index (size and sha256), under
+// the policy in force now, and spools it under the same id.
+func (g *Gateway) rebuildFromOriginal(id string, state *queue.Entry) (*queue.Entry, error) {
+	if err := queue.ValidID(id); err != nil {
+		return nil, err
+	}
+	m, path, err := g.originals.Get(id)
+	if err != nil {
+		return nil, fmt.Errorf("no original to rebuild from: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("original: %w", err)
+	}
+	defer f.Close()
+	sum := sha256.New()
+	n, err := io.Copy(sum, f)
+	if err != nil {
+		return nil, fmt.Errorf("original: %w", err)
+	}
+	if n != m.Size || hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {
+		return nil, fmt.Errorf("%w: %s", errOriginalDamaged, path)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	e := &queue.Entry{ID: id, From: m.From, Created: m.Received}
+	if state != nil {
+		e.From, e.Created, e.Attempts, e.Bounce = state.From, state.Created, state.Attempts, state.Bounce
+		for _, r := range state.Rcpts {
+			c := *r
+			e.Rcpts = append(e.Rcpts, &c)
+		}
+	} else {
+		for _, r := range m.Rcpts {
+			e.Rcpts = append(e.Rcpts, &queue.Recipient{Addr: r, Status: queue.StatusPending})
+		}
+	}
+	if len(e.Pending()) == 0 {
+		return nil, errors.New("no recipient is pending")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Limits.RebuildTimeout.D())
+	defer cancel()
+	mem, err := g.memory.reserve(ctx, max(64<<10, 3*m.Size))
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	defer mem.release()
+	eng := g.engine.Load()
+	env := sanitize.Envelope{ID: id, From: m.From, Rcpts: m.Rcpts, ClientIP: m.Client, Helo: m.Helo, Received: m.Received}
+	res, err := eng.rebuilder.RebuildContext(ctx, env, f, func(n int64) error { return mem.grow(ctx, n) })
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	e.NextAttempt = g.Now()
+	if err := g.spool.Add(e, res.Message); err != nil {
+		return nil, err
+	}
+	if err := g.audit.Decided(id, res.Decisions, eng.policy.SHA256); err != nil {
+		g.log.Error("audit write failed", "msg_id", id, "err", err)
+	}
+	return e, nil
+}

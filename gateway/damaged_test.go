@@ -1,0 +1,125 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDamagedSpoolEntries: spooled messages damaged while they wait (cut,
+// overwritten at the start, changed in the middle; with their state in a
+// meta or only in their entry line) are never delivered as they are. Each
+// goes to bad/ with an audit record and, its original being intact, is
+// rebuilt from it and delivered once; when the original is damaged too it
+// stays in bad/ and nothing is delivered.
+func TestDamagedSpoolEntries(t *testing.T) {
+	cases := []struct {
+		name      string
+		damage    func(b []byte) []byte
+		dropMeta  bool // as if never attempted: the state only in the entry line
+		badOrigin bool
+	}{
+		{"truncated to 0", func([]byte) []byte { return nil }, false, false},
+		{"cut mid-line", func(b []byte) []byte { return b[:len(b)-9] }, false, false},
+		{"first bytes zeroed", func(b []byte) []byte { copy(b, make([]byte, 32)); return b }, false, false},
+		{"first bytes zeroed, no meta", func(b []byte) []byte { copy(b, make([]byte, 32)); return b }, true, false},
+		{"truncated to 0, no meta", func([]byte) []byte { return nil }, true, false},
+		{"byte flipped in the middle", func(b []byte) []byte { b[len(b)-40] ^= 0x01; return b }, false, false},
+		{"original damaged too", func(b []byte) []byte { b[len(b)-40] ^= 0x01; return b }, false, true},
+	}
+	down, _ := net.Listen("tcp", "127.0.0.1:0")
+	downAddr := down.Addr().String()
+	down.Close()
+	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = downAddr })
+	ids := make([]string, len(cases))
+	for i := range cases {
+		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"},
+			fmt.Sprintf("Subject: case %d\r\n\r\nstart of case %d\r\n%s\r\nend of case %d\r\n", i, i, strings.Repeat("filler ", 40), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ids[i], _ = strings.Cut(reply, "queued as ")
+	}
+	for _, id := range ids {
+		waitFor(t, "a deferral", func() bool {
+			return strings.Contains(strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), ","), "deferred")
+		})
+	}
+	tg.stop(t)
+	for i, tc := range cases {
+		p := filepath.Join(tg.cfg.Spool, ids[i]+".msg")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(p, tc.damage(b), 0o640)
+		if tc.dropMeta {
+			os.Remove(filepath.Join(tg.cfg.Spool, ids[i]+".json"))
+		}
+		if tc.badOrigin {
+			_, orig, err := tg.g.originals.Get(ids[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(orig)
+			b[len(b)/2] ^= 0x01
+			os.WriteFile(orig, b, 0o640)
+		}
+	}
+
+	hop := startNextHop(t)
+	cfg := tg.cfg
+	cfg.Deliver.Relay = hop.addr
+	tg2 := startGatewayWith(t, cfg)
+	want := 0
+	for _, tc := range cases {
+		if !tc.badOrigin {
+			want++
+		}
+	}
+	waitFor(t, "the rebuilt messages at the next hop", func() bool { return len(hop.messages()) >= want })
+	waitFor(t, "an empty queue", func() bool { return tg2.g.deliverer.queued() == 0 })
+	counts := hopCounts(t, hop)
+	bodies := map[string]string{}
+	for _, m := range hop.messages() {
+		bodies[string(mugaiIDHeader.FindSubmatch(m.data)[1])] = bodyText(t, m.data)
+	}
+	bad, _ := os.ReadDir(filepath.Join(cfg.Spool, "bad"))
+	var badNames []string
+	for _, de := range bad {
+		badNames = append(badNames, de.Name())
+	}
+	for i, tc := range cases {
+		id := ids[i]
+		var detail string
+		for _, r := range auditEvents(t, cfg.Audit, id) {
+			if r["event"] == "damaged" {
+				detail = r["detail"].(string)
+			}
+		}
+		if !strings.Contains(strings.Join(badNames, " "), id+".msg") {
+			t.Errorf("%s: not in bad/ (%v)", tc.name, badNames)
+		}
+		if tc.badOrigin {
+			if counts[id] != 0 || !strings.Contains(detail, "left in bad/") || !strings.Contains(detail, "original does not match") {
+				t.Errorf("%s: delivered %d times, audit %q", tc.name, counts[id], detail)
+			}
+			if _, err := os.Stat(filepath.Join(cfg.Spool, id+".msg")); err == nil {
+				t.Errorf("%s: still in the spool", tc.name)
+			}
+			continue
+		}
+		if counts[id] != 1 {
+			t.Errorf("%s: delivered %d times", tc.name, counts[id])
+		}
+		if b := bodies[id]; !strings.Contains(b, fmt.Sprintf("start of case %d", i)) || !strings.Contains(b, fmt.Sprintf("end of case %d", i)) {
+			t.Errorf("%s: delivered body is not the whole message:\n%s", tc.name, b)
+		}
+		if !strings.Contains(detail, "rebuilt from the original") {
+			t.Errorf("%s: audit detail %q", tc.name, detail)
+		}
+	}
+}

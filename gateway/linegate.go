@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/emersion/go-smtp"
+)
+
+// lineGate enforces accept.max_line_length below go-smtp. go-smtp's own
+// check (v0.25.1 lineLimitReader) fails a read after it has consumed the
+// bytes, and bufio then hands the cut line to go-smtp as if it were
+// complete: the truncated command is executed (a first reply), and the
+// sticky error gives "500 5.4.0 Too long line, closing connection" (a
+// second). The gate hands go-smtp at most one line per read and no part of
+// a line that is too long, so go-smtp's own check never fires:
+//   - a command line that is too long is answered here, once, with
+//     "500 5.5.2 Line too long", discarded through its LF, and the session
+//     goes on. RFC 5321 4.5.3.1.10 names 500 for a line too long, and 3.8
+//     lets a server close the connection only after QUIT or with a 421.
+//   - a data line that is too long fails go-smtp's DATA read once with
+//     smtp.ErrTooLongLine (toReply: "500 5.5.2"), is discarded, and go-smtp
+//     drains the rest of the data: one reply, and the session goes on.
+//
+// It follows go-smtp's state from the client's lines and go-smtp's replies:
+// data after a 354 until ".\r\n" at the start of a line; a BDAT chunk, as
+// go-smtp parses the command, passes uncounted; after STARTTLS is answered
+// 220 everything passes (ciphertext: inside TLS go-smtp's own check applies,
+// as this layer sees no lines there).
+//
+// read runs on the session's goroutine only; replies may be written from
+// others (shutdown), so what Write saw is handed over atomically.
+type lineGate struct {
+	max int // bytes per line, CRLF included; 0: off
+
+	buf      []byte // read from the client, not yet handed out
+	scratch  []byte
+	err      error // from the client, returned once buf is handed out
+	mode     int
+	chunk    uint64 // gateChunk: bytes still to pass
+	left     int    // bytes of a checked line still to hand out
+	after    func() // applied when the checked line is handed out
+	skipping bool   // discarding the rest of a line that is too long
+	crlf     bool   // gateData: the previous data line ended with CRLF
+	tlsAsked bool   // STARTTLS went to go-smtp; its reply decides
+
+	lastReply atomic.Int32 // code of the last reply go-smtp wrote
+	replies   atomic.Int64 // how many it wrote
+	seen      int64
+}
+
+const (
+	gateCommand = iota
+	gateData
+	gateChunk
+	gateRaw
+)
+
+var replyLineTooLongRaw = []byte(fmt.Sprintf("%d %d.%d.%d %s\r\n", replyLineTooLong.Code, replyLineTooLong.EnhancedCode[0],
+	replyLineTooLong.EnhancedCode[1], replyLineTooLong.EnhancedCode[2], replyLineTooLong.Message))
+
+// reply notes a reply go-smtp writes.
+func (g *lineGate) reply(p []byte) {
+	if len(p) >= 3 {
+		if code, err := strconv.Atoi(string(p[:3])); err == nil {
+			g.lastReply.Store(int32(code))
+			g.replies.Add(1)
+		}
+	}
+}
+
+// sync applies the reply go-smtp gave to the last line handed out.
+func (g *lineGate) sync() {
+	if n := g.replies.Load(); n != g.seen {
+		g.seen = n
+		code := g.lastReply.Load()
+		switch {
+		case g.mode == gateCommand && code == 354:
+			g.mode, g.crlf = gateData, true
+		case g.tlsAsked && code == 220:
+			g.mode = gateRaw
+		}
+		g.tlsAsked = false
+	}
+}
+
+// read fills p from raw (the client), w takes the replies the gate gives.
+func (g *lineGate) read(p []byte, raw func([]byte) (int, error), w io.Writer) (int, error) {
+	g.sync()
+	for {
+		switch {
+		case g.left > 0: // the rest of a line that fits
+			n := copy(p, g.buf[:g.left])
+			g.buf, g.left = g.buf[n:], g.left-n
+			if g.left == 0 && g.after != nil {
+				g.after()
+				g.after = nil
+			}
+			return n, nil
+		case g.mode == gateRaw || g.mode == gateChunk && g.chunk > 0:
+			q := p
+			if g.mode == gateChunk {
+				q = p[:min(uint64(len(p)), g.chunk)]
+			}
+			n := copy(q, g.buf)
+			g.buf = g.buf[n:]
+			if n == 0 {
+				if g.err != nil {
+					return 0, g.takeErr()
+				}
+				n, g.err = raw(q)
+			}
+			if g.mode == gateChunk {
+				g.chunk -= uint64(n)
+			}
+			if n == 0 && g.err != nil {
+				return 0, g.takeErr()
+			}
+			return n, nil
+		case g.mode == gateChunk:
+			g.mode = gateCommand
+			continue
+		case g.skipping:
+			if i := bytes.IndexByte(g.buf, '\n'); i >= 0 {
+				g.buf, g.skipping = g.buf[i+1:], false
+				continue
+			}
+			g.buf = g.buf[:0]
+		default:
+			i := bytes.IndexByte(g.buf, '\n')
+			switch {
+			case i >= 0 && i < g.max:
+				g.left = i + 1
+				g.after = g.lineDone(g.buf[:i+1])
+				continue
+			case i >= 0 || len(g.buf) >= g.max:
+				// Too long: nothing of it goes to go-smtp.
+				if i >= 0 {
+					g.buf = g.buf[i+1:]
+				} else {
+					g.buf, g.skipping = g.buf[:0], true
+				}
+				if g.mode == gateData {
+					return 0, smtp.ErrTooLongLine
+				}
+				if _, err := w.Write(replyLineTooLongRaw); err != nil {
+					return 0, err
+				}
+				continue
+			case g.err != nil && len(g.buf) > 0:
+				// The client's last bytes, with no LF: go-smtp sees
+				// them, then the error.
+				n := copy(p, g.buf)
+				g.buf = g.buf[n:]
+				return n, nil
+			}
+		}
+		if g.err != nil {
+			return 0, g.takeErr()
+		}
+		if g.scratch == nil {
+			g.scratch = make([]byte, 4096)
+		}
+		var n int
+		n, g.err = raw(g.scratch)
+		g.buf = append(g.buf, g.scratch[:n]...)
+	}
+}
+
+func (g *lineGate) takeErr() error {
+	err := g.err
+	g.err = nil
+	return err
+}
+
+// lineDone returns what a line that fits changes once it is handed out.
+func (g *lineGate) lineDone(line []byte) func() {
+	if g.mode == gateData {
+		if g.crlf && string(line) == ".\r\n" {
+			return func() { g.mode = gateCommand }
+		}
+		g.crlf = bytes.HasSuffix(line, []byte("\r\n"))
+		return nil
+	}
+	// As go-smtp's parseCmd and handleBdat read it.
+	cmd := strings.TrimRight(string(line), "\r\n")
+	switch up := strings.ToUpper(cmd); {
+	case strings.HasPrefix(up, "STARTTLS"):
+		g.tlsAsked = true
+	case len(cmd) > 5 && up[:5] == "BDAT ":
+		args := strings.Fields(cmd[5:])
+		if len(args) == 0 || len(args) > 2 || len(args) == 2 && !strings.EqualFold(args[1], "LAST") {
+			return nil
+		}
+		size, err := strconv.ParseUint(args[0], 10, 32)
+		if err != nil {
+			return nil
+		}
+		return func() { g.mode, g.chunk = gateChunk, size }
+	}
+	return nil
+}
