@@ -177,7 +177,7 @@ func isNumber(s string) bool {
 		switch {
 		case r >= '0' && r <= '9':
 			digit = true
-		case strings.ContainsRune(".,;+- \t\"'\u3000", r): // ' : one we put in; without letters nothing can be called
+		case strings.ContainsRune(".,;+- \t\r\n\"'\u3000", r): // ' : one we put in; without letters nothing can be called
 		default:
 			return false
 		}
