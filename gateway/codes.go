@@ -20,6 +20,14 @@ var (
 	codeBadContent    = smtp.EnhancedCode{5, 6, 0}
 	codeSyntax        = smtp.EnhancedCode{5, 5, 2}
 	codeBadSenderAddr = smtp.EnhancedCode{5, 1, 7}
+	codeTempPolicy    = smtp.EnhancedCode{4, 7, 0}
+)
+
+// Codes of go-smtp's own replies that the line gate follows (lineGate.sync).
+const (
+	codeReadyTLS  = 220 // to STARTTLS: ciphertext follows
+	codeMailOK    = 250 // to MAIL: the transaction began
+	codeStartData = 354 // to DATA: message data follows
 )
 
 func replyQueued(id string) *smtp.SMTPError {
@@ -39,7 +47,22 @@ var (
 	replyNoStorage    = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient system storage, try again later"}
 	replyBusy         = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Too many large messages being sanitized, try again later"}
 	replyNeedMail     = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Need MAIL before RCPT"}
+
+	// Written by the connection layer itself (wireLine), then it closes.
+	replyTooManyConns    = &smtp.SMTPError{Code: 421, EnhancedCode: codeTempPolicy, Message: "Too many connections, try again later"}
+	replyTooManyCommands = &smtp.SMTPError{Code: 421, EnhancedCode: codeTempPolicy, Message: "Too many commands before MAIL, closing"}
 )
+
+// wireLine is e as one reply line that the connection layer writes itself,
+// below go-smtp. host, when not "", goes before the text, as RFC 5321 3.8
+// has it for a 421 ("421 <domain> ...").
+func wireLine(e *smtp.SMTPError, host string) []byte {
+	text := e.Message
+	if host != "" {
+		text = host + " " + text
+	}
+	return fmt.Appendf(nil, "%d %d.%d.%d %s\r\n", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], text)
+}
 
 // replyBareLineEnding rejects SMTP smuggling attempts and other bare CR or
 // LF in DATA (RFC 5321 2.3.8).

@@ -1,9 +1,6 @@
 package gateway
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -67,13 +64,18 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		l.mu.Unlock()
 		if over {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			fmt.Fprintf(c, "421 4.7.0 %s Too many connections, try again later\r\n", l.hostname)
+			c.Write(wireLine(replyTooManyConns, l.hostname))
 			c.Close()
 			continue
 		}
 		end := time.Now().Add(l.sessionTO)
-		lc := &limitConn{Conn: c, end: end, release: func() { l.release(ip) }, maxBefore: l.maxBefore, hostname: l.hostname}
-		lc.gate.max = l.maxLine
+		lc := &limitConn{Conn: c, end: end, release: func() { l.release(ip) }}
+		lc.gate.max, lc.gate.maxCmds, lc.gate.host = l.maxLine, l.maxBefore, l.hostname
+		if lc.gate.max <= 0 && l.maxBefore > 0 {
+			// Commands are counted on the gate's lines; without
+			// withMaxLine it bounds lines as go-smtp does by default.
+			lc.gate.max = goSMTPMaxLine
+		}
 		c.SetDeadline(end)
 		return lc, nil
 	}
@@ -95,23 +97,20 @@ type limitConn struct {
 	once    sync.Once
 	release func()
 
-	// Until the first MAIL (or STARTTLS), command lines are counted: a
-	// client that only probes (NOOP, VRFY, HELO loops) is cut off.
-	maxBefore int
-	lines     int
-	sawMail   bool
-	hostname  string
-
 	dotCR    dotCRScan
 	poisoned bool
 
+	// gate splits the client's stream into lines: it enforces
+	// accept.max_line_length and counts the commands before MAIL.
 	gate lineGate
 }
 
-var errTooManyCommands = errors.New("gateway: too many commands before MAIL")
+// goSMTPMaxLine is go-smtp's default Server.MaxLineLength.
+const goSMTPMaxLine = 2000
 
 // Read hands go-smtp what the client sent, through the line gate when
-// accept.max_line_length is set (withMaxLine).
+// accept.max_line_length (withMaxLine) or accept.max_commands_before_mail
+// is set.
 func (c *limitConn) Read(p []byte) (int, error) {
 	if c.gate.max <= 0 {
 		return c.readRaw(p)
@@ -128,8 +127,8 @@ func (c *limitConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// readRaw reads from the client with the checks that look at raw bytes:
-// a line-start ".\r", and the number of commands before MAIL.
+// readRaw reads from the client with the check that looks at raw bytes:
+// a line-start ".\r".
 func (c *limitConn) readRaw(p []byte) (int, error) {
 	if c.poisoned {
 		return 0, errDotBareCR
@@ -144,25 +143,6 @@ func (c *limitConn) readRaw(p []byte) (int, error) {
 			return 0, errDotBareCR
 		}
 		err = nil
-	}
-	if c.sawMail || c.maxBefore <= 0 || n == 0 {
-		return n, err
-	}
-	chunk := p[:n]
-	upper := bytes.ToUpper(chunk)
-	// Counting ends at MAIL, and at STARTTLS: past it this layer sees only
-	// ciphertext, whose 0x0A bytes are not lines (a large message over TLS
-	// would be cut off). Inside TLS the session deadline bounds a prober.
-	for _, verb := range []string{"MAIL FROM:", "STARTTLS"} {
-		if i := bytes.Index(upper, []byte(verb)); i >= 0 {
-			c.sawMail = true
-			chunk = chunk[:i]
-			upper = upper[:i]
-		}
-	}
-	if c.lines += bytes.Count(chunk, []byte("\n")); c.lines > c.maxBefore && !c.sawMail {
-		fmt.Fprintf(c.Conn, "421 4.7.0 %s Too many commands before MAIL, closing\r\n", c.hostname)
-		return 0, errTooManyCommands
 	}
 	return n, err
 }

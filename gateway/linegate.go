@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"bytes"
-	"fmt"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -32,10 +32,26 @@ import (
 // 220 everything passes (ciphertext: inside TLS go-smtp's own check applies,
 // as this layer sees no lines there).
 //
+// It also counts the commands before the first MAIL
+// (accept.max_commands_before_mail), on the command lines it splits, never
+// on data lines or BDAT chunk bytes: a client that only probes (NOOP,
+// VRFY, HELO loops) gets "421 4.7.0" and the session ends. Every command
+// line counts, one that is too long too; MAIL and STARTTLS count only when
+// go-smtp refuses them. Counting ends when go-smtp accepts a MAIL (250),
+// or answers STARTTLS with 220: past it the gate sees only ciphertext,
+// whose 0x0A bytes are not lines, and inside TLS the session deadline
+// (accept.session_timeout) bounds a prober.
+//
 // read runs on the session's goroutine only; replies may be written from
 // others (shutdown), so what Write saw is handed over atomically.
 type lineGate struct {
 	max int // bytes per line, CRLF included; 0: off
+
+	maxCmds   int    // commands allowed before MAIL; 0: not counted (or no longer)
+	cmds      int    // counted so far
+	mailAsked bool   // MAIL went to go-smtp while counting; its reply decides
+	host      string // the server's name, in the 421
+	refused   error  // set once the gate ended the session
 
 	buf      []byte // read from the client, not yet handed out
 	scratch  []byte
@@ -60,8 +76,9 @@ const (
 	gateRaw
 )
 
-var replyLineTooLongRaw = []byte(fmt.Sprintf("%d %d.%d.%d %s\r\n", replyLineTooLong.Code, replyLineTooLong.EnhancedCode[0],
-	replyLineTooLong.EnhancedCode[1], replyLineTooLong.EnhancedCode[2], replyLineTooLong.Message))
+var errTooManyCommands = errors.New("gateway: too many commands before MAIL")
+
+var replyLineTooLongRaw = wireLine(replyLineTooLong, "")
 
 // reply notes a reply go-smtp writes.
 func (g *lineGate) reply(p []byte) {
@@ -79,17 +96,24 @@ func (g *lineGate) sync() {
 		g.seen = n
 		code := g.lastReply.Load()
 		switch {
-		case g.mode == gateCommand && code == 354:
+		case g.mode == gateCommand && code == codeStartData:
 			g.mode, g.crlf = gateData, true
-		case g.tlsAsked && code == 220:
+		case g.tlsAsked && code == codeReadyTLS:
 			g.mode = gateRaw
+		case g.mailAsked && code == codeMailOK:
+			g.maxCmds = 0 // counting ends at the first MAIL go-smtp takes
+		case g.mailAsked, g.tlsAsked && g.maxCmds > 0:
+			g.cmds++ // refused: a command like any other
 		}
-		g.tlsAsked = false
+		g.tlsAsked, g.mailAsked = false, false
 	}
 }
 
 // read fills p from raw (the client), w takes the replies the gate gives.
 func (g *lineGate) read(p []byte, raw func([]byte) (int, error), w io.Writer) (int, error) {
+	if g.refused != nil {
+		return 0, g.refused
+	}
 	g.sync()
 	for {
 		switch {
@@ -134,6 +158,11 @@ func (g *lineGate) read(p []byte, raw func([]byte) (int, error), w io.Writer) (i
 			i := bytes.IndexByte(g.buf, '\n')
 			switch {
 			case i >= 0 && i < g.max:
+				if g.mode == gateCommand {
+					if err := g.count(commandVerb(g.buf[:i+1]), w); err != nil {
+						return 0, err
+					}
+				}
 				g.left = i + 1
 				g.after = g.lineDone(g.buf[:i+1])
 				continue
@@ -146,6 +175,10 @@ func (g *lineGate) read(p []byte, raw func([]byte) (int, error), w io.Writer) (i
 				}
 				if g.mode == gateData {
 					return 0, smtp.ErrTooLongLine
+				}
+				// A command line all the same, never run.
+				if err := g.count("", w); err != nil {
+					return 0, err
 				}
 				if _, err := w.Write(replyLineTooLongRaw); err != nil {
 					return 0, err
@@ -203,4 +236,45 @@ func (g *lineGate) lineDone(line []byte) func() {
 		return func() { g.mode, g.chunk = gateChunk, size }
 	}
 	return nil
+}
+
+// count counts a command line before go-smtp sees it, by its verb
+// (commandVerb). Over maxCmds the client gets 421, nothing more of what it
+// sent is handed out, and every read fails with errTooManyCommands (go-smtp
+// then closes the connection).
+func (g *lineGate) count(verb string, w io.Writer) error {
+	if g.maxCmds <= 0 {
+		return nil
+	}
+	switch verb {
+	case "MAIL":
+		g.mailAsked = true // sync counts it if go-smtp refuses it
+	case "STARTTLS": // likewise, through tlsAsked (lineDone)
+	default:
+		g.cmds++
+	}
+	if g.cmds <= g.maxCmds {
+		return nil
+	}
+	g.refused, g.buf, g.left = errTooManyCommands, nil, 0
+	if _, err := w.Write(wireLine(replyTooManyCommands, g.host)); err != nil {
+		return errors.Join(errTooManyCommands, err)
+	}
+	return errTooManyCommands
+}
+
+// commandVerb is the verb of a command line as go-smtp's parseCmd reads it
+// (v0.25.1): STARTTLS when the line starts with it, else the first four
+// bytes upper-cased when the line is just them or they are followed by a
+// space; "" for a line go-smtp refuses as mangled or empty. Nothing later
+// in the line matters: "NOOP MAIL FROM:<a@b>" is a NOOP.
+func commandVerb(line []byte) string {
+	line = bytes.TrimRight(line, "\r\n")
+	switch {
+	case len(line) >= len("STARTTLS") && strings.EqualFold(string(line[:len("STARTTLS")]), "STARTTLS"):
+		return "STARTTLS"
+	case len(line) == 4, len(line) > 4 && line[4] == ' ':
+		return strings.ToUpper(string(line[:4]))
+	}
+	return ""
 }

@@ -199,13 +199,13 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 		case seen[id]:
 		default:
 			seen[id] = true
-			e, why := readEntry(s.dir, id)
+			e, err := readEntry(s.dir, id)
 			switch {
-			case why != "":
+			case err != nil:
 				// A message file with neither an entry line nor a meta
 				// is damage too: committed files are renamed into place
 				// whole, with their entry line.
-				p := Problem{Name: name, Reason: why, ID: id, Moved: true, Damaged: why == errNoEntry || strings.HasPrefix(why, errBadLine)}
+				p := Problem{Name: name, Reason: err.Error(), ID: id, Moved: true, Damaged: damagedFile(err)}
 				if ValidID(id) != nil {
 					p.Damaged = false
 				}
@@ -228,45 +228,60 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 // entryLine starts a new entry's message file.
 const entryLine = "MUGAI-SPOOL "
 
-// readEntry's verdicts on a message file without a meta beside it that
-// carries no entry line, or one that does not parse.
-const (
-	errNoEntry = "message file has no entry line and no meta"
-	errBadLine = "entry line does not parse"
+// readEntry's verdicts on an entry that is not sound, compared with
+// errors.Is. Their texts are what recovery reports (Problem.Reason).
+// errNoEntry and errBadLine are about the message file itself (no meta
+// beside it, and no entry line or one that does not parse): that file is
+// damaged. The others say nothing about the message file's bytes.
+var (
+	errNoEntry        = errors.New("message file has no entry line and no meta")
+	errBadLine        = errors.New("entry line does not parse")
+	errBadMeta        = errors.New("meta does not parse")
+	errNoMessage      = errors.New("message file missing")
+	errUnreadableMsg  = errors.New("unreadable message file")
+	errUnreadableMeta = errors.New("unreadable meta")
+	errInconsistent   = errors.New("entry is inconsistent (id or recipients)")
 )
 
 // readEntry reads the entry id of dir: its meta when there is one, else
-// the first line of its message file. The reason is "" when it is sound.
-func readEntry(dir, id string) (*Entry, string) {
+// the first line of its message file. An entry that is not sound gives
+// nil and an error wrapping one of readEntry's verdicts (errNoEntry…).
+func readEntry(dir, id string) (*Entry, error) {
 	var e Entry
 	data, err := os.ReadFile(filepath.Join(dir, id+".json"))
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(data, &e); err != nil {
-			return nil, "meta does not parse: " + err.Error()
+			return nil, fmt.Errorf("%w: %v", errBadMeta, err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, id+".msg")); err != nil {
-			return nil, "message file missing"
+			return nil, errNoMessage
 		}
 	case os.IsNotExist(err):
 		line, err := firstLine(filepath.Join(dir, id+".msg"))
 		if err != nil {
-			return nil, "unreadable message file: " + err.Error()
+			return nil, fmt.Errorf("%w: %v", errUnreadableMsg, err)
 		}
 		js, ok := strings.CutPrefix(line, entryLine)
 		if !ok {
 			return nil, errNoEntry
 		}
 		if err := json.Unmarshal([]byte(js), &e); err != nil {
-			return nil, errBadLine + ": " + err.Error()
+			return nil, fmt.Errorf("%w: %v", errBadLine, err)
 		}
 	default:
-		return nil, "unreadable meta: " + err.Error()
+		return nil, fmt.Errorf("%w: %v", errUnreadableMeta, err)
 	}
 	if e.ID != id || len(e.Rcpts) == 0 {
-		return nil, "entry is inconsistent (id or recipients)"
+		return nil, errInconsistent
 	}
-	return &e, ""
+	return &e, nil
+}
+
+// damagedFile reports whether readEntry's err says the message file itself
+// is damaged (its entry line lost or torn, no meta beside it).
+func damagedFile(err error) bool {
+	return errors.Is(err, errNoEntry) || errors.Is(err, errBadLine)
 }
 
 // firstLine reads a file's first line (without its LF), at most 1 MiB.
@@ -382,8 +397,8 @@ func (s *Spool) List() (waiting, failed []*Entry, err error) {
 			if !ok || de.IsDir() || safeio.IsTemp(de.Name()) {
 				continue
 			}
-			e, why := readEntry(dir, id)
-			if why != "" {
+			e, err := readEntry(dir, id)
+			if err != nil {
 				continue
 			}
 			if dir == s.dir {
@@ -414,9 +429,9 @@ func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
 	if _, err := os.Stat(filepath.Join(failed, id+".msg")); os.IsNotExist(err) {
 		return nil, ErrNotFound
 	}
-	e, why := readEntry(failed, id)
-	if why != "" {
-		return nil, fmt.Errorf("queue: %s: %s", id, why)
+	e, err := readEntry(failed, id)
+	if err != nil {
+		return nil, fmt.Errorf("queue: %s: %w", id, err)
 	}
 	for _, r := range e.Rcpts {
 		if r.Status == StatusFailed {
@@ -494,9 +509,9 @@ func (s *Spool) Message(id string) ([]byte, error) {
 	if _, err := os.Stat(s.msgPath(id)); os.IsNotExist(err) {
 		return nil, ErrNotFound
 	}
-	e, why := readEntry(s.dir, id)
-	if why != "" {
-		return nil, fmt.Errorf("%w: %s: %s", ErrDamaged, id, why)
+	e, err := readEntry(s.dir, id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrDamaged, id, err)
 	}
 	return s.Read(e)
 }
@@ -624,9 +639,9 @@ func (s *Spool) Entry(id string) (*Entry, error) {
 	if !s.Has(id) {
 		return nil, ErrNotFound
 	}
-	e, why := readEntry(s.dir, id)
-	if why != "" {
-		return nil, fmt.Errorf("queue: %s: %s", id, why)
+	e, err := readEntry(s.dir, id)
+	if err != nil {
+		return nil, fmt.Errorf("queue: %s: %w", id, err)
 	}
 	return e, nil
 }
