@@ -13,6 +13,7 @@ import (
 
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
+	"mugai/gateway/safeio"
 	"mugai/policy/audit"
 	"mugai/sanitize"
 )
@@ -112,15 +113,29 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 	for _, r := range rel.Rcpts {
 		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: r, Status: queue.StatusPending})
 	}
-	if err := sp.Add(entry, msg); err != nil {
+	// The released record is part of the entry's commit, as an accepted
+	// message's records are (session.go): written after the data is
+	// durable and before the entry's name exists, synced with the rename.
+	// A crash at any point leaves no release without its record.
+	var staged safeio.Staged
+	if err := sp.Stage(&staged, entry, msg); err != nil {
+		staged.Discard()
 		return rel, err
 	}
-	if err := log.Released(req.ID, req.Operator, req.Reason, rel.SpoolID, rel.Rcpts, releasedParts(rel.Parts)); err != nil {
-		// Unaudited, it must not go out.
-		if rerr := sp.Remove(rel.SpoolID); rerr != nil {
-			err = errors.Join(err, rerr)
+	staged.Journal = func() (*os.File, func(error), error) {
+		af, unpin, err := log.ReleasedPinned(req.ID, req.Operator, req.Reason, rel.SpoolID, rel.Rcpts, releasedParts(rel.Parts))
+		if err != nil {
+			return nil, nil, err
 		}
-		return rel, err
+		return af, func(cerr error) {
+			if ferr := safeio.FailedFile(cerr, af); ferr != nil && af != nil {
+				log.Fail(ferr)
+			}
+			unpin()
+		}, nil
+	}
+	if err := staged.Commit(nil); err != nil {
+		return rel, fmt.Errorf("release not queued: %w", err)
 	}
 	return rel, nil
 }

@@ -26,12 +26,26 @@ var ErrBroken = errors.New("audit: an earlier sync of the audit log failed; refu
 // before its spool entry is renamed into place; sync f with the renames;
 // Fail if that sync failed; then unpin.
 func (l *Log) AcceptedPinned(id string, env Envelope, decisions []policy.Decision, policySHA string) (f *os.File, unpin func(), err error) {
+	return l.pinned(acceptedRecords(id, env, decisions, policySHA, false))
+}
+
+// ReleasedPinned writes a release's record as part of the commit of its
+// spool entry, as AcceptedPinned does for an accepted message: a release
+// never reaches the spool, nor staff, without its record.
+func (l *Log) ReleasedPinned(id, operator, reason, spoolID string, rcpts []string, parts []ReleasedPart) (f *os.File, unpin func(), err error) {
+	return l.pinned([]any{&ReleasedRecord{Header: Header{Event: EventReleased, ID: id}, Operator: operator, Reason: reason,
+		SpoolID: spoolID, Rcpt: nonNil(rcpts), Parts: parts}})
+}
+
+// pinned writes recs and returns the file they went to, kept open until
+// unpin (see AcceptedPinned).
+func (l *Log) pinned(recs []any) (f *os.File, unpin func(), err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.broken != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBroken, l.broken)
 	}
-	if err := l.writeLocked(acceptedRecords(id, env, decisions, policySHA, false)); err != nil {
+	if err := l.writeLocked(recs); err != nil {
 		return nil, nil, err
 	}
 	lf := l.cur
