@@ -112,14 +112,31 @@ func (c *Control) Close() error {
 	return errors.Join(err, c.lock.Close())
 }
 
-// ServeControl answers control requests on c until c is closed.
+// maxControlConns bounds the control connections served at once; one
+// over that is closed at once.
+const maxControlConns = 8
+
+// ServeControl answers control requests on c until c is closed, each
+// connection in its own goroutine (at most maxControlConns at once), so
+// that idle connections do not hold up an admin command.
 func (g *Gateway) ServeControl(c *Control) {
+	slots := make(chan struct{}, maxControlConns)
 	for {
 		conn, err := c.l.Accept()
 		if err != nil {
 			return
 		}
-		g.controlConn(conn)
+		select {
+		case slots <- struct{}{}:
+		default:
+			g.log.Warn("control connection refused: too many at once", "max", maxControlConns)
+			conn.Close()
+			continue
+		}
+		go func() {
+			defer func() { <-slots }()
+			g.controlConn(conn)
+		}()
 	}
 }
 

@@ -18,54 +18,83 @@ import (
 var errOriginalDamaged = errors.New("the original does not match its index (size or sha256)")
 
 // spoolDamaged handles an entry that Read found damaged while the gateway
-// runs: it is moved to the spool's bad/, logged, audited, and rebuilt from
-// its kept original when that verifies. It returns the rebuilt entry to
-// schedule (nil when none).
+// runs: it is moved to the spool's bad/ (after a durable note there saying
+// why, which the next start finishes if we crash: see queue.MoveDamaged),
+// logged, audited, and rebuilt from its kept original when that verifies.
+// It returns the rebuilt entry to schedule (nil when none).
 func (g *Gateway) spoolDamaged(e *queue.Entry, why string) *queue.Entry {
-	files, err := g.spool.MoveToBad(e.ID)
+	p, err := g.spool.MoveDamaged(e, why)
 	if err != nil {
-		// Not moved: it stays in the spool, unscheduled until the next
-		// start, and is never delivered as it is.
+		// Not moved (or not all of it): it stays unscheduled until the
+		// next start, which finishes the move its note announces (or,
+		// with no note, finds it again), and is never delivered as it is.
 		g.log.Error("damaged spool entry; cannot move it to bad/", "msg_id", e.ID, "reason", why, "err", err)
-		g.auditDamaged(e.ID, why, "cannot move to bad/: "+err.Error())
+		g.auditDamaged(e.ID, why, "cannot move to bad/ (retried at the next start): "+err.Error())
 		return nil
 	}
-	return g.rebuildDamaged(e.ID, e, why, files)
+	return g.handleBad(p)
 }
 
-// spoolProblem reports what spool recovery moved aside or left at start,
-// and rebuilds a damaged entry from its original; it returns the rebuilt
-// entry (nil when none).
+// spoolProblem reports what spool recovery moved aside (now, or before a
+// crash that left its note unhandled) or left at start, and rebuilds a
+// damaged entry from its original; it returns the rebuilt entry (nil when
+// none).
 func (g *Gateway) spoolProblem(p queue.Problem) *queue.Entry {
-	dir := g.cfg.Spool + "/bad"
-	switch {
-	case p.Damaged:
-		return g.rebuildDamaged(p.ID, p.Entry, p.Reason, []string{p.Name})
-	case p.Moved:
-		g.log.Error("spool entry moved aside", "file", p.Name, "reason", p.Reason, "dir", dir)
-		g.auditDamaged(p.ID, p.Reason, "moved to bad/; not delivered")
-	default:
-		g.log.Warn("unknown file in the spool left in place", "file", p.Name, "reason", p.Reason)
+	if p.Moved {
+		return g.handleBad(p)
 	}
+	g.log.Warn("unknown file in the spool left in place", "file", p.Name, "reason", p.Reason)
 	return nil
 }
 
-// rebuildDamaged logs and audits a damaged entry now in bad/ and rebuilds
-// it from its original for the recipients still pending (all of the
-// original's when state is nil).
-func (g *Gateway) rebuildDamaged(id string, state *queue.Entry, why string, files []string) *queue.Entry {
-	log := g.log.With("msg_id", id)
-	log.Error("damaged spool entry moved to bad/; never delivered as it is", "reason", why,
-		"dir", g.cfg.Spool+"/bad", "files", strings.Join(files, ","))
-	e, err := g.rebuildFromOriginal(id, state)
+// handleBad logs and audits an entry moved into bad/ and, when its message
+// file is damaged, rebuilds it from its original for the recipients still
+// pending (all of the original's when p.Entry is nil); then it marks the
+// entry handled in bad/, once its audit record is durable. Until then a
+// crash leaves it to the next start, which does this again: the record
+// may then be written twice, the message is never rebuilt twice (an entry
+// of that id in the spool is the rebuild).
+func (g *Gateway) handleBad(p queue.Problem) *queue.Entry {
+	log := g.log.With("msg_id", p.ID)
+	dir := g.cfg.Spool + "/bad"
+	if !p.Damaged {
+		log.Error("spool entry moved aside", "file", p.Name, "reason", p.Reason, "dir", dir, "files", strings.Join(p.Files, ","))
+		g.auditDamaged(p.ID, p.Reason, "moved to bad/; not delivered")
+		g.markBad(p, false)
+		return nil
+	}
+	log.Error("damaged spool entry moved to bad/; never delivered as it is", "reason", p.Reason,
+		"dir", dir, "files", strings.Join(p.Files, ","))
+	if g.spool.Has(p.ID) {
+		// Rebuilt and spooled before a crash: recovery has it already.
+		log.Info("damaged spool entry was rebuilt from its original before a restart; not rebuilt again")
+		g.auditDamaged(p.ID, p.Reason, "rebuilt from the original (sha256 verified) and queued again")
+		g.markBad(p, true)
+		return nil
+	}
+	e, err := g.rebuildFromOriginal(p.ID, p.Entry)
 	if err != nil {
 		log.Error("damaged spool entry not rebuilt; left in bad/ for an admin", "err", err)
-		g.auditDamaged(id, why, "left in bad/: not rebuilt: "+err.Error())
+		g.auditDamaged(p.ID, p.Reason, "left in bad/: not rebuilt: "+err.Error())
+		g.markBad(p, false)
 		return nil
 	}
 	log.Info("damaged spool entry rebuilt from its original and queued again", "rcpts", len(e.Pending()))
-	g.auditDamaged(id, why, "rebuilt from the original (sha256 verified) and queued again")
+	g.auditDamaged(p.ID, p.Reason, "rebuilt from the original (sha256 verified) and queued again")
+	g.markBad(p, true)
 	return e
+}
+
+// markBad marks p handled in bad/ once the audit log is durable; when it
+// is not, the next start handles p again.
+func (g *Gateway) markBad(p queue.Problem, rebuilt bool) {
+	if err := g.audit.Sync(); err != nil {
+		g.log.Error("audit sync failed; the damaged entry is reported again at the next start", "msg_id", p.ID, "err", err)
+		return
+	}
+	if err := g.spool.MarkBad(p, rebuilt); err != nil {
+		g.log.Error("cannot mark the entry in bad/ handled; it is reported again at the next start", "msg_id", p.ID, "err", err)
+	}
 }
 
 func (g *Gateway) auditDamaged(id, why, outcome string) {

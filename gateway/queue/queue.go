@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"mugai/gateway/safeio"
@@ -142,6 +143,10 @@ type Problem struct {
 	// one was readable, else nil (every recipient still pending).
 	Damaged bool
 	Entry   *Entry
+	// Files are the names of the entry's files in bad/; Note is the name
+	// of its note there (see todoExt), for MarkBad.
+	Files []string
+	Note  string
 }
 
 // Open opens (creating) the spool, recovers it and returns the committed
@@ -171,6 +176,18 @@ func (s *Spool) msgPath(id string) string  { return filepath.Join(s.dir, id+".ms
 func (s *Spool) metaPath(id string) string { return filepath.Join(s.dir, id+".json") }
 
 func (s *Spool) recover() ([]*Entry, []Problem, error) {
+	// First the moves into bad/ that a note says were begun: a crash
+	// between a note and its renames leaves files that must not be read
+	// as a spool entry (their entry line's state may be stale).
+	notes, _, err := s.todoNotes()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range notes {
+		if err := s.finishMove(n); err != nil {
+			return nil, nil, err
+		}
+	}
 	des, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, nil, err
@@ -205,14 +222,12 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 				// A message file with neither an entry line nor a meta
 				// is damage too: committed files are renamed into place
 				// whole, with their entry line.
-				p := Problem{Name: name, Reason: err.Error(), ID: id, Moved: true, Damaged: damagedFile(err)}
-				if ValidID(id) != nil {
-					p.Damaged = false
-				}
-				if _, err := s.moveAside(id); err != nil {
+				// Reported below from its note in bad/, with the notes
+				// an earlier start or run left unhandled.
+				damaged := damagedFile(err) && ValidID(id) == nil
+				if _, err := s.moveAside(id, name, err.Error(), damaged, nil); err != nil {
 					return nil, nil, err
 				}
-				problems = append(problems, p)
 			default:
 				entries = append(entries, e)
 			}
@@ -220,6 +235,16 @@ func (s *Spool) recover() ([]*Entry, []Problem, error) {
 	}
 	if err := safeio.SyncDir(s.dir); err != nil {
 		return nil, nil, err
+	}
+	notes, unreadable, err := s.todoNotes()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range notes {
+		problems = append(problems, n.problem())
+	}
+	for _, name := range unreadable {
+		problems = append(problems, Problem{Name: filepath.Join("bad", name), Reason: "note in bad/ does not parse; left in place"})
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Created.Before(entries[j].Created) })
 	return entries, problems, nil
@@ -298,45 +323,219 @@ func firstLine(path string) (string, error) {
 	return strings.TrimSuffix(line, "\n"), nil
 }
 
-// moveAside moves an entry's files into bad/ and returns the names they
-// got there: <id>.msg and <id>.json, or with a suffix (.1, .2, …) when
-// bad/ holds an earlier entry of that id, which stays.
-func (s *Spool) moveAside(id string) ([]string, error) {
+// Moves into bad/. Before an entry's files are moved there, a note
+// saying why, with the entry's state and the names its files get, is made
+// durable in bad/ as <id>.todo (with the suffix its files get); then the
+// files move. The gateway reports the move (log line, audit record),
+// rebuilds a damaged message from its original, and only then marks the
+// note handled (MarkBad: renamed to <id>.rebuilt or <id>.left). A crash
+// at any point leaves the note: the next Open finishes the move and
+// reports the entry again, so none is left in bad/ unreported, and the
+// gateway, finding the rebuilt entry in the spool, does not rebuild twice.
+// Entries in bad/ without a note (older versions) are left alone.
+const (
+	todoExt    = ".todo"
+	rebuiltExt = ".rebuilt"
+	leftExt    = ".left"
+)
+
+// badNote is a note in bad/ (see todoExt).
+type badNote struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"` // the file recovery found, or <id>.msg
+	Reason  string `json:"reason"`
+	Damaged bool   `json:"damaged"`
+	Entry   *Entry `json:"entry,omitempty"`
+	Meta    string `json:"meta,omitempty"` // the meta's name in bad/
+	Msg     string `json:"msg,omitempty"`  // the message file's name in bad/
+	note    string // the note's own name in bad/
+}
+
+func (n *badNote) problem() Problem {
+	p := Problem{Name: n.Name, Reason: n.Reason, ID: n.ID, Moved: true, Damaged: n.Damaged, Entry: n.Entry, Note: n.note}
+	for _, f := range []string{n.Meta, n.Msg} {
+		if f != "" {
+			p.Files = append(p.Files, f)
+		}
+	}
+	return p
+}
+
+// todoNotes reads the unhandled notes in bad/, in name order, and the
+// names of those that do not parse.
+func (s *Spool) todoNotes() ([]*badNote, []string, error) {
+	bad := filepath.Join(s.dir, "bad")
+	des, err := os.ReadDir(bad)
+	if err != nil {
+		return nil, nil, err
+	}
+	var notes []*badNote
+	var unreadable []string
+	for _, de := range des {
+		name := de.Name()
+		if de.IsDir() || safeio.IsTemp(name) || !isTodo(name) {
+			continue
+		}
+		var n badNote
+		data, err := os.ReadFile(filepath.Join(bad, name))
+		if err != nil || json.Unmarshal(data, &n) != nil || n.ID == "" {
+			unreadable = append(unreadable, name)
+			continue
+		}
+		n.note = name
+		notes = append(notes, &n)
+	}
+	return notes, unreadable, nil
+}
+
+// isTodo reports whether a name in bad/ is an unhandled note:
+// <id>.todo or <id>.todo.N.
+func isTodo(name string) bool {
+	i := strings.LastIndex(name, todoExt)
+	if i <= 0 {
+		return false
+	}
+	rest := name[i+len(todoExt):]
+	if rest == "" {
+		return true
+	}
+	if rest[0] != '.' || len(rest) == 1 {
+		return false
+	}
+	for _, c := range rest[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// moveAside notes in bad/ why an entry moves there (durably), then moves
+// its files there, and returns what the note says. Its files get the
+// names <id>.msg and <id>.json, or with a suffix (.1, .2, …) when bad/
+// holds an earlier entry of that id, which stays.
+func (s *Spool) moveAside(id, name, reason string, damaged bool, state *Entry) (*badNote, error) {
 	bad := filepath.Join(s.dir, "bad")
 	suffix := ""
 	for n := 1; ; n++ {
-		_, err1 := os.Lstat(filepath.Join(bad, id+".msg"+suffix))
-		_, err2 := os.Lstat(filepath.Join(bad, id+".json"+suffix))
-		if os.IsNotExist(err1) && os.IsNotExist(err2) {
+		free := true
+		for _, ext := range []string{".msg", ".json", todoExt, rebuiltExt, leftExt} {
+			if _, err := os.Lstat(filepath.Join(bad, id+ext+suffix)); !os.IsNotExist(err) {
+				free = false
+			}
+		}
+		if free {
 			break
 		}
 		suffix = fmt.Sprintf(".%d", n)
 	}
-	var moved []string
-	for _, p := range []string{s.metaPath(id), s.msgPath(id)} {
-		to := filepath.Base(p) + suffix
-		if err := os.Rename(p, filepath.Join(bad, to)); err == nil {
-			moved = append(moved, to)
-		} else if !os.IsNotExist(err) {
-			return moved, err
+	note := &badNote{ID: id, Name: name, Reason: reason, Damaged: damaged, Entry: state, note: id + todoExt + suffix}
+	if _, err := os.Lstat(s.metaPath(id)); err == nil {
+		note.Meta = id + ".json" + suffix
+	}
+	if _, err := os.Lstat(s.msgPath(id)); err == nil {
+		note.Msg = id + ".msg" + suffix
+	}
+	data, err := json.Marshal(note)
+	if err != nil {
+		return nil, err
+	}
+	if err := safeio.WriteFile(filepath.Join(bad, note.note), data, 0o640); err != nil {
+		return nil, fmt.Errorf("queue: note in bad/: %w", err)
+	}
+	if err := safeio.SyncDir(bad); err != nil {
+		return nil, err
+	}
+	if moveHook != nil {
+		if err := moveHook(id); err != nil {
+			return note, err
+		}
+	}
+	return note, s.finishMove(note)
+}
+
+// moveHook, when set (by tests only), is called between a note and the
+// renames it announces; an error stops there (a crash).
+var moveHook func(id string) error
+
+// finishMove renames into bad/ those of a note's files still in the
+// spool: the meta first, then the message. A file already in bad/ under
+// its note's name was moved; what the spool then holds under that id is
+// the entry rebuilt since, and stays.
+func (s *Spool) finishMove(n *badNote) error {
+	bad := filepath.Join(s.dir, "bad")
+	for _, m := range []struct{ from, to string }{{s.metaPath(n.ID), n.Meta}, {s.msgPath(n.ID), n.Msg}} {
+		if m.to == "" || strings.ContainsRune(n.ID, '/') || strings.ContainsRune(m.to, '/') {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(bad, m.to)); err == nil {
+			continue
+		}
+		if err := os.Rename(m.from, filepath.Join(bad, m.to)); err != nil && !os.IsNotExist(err) {
+			return err
 		}
 	}
 	if err := safeio.SyncDir(bad); err != nil {
-		return moved, err
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return moved, safeio.SyncDir(s.dir)
+	return safeio.SyncDir(s.dir)
 }
 
-// MoveToBad moves a damaged entry (ErrDamaged from Read) into bad/,
-// where an admin can inspect it, and returns the names of its files
-// there.
+// MoveDamaged moves a damaged entry (ErrDamaged from Read) into bad/,
+// where an admin can inspect it, noting first why and its state e (see
+// todoExt). The Problem it returns is handled like those Open returns,
+// and marked with MarkBad.
+func (s *Spool) MoveDamaged(e *Entry, why string) (Problem, error) {
+	if err := ValidID(e.ID); err != nil {
+		return Problem{}, err
+	}
+	n, err := s.moveAside(e.ID, e.ID+".msg", why, true, e)
+	if n == nil {
+		return Problem{}, err
+	}
+	return n.problem(), err
+}
+
+// MoveToBad is MoveDamaged with the state of the entry's meta when it has
+// one (else every recipient of the original pending); it returns the
+// names the entry's files got in bad/.
 func (s *Spool) MoveToBad(id string) ([]string, error) {
 	if err := ValidID(id); err != nil {
 		return nil, err
 	}
-	return s.moveAside(id)
+	var state *Entry
+	if data, err := os.ReadFile(s.metaPath(id)); err == nil {
+		var e Entry
+		if json.Unmarshal(data, &e) == nil && e.ID == id && len(e.Rcpts) > 0 {
+			state = &e
+		}
+	}
+	n, err := s.moveAside(id, id+".msg", "damaged", true, state)
+	if n == nil {
+		return nil, err
+	}
+	return n.problem().Files, err
+}
+
+// MarkBad marks the note of a Problem in bad/ handled (reported, and
+// rebuilt or not), durably: renamed to <id>.rebuilt or <id>.left, so
+// that the next Open does not report it again.
+func (s *Spool) MarkBad(p Problem, rebuilt bool) error {
+	if p.Note == "" || !isTodo(p.Note) || strings.ContainsRune(p.Note, '/') {
+		return nil
+	}
+	i := strings.LastIndex(p.Note, todoExt)
+	ext := leftExt
+	if rebuilt {
+		ext = rebuiltExt
+	}
+	bad := filepath.Join(s.dir, "bad")
+	if err := os.Rename(filepath.Join(bad, p.Note), filepath.Join(bad, p.Note[:i]+ext+p.Note[i+len(todoExt):])); err != nil {
+		return err
+	}
+	return safeio.SyncDir(bad)
 }
 
 // Stage adds a new entry, its message file with the entry as the first
@@ -414,6 +613,50 @@ func (s *Spool) List() (waiting, failed []*Entry, err error) {
 	return waiting, failed, nil
 }
 
+// failedLockName is the lock file in failed/: moves into failed/
+// (MoveToFailed, in the gateway) and out of it (Requeue, Delete,
+// DeleteFailed, in the admin commands) hold it (flock, exclusive), so
+// that no one sees an entry there half moved: its message without its
+// meta, whose entry line has a stale state.
+const failedLockName = "mugai.lock"
+
+// lockFailed takes failed/'s lock, waiting for it, and returns its
+// release. The file is opened read-only (flock needs no more), so that a
+// gateway and an admin running as another user share it.
+func (s *Spool) lockFailed() (func(), error) {
+	failed := filepath.Join(s.dir, "failed")
+	path := filepath.Join(failed, failedLockName)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("queue: lock of failed/: %w", err)
+	}
+	// Created by root (an admin command): give it to the spool's owner.
+	if fi, err := f.Stat(); err == nil {
+		if di, err := os.Stat(failed); err == nil {
+			if fst, ok := fi.Sys().(*syscall.Stat_t); ok {
+				if dst, ok := di.Sys().(*syscall.Stat_t); ok && (fst.Uid != dst.Uid || fst.Gid != dst.Gid) && os.Geteuid() == 0 {
+					f.Chown(int(dst.Uid), int(dst.Gid))
+				}
+			}
+		}
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("queue: lock of failed/: %w", err)
+	}
+	return func() { f.Close() }, nil // closing releases the lock
+}
+
+// betweenFailedRenames, when set (by tests only), is called between
+// MoveToFailed's two renames.
+var betweenFailedRenames func(id string)
+
 // Requeue moves an entry from failed/ back into the spool with its failed
 // recipients pending again, due now.
 //
@@ -426,6 +669,11 @@ func (s *Spool) Requeue(id string, now time.Time) (*Entry, error) {
 		return nil, err
 	}
 	failed := filepath.Join(s.dir, "failed")
+	unlock, err := s.lockFailed()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(failed, id+".msg")); os.IsNotExist(err) {
 		return nil, ErrNotFound
 	}
@@ -457,12 +705,10 @@ func (s *Spool) Delete(id string) error {
 	if err := ValidID(id); err != nil {
 		return err
 	}
-	for _, dir := range []string{s.dir, filepath.Join(s.dir, "failed")} {
-		if err := deleteIn(dir, id); err != ErrNotFound {
-			return err
-		}
+	if err := deleteIn(s.dir, id); err != ErrNotFound {
+		return err
 	}
-	return ErrNotFound
+	return s.DeleteFailed(id)
 }
 
 // DeleteFailed removes an entry from failed/ only (queue purge-failed).
@@ -470,6 +716,11 @@ func (s *Spool) DeleteFailed(id string) error {
 	if err := ValidID(id); err != nil {
 		return err
 	}
+	unlock, err := s.lockFailed()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return deleteIn(filepath.Join(s.dir, "failed"), id)
 }
 
@@ -603,11 +854,21 @@ func (s *Spool) MoveToFailed(e *Entry) error {
 		return err
 	}
 	failed := filepath.Join(s.dir, "failed")
+	// Both renames under failed/'s lock: an admin command never sees the
+	// message there without its meta.
+	unlock, err := s.lockFailed()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// The message moves first: a crash between the two renames leaves the
 	// state in the spool without its message (moved aside and reported at
 	// startup), never a message delivered twice.
 	if err := os.Rename(s.msgPath(e.ID), filepath.Join(failed, e.ID+".msg")); err != nil {
 		return err
+	}
+	if betweenFailedRenames != nil {
+		betweenFailedRenames(e.ID)
 	}
 	if err := os.Rename(s.metaPath(e.ID), filepath.Join(failed, e.ID+".json")); err != nil {
 		return err
