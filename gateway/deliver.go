@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
 	"mugai/gateway/courier"
 	"mugai/gateway/queue"
+	"mugai/gateway/safeio"
 	"mugai/policy/audit"
 )
 
@@ -26,6 +28,10 @@ import (
 // an entry finished, can schedule a message a second time: an entry's
 // files are removed (Finish, MoveToFailed, Delete) before its id leaves
 // flight, so under mu "not known" and "file present" together mean new.
+//
+// Waiting entries are kept in a heap by next attempt (schedule.go): the
+// scheduler takes each due entry in O(log n), so neither it nor a
+// session's add, which takes the same mu, waits on a scan of the queue.
 type deliverer struct {
 	g       *Gateway
 	courier courier.Courier
@@ -33,10 +39,10 @@ type deliverer struct {
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	waiting map[string]*queue.Entry // not in flight
-	flying  int                     // being delivered now
-	flyIDs  map[string]bool         // which
-	flush   map[string]bool         // in flight when a rescan asked for "now"
+	waiting *waitList       // not in flight
+	flying  int             // being delivered now
+	flyIDs  map[string]bool // which
+	flush   map[string]bool // in flight when a rescan asked for "now"
 	wake    chan struct{}
 	work    chan *queue.Entry
 	wg      sync.WaitGroup
@@ -44,7 +50,7 @@ type deliverer struct {
 
 func newDeliverer(g *Gateway, c courier.Courier) *deliverer {
 	return &deliverer{g: g, courier: c, log: g.log.With("component", "deliver"),
-		waiting: map[string]*queue.Entry{}, flyIDs: map[string]bool{}, flush: map[string]bool{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
+		waiting: newWaitList(), flyIDs: map[string]bool{}, flush: map[string]bool{}, wake: make(chan struct{}, 1), work: make(chan *queue.Entry)}
 }
 
 // add schedules an entry (new, or recovered from the spool at startup)
@@ -63,14 +69,14 @@ func (d *deliverer) add(e *queue.Entry) bool {
 // a new entry, in flight) or its entry left the spool; d.mu is held. A
 // worker passes again for the entry it is finishing.
 func (d *deliverer) schedule1(e *queue.Entry, again bool) bool {
-	if d.waiting[e.ID] != nil || (!again && d.flyIDs[e.ID]) || !d.g.spool.Has(e.ID) {
+	if d.waiting.get(e.ID) != nil || (!again && d.flyIDs[e.ID]) || !d.g.spool.Has(e.ID) {
 		return false
 	}
 	if d.flush[e.ID] { // a flush came while this attempt was under way
 		delete(d.flush, e.ID)
 		e.NextAttempt = d.g.Now()
 	}
-	d.waiting[e.ID] = e
+	d.waiting.put(e)
 	return true
 }
 
@@ -78,8 +84,7 @@ func (d *deliverer) schedule1(e *queue.Entry, again bool) bool {
 // in flight finds it gone when it persists its state).
 func (d *deliverer) drop(id string) bool {
 	d.mu.Lock()
-	_, ok := d.waiting[id]
-	delete(d.waiting, id)
+	ok := d.waiting.remove(id)
 	d.mu.Unlock()
 	return ok
 }
@@ -95,16 +100,17 @@ func (d *deliverer) poke() {
 func (d *deliverer) inFlight(id string) bool { return d.flyIDs[id] }
 
 // oldest returns when the oldest waiting message was received (zero when
-// none waits).
+// none waits). It reads every waiting entry: once per metrics scrape,
+// never per entry delivered.
 func (d *deliverer) oldest() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var t time.Time
-	for _, e := range d.waiting {
+	d.waiting.each(func(e *queue.Entry) {
 		if t.IsZero() || e.Created.Before(t) {
 			t = e.Created
 		}
-	}
+	})
 	return t
 }
 
@@ -112,7 +118,7 @@ func (d *deliverer) oldest() time.Time {
 func (d *deliverer) queued() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.waiting) + d.flying
+	return d.waiting.Len() + d.flying
 }
 
 // start runs the scheduler and workers until ctx ends; stop waits for the
@@ -123,18 +129,7 @@ func (d *deliverer) start(ctx context.Context, workers int) {
 		go func() {
 			defer d.wg.Done()
 			for e := range d.work {
-				next := d.attempt(e)
-				d.mu.Lock()
-				if next != nil {
-					d.schedule1(next, true)
-				}
-				d.flying--
-				delete(d.flyIDs, e.ID)
-				delete(d.flush, e.ID)
-				d.mu.Unlock()
-				if next != nil {
-					d.poke()
-				}
+				d.finished(e, d.attempt(e))
 			}
 		}()
 	}
@@ -147,6 +142,24 @@ func (d *deliverer) start(ctx context.Context, workers int) {
 }
 
 func (d *deliverer) stop() { d.wg.Wait() }
+
+// finished ends the attempt on e that a worker made: next (when not nil)
+// waits for its next attempt, and e's id leaves flight, in one step under
+// mu, so that no add or rescan sees the id neither waiting nor in flight
+// while its file is still in the spool.
+func (d *deliverer) finished(e, next *queue.Entry) {
+	d.mu.Lock()
+	if next != nil {
+		d.schedule1(next, true)
+	}
+	d.flying--
+	delete(d.flyIDs, e.ID)
+	delete(d.flush, e.ID)
+	d.mu.Unlock()
+	if next != nil {
+		d.poke()
+	}
+}
 
 func (d *deliverer) schedule(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
@@ -170,25 +183,15 @@ func (d *deliverer) schedule(ctx context.Context) {
 	}
 }
 
-// dispatch hands every due entry to a worker and returns the earliest
-// future attempt time (zero when nothing waits).
+// dispatch hands every due entry to a worker, earliest first, and returns
+// the earliest future attempt time (zero when nothing waits). Each entry
+// costs one heap pop under mu, O(log n).
 func (d *deliverer) dispatch(ctx context.Context) time.Time {
 	for {
 		now := d.g.Now()
-		var due *queue.Entry
-		var next time.Time
 		d.mu.Lock()
-		for _, e := range d.waiting {
-			if !e.NextAttempt.After(now) {
-				if due == nil || e.NextAttempt.Before(due.NextAttempt) {
-					due = e
-				}
-			} else if next.IsZero() || e.NextAttempt.Before(next) {
-				next = e.NextAttempt
-			}
-		}
+		due, next := d.waiting.takeDue(now)
 		if due != nil {
-			delete(d.waiting, due.ID)
 			d.flying++
 			d.flyIDs[due.ID] = true
 		}
@@ -317,17 +320,21 @@ func (d *deliverer) rescan(flush bool) (added, dropped int, err error) {
 		present[e.ID] = e
 	}
 	d.mu.Lock()
-	for id := range d.waiting {
-		if present[id] == nil && !d.g.spool.Has(id) {
-			delete(d.waiting, id)
-			dropped++
+	var gone, due []string
+	d.waiting.each(func(e *queue.Entry) {
+		if present[e.ID] == nil && !d.g.spool.Has(e.ID) {
+			gone = append(gone, e.ID)
 		}
+	})
+	for _, id := range gone {
+		d.waiting.remove(id)
+		dropped++
 	}
 	for id, e := range present {
-		switch w, ok := d.waiting[id]; {
-		case ok:
+		switch {
+		case d.waiting.get(id) != nil:
 			if flush {
-				w.NextAttempt = now
+				due = append(due, id)
 			}
 		case d.inFlight(id):
 			// Its attempt is under way; if it ends deferred, the
@@ -344,6 +351,7 @@ func (d *deliverer) rescan(flush bool) (added, dropped int, err error) {
 			}
 		}
 	}
+	d.waiting.dueAt(due, now) // once for all: O(n) for a flush of everything
 	d.mu.Unlock()
 	d.poke()
 	return added, dropped, nil
@@ -368,11 +376,29 @@ func (d *deliverer) queueDSN(e *queue.Entry, rebuilt []byte, now time.Time) erro
 	id := g.newID()
 	dsn := &queue.Entry{ID: id, From: "", Created: now, NextAttempt: now, Bounce: true,
 		Rcpts: []*queue.Recipient{{Addr: e.From, Status: queue.StatusPending}}}
-	if err := g.spool.Add(dsn, buildDSN(g.cfg.Hostname, id, e, rebuilt, now)); err != nil {
+	// The DSN's records are part of its commit, as an accepted message's
+	// are (session.go): no DSN is spooled, nor sent, without them.
+	var st safeio.Staged
+	if err := g.spool.Stage(&st, dsn, buildDSN(g.cfg.Hostname, id, e, rebuilt, now)); err != nil {
+		st.Discard()
 		return fmt.Errorf("queue DSN: %w", err)
 	}
-	if err := g.audit.Accepted(id, audit.Envelope{From: "", Rcpts: []string{e.From}, MessageID: "<" + id + "@" + g.cfg.Hostname + ">"}, nil, g.Policy().SHA256); err != nil {
-		d.log.Error("audit write failed", "err", err)
+	aenv := audit.Envelope{From: "", Rcpts: []string{e.From}, MessageID: "<" + id + "@" + g.cfg.Hostname + ">"}
+	st.Journal = func() (*os.File, func(error), error) {
+		af, unpin, err := g.audit.AcceptedPinned(id, aenv, nil, g.Policy().SHA256)
+		if err != nil {
+			return nil, nil, err
+		}
+		return af, func(cerr error) {
+			if ferr := safeio.FailedFile(cerr, af); ferr != nil && af != nil {
+				d.log.Error("audit log sync failed; refusing mail until restart", "dsn_id", id, "err", ferr)
+				g.audit.Fail(ferr)
+			}
+			unpin()
+		}, nil
+	}
+	if err := st.Commit(g.committer); err != nil {
+		return fmt.Errorf("queue DSN: %w", err)
 	}
 	d.log.Info("DSN queued", "msg_id", e.ID, "dsn_id", id, "to", e.From)
 	d.add(dsn)
