@@ -116,3 +116,57 @@ func TestServeSIGHUP(t *testing.T) {
 		t.Errorf("the refusal is not in the log:\n%s", readLog())
 	}
 }
+
+// TestServeEarlySIGHUP: a SIGHUP that arrives while serve is starting (a
+// logrotate at the wrong moment) is handled once the gateway runs, never
+// the default action that would kill it.
+func TestServeEarlySIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mugai")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	auditFile := filepath.Join(dir, "audit.jsonl")
+	listen := freePort(t)
+	cfg := filepath.Join(dir, "mugai.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\n",
+		listen, filepath.Join(dir, "spool"), filepath.Join(dir, "originals"), auditFile,
+		filepath.Join(dir, "cache"), filepath.Join(dir, "maildir"))), 0o644)
+	logPath := filepath.Join(dir, "serve.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "serve", "-config", cfg)
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	readLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	for i := 0; i < 400 && !strings.Contains(readLog(), "starting mugai"); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGHUP) // before it listens
+	for i := 0; i < 200; i++ {
+		select {
+		case err := <-exited:
+			t.Fatalf("serve exited on an early SIGHUP: %v\n%s", err, readLog())
+		default:
+		}
+		policies := 0
+		for _, r := range auditRecords(auditFile) {
+			if r["event"] == "policy" {
+				policies++
+			}
+		}
+		if policies >= 2 { // the start, then the reload the SIGHUP asked for
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no reload after an early SIGHUP:\n%s", readLog())
+}

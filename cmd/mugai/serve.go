@@ -19,6 +19,12 @@ import (
 
 // cmdServe runs the relay until SIGINT or SIGTERM.
 func cmdServe(args []string, _, stderr io.Writer) error {
+	// Signals are caught first: a SIGHUP (logrotate)
+	// or SIGTERM that arrives while the gateway starts waits for the loop
+	// below instead of killing the process (SIGHUP's default action).
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
+
 	fs := newFlags("serve", stderr, "[-config FILE]")
 	configFile := fs.String("config", "", "configuration file (default: the embedded defaults)")
 	if err := parseFlags(fs, args); err != nil {
@@ -60,8 +66,6 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	go g.ServeControl(ctl)
 	log.Info("control socket", "path", ctl.Path())
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
 wait:
 	for {
 		select {
