@@ -384,19 +384,11 @@ func (d *deliverer) queueDSN(e *queue.Entry, rebuilt []byte, now time.Time) erro
 		return fmt.Errorf("queue DSN: %w", err)
 	}
 	aenv := audit.Envelope{From: "", Rcpts: []string{e.From}, MessageID: "<" + id + "@" + g.cfg.Hostname + ">"}
-	st.Journal = func() (*os.File, func(error), error) {
-		af, unpin, err := g.audit.AcceptedPinned(id, aenv, nil, g.Policy().SHA256)
-		if err != nil {
-			return nil, nil, err
-		}
-		return af, func(cerr error) {
-			if ferr := safeio.FailedFile(cerr, af); ferr != nil && af != nil {
-				d.log.Error("audit log sync failed; refusing mail until restart", "dsn_id", id, "err", ferr)
-				g.audit.Fail(ferr)
-			}
-			unpin()
-		}, nil
-	}
+	st.Journal = auditJournal(g.audit, func() (*os.File, func(), error) {
+		return g.audit.AcceptedPinned(id, aenv, nil, g.Policy().SHA256)
+	}, func(err error) {
+		d.log.Error("audit log sync failed; refusing mail until restart", "dsn_id", id, "err", err)
+	})
 	if err := st.Commit(g.committer); err != nil {
 		return fmt.Errorf("queue DSN: %w", err)
 	}

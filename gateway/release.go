@@ -122,18 +122,9 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 		staged.Discard()
 		return rel, err
 	}
-	staged.Journal = func() (*os.File, func(error), error) {
-		af, unpin, err := log.ReleasedPinned(req.ID, req.Operator, req.Reason, rel.SpoolID, rel.Rcpts, releasedParts(rel.Parts))
-		if err != nil {
-			return nil, nil, err
-		}
-		return af, func(cerr error) {
-			if ferr := safeio.FailedFile(cerr, af); ferr != nil && af != nil {
-				log.Fail(ferr)
-			}
-			unpin()
-		}, nil
-	}
+	staged.Journal = auditJournal(log, func() (*os.File, func(), error) {
+		return log.ReleasedPinned(req.ID, req.Operator, req.Reason, rel.SpoolID, rel.Rcpts, releasedParts(rel.Parts))
+	}, nil)
 	if err := staged.Commit(nil); err != nil {
 		return rel, fmt.Errorf("release not queued: %w", err)
 	}

@@ -242,20 +242,13 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	}
 	audited := false
 	aenv := audit.Envelope{From: s.from, Rcpts: s.rcpts, MessageID: res.MessageID, Size: size, Client: s.client.String()}
-	st.Journal = func() (*os.File, func(error), error) {
+	st.Journal = auditJournal(g.audit, func() (*os.File, func(), error) {
 		af, unpin, err := g.audit.AcceptedPinned(id, aenv, res.Decisions, eng.policy.SHA256)
-		if err != nil {
-			return nil, nil, err
-		}
-		audited = true
-		return af, func(cerr error) {
-			if ferr := safeio.FailedFile(cerr, af); ferr != nil && af != nil {
-				s.log.Error("audit log sync failed; refusing mail until restart", "msg_id", id, "err", ferr)
-				g.audit.Fail(ferr)
-			}
-			unpin()
-		}, nil
-	}
+		audited = err == nil
+		return af, unpin, err
+	}, func(err error) {
+		s.log.Error("audit log sync failed; refusing mail until restart", "msg_id", id, "err", err)
+	})
 	if err := st.Commit(g.committer); err != nil {
 		if audited { // its records say received: say it was not kept
 			s.reject(id, toReply(err, id), s.from, s.rcpts)

@@ -114,6 +114,20 @@ func (w *textBuilder) put(s string) {
 	w.b.WriteString(s)
 }
 
+// lineBreak is <br>: a new line, even an empty one.
+func (w *textBuilder) lineBreak() {
+	w.block(1)
+	w.flushNL()
+	w.atStart = true
+}
+
+// rule is <hr>: a line of its own.
+func (w *textBuilder) rule() {
+	w.block(1)
+	w.raw("――――――――――――――――――――")
+	w.block(1)
+}
+
 func (w *textBuilder) flushNL() {
 	if !w.anything {
 		w.pendNL = 0
@@ -309,13 +323,9 @@ func (r *htmlRenderer) node(w *textBuilder, n *html.Node) {
 		atom.Audio, atom.Video, atom.Canvas, atom.Svg, atom.Math, atom.Select, atom.Button, atom.Input, atom.Textarea:
 		return
 	case atom.Br:
-		w.block(1)
-		w.flushNL()
-		w.atStart = true
+		w.lineBreak()
 	case atom.Hr:
-		w.block(1)
-		w.raw("――――――――――――――――――――")
-		w.block(1)
+		w.rule()
 	case atom.P, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Dl:
 		w.block(2)
 		r.children(w, n)
@@ -840,13 +850,9 @@ func htmlTokensToText(doc []byte, links string, limit int) rendered {
 		}
 		switch a {
 		case atom.Br:
-			w.block(1)
-			w.flushNL()
-			w.atStart = true
+			w.lineBreak()
 		case atom.Hr:
-			w.block(1)
-			w.raw("――――――――――――――――――――")
-			w.block(1)
+			w.rule()
 		case atom.Pre:
 			pre++
 		case atom.Li:

@@ -297,14 +297,8 @@ func (s *scrubber) dict(d types.Dict) {
 				s.removed["links to destinations outside the document"]++
 			}
 		default:
-			if _, isRef := v.(types.IndirectRef); !isRef {
-				if _, isDict := v.(types.Dict); !isDict {
-					continue
-				}
-			}
-			o, err := s.xt.Dereference(v)
-			x, isDict := o.(types.Dict)
-			if err != nil || !isDict {
+			x, ok := s.asDict(v)
+			if !ok {
 				continue
 			}
 			if badObject(x) {
@@ -315,6 +309,19 @@ func (s *scrubber) dict(d types.Dict) {
 			}
 		}
 	}
+}
+
+// asDict is v as a dictionary, directly or through a reference; ok is
+// false for anything else (the walk reaches those objects by itself).
+func (s *scrubber) asDict(v types.Object) (types.Dict, bool) {
+	if _, isRef := v.(types.IndirectRef); !isRef {
+		if _, isDict := v.(types.Dict); !isDict {
+			return nil, false
+		}
+	}
+	o, err := s.xt.Dereference(v)
+	x, isDict := o.(types.Dict)
+	return x, err == nil && isDict
 }
 
 // action replaces d[k] by a fresh kept action, or deletes it.
@@ -330,14 +337,8 @@ func (s *scrubber) action(d types.Dict, k string, a types.Dict) {
 // array nulls elements that are dangerous objects or actions not kept.
 func (s *scrubber) array(a types.Array) {
 	for i, v := range a {
-		if _, isRef := v.(types.IndirectRef); !isRef {
-			if _, isDict := v.(types.Dict); !isDict {
-				continue
-			}
-		}
-		o, err := s.xt.Dereference(v)
-		x, isDict := o.(types.Dict)
-		if err != nil || !isDict {
+		x, ok := s.asDict(v)
+		if !ok {
 			continue
 		}
 		if badObject(x) {
