@@ -75,7 +75,7 @@ func (rb *Rebuilder) attachment(st *state, leaf file, d *policy.Decision) (polic
 	items := st.pending
 	st.pending = nil
 	if a != nil && !a.intoBody {
-		a.name, _ = deliveredName(a.name, a.ctype)
+		a.name = deliveredName(a.name, a.ctype)
 		d.Delivered = a.name // the notice says so when the extension changed
 	}
 	return r, a, items

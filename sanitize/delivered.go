@@ -2,6 +2,7 @@ package sanitize
 
 import (
 	"mime"
+	"slices"
 	"strings"
 
 	"mugai/sanitize/detect"
@@ -49,9 +50,8 @@ var deliveredExts = map[string][]string{
 const unknownExt = "bin"
 
 // deliveredName returns the name a file of type ctype is delivered under,
-// from the name proposed (the sender's, or a sanitizer's), and whether it
-// differs from what was proposed.
-func deliveredName(proposed, ctype string) (string, bool) {
+// from the name proposed (the sender's, or a sanitizer's).
+func deliveredName(proposed, ctype string) string {
 	name := safeFilename(proposed)
 	mt, _, err := mime.ParseMediaType(ctype)
 	if err != nil {
@@ -61,15 +61,9 @@ func deliveredName(proposed, ctype string) (string, bool) {
 	if !ok {
 		exts = []string{unknownExt}
 	}
-	ext := detect.Ext(name)
 	base := strings.TrimRight(name, ". ")
-	for _, e := range exts {
-		if ext == e && base == name {
-			return name, name != proposed
-		}
+	if base == name && slices.Contains(exts, detect.Ext(name)) {
+		return name
 	}
-	if name == "attachment" && proposed == "" {
-		return name + "." + exts[0], true
-	}
-	return base + "." + exts[0], true
+	return base + "." + exts[0]
 }

@@ -8,32 +8,28 @@ import (
 )
 
 func TestDeliveredName(t *testing.T) {
-	tests := []struct {
-		proposed, ctype, want string
-		renamed               bool
-	}{
-		{"notes.txt", "text/plain; charset=utf-8", "notes.txt", false},
-		{"server.LOG", "text/plain; charset=utf-8", "server.LOG", false},
-		{"table.csv", "text/csv; charset=utf-8", "table.csv", false},
-		{"table.tsv", "text/csv; charset=utf-8", "table.tsv", false},
-		{"plain.tsv", "text/plain; charset=utf-8", "plain.tsv.txt", true}, // a .tsv that was not written as CSV
-		{"macro.slk", "text/plain; charset=utf-8", "macro.slk.txt", true},
-		{"page.shtml", "text/plain", "page.shtml.txt", true},
-		{"evil.library-ms", "text/plain", "evil.library-ms.txt", true},
-		{"noext", "text/plain", "noext.txt", true},
-		{"trailing.txt. ", "text/plain", "trailing.txt.txt", true},
-		{"", "text/plain", "attachment.txt", true},
-		{"photo.png", "image/jpeg", "photo.png.jpg", true},
-		{"photo.JPEG", "image/jpeg", "photo.JPEG", false},
-		{"report.docm", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "report.docm.docx", true},
-		{"fwd", "message/rfc822", "fwd.eml", true},
-		{"odd.xyz", "application/x-unknown", "odd.xyz.bin", true},
-		{`..\..\x.txt`, "text/plain", "x.txt", true},
+	tests := []struct{ proposed, ctype, want string }{
+		{"notes.txt", "text/plain; charset=utf-8", "notes.txt"},
+		{"server.LOG", "text/plain; charset=utf-8", "server.LOG"},
+		{"table.csv", "text/csv; charset=utf-8", "table.csv"},
+		{"table.tsv", "text/csv; charset=utf-8", "table.tsv"},
+		{"plain.tsv", "text/plain; charset=utf-8", "plain.tsv.txt"}, // a .tsv that was not written as CSV
+		{"macro.slk", "text/plain; charset=utf-8", "macro.slk.txt"},
+		{"page.shtml", "text/plain", "page.shtml.txt"},
+		{"evil.library-ms", "text/plain", "evil.library-ms.txt"},
+		{"noext", "text/plain", "noext.txt"},
+		{"trailing.txt. ", "text/plain", "trailing.txt.txt"},
+		{"", "text/plain", "attachment.txt"},
+		{"photo.png", "image/jpeg", "photo.png.jpg"},
+		{"photo.JPEG", "image/jpeg", "photo.JPEG"},
+		{"report.docm", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "report.docm.docx"},
+		{"fwd", "message/rfc822", "fwd.eml"},
+		{"odd.xyz", "application/x-unknown", "odd.xyz.bin"},
+		{`..\..\x.txt`, "text/plain", "x.txt"},
 	}
 	for _, tt := range tests {
-		got, renamed := deliveredName(tt.proposed, tt.ctype)
-		if got != tt.want || renamed != tt.renamed {
-			t.Errorf("deliveredName(%q, %q) = %q, %v; want %q, %v", tt.proposed, tt.ctype, got, renamed, tt.want, tt.renamed)
+		if got := deliveredName(tt.proposed, tt.ctype); got != tt.want {
+			t.Errorf("deliveredName(%q, %q) = %q; want %q", tt.proposed, tt.ctype, got, tt.want)
 		}
 	}
 }
