@@ -233,7 +233,7 @@ func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, leaf file, typ st
 	if name == "" {
 		name = leaf.filename
 	}
-	return rule, &attachment{name: safeFilename(name), ctype: r.v.Type, data: r.out}
+	return rule, &attachment{name: name, ctype: r.v.Type, data: r.out} // named by attachment (deliveredName)
 }
 
 // isLegacyMacro reports an OLE2 Office document (or unknown OLE2 file)

@@ -20,6 +20,8 @@ func TestDeliveredName(t *testing.T) {
 		{"noext", "text/plain", "noext.txt"},
 		{"trailing.txt. ", "text/plain", "trailing.txt.txt"},
 		{"", "text/plain", "attachment.txt"},
+		{"...", "application/pdf", "attachment.pdf"},
+		{". .", "text/plain", "attachment.txt"},
 		{"photo.png", "image/jpeg", "photo.png.jpg"},
 		{"photo.JPEG", "image/jpeg", "photo.JPEG"},
 		{"report.docm", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "report.docm.docx"},

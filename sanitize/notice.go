@@ -1,15 +1,14 @@
 package sanitize
 
 import (
-	"path"
-
 	"fmt"
-	"mugai/sanitize/detect"
+	"path"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"mugai/policy"
+	"mugai/sanitize/detect"
 )
 
 // noticeItem is one changed or removed part, as the notice lists it.

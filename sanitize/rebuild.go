@@ -59,6 +59,7 @@ type state struct {
 	budget  *format.Budget // the message's expansion budget
 	members int            // archive members left
 	abort   error          // set when the rebuild must stop (deadline, memory): returned as is
+	trees   map[*node]bool // HTML bodies whose parse tree the budget holds (taken once per body)
 	pending []noticeItem
 	sender  string // the top-level envelope: rules may match on it
 	rcpts   []string
@@ -321,9 +322,15 @@ const htmlTreeCost = 10
 func (rb *Rebuilder) renderBody(st *state, leaf *node, links string) rendered {
 	tree := true
 	if leaf.declared == "text/html" {
-		if err := st.budget.Take(int64(len(leaf.body)) * htmlTreeCost); err != nil {
+		var taken bool
+		if tree, taken = st.trees[leaf]; !taken { // a body rendered twice (flags, then its link mode) pays once
+			err := st.budget.Take(int64(len(leaf.body)) * htmlTreeCost)
 			st.stop(err) // memory refused: the rebuild stops after this part
-			tree = false
+			tree = err == nil
+			if st.trees == nil {
+				st.trees = map[*node]bool{}
+			}
+			st.trees[leaf] = tree
 		}
 	}
 	return renderBodyWith(leaf, links, rb.Limits.withDefaults().MaxBodyText, tree)

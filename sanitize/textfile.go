@@ -18,7 +18,7 @@ import (
 // line suggests and written anew with it; a spreadsheet may still open it
 // with the other one (Excel opens every .csv with commas), so a formula is
 // looked for after every place where a cell could start under either
-// separator (see neutraliseCell), and neutralised with an apostrophe. CSV
+// separator (see neutraliseRow), and neutralised with an apostrophe. CSV
 // gets a UTF-8 BOM so that Japanese Excel reads it as UTF-8.
 type TextFile struct {
 	MaxInput int64 // default 16 MiB

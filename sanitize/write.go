@@ -303,7 +303,7 @@ func safeFilename(s string) string {
 	if r := []rune(s); len(r) > 120 {
 		s = string(r[:120])
 	}
-	if s == "" || s == "." || s == ".." {
+	if strings.Trim(s, ". ") == "" { // "", ".", "..", "...": no name, only a hidden extension would be left
 		s = "attachment"
 	}
 	return s

@@ -93,7 +93,7 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Deci
 		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
 	}
 	d.Reason, d.Detail = policy.ReasonDisarmed, fmt.Sprintf("archive rebuilt: %d of %d members kept", len(kept), len(members))
-	return rule, &attachment{name: safeFilename(f.filename), ctype: "application/zip", data: buf.Bytes()}
+	return rule, &attachment{name: f.filename, ctype: "application/zip", data: buf.Bytes()}
 }
 
 // memberName decodes a member name: UTF-8 when valid, else the legacy

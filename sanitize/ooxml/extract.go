@@ -28,7 +28,9 @@ func (e *Extractor) Name() string { return "ooxml-text" }
 
 // Sanitize implements format.Sanitizer.
 func (e *Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
-	doc, err := load(in, e.Limits)
+	lim := e.Limits
+	lim.Budget = p.Budget // the package's members are taken before they are inflated
+	doc, err := load(in, lim)
 	if err != nil {
 		return format.Verdict{}, err
 	}

@@ -155,7 +155,9 @@ func isBinaryWorkbook(doc *document) bool {
 
 // Sanitize implements format.Sanitizer.
 func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
-	doc, err := load(in, d.Limits)
+	lim := d.Limits
+	lim.Budget = p.Budget // the package's members are taken before they are inflated
+	doc, err := load(in, lim)
 	if err != nil {
 		return format.Verdict{}, err
 	}
