@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"mugai/gateway/queue"
+	"mugai/gateway/safeio"
 	"mugai/sanitize"
 )
 
@@ -159,11 +160,20 @@ func (g *Gateway) rebuildFromOriginal(id string, state *queue.Entry) (*queue.Ent
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
 	e.NextAttempt = g.Now()
-	if err := g.spool.Add(e, res.Message); err != nil {
+	// Its new decisions are part of the new entry's commit, as every
+	// spooled message's records are (auditJournal).
+	var st safeio.Staged
+	if err := g.spool.Stage(&st, e, res.Message); err != nil {
+		st.Discard()
 		return nil, err
 	}
-	if err := g.audit.Decided(id, res.Decisions, eng.policy.SHA256); err != nil {
-		g.log.Error("audit write failed", "msg_id", id, "err", err)
+	st.Journal = auditJournal(g.audit, func() (*os.File, func(), error) {
+		return g.audit.DecidedPinned(id, res.Decisions, eng.policy.SHA256)
+	}, func(err error) {
+		g.log.Error("audit log sync failed; refusing mail until restart", "msg_id", id, "err", err)
+	})
+	if err := st.Commit(g.committer); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

@@ -47,7 +47,7 @@ var ErrNeedsForce = errors.New("release needs -force")
 
 // Release queues the original (or one part, attached to a short notice)
 // for delivery through the normal delivery path, and audits it. The
-// running gateway picks the entry up on its next rescan (SIGUSR1).
+// command tells the running gateway through its control socket ("add").
 func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, req ReleaseRequest) (Released, error) {
 	var rel Released
 	// Both reach the audit log and headers of the released mail: the

@@ -215,12 +215,18 @@ func cmdQueuePurgeFailed(args []string, stdout, stderr io.Writer) error {
 		if now.Sub(e.Created) <= age {
 			continue
 		}
+		// The record is durable before the message goes: a crash between
+		// the two leaves the message and its record (the next purge
+		// removes it), never a removal nobody recorded.
+		if err := l.Deleted(e.ID, *operator, fmt.Sprintf("purge-failed: kept in failed/ for %s, over %s", now.Sub(e.Created).Round(time.Second), *olderThan)); err != nil {
+			return err
+		}
+		if err := l.Sync(); err != nil {
+			return err
+		}
 		if err := sp.DeleteFailed(e.ID); errors.Is(err, queue.ErrNotFound) {
 			continue // requeued or deleted meanwhile
 		} else if err != nil {
-			return err
-		}
-		if err := l.Deleted(e.ID, *operator, fmt.Sprintf("purge-failed: kept in failed/ for %s, over %s", now.Sub(e.Created).Round(time.Second), *olderThan)); err != nil {
 			return err
 		}
 		n++

@@ -91,7 +91,9 @@ wait:
 			break wait
 		}
 	}
-	ctl.Close()
+	// The spool's lock (released by the deferred ctl.Close) is held until
+	// the last delivery in flight is over: a new serve on this spool must
+	// not schedule what this one is still delivering.
 	return drain(log, g, l, cfg.ShutdownGrace.D(), cfg.Deliver.Timeout.D())
 }
 

@@ -310,12 +310,6 @@ type ReleasedRecord struct {
 	Parts    []ReleasedPart `json:"parts"`
 }
 
-// Released records a release.
-func (l *Log) Released(id, operator, reason, spoolID string, rcpts []string, parts []ReleasedPart) error {
-	return l.write([]any{&ReleasedRecord{Header: Header{Event: EventReleased, ID: id}, Operator: operator, Reason: reason,
-		SpoolID: spoolID, Rcpt: nonNil(rcpts), Parts: parts}})
-}
-
 // Purged records the removal of originals past their retention.
 func (l *Log) Purged(operator, detail string) error {
 	return l.write([]any{&AdminRecord{Header: Header{Event: EventPurged}, Operator: operator, Detail: detail}})

@@ -37,6 +37,13 @@ func (l *Log) ReleasedPinned(id, operator, reason, spoolID string, rcpts []strin
 		SpoolID: spoolID, Rcpt: nonNil(rcpts), Parts: parts}})
 }
 
+// DecidedPinned writes the decision records of a message rebuilt again
+// (from its original, for a damaged spool entry) as part of the commit of
+// its new spool entry.
+func (l *Log) DecidedPinned(id string, decisions []policy.Decision, policySHA string) (f *os.File, unpin func(), err error) {
+	return l.pinned(decisionRecords(id, decisions, policySHA))
+}
+
 // pinned writes recs and returns the file they went to, kept open until
 // unpin (see AcceptedPinned).
 func (l *Log) pinned(recs []any) (f *os.File, unpin func(), err error) {
