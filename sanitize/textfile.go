@@ -109,15 +109,34 @@ func neutraliseRow(rec []string, sep rune) int {
 		}
 		off += len(rec[i]) + utf8.RuneLen(sep)
 	}
+	// A field starts after a separator and runs to the next one (a quoted
+	// cell holding a line break is one field to a CSV reader); for readers
+	// that split lines first, a field also starts after a line break and
+	// runs to the line's end. Each piece is judged once: linear in the row.
 	for _, s := range []byte{',', '\t', ';'} {
-		start := 0
-		for p := 0; p <= len(row); p++ {
-			if p == len(row) || row[p] == s || row[p] == '\n' || row[p] == '\r' {
-				if isFormula(row[start:p]) {
-					insert[start] = true
-				}
-				start = p + 1
+		for start := 0; start <= len(row); {
+			end := strings.IndexByte(row[start:], s)
+			if end < 0 {
+				end = len(row)
+			} else {
+				end += start
 			}
+			if isFormula(row[start:end]) {
+				insert[start] = true
+			}
+			for p := start; p < end; p++ {
+				if p > start && row[p-1] != '\n' && row[p-1] != '\r' {
+					continue
+				}
+				line := row[p:end]
+				if i := strings.IndexAny(line, "\r\n"); i >= 0 {
+					line = line[:i]
+				}
+				if isFormula(line) {
+					insert[p] = true
+				}
+			}
+			start = end + 1
 		}
 	}
 	if len(insert) == 0 {
