@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 SHARED  ?= ../shared
 
-.PHONY: all build run test fmt-check vet unit fuzz corpus bench interop perf clean
+.PHONY: all build run test fmt-check vet unit fuzz corpus differential bench interop perf clean
 
 all: build
 
@@ -63,6 +63,18 @@ corpus:
 	@if [ ! -d "$(SHARED)/corpus/email" ]; then echo "no $(SHARED)/corpus/email: nothing to run"; exit 0; fi; \
 	MUGAI_CORPUS=$$(cd $(SHARED)/corpus/email && pwd) MUGAI_CORPUS_FILES=$$(cd $(SHARED)/corpus && pwd) \
 		$(GO) test -tags corpus -count=1 -run 'TestCorpus' -v ./cmd/mugai | grep -E '^\s+corpus_(files_)?test.go|^(ok|FAIL|---)'
+
+# Differential run against an earlier commit (BASE=<commit>): the shared
+# corpus, its files wrapped as attachments and sanitize/testdata, through
+# both builds' sanitize command; rebuilt messages and decisions must be
+# byte-identical but for Date, Message-ID and boundaries.
+differential:
+	@if [ -z "$(BASE)" ]; then echo "usage: make differential BASE=<commit>"; exit 2; fi
+	@if [ ! -d "$(SHARED)/corpus/email" ]; then echo "no $(SHARED)/corpus/email: nothing to run"; exit 0; fi; \
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && mkdir "$$d/src" && \
+	git archive "$(BASE)" | tar -x -C "$$d/src" && (cd "$$d/src" && $(GO) build -o "$$d/mugai" ./cmd/mugai) && \
+	MUGAI_DIFF_BASE="$$d/mugai" MUGAI_CORPUS_FILES=$$(cd $(SHARED)/corpus && pwd) \
+		$(GO) test -tags corpus -count=1 -timeout 60m -run 'TestCorpusDifferential' -v ./cmd/mugai | grep -E '^\s+differential_test.go|^(ok|FAIL|---)|^(base|now):|^[^ ]'
 
 clean:
 	rm -rf bin
