@@ -54,7 +54,7 @@ func FuzzBase64Leaf(f *testing.F) {
 		w := &walker{lim: Limits{}.withDefaults(), bounds: []string{"outer", "in"}}
 		n := &node{}
 		// The part arrives in pieces of any size: lines split anywhere.
-		w.readLeaf(n, &pieceReader{b: bytes.Clone(in), size: int(piece%16) + 1}, "base64")
+		w.readLeaf(n, source{r: &pieceReader{b: bytes.Clone(in), size: int(piece%16) + 1}}, "base64")
 		want, werr := decodeBase64Whole(in)
 		hit := false
 		for _, b := range w.bounds {

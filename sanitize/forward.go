@@ -36,7 +36,7 @@ func (rb *Rebuilder) forwarded(st *state, f file, d *policy.Decision) (policy.Ru
 		return policy.RuleStructure, nil
 	}
 	env := Envelope{ID: d.MsgID, Nested: true}
-	res, err := rb.rebuild(st, env, bytes.NewReader(messageStart(f.body)), f.path+"/")
+	res, err := rb.rebuild(st, env, newMessageBytes(messageStart(f.body)), f.path+"/")
 	if st.abort != nil {
 		return policy.RuleSanitizeFailed, nil
 	}
@@ -87,7 +87,7 @@ func orDefault(s, def string) string {
 // forwardedText renders a rebuilt message as text: its main headers, then
 // its body text (which carries its own notice).
 func forwardedText(msg []byte) string {
-	root, err := parseMessage(bytes.NewReader(msg), Limits{})
+	root, err := parseMessage(newMessageBytes(msg), Limits{})
 	if err != nil {
 		return ""
 	}

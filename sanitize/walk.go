@@ -64,6 +64,11 @@ type walker struct {
 	stopped bool     // the part limit was reached, or the stream ended early
 	bounds  []string // boundaries of the enclosing multiparts
 	hint    int64    // the message's size when the reader tells it, else 0
+	// copies counts bodies read as copies although the walker held them
+	// (the multipart reader found a part elsewhere than partBodyStart
+	// said); copyAll makes every read a copy. Both for tests.
+	copies  int
+	copyAll bool
 }
 
 // sizeHint is the number of bytes left in r when r can tell (a file, a
@@ -111,11 +116,29 @@ func (w *walker) readAll(r io.Reader, limit int64) []byte {
 	}
 }
 
+// messageBytes is a message already in memory: parseMessage reads it in
+// place, parts as slices of it, instead of copying it.
+type messageBytes struct {
+	*bytes.Reader
+	b []byte
+}
+
+func newMessageBytes(b []byte) *messageBytes { return &messageBytes{bytes.NewReader(b), b} }
+
 // parseMessage reads a whole message into a tree. It never fails on
 // content: what cannot be parsed becomes a node with a problem. The error is
 // only for reads from r failing.
+//
+// The message is held once: the outermost multipart reads its body into
+// one buffer (a message in memory is used in place), and every part below
+// it, at any depth, is a slice of that buffer; only transfer-decoded leaves
+// are new bytes.
 func parseMessage(r io.Reader, lim Limits) (*node, error) {
-	w := &walker{lim: lim.withDefaults(), hint: sizeHint(r)}
+	return (&walker{lim: lim.withDefaults()}).parse(r)
+}
+
+func (w *walker) parse(r io.Reader) (*node, error) {
+	w.hint = sizeHint(r)
 	br := bufio.NewReader(r)
 	block, err := readHeaderBlock(br, w.lim.MaxHeaderBytes)
 	root := &node{path: "1"}
@@ -135,7 +158,11 @@ func parseMessage(r io.Reader, lim Limits) (*node, error) {
 		return root, rerr
 	}
 	w.count = 1
-	w.entity(root, h, br, 0, "text/plain")
+	body := source{r: br}
+	if mb, ok := r.(*messageBytes); ok {
+		body.known = mb.b[len(block):]
+	}
+	w.entity(root, h, body, 0, "text/plain")
 	return root, nil
 }
 
@@ -170,8 +197,16 @@ func drain(r io.Reader) error {
 	return err
 }
 
+// source is the body of an entity: a stream, and when the walker holds
+// the bytes the stream yields (a part of a multipart it read, a message in
+// memory), those bytes, so that reading the stream need not copy them.
+type source struct {
+	r     io.Reader
+	known []byte // nil when not held; checked against r as it is read
+}
+
 // entity fills n from its header and body.
-func (w *walker) entity(n *node, h textproto.Header, body io.Reader, depth int, defaultType string) {
+func (w *walker) entity(n *node, h textproto.Header, body source, depth int, defaultType string) {
 	n.header = h
 	if size := headerSize(h); size > w.lim.MaxHeaderBytes {
 		n.problem, n.detail = policy.ReasonHeaderLimit, fmt.Sprintf("part header of %d bytes", size)
@@ -282,7 +317,7 @@ func headerSize(h textproto.Header) int {
 	return size
 }
 
-func (w *walker) multipart(n *node, body io.Reader, depth int) {
+func (w *walker) multipart(n *node, body source, depth int) {
 	boundary := n.params["boundary"]
 	if boundary == "" || len(boundary) > 200 {
 		n.problem, n.detail = policy.ReasonMalformedMIME, "multipart without a usable boundary"
@@ -295,8 +330,9 @@ func (w *walker) multipart(n *node, body io.Reader, depth int) {
 	}
 	// Read the whole body: the preamble and epilogue, which the multipart
 	// reader skips, are looked at too.
-	src := &errReader{r: body}
-	raw := w.readAll(src, 3*w.lim.MaxPartBytes+4096)
+	src := &errReader{r: body.r}
+	limit := 3*w.lim.MaxPartBytes + 4096
+	raw := w.readRaw(src, body.known, limit)
 	preamble, epilogue := outsideParts(raw, boundary)
 	w.bounds = append(w.bounds, boundary)
 	defer func() { w.bounds = w.bounds[:len(w.bounds)-1] }()
@@ -309,6 +345,13 @@ func (w *walker) multipart(n *node, body io.Reader, depth int) {
 	hidden("preamble", preamble)
 	defer hidden("epilogue", epilogue)
 	mr := textproto.NewMultipartReader(bytes.NewReader(raw), boundary)
+	// Where the next part's body should begin in raw: parts are read from
+	// the multipart reader (its rules decide where they are) and checked
+	// against raw from there; -1 once unknown.
+	next := 0
+	if int64(len(raw)) > limit {
+		next = -1 // raw was cut: the parts' ends cannot be followed
+	}
 	for i := 1; ; i++ {
 		if w.stopped {
 			return
@@ -338,8 +381,105 @@ func (w *walker) multipart(n *node, body io.Reader, depth int) {
 			child.problem, child.detail = policy.ReasonPartLimit, fmt.Sprintf("more than %d parts; this and all later parts removed", w.lim.MaxParts)
 			return
 		}
-		w.entity(child, p.Header, p, depth+1, childDefault)
+		at := -1
+		if next >= 0 {
+			at = partBodyStart(raw, next, boundary)
+		}
+		t := &countReader{r: p}
+		cs := source{r: t}
+		if at >= 0 {
+			cs.known = raw[at:]
+		}
+		w.entity(child, p.Header, cs, depth+1, childDefault)
+		// Read what the child left (NextPart would skip it anyway) to
+		// learn where this part ends.
+		_, _ = io.Copy(io.Discard, t)
+		next = -1
+		if at >= 0 {
+			next = at + int(t.n)
+		}
 	}
+}
+
+// partBodyStart returns where the body of the part whose delimiter line
+// is the first one at or after from begins in raw: after that line and
+// the part's header (up to its blank line). It is where a part read from
+// the multipart reader should be found; the reading checks it.
+func partBodyStart(raw []byte, from int, boundary string) int {
+	dash := []byte("--" + boundary)
+	off := from
+	for {
+		if off >= len(raw) {
+			return -1
+		}
+		line, next := lineAt(raw, off)
+		off = next
+		if rest, ok := bytes.CutPrefix(line, dash); ok && isLineEnd(bytes.TrimLeft(rest, " \t")) {
+			break
+		}
+	}
+	for off < len(raw) {
+		line, next := lineAt(raw, off)
+		off = next
+		if isLineEnd(line) {
+			return off
+		}
+	}
+	return len(raw)
+}
+
+// lineAt returns the line at off in b, with its line end, and where the
+// next one begins.
+func lineAt(b []byte, off int) (line []byte, next int) {
+	if i := bytes.IndexByte(b[off:], '\n'); i >= 0 {
+		return b[off : off+i+1], off + i + 1
+	}
+	return b[off:], len(b)
+}
+
+func isLineEnd(b []byte) bool { return string(b) == "\r\n" || string(b) == "\n" }
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readRaw reads at most limit+1 bytes of an entity's body. When the
+// walker holds what the stream should yield (known), it returns a slice of
+// that instead of a copy, after checking every byte read against it; where
+// they differ it falls back to a copy of what was read. Either way the
+// result holds exactly the bytes read. Its capacity is its length, so that
+// an append never writes into the bytes after it.
+func (w *walker) readRaw(src io.Reader, known []byte, limit int64) []byte {
+	if known == nil || w.copyAll {
+		return w.readAll(src, limit)
+	}
+	buf := make([]byte, 32<<10)
+	var off int64
+	for off <= limit {
+		k, err := src.Read(buf[:min(int64(len(buf)), limit+1-off)])
+		if k > 0 && (off+int64(k) > int64(len(known)) || !bytes.Equal(buf[:k], known[off:off+int64(k)])) {
+			w.copies++
+			out := append(append([]byte(nil), known[:off]...), buf[:k]...)
+			if err != nil {
+				return out
+			}
+			rest, _ := io.ReadAll(io.LimitReader(src, limit+1-off-int64(k)))
+			return append(out, rest...)
+		}
+		off += int64(k)
+		if err != nil {
+			break
+		}
+	}
+	return known[:off:off]
 }
 
 // outsideParts returns what comes before the first delimiter line and
@@ -388,9 +528,9 @@ func hasMIMELikeContent(b []byte) bool {
 }
 
 // readLeaf decodes a leaf's transfer encoding, bounded by MaxPartBytes.
-func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
+func (w *walker) readLeaf(n *node, body source, cte string) {
 	w.hint = 0
-	src := &errReader{r: body}
+	src := &errReader{r: body.r}
 	// Encoded data is at most about 3 times its decoded size (quoted-printable).
 	rawLimit := 3*w.lim.MaxPartBytes + 4096
 	enc := strings.ToLower(strings.TrimSpace(cte))
@@ -398,7 +538,7 @@ func (w *walker) readLeaf(n *node, body io.Reader, cte string) {
 		w.readBase64Leaf(n, src, rawLimit)
 		return
 	}
-	raw, _ := io.ReadAll(io.LimitReader(src, rawLimit+1))
+	raw := w.readRaw(src, body.known, rawLimit)
 	if src.err != nil {
 		// The stream ended inside this part: every enclosing multipart is
 		// cut short too, so the walk ends here.
