@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,21 +65,20 @@ func leafFile(n *node) file {
 }
 
 // attachment decides one attachment: identify it, apply the built-in
-// checks, then the policy, then run the action. It fills d and returns the
-// rule that decided, the file to attach if any, and the decisions about
-// what it contains (archive members).
+// checks, then the policy, then run the action. found is its decision so
+// far (path, declared type, size); the outcome holds the rule that
+// decided, the file to attach if any, and the decisions about what it
+// contains (archive members, a forwarded message's parts).
 //
 // Whatever decided, a file that is delivered gets mugai's name for it
 // (deliveredName), recorded in the decision.
-func (rb *Rebuilder) attachment(st *state, leaf file, d *policy.Decision) (policy.Rule, *attachment, []noticeItem) {
-	r, a := rb.decideAttachment(st, leaf, d)
-	items := st.pending
-	st.pending = nil
-	if a != nil && !a.intoBody {
-		a.name = deliveredName(a.name, a.ctype)
-		d.Delivered = a.name // the notice says so when the extension changed
+func (rb *Rebuilder) attachment(st *state, f file, found policy.Decision) outcome {
+	o := rb.decideAttachment(st, f, found)
+	if o.att != nil && !o.att.intoBody {
+		o.att.name = deliveredName(o.att.name, o.att.ctype)
+		o.decision.Delivered = o.att.name // the notice says so when the extension changed
 	}
-	return r, a, items
+	return o
 }
 
 // isMessageType reports the declared types of a message inside a message.
@@ -86,94 +86,127 @@ func isMessageType(declared string) bool {
 	return declared == "message/rfc822" || declared == "message/global"
 }
 
-func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) (policy.Rule, *attachment) {
-	if isMessageType(leaf.declared) && leaf.depth == 0 {
-		return rb.forwarded(st, leaf, d)
+func (rb *Rebuilder) decideAttachment(st *state, f file, found policy.Decision) outcome {
+	if isMessageType(f.declared) && f.depth == 0 {
+		return rb.forwarded(st, f, found)
 	}
-	id := detect.Detect(leaf.body, leaf.declared, leaf.filenames)
-	d.DetectedType = id.Type
+	id := detect.Detect(f.body, f.declared, f.filenames)
+	found.DetectedType = id.Type
 	flags := make([]string, len(id.Flags))
-	for i, f := range id.Flags {
-		flags[i] = string(f)
+	for i, fl := range id.Flags {
+		flags[i] = string(fl)
 	}
-	subject := st.subject(policy.RoleAttachment, id.Type, leaf.declared, leaf.filename, leaf.size, flags)
-	subject.ArchiveDepth = leaf.depth
+	subject := st.subject(policy.RoleAttachment, id.Type, f.declared, f.filename, f.size, flags)
+	subject.ArchiveDepth = f.depth
 	rule := rb.Policy.Evaluate(subject)
-	names := func(f string) bool {
-		for _, x := range rule.Match.Flags {
-			if x == f {
-				return true
-			}
-		}
-		return false
+	if o, ok := builtinCheck(f, id, rule, found); ok {
+		return o
 	}
-	decide := func(r policy.Rule, reason, detail string) (policy.Rule, *attachment) {
-		d.Action, d.RuleID, d.Clause, d.Reason = policy.ActionStrip, r.ID, r.Clause, reason
-		if detail != "" {
-			d.Detail = detail
-		}
-		return r, nil
+	if id.Type == detect.TypeMessage {
+		// A mail in a file (.eml, .mht, mbox, whatever its name or first
+		// field): rebuilt like a forwarded message, by the same rules.
+		return rb.forwarded(st, f, found)
 	}
-	dangerousName, hasDangerousName := detect.DangerousName(leaf.filenames)
+	return rb.act(st, rule, f, id.Type, found)
+}
+
+// builtinCheck applies the checks no policy overrides: what can never be
+// made harmless, what hides its content (encrypted), what lies about its
+// type. A flag the deciding rule names explicitly is the policy's to
+// decide. ok is false when none applies.
+func builtinCheck(f file, id detect.Result, rule policy.Rule, found policy.Decision) (o outcome, ok bool) {
+	names := func(flag string) bool { return slices.Contains(rule.Match.Flags, flag) }
+	dangerousName, hasDangerousName := detect.DangerousName(f.filenames)
 	switch {
-	case alwaysStrip[id.Type] || alwaysStripDeclared[leaf.declared] || isLegacyMacro(id):
-		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type)
-	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtfHasObjects(leaf.body):
-		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects")
+	case alwaysStrip[id.Type] || alwaysStripDeclared[f.declared] || isLegacyMacro(id):
+		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type), true
+	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtfHasObjects(f.body):
+		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects"), true
 	case hasDangerousName:
-		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName)
+		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName), true
 	case id.Has(detect.FlagEncrypted) && !names("encrypted"):
 		reason := policy.ReasonEncrypted
 		if id.Type == detect.TypeZIP {
 			reason = policy.ReasonEncryptedArchive
 		}
-		return decide(policy.RuleEncrypted, reason, strings.Join(id.Detail, "; "))
+		return stripped(found, policy.RuleEncrypted, reason, strings.Join(id.Detail, "; ")), true
 	case id.Has(detect.FlagPolyglot) && !names("polyglot"):
-		return decide(policy.RuleTypeCheck, policy.ReasonPolyglot, strings.Join(id.Detail, "; "))
+		return stripped(found, policy.RuleTypeCheck, policy.ReasonPolyglot, strings.Join(id.Detail, "; ")), true
 	case id.Has(detect.FlagDisguised) && !names("disguised"):
-		return decide(policy.RuleTypeCheck, policy.ReasonTypeMismatch, strings.Join(id.Detail, "; "))
-	case id.Type == detect.TypeMessage:
-		// A mail in a file (.eml, .mht, mbox, whatever its name or first
-		// field): rebuilt like a forwarded message, by the same rules.
-		return rb.forwarded(st, leaf, d)
+		return stripped(found, policy.RuleTypeCheck, policy.ReasonTypeMismatch, strings.Join(id.Detail, "; ")), true
 	}
-	d.Action, d.RuleID, d.Clause, d.Reason = rule.Action, rule.ID, rule.Clause, policy.ReasonAttachment
+	return outcome{}, false
+}
+
+// act carries out the action of the rule that decided an attachment.
+func (rb *Rebuilder) act(st *state, rule policy.Rule, f file, typ string, found policy.Decision) outcome {
 	switch rule.Action {
 	case policy.ActionKeep:
-		if leaf.declared == "message/rfc822" || strings.HasPrefix(leaf.declared, "message/") {
-			d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
-			return rule, nil
+		if strings.HasPrefix(f.declared, "message/") {
+			return stripped(found, rule, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized")
 		}
-		return rule, &attachment{name: leaf.filename, ctype: id.Type, data: leaf.body}
+		return decided(found, rule, rule.Action, policy.ReasonAttachment, "").attaching(&attachment{name: f.filename, ctype: typ, data: f.body})
 	case policy.ActionDisarm:
-		if id.Type == detect.TypeZIP {
-			return rb.openZip(st, rule, leaf, d)
+		if typ == detect.TypeZIP {
+			return rb.openZip(st, rule, f, found)
 		}
-		return rb.runSanitizer(st, rule, leaf, id.Type, d)
+		return rb.runSanitizer(st, rule, f, typ, found)
 	case policy.ActionFlatten:
-		return rb.runSanitizer(st, rule, leaf, id.Type, d)
+		return rb.runSanitizer(st, rule, f, typ, found)
 	case policy.ActionExtract:
-		r, att := rb.runSanitizer(st, rule, leaf, id.Type, d)
-		if att != nil && rule.Options.Into == "body" && leaf.depth == 0 {
-			att.intoBody = true
+		o := rb.runSanitizer(st, rule, f, typ, found)
+		if o.att != nil && rule.Options.Into == "body" && f.depth == 0 {
+			o.att.intoBody = true
 		}
-		return r, att
+		return o
 	case policy.ActionStrip, policy.ActionReject:
-		d.Action = policy.ActionStrip // reject is decided before DATA is answered; here it can only remove
-		return rule, nil
+		// reject is decided before DATA is answered; here it can only remove
+		return stripped(found, rule, policy.ReasonAttachment, "")
 	}
 	// An action this build cannot carry out never passes a part.
-	return decide(rule, policy.ReasonNoSanitizer, "action "+string(rule.Action)+" is not available")
+	return stripped(found, rule, policy.ReasonNoSanitizer, "action "+string(rule.Action)+" is not available")
 }
 
 // runSanitizer runs the sanitizer for the rule's action under a deadline,
 // recovering panics. Any failure strips the part (fail closed).
-func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, leaf file, typ string, d *policy.Decision) (policy.Rule, *attachment) {
+func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, f file, typ string, found policy.Decision) outcome {
 	s := rb.Sanitizers.Lookup(string(rule.Action), typ)
 	if s == nil {
-		d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNoSanitizer, "no "+string(rule.Action)+" for "+typ
-		return rule, nil
+		return stripped(found, rule, policy.ReasonNoSanitizer, "no "+string(rule.Action)+" for "+typ)
 	}
+	v, out, err := rb.sanitize(st, s, rule, f, typ)
+	if err == nil {
+		// What the sanitizer wrote is an expansion too.
+		err = st.budget.Take(int64(len(out)))
+	}
+	if err != nil {
+		if st.stop(err) { // the whole rebuild's deadline, or no memory: no decision, 4xx
+			return aborted()
+		}
+		failed := policy.RuleSanitizeFailed
+		o := decided(found, failed, failed.Action, policy.ReasonSanitizeFailed, "")
+		o.decision.Detail = firstLine(err.Error())
+		return o
+	}
+	reason := policy.ReasonDisarmed
+	switch rule.Action {
+	case policy.ActionExtract:
+		reason = policy.ReasonExtracted
+	case policy.ActionFlatten:
+		reason = policy.ReasonFlattened
+	}
+	o := decided(found, rule, rule.Action, reason, "")
+	o.decision.Detail = strings.Join(v.Removed, "; ")
+	name := v.Filename
+	if name == "" {
+		name = f.filename
+	}
+	return o.attaching(&attachment{name: name, ctype: v.Type, data: out}) // named by attachment (deliveredName)
+}
+
+// sanitize runs one sanitizer on a file in a goroutine of its own, within
+// the sanitizer timeout and the rebuild's context; a panic is an error.
+func (rb *Rebuilder) sanitize(st *state, s format.Sanitizer, rule policy.Rule, f file, typ string) (format.Verdict, []byte, error) {
 	timeout := rb.SanitizeTimeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
@@ -195,45 +228,18 @@ func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, leaf file, typ st
 			done <- r
 		}()
 		var out bytes.Buffer
-		part := format.Part{Path: leaf.path, DeclaredType: leaf.declared, SniffedType: typ, Filename: leaf.filename, Size: leaf.size,
+		part := format.Part{Path: f.path, DeclaredType: f.declared, SniffedType: typ, Filename: f.filename, Size: f.size,
 			Options: format.Options{DPI: rule.Options.DPI, Quality: rule.Options.Quality, Pages: rule.Options.Pages,
 				KeepURI: rule.Options.URI == "keep"}, Budget: st.budget}
-		r.v, r.err = s.Sanitize(ctx, part, bytes.NewReader(leaf.body), &out)
+		r.v, r.err = s.Sanitize(ctx, part, bytes.NewReader(f.body), &out)
 		r.out = out.Bytes()
 	}()
-	var r result
 	select {
-	case r = <-done:
+	case r := <-done:
+		return r.v, r.out, r.err
 	case <-ctx.Done():
-		r.err = fmt.Errorf("%s sanitizer: %w", s.Name(), ctx.Err())
+		return format.Verdict{}, nil, fmt.Errorf("%s sanitizer: %w", s.Name(), ctx.Err())
 	}
-	if r.err == nil {
-		// What the sanitizer wrote is an expansion too.
-		r.err = st.budget.Take(int64(len(r.out)))
-	}
-	if r.err != nil {
-		if st.stop(r.err) { // the whole rebuild's deadline, or no memory: no decision, 4xx
-			return policy.RuleSanitizeFailed, nil
-		}
-		failed := policy.RuleSanitizeFailed
-		d.Action, d.RuleID, d.Clause, d.Reason = failed.Action, failed.ID, failed.Clause, policy.ReasonSanitizeFailed
-		d.Detail = firstLine(r.err.Error())
-		return failed, nil
-	}
-	switch rule.Action {
-	case policy.ActionExtract:
-		d.Reason = policy.ReasonExtracted
-	case policy.ActionFlatten:
-		d.Reason = policy.ReasonFlattened
-	default:
-		d.Reason = policy.ReasonDisarmed
-	}
-	d.Detail = strings.Join(r.v.Removed, "; ")
-	name := r.v.Filename
-	if name == "" {
-		name = leaf.filename
-	}
-	return rule, &attachment{name: name, ctype: r.v.Type, data: r.out} // named by attachment (deliveredName)
 }
 
 // isLegacyMacro reports an OLE2 Office document (or unknown OLE2 file)

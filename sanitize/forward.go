@@ -17,50 +17,45 @@ const maxForwardLevel = 3
 // keep is refused (a message is a container); strip removes it. The
 // decisions about its parts are recorded with paths under the part's own
 // (2/1, 2/2.1) and listed in its own notice.
-func (rb *Rebuilder) forwarded(st *state, f file, d *policy.Decision) (policy.Rule, *attachment) {
-	d.DetectedType = "message/rfc822"
+func (rb *Rebuilder) forwarded(st *state, f file, found policy.Decision) outcome {
+	found.DetectedType = "message/rfc822"
 	rule := rb.Policy.Evaluate(st.subject(policy.RoleAttachment, "message/rfc822", f.declared, f.filename, f.size, nil))
-	d.Action, d.RuleID, d.Clause, d.Reason = rule.Action, rule.ID, rule.Clause, policy.ReasonAttachment
 	switch rule.Action {
 	case policy.ActionDisarm, policy.ActionExtract:
 	case policy.ActionKeep:
-		d.Action, d.Reason, d.Detail = policy.ActionStrip, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized"
-		return rule, nil
+		return stripped(found, rule, policy.ReasonNotKeepable, "a nested message cannot be passed unsanitized")
 	default:
-		d.Action = policy.ActionStrip
-		return rule, nil
+		return stripped(found, rule, policy.ReasonAttachment, "")
 	}
 	if f.level+1 > maxForwardLevel {
-		d.Action, d.RuleID, d.Clause, d.Reason = policy.ActionStrip, policy.RuleStructure.ID, policy.RuleStructure.Clause, policy.ReasonDepthLimit
-		d.Detail = fmt.Sprintf("messages nested deeper than %d", maxForwardLevel)
-		return policy.RuleStructure, nil
+		return stripped(found, policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("messages nested deeper than %d", maxForwardLevel))
 	}
-	env := Envelope{ID: d.MsgID, Nested: true}
+	env := Envelope{ID: found.MsgID, Nested: true}
 	res, err := rb.rebuild(st, env, newMessageBytes(messageStart(f.body)), f.path+"/")
 	if st.abort != nil {
-		return policy.RuleSanitizeFailed, nil
+		return aborted()
 	}
 	if err != nil {
-		d.Action, d.RuleID, d.Clause, d.Reason, d.Detail = policy.ActionStrip, policy.RuleSanitizeFailed.ID, policy.RuleSanitizeFailed.Clause, policy.ReasonSanitizeFailed, err.Error()
-		return policy.RuleSanitizeFailed, nil
+		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
 	}
-	for _, inner := range res.Decisions {
-		st.pending = append(st.pending, noticeItem{decision: inner, auditOnly: true})
+	inner := make([]noticeItem, 0, len(res.Decisions))
+	for _, d := range res.Decisions {
+		inner = append(inner, noticeItem{decision: d, auditOnly: true})
 	}
 	name := f.filename
 	if name == "" {
 		name = res.Subject
 	}
 	name = strings.TrimSuffix(safeFilename(orDefault(name, "forwarded")), ".eml")
-	d.Reason = policy.ReasonDisarmed
-	d.Detail = fmt.Sprintf("message rebuilt by the same rules (%d parts decided)", len(res.Decisions))
+	detail := fmt.Sprintf("message rebuilt by the same rules (%d parts decided)", len(res.Decisions))
 	if rule.Action == policy.ActionExtract {
-		d.Reason = policy.ReasonExtracted
 		text := forwardedText(res.Message)
-		return rule, &attachment{name: name + ".txt", ctype: "text/plain; charset=utf-8", data: []byte(strings.ReplaceAll(text, "\n", "\r\n")),
-			intoBody: rule.Options.Into == "body" && f.level == 0}
+		return decided(found, rule, rule.Action, policy.ReasonExtracted, detail).holding(inner).attaching(&attachment{
+			name: name + ".txt", ctype: "text/plain; charset=utf-8", data: []byte(strings.ReplaceAll(text, "\n", "\r\n")),
+			intoBody: rule.Options.Into == "body" && f.level == 0})
 	}
-	return rule, &attachment{name: name + ".eml", ctype: "message/rfc822", data: res.Message}
+	return decided(found, rule, rule.Action, policy.ReasonDisarmed, detail).holding(inner).
+		attaching(&attachment{name: name + ".eml", ctype: "message/rfc822", data: res.Message})
 }
 
 // messageStart skips what may come before a saved message's header: blank

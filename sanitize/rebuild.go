@@ -52,18 +52,30 @@ const DefaultExpansion = 512 << 20
 // in the gateway): nothing of it is kept and the client is told to retry.
 var ErrDeadline = errors.New("sanitize: the rebuild ran out of time")
 
-// state is what one Rebuild call keeps across parts: the budget that
-// bounds all archives of the message together, however deeply nested.
+// state is what one Rebuild call keeps across parts: its context and why
+// it stopped, what the message may still spend, and what the policy is
+// told about the message besides the part.
 type state struct {
-	ctx     context.Context
+	ctx   context.Context
+	abort error // set when the rebuild must stop (deadline, memory): returned as is
+	spend
+	about
+}
+
+// spend is what the message may still expand into, all its parts together
+// however deeply nested (archives, forwarded messages).
+type spend struct {
 	budget  *format.Budget // the message's expansion budget
 	members int            // archive members left
-	abort   error          // set when the rebuild must stop (deadline, memory): returned as is
 	trees   map[*node]bool // HTML bodies whose parse tree the budget holds (taken once per body)
-	pending []noticeItem
-	sender  string // the top-level envelope: rules may match on it
+}
+
+// about is what rules may match on besides the part: the top-level
+// envelope and the trusted Authentication-Results of the top-level message.
+type about struct {
+	sender  string
 	rcpts   []string
-	auth    []policy.AuthResult // trusted Authentication-Results of the top-level message
+	auth    []policy.AuthResult
 	authSet bool
 }
 
@@ -133,7 +145,7 @@ func (rb *Rebuilder) RebuildContext(ctx context.Context, env Envelope, r io.Read
 	if limit <= 0 {
 		limit = DefaultExpansion
 	}
-	st := &state{ctx: ctx, budget: format.NewBudget(limit, peakGrow(grow)), members: 5000, sender: env.From, rcpts: env.Rcpts}
+	st := &state{ctx: ctx, spend: spend{budget: format.NewBudget(limit, peakGrow(grow)), members: 5000}, about: about{sender: env.From, rcpts: env.Rcpts}}
 	res, err = rb.rebuild(st, env, r, "")
 	if err == nil && st.abort != nil {
 		res, err = nil, st.abort
@@ -195,109 +207,16 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 		st.auth = rb.Policy.Authentication.TrustedResults(fields)
 	}
 
-	var (
-		decisions []policy.Decision
-		bodies    []string
-		items     []noticeItem
-		attached  []attachment
-	)
+	var m rebuilt
 	for _, leaf := range root.leaves() {
 		if st.stop(nil) {
 			return nil, st.abort
 		}
-		d := policy.Decision{
-			MsgID: env.ID, Path: prefix + leaf.path, DeclaredType: leaf.declared, Filename: leaf.filename,
-			Size: leaf.size, Detail: leaf.detail,
+		o, text, isText := rb.decideLeaf(st, env, root, leaf, prefix)
+		if st.abort != nil {
+			return nil, st.abort
 		}
-		d.SHA256 = sha256Hex(leaf.body)
-		if leaf == root && leaf.problem != "" {
-			d.Path = prefix + "0"
-		}
-		var (
-			rule     policy.Rule
-			findings []noticeItem
-		)
-		switch {
-		case leaf.problem != "":
-			d.DetectedType = sniff(leaf)
-			rule, d.Reason = policy.RuleStructure, leaf.problem
-			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
-		case leaf.role == policy.RoleAttachment:
-			var att *attachment
-			f := leafFile(leaf)
-			f.path, f.level = d.Path, len(strings.Split(prefix, "/"))-1
-			rule, att, findings = rb.attachment(st, f, &d)
-			if st.abort != nil {
-				return nil, st.abort
-			}
-			switch {
-			case att != nil && att.intoBody:
-				// Text put into the body is body text: links follow the
-				// body's link mode, invisible characters go, files
-				// written as text (uuencode, yEnc, BinHex) are cut out.
-				name := orName(noticeSafe(leaf.filename))
-				text, _ := plainText("――― " + name + " の本文 / text of " + name + " ―――\n" +
-					strings.TrimRight(strings.ReplaceAll(string(att.data), "\r\n", "\n"), "\n"))
-				text, embedded := stripEmbeddedFiles(text)
-				bodies = append(bodies, transformLinks(text, rb.Policy.Body.Links))
-				for _, e := range embedded {
-					findings = append(findings, finding(d, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
-				}
-			case att != nil:
-				attached = append(attached, *att)
-			}
-		default:
-			d.DetectedType = sniff(leaf)
-			var flags []string
-			var pre *rendered // a body rendered to learn its flags before the rules see it
-			if leaf.role == policy.RoleBody && rb.Policy.UsesFlag(policy.FlagHiddenText) {
-				r := rb.renderBody(st, leaf, rb.Policy.Body.Links)
-				if pre = &r; r.hidden > 0 {
-					flags = append(flags, policy.FlagHiddenText)
-				}
-			}
-			rule = rb.Policy.Evaluate(st.subject(leaf.role, d.DetectedType, leaf.declared, leaf.filename, leaf.size, flags))
-			d.Reason = roleReason(leaf.role)
-			d.Action, d.RuleID, d.Clause = rule.Action, rule.ID, rule.Clause
-			if d.Action != policy.ActionTextify || leaf.role != policy.RoleBody {
-				d.Action = policy.ActionStrip // alternatives and stripped bodies
-				if pre != nil && pre.hidden > 0 {
-					d.Detail = "the body held hidden text"
-				}
-				break
-			}
-			links := rb.Policy.LinkMode(rule)
-			if pre == nil || links != rb.Policy.Body.Links {
-				r := rb.renderBody(st, leaf, links)
-				pre = &r
-			}
-			r := *pre
-			d.Reason = r.reason
-			if r.detail != "" {
-				d.Detail = r.detail
-			}
-			bodies = append(bodies, r.text)
-			if r.hidden > 0 {
-				findings = append(findings, finding(d, policy.RuleHiddenText, policy.ReasonHiddenText,
-					pluralDetail(r.hidden, "hidden element or invisible character left out", "hidden elements or invisible characters left out")))
-			}
-			for _, m := range r.mismatches {
-				findings = append(findings, finding(d, policy.RuleLinkCheck, policy.ReasonLinkMismatch, m))
-			}
-			for _, e := range r.embedded {
-				findings = append(findings, finding(d, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
-			}
-		}
-		decisions = append(decisions, d)
-		if d.Reason != policy.ReasonBodyText {
-			items = append(items, noticeItem{decision: d, rule: rule})
-		}
-		for _, f := range findings {
-			decisions = append(decisions, f.decision)
-			if !f.auditOnly {
-				items = append(items, f)
-			}
-		}
+		m.add(o, text, isText)
 	}
 
 	if st.stop(nil) {
@@ -307,9 +226,121 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 	if tag := rb.Policy.Body.SubjectTag; tag != "" && !env.Nested && !strings.Contains(hdr.subject, tag) {
 		hdr.subject = strings.TrimSpace(tag + " " + hdr.subject)
 	}
-	body := strings.Join(bodies, "\n\n")
-	msg := rb.write(env, hdr, composeText(rb.Policy.Body, env, items, body, len(bodies) > 0), attached)
-	return &Result{Message: msg, Decisions: decisions, MessageID: hdr.origMessageID, Subject: hdr.subject}, nil
+	body := strings.Join(m.bodies, "\n\n")
+	msg := rb.write(env, hdr, composeText(rb.Policy.Body, env, m.items, body, len(m.bodies) > 0), m.attached)
+	return &Result{Message: msg, Decisions: m.decisions, MessageID: hdr.origMessageID, Subject: hdr.subject}, nil
+}
+
+// rebuilt collects what the decided leaves of one message give.
+type rebuilt struct {
+	decisions []policy.Decision // for the audit log: every part and finding
+	bodies    []string          // body text, in order
+	items     []noticeItem      // what the notice lists
+	attached  []attachment
+}
+
+func (m *rebuilt) add(o outcome, text string, isText bool) {
+	if isText {
+		m.bodies = append(m.bodies, text)
+	}
+	if o.att != nil && !o.att.intoBody {
+		m.attached = append(m.attached, *o.att)
+	}
+	m.decisions = append(m.decisions, o.decision)
+	if o.decision.Reason != policy.ReasonBodyText {
+		m.items = append(m.items, noticeItem{decision: o.decision, rule: o.rule})
+	}
+	for _, f := range o.inner {
+		m.decisions = append(m.decisions, f.decision)
+		if !f.auditOnly {
+			m.items = append(m.items, f)
+		}
+	}
+}
+
+// decideLeaf decides one leaf of the message: a part that could not be
+// understood, an attachment, or a body (or its alternative). It returns
+// the outcome and, when the leaf gives body text, that text.
+func (rb *Rebuilder) decideLeaf(st *state, env Envelope, root, leaf *node, prefix string) (o outcome, text string, isText bool) {
+	found := policy.Decision{
+		MsgID: env.ID, Path: prefix + leaf.path, DeclaredType: leaf.declared, Filename: leaf.filename,
+		Size: leaf.size, Detail: leaf.detail, SHA256: sha256Hex(leaf.body),
+	}
+	if leaf == root && leaf.problem != "" {
+		found.Path = prefix + "0"
+	}
+	switch {
+	case leaf.problem != "":
+		found.DetectedType = sniff(leaf)
+		rule := policy.RuleStructure
+		return decided(found, rule, rule.Action, leaf.problem, ""), "", false
+	case leaf.role == policy.RoleAttachment:
+		return rb.decideLeafAttachment(st, leaf, found, prefix)
+	}
+	return rb.decideBody(st, leaf, found)
+}
+
+// decideLeafAttachment decides an attachment of the message. Text the
+// policy puts into the body is body text: links follow the body's link
+// mode, invisible characters go, files written as text (uuencode, yEnc,
+// BinHex) are cut out.
+func (rb *Rebuilder) decideLeafAttachment(st *state, leaf *node, found policy.Decision, prefix string) (outcome, string, bool) {
+	f := leafFile(leaf)
+	f.path, f.level = found.Path, len(strings.Split(prefix, "/"))-1
+	o := rb.attachment(st, f, found)
+	if o.att == nil || !o.att.intoBody {
+		return o, "", false
+	}
+	name := orName(noticeSafe(leaf.filename))
+	text, _ := plainText("――― " + name + " の本文 / text of " + name + " ―――\n" +
+		strings.TrimRight(strings.ReplaceAll(string(o.att.data), "\r\n", "\n"), "\n"))
+	text, embedded := stripEmbeddedFiles(text)
+	for _, e := range embedded {
+		o.inner = append(o.inner, finding(o.decision, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
+	}
+	return o, transformLinks(text, rb.Policy.Body.Links), true
+}
+
+// decideBody decides a body part or an alternative of it: the policy may
+// look at what rendering finds (hidden text) before it decides; a body it
+// textifies is rendered with the rule's link mode, and what rendering
+// found becomes findings.
+func (rb *Rebuilder) decideBody(st *state, leaf *node, found policy.Decision) (outcome, string, bool) {
+	found.DetectedType = sniff(leaf)
+	var flags []string
+	var pre *rendered // a body rendered to learn its flags before the rules see it
+	if leaf.role == policy.RoleBody && rb.Policy.UsesFlag(policy.FlagHiddenText) {
+		r := rb.renderBody(st, leaf, rb.Policy.Body.Links)
+		if pre = &r; r.hidden > 0 {
+			flags = append(flags, policy.FlagHiddenText)
+		}
+	}
+	rule := rb.Policy.Evaluate(st.subject(leaf.role, found.DetectedType, leaf.declared, leaf.filename, leaf.size, flags))
+	if rule.Action != policy.ActionTextify || leaf.role != policy.RoleBody {
+		detail := "" // alternatives and stripped bodies
+		if pre != nil && pre.hidden > 0 {
+			detail = "the body held hidden text"
+		}
+		return stripped(found, rule, roleReason(leaf.role), detail), "", false
+	}
+	links := rb.Policy.LinkMode(rule)
+	if pre == nil || links != rb.Policy.Body.Links {
+		r := rb.renderBody(st, leaf, links)
+		pre = &r
+	}
+	r := *pre
+	o := decided(found, rule, rule.Action, r.reason, r.detail)
+	if r.hidden > 0 {
+		o.inner = append(o.inner, finding(o.decision, policy.RuleHiddenText, policy.ReasonHiddenText,
+			pluralDetail(r.hidden, "hidden element or invisible character left out", "hidden elements or invisible characters left out")))
+	}
+	for _, mm := range r.mismatches {
+		o.inner = append(o.inner, finding(o.decision, policy.RuleLinkCheck, policy.ReasonLinkMismatch, mm))
+	}
+	for _, e := range r.embedded {
+		o.inner = append(o.inner, finding(o.decision, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
+	}
+	return o, r.text, true
 }
 
 // htmlTreeCost is the memory x/net/html's parse tree takes per byte of

@@ -324,10 +324,6 @@ func (w *walker) multipart(n *node, body source, depth int) {
 		w.readLeaf(n, body, "")
 		return
 	}
-	childDefault := "text/plain"
-	if n.declared == "multipart/digest" {
-		childDefault = "message/rfc822"
-	}
 	// Read the whole body: the preamble and epilogue, which the multipart
 	// reader skips, are looked at too.
 	src := &errReader{r: body.r}
@@ -336,69 +332,91 @@ func (w *walker) multipart(n *node, body source, depth int) {
 	preamble, epilogue := outsideParts(raw, boundary)
 	w.bounds = append(w.bounds, boundary)
 	defer func() { w.bounds = w.bounds[:len(w.bounds)-1] }()
-	hidden := func(where string, b []byte) {
-		if hasMIMELikeContent(b) {
-			n.children = append(n.children, &node{path: n.path + "." + where, body: b, size: int64(len(b)),
-				problem: policy.ReasonHiddenContent, detail: fmt.Sprintf("%d bytes of MIME-like content in the %s", len(b), where)})
-		}
+	hiddenContent(n, "preamble", preamble)
+	defer hiddenContent(n, "epilogue", epilogue)
+	mp := &multipartBody{raw: raw, boundary: boundary, mr: textproto.NewMultipartReader(bytes.NewReader(raw), boundary), childDefault: "text/plain"}
+	if n.declared == "multipart/digest" {
+		mp.childDefault = "message/rfc822"
 	}
-	hidden("preamble", preamble)
-	defer hidden("epilogue", epilogue)
-	mr := textproto.NewMultipartReader(bytes.NewReader(raw), boundary)
-	// Where the next part's body should begin in raw: parts are read from
-	// the multipart reader (its rules decide where they are) and checked
-	// against raw from there; -1 once unknown.
-	next := 0
 	if int64(len(raw)) > limit {
-		next = -1 // raw was cut: the parts' ends cannot be followed
+		mp.next = -1 // raw was cut: the parts' ends cannot be followed
 	}
-	for i := 1; ; i++ {
-		if w.stopped {
-			return
-		}
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			if len(n.children) == 0 { // RFC 2046 requires at least one part
-				n.problem, n.detail = policy.ReasonMalformedMIME, "multipart with no parts"
-			}
-			if src.err != nil {
+	for i := 1; !w.stopped; i++ {
+		if !w.nextPart(n, mp, i, depth) {
+			if src.err != nil && mp.ended {
 				w.stopped = true // the stream ended inside this multipart
 			}
 			return
 		}
-		child := &node{path: fmt.Sprintf("%s.%d", n.path, i)}
-		if n.path == "1" && depth == 0 {
-			child.path = fmt.Sprintf("%d", i)
-		}
-		n.children = append(n.children, child)
-		if err != nil {
-			child.problem, child.detail = policy.ReasonMalformedMIME, "broken multipart structure"
-			return
-		}
-		w.count++
-		if w.count > w.lim.MaxParts {
-			w.stopped = true
-			child.problem, child.detail = policy.ReasonPartLimit, fmt.Sprintf("more than %d parts; this and all later parts removed", w.lim.MaxParts)
-			return
-		}
-		at := -1
-		if next >= 0 {
-			at = partBodyStart(raw, next, boundary)
-		}
-		t := &countReader{r: p}
-		cs := source{r: t}
-		if at >= 0 {
-			cs.known = raw[at:]
-		}
-		w.entity(child, p.Header, cs, depth+1, childDefault)
-		// Read what the child left (NextPart would skip it anyway) to
-		// learn where this part ends.
-		_, _ = io.Copy(io.Discard, t)
-		next = -1
-		if at >= 0 {
-			next = at + int(t.n)
-		}
 	}
+}
+
+// multipartBody is a multipart being read: its body, the reader of its
+// parts, and where the next part's body should begin in raw (parts are
+// read from the multipart reader, whose rules decide where they are, and
+// checked against raw from there; -1 once unknown).
+type multipartBody struct {
+	raw          []byte
+	boundary     string
+	mr           *textproto.MultipartReader
+	next         int
+	childDefault string
+	ended        bool // the reader said there are no more parts
+}
+
+// hiddenContent adds a child with a problem for MIME-like content in a
+// multipart's preamble or epilogue, where no client shows it.
+func hiddenContent(n *node, where string, b []byte) {
+	if hasMIMELikeContent(b) {
+		n.children = append(n.children, &node{path: n.path + "." + where, body: b, size: int64(len(b)),
+			problem: policy.ReasonHiddenContent, detail: fmt.Sprintf("%d bytes of MIME-like content in the %s", len(b), where)})
+	}
+}
+
+// nextPart reads the i-th part of n into a new child and reports whether
+// the walk goes on with the next one.
+func (w *walker) nextPart(n *node, mp *multipartBody, i, depth int) bool {
+	p, err := mp.mr.NextPart()
+	if err == io.EOF {
+		if len(n.children) == 0 { // RFC 2046 requires at least one part
+			n.problem, n.detail = policy.ReasonMalformedMIME, "multipart with no parts"
+		}
+		mp.ended = true
+		return false
+	}
+	child := &node{path: fmt.Sprintf("%s.%d", n.path, i)}
+	if n.path == "1" && depth == 0 {
+		child.path = fmt.Sprintf("%d", i)
+	}
+	n.children = append(n.children, child)
+	if err != nil {
+		child.problem, child.detail = policy.ReasonMalformedMIME, "broken multipart structure"
+		return false
+	}
+	w.count++
+	if w.count > w.lim.MaxParts {
+		w.stopped = true
+		child.problem, child.detail = policy.ReasonPartLimit, fmt.Sprintf("more than %d parts; this and all later parts removed", w.lim.MaxParts)
+		return false
+	}
+	at := -1
+	if mp.next >= 0 {
+		at = partBodyStart(mp.raw, mp.next, mp.boundary)
+	}
+	t := &countReader{r: p}
+	cs := source{r: t}
+	if at >= 0 {
+		cs.known = mp.raw[at:]
+	}
+	w.entity(child, p.Header, cs, depth+1, mp.childDefault)
+	// Read what the child left (NextPart would skip it anyway) to learn
+	// where this part ends.
+	_, _ = io.Copy(io.Discard, t)
+	mp.next = -1
+	if at >= 0 {
+		mp.next = at + int(t.n)
+	}
+	return true
 }
 
 // partBodyStart returns where the body of the part whose delimiter line

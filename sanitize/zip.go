@@ -30,16 +30,12 @@ func (l ArchiveLimits) withDefaults() ArchiveLimits {
 
 // openZip rebuilds a ZIP: every member gets its own decision by the same
 // rules (recursively, up to MaxDepth), and a new archive is written from
-// the members that survive, with their rebuilt bytes. Member decisions
-// are left in st.pending for the caller.
-func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Decision) (policy.Rule, *attachment) {
+// the members that survive, with their rebuilt bytes. The members'
+// decisions are the outcome's inner ones.
+func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, found policy.Decision) outcome {
 	lim := rb.ArchiveLimits.withDefaults()
-	fail := func(r policy.Rule, reason, detail string) (policy.Rule, *attachment) {
-		d.Action, d.RuleID, d.Clause, d.Reason, d.Detail = policy.ActionStrip, r.ID, r.Clause, reason, detail
-		return r, nil
-	}
 	if f.depth >= lim.MaxDepth {
-		return fail(policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("archive nested deeper than %d", lim.MaxDepth))
+		return stripped(found, policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("archive nested deeper than %d", lim.MaxDepth))
 	}
 	al := lim.Limits
 	al.MaxTotal = lim.MaxTotal
@@ -48,52 +44,59 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, d *policy.Deci
 	}
 	al.MaxMembers = min(max(al.MaxMembers, 1000), st.members)
 	if al.MaxMembers <= 0 || al.MaxTotal <= 0 {
-		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, "the message's archive budget is used up")
+		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, "the message's archive budget is used up")
 	}
 	al.Budget = st.budget // the declared sizes are taken before anything is inflated
 	members, err := archive.Read(f.body, al)
 	switch {
 	case st.stop(err):
-		return rule, nil
+		return aborted()
 	case errors.Is(err, archive.ErrEncrypted):
-		return fail(policy.RuleEncrypted, policy.ReasonEncryptedArchive, err.Error())
+		return stripped(found, policy.RuleEncrypted, policy.ReasonEncryptedArchive, err.Error())
 	case err != nil:
-		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
+		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
 	}
 	st.members -= len(members)
-	var kept []archive.Member
-	var items []noticeItem
+	kept, items, ok := rb.decideMembers(st, f, found.MsgID, members)
+	if !ok {
+		return aborted()
+	}
+	if len(kept) == 0 {
+		return stripped(found, rule, policy.ReasonNothingLeft, fmt.Sprintf("none of its %d members could be kept", len(members))).holding(items)
+	}
+	var buf bytes.Buffer
+	if err := archive.Write(&buf, kept); err != nil {
+		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error()).holding(items)
+	}
+	return decided(found, rule, rule.Action, policy.ReasonDisarmed, fmt.Sprintf("archive rebuilt: %d of %d members kept", len(kept), len(members))).
+		holding(items).attaching(&attachment{name: f.filename, ctype: "application/zip", data: buf.Bytes()})
+}
+
+// decideMembers decides each member of an archive as an attachment of its
+// own and returns the members to keep (with their rebuilt bytes, under
+// cleaned folders) and every decision made, in order. ok is false when
+// the rebuild was stopped.
+func (rb *Rebuilder) decideMembers(st *state, f file, msgID string, members []archive.Member) (kept []archive.Member, items []noticeItem, ok bool) {
 	for i, m := range members {
 		name := memberName(m)
 		mf := file{path: fmt.Sprintf("%s/%d", f.path, i+1), filename: path.Base(name), filenames: []string{path.Base(name)},
 			body: m.Data, size: int64(len(m.Data)), depth: f.depth + 1, level: f.level}
-		md := policy.Decision{MsgID: d.MsgID, Path: mf.path, Filename: name, Size: mf.size, SHA256: sha256Hex(m.Data)}
-		mrule, att, sub := rb.attachment(st, mf, &md)
+		found := policy.Decision{MsgID: msgID, Path: mf.path, Filename: name, Size: mf.size, SHA256: sha256Hex(m.Data)}
+		o := rb.attachment(st, mf, found)
 		if st.abort != nil {
-			return rule, nil
+			return nil, nil, false
 		}
-		items = append(items, noticeItem{decision: md, rule: mrule, display: displayName(f.filename) + " › " + name})
-		items = append(items, sub...)
-		if att != nil {
-			newName := att.name
+		items = append(items, noticeItem{decision: o.decision, rule: o.rule, display: displayName(f.filename) + " › " + name})
+		items = append(items, o.inner...)
+		if o.att != nil {
+			newName := o.att.name
 			if dir := safeDir(path.Dir(name)); dir != "" {
-				newName = dir + "/" + att.name
+				newName = dir + "/" + o.att.name
 			}
-			kept = append(kept, archive.Member{Name: newName, Data: att.data, Modified: m.Modified})
+			kept = append(kept, archive.Member{Name: newName, Data: o.att.data, Modified: m.Modified})
 		}
 	}
-	st.pending = append(st.pending, items...)
-	if len(kept) == 0 {
-		d.Action, d.RuleID, d.Clause, d.Reason = policy.ActionStrip, rule.ID, rule.Clause, policy.ReasonNothingLeft
-		d.Detail = fmt.Sprintf("none of its %d members could be kept", len(members))
-		return rule, nil
-	}
-	var buf bytes.Buffer
-	if err := archive.Write(&buf, kept); err != nil {
-		return fail(policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error())
-	}
-	d.Reason, d.Detail = policy.ReasonDisarmed, fmt.Sprintf("archive rebuilt: %d of %d members kept", len(kept), len(members))
-	return rule, &attachment{name: f.filename, ctype: "application/zip", data: buf.Bytes()}
+	return kept, items, true
 }
 
 // memberName decodes a member name: UTF-8 when valid, else the legacy

@@ -1,0 +1,48 @@
+package sanitize
+
+import "mugai/policy"
+
+// outcome is what deciding one part gives: its decision, the rule that
+// decided it (the notice quotes it), the file to attach if any, and the
+// decisions about what the part held (archive members, the parts of a
+// forwarded message), in order. Deciding a part returns one; nothing is
+// filled in through pointers or left aside for a caller to collect.
+type outcome struct {
+	decision policy.Decision
+	rule     policy.Rule
+	att      *attachment
+	inner    []noticeItem
+}
+
+// decided is the constructor of every outcome: the part's decision so far
+// (what was found about it: path, types, size) with the rule, action and
+// reason that decided it. An empty detail keeps the one found before.
+func decided(found policy.Decision, r policy.Rule, action policy.Action, reason, detail string) outcome {
+	d := found
+	d.Action, d.RuleID, d.Clause, d.Reason = action, r.ID, r.Clause, reason
+	if detail != "" {
+		d.Detail = detail
+	}
+	return outcome{decision: d, rule: r}
+}
+
+// stripped is a part removed by rule r.
+func stripped(found policy.Decision, r policy.Rule, reason, detail string) outcome {
+	return decided(found, r, policy.ActionStrip, reason, detail)
+}
+
+// attaching returns o with a file to attach.
+func (o outcome) attaching(a *attachment) outcome {
+	o.att = a
+	return o
+}
+
+// holding returns o with the decisions about what the part held.
+func (o outcome) holding(inner []noticeItem) outcome {
+	o.inner = inner
+	return o
+}
+
+// aborted is the outcome of a part whose rebuild was stopped (deadline,
+// memory): it is never used, the rebuild returns the stop's error.
+func aborted() outcome { return outcome{rule: policy.RuleSanitizeFailed} }
