@@ -193,45 +193,9 @@ func (f *fieldInfo) addText(b []byte) {
 // Fields are recognised by local name, whatever the prefix, so that a
 // renamed namespace does not hide them.
 func scanFields(src []byte) ([]span, map[string]int, error) {
-	type el struct {
-		name   xml.Name
-		start  int64
-		to     []*fieldInfo // fields that lose this element if removed
-		text   []*fieldInfo // fields whose instruction this element's text is
-		drop   bool         // remove regardless (stray field characters)
-		unwrap bool         // a removed fldSimple: cut the tags only
-	}
 	d := xml.NewDecoder(bytes.NewReader(src))
 	d.Strict = true
-	var stack []el
-	var open, all []*fieldInfo
-	var stories [][]*fieldInfo // fields open outside the text boxes we are in
-	var spans []span
-	removed := map[string]int{}
-	outer := func() *fieldInfo { // outermost open field still in its instruction
-		for _, f := range open {
-			if !f.inResult {
-				return f
-			}
-		}
-		return nil
-	}
-	both := func(a, b *fieldInfo) []*fieldInfo {
-		switch {
-		case a == nil:
-			return []*fieldInfo{b}
-		case a == b:
-			return []*fieldInfo{a}
-		}
-		return []*fieldInfo{a, b}
-	}
-	markNested := func() {
-		for _, f := range open {
-			if !f.inResult {
-				f.nested = true
-			}
-		}
-	}
+	s := &fieldScan{removed: map[string]int{}}
 	for {
 		before := d.InputOffset()
 		tok, err := d.Token()
@@ -244,142 +208,244 @@ func scanFields(src []byte) ([]span, map[string]int, error) {
 		after := d.InputOffset()
 		switch t := tok.(type) {
 		case xml.StartElement:
-			e := el{name: t.Name, start: before}
-			var parent xml.Name
-			if len(stack) > 0 {
-				parent = stack[len(stack)-1].name
+			if err := s.start(t, before, after); err != nil {
+				return nil, nil, err
 			}
-			// suspect: revision marks or elements of another namespace
-			// (mc:AlternateContent, ignorable wrappers) around it, where
-			// Word may see another structure than we do.
-			// A text box is a story of its own: the check starts there.
-			suspect := false
-			for i := len(stack) - 1; i >= 0 && stack[i].name.Local != "txbxContent"; i-- {
-				switch s := stack[i].name; {
-				case s.Space != t.Name.Space:
-					suspect = true
-				case s.Local == "ins" || s.Local == "del" || s.Local == "moveFrom" || s.Local == "moveTo":
-					suspect = true
-				}
-			}
-			if t.Name.Local == "txbxContent" {
-				stories = append(stories, open)
-				open = nil
-			}
-			if parent.Local == "r" && t.Name.Local != "rPr" {
-				switch t.Name.Local {
-				case "fldChar":
-					switch attr(t, "fldCharType") {
-					case "begin":
-						f := &fieldInfo{counted: outer() == nil, odd: suspect}
-						markNested()
-						e.to = both(outer(), f)
-						open = append(open, f)
-						all = append(all, f)
-						if len(open) > maxFieldDepth {
-							return nil, nil, errors.New("ooxml: fields nested too deep")
-						}
-					case "separate", "end":
-						if len(open) == 0 {
-							e.drop = true
-							break
-						}
-						cur := open[len(open)-1]
-						e.to = both(outer(), cur)
-						if suspect {
-							cur.odd = true
-						}
-						if attr(t, "fldCharType") == "end" {
-							open = open[:len(open)-1]
-						} else if cur.inResult {
-							cur.odd = true
-						} else {
-							cur.inResult = true
-						}
-					default:
-						if len(open) == 0 {
-							e.drop = true
-							break
-						}
-						cur := open[len(open)-1]
-						cur.odd = true
-						e.to = both(outer(), cur)
-					}
-				case "instrText", "delInstrText":
-					o := outer()
-					if len(open) == 0 || open[len(open)-1].inResult {
-						e.drop = true // Word ignores it; we do not keep it
-						if o != nil {
-							e.to = []*fieldInfo{o}
-						}
-						break
-					}
-					cur := open[len(open)-1]
-					e.to = []*fieldInfo{o}
-					e.text = both(o, cur)
-					if suspect || t.Name.Local == "delInstrText" {
-						cur.odd = true
-					}
-				default:
-					if o := outer(); o != nil {
-						e.to = []*fieldInfo{o}
-						switch t.Name.Local {
-						case "lastRenderedPageBreak", "tab", "noBreakHyphen", "softHyphen":
-						default: // text in an instruction: Word may read it as code
-							open[len(open)-1].odd = true
-						}
-					}
-				}
-			}
-			if t.Name.Local == "fldSimple" {
-				markNested()
-				if what := judgeField(attr(t, "instr")); what != "" {
-					e.unwrap = true
-					spans = append(spans, span{start: before, end: after})
-					if outer() == nil {
-						removed[what]++
-					}
-				}
-			}
-			if len(stack) > 0 && stack[len(stack)-1].unwrap && t.Name.Local == "fldData" {
-				e.drop = true
-			}
-			stack = append(stack, e)
 		case xml.EndElement:
-			if len(stack) == 0 {
-				return nil, nil, errors.New("ooxml: unbalanced end tag")
-			}
-			e := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if e.name.Local == "txbxContent" && len(stories) > 0 {
-				for _, f := range open { // fields do not leave their story
-					f.odd = true
-				}
-				open = stories[len(stories)-1]
-				stories = stories[:len(stories)-1]
-			}
-			s := span{start: e.start, end: after}
-			if e.drop {
-				spans = append(spans, s)
-			}
-			for _, f := range e.to {
-				f.spans = append(f.spans, s)
-			}
-			if e.unwrap && after > before {
-				spans = append(spans, span{start: before, end: after})
+			if err := s.end(before, after); err != nil {
+				return nil, nil, err
 			}
 		case xml.CharData:
-			if len(stack) > 0 {
-				for _, f := range stack[len(stack)-1].text {
+			if len(s.stack) > 0 {
+				for _, f := range s.stack[len(s.stack)-1].text {
 					f.addText(t)
 				}
 			}
 		}
 	}
-	for _, f := range open { // never ended
+	s.judge()
+	return s.spans, s.removed, nil
+}
+
+// fieldElem is an open element of the field scan.
+type fieldElem struct {
+	name   xml.Name
+	start  int64
+	to     []*fieldInfo // fields that lose this element if removed
+	text   []*fieldInfo // fields whose instruction this element's text is
+	drop   bool         // remove regardless (stray field characters)
+	unwrap bool         // a removed fldSimple: cut the tags only
+}
+
+// fieldScan is the state of scanFields over one part.
+type fieldScan struct {
+	stack     []fieldElem
+	open, all []*fieldInfo
+	stories   [][]*fieldInfo // fields open outside the text boxes we are in
+	spans     []span
+	removed   map[string]int
+}
+
+// outer returns the outermost open field still in its instruction.
+func (s *fieldScan) outer() *fieldInfo {
+	for _, f := range s.open {
+		if !f.inResult {
+			return f
+		}
+	}
+	return nil
+}
+
+// both returns a and b as a list: b alone when a is nil, once when they
+// are the same.
+func both(a, b *fieldInfo) []*fieldInfo {
+	switch {
+	case a == nil:
+		return []*fieldInfo{b}
+	case a == b:
+		return []*fieldInfo{a}
+	}
+	return []*fieldInfo{a, b}
+}
+
+// markNested marks the open fields still in their instruction as holding
+// another field.
+func (s *fieldScan) markNested() {
+	for _, f := range s.open {
+		if !f.inResult {
+			f.nested = true
+		}
+	}
+}
+
+// start takes a start tag at src[before:after].
+func (s *fieldScan) start(t xml.StartElement, before, after int64) error {
+	e := fieldElem{name: t.Name, start: before}
+	var parent xml.Name
+	if len(s.stack) > 0 {
+		parent = s.stack[len(s.stack)-1].name
+	}
+	suspect := s.suspect(t)
+	if t.Name.Local == "txbxContent" {
+		s.stories = append(s.stories, s.open)
+		s.open = nil
+	}
+	if parent.Local == "r" && t.Name.Local != "rPr" {
+		if err := s.runChild(t, &e, suspect); err != nil {
+			return err
+		}
+	}
+	if t.Name.Local == "fldSimple" {
+		s.markNested()
+		if what := judgeField(attr(t, "instr")); what != "" {
+			e.unwrap = true
+			s.spans = append(s.spans, span{start: before, end: after})
+			if s.outer() == nil {
+				s.removed[what]++
+			}
+		}
+	}
+	if len(s.stack) > 0 && s.stack[len(s.stack)-1].unwrap && t.Name.Local == "fldData" {
+		e.drop = true
+	}
+	s.stack = append(s.stack, e)
+	return nil
+}
+
+// suspect reports revision marks or elements of another namespace
+// (mc:AlternateContent, ignorable wrappers) around t, where
+// Word may see another structure than we do.
+// A text box is a story of its own: the check starts there.
+func (s *fieldScan) suspect(t xml.StartElement) bool {
+	for i := len(s.stack) - 1; i >= 0 && s.stack[i].name.Local != "txbxContent"; i-- {
+		switch n := s.stack[i].name; {
+		case n.Space != t.Name.Space:
+			return true
+		case n.Local == "ins" || n.Local == "del" || n.Local == "moveFrom" || n.Local == "moveTo":
+			return true
+		}
+	}
+	return false
+}
+
+// runChild takes an element of a run other than its properties: field
+// characters, instruction text, or content, which is part of the
+// instruction of the outer open field.
+func (s *fieldScan) runChild(t xml.StartElement, e *fieldElem, suspect bool) error {
+	switch t.Name.Local {
+	case "fldChar":
+		return s.fldChar(t, e, suspect)
+	case "instrText", "delInstrText":
+		s.instrText(t, e, suspect)
+	default:
+		if o := s.outer(); o != nil {
+			e.to = []*fieldInfo{o}
+			switch t.Name.Local {
+			case "lastRenderedPageBreak", "tab", "noBreakHyphen", "softHyphen":
+			default: // text in an instruction: Word may read it as code
+				s.open[len(s.open)-1].odd = true
+			}
+		}
+	}
+	return nil
+}
+
+// fldChar takes a field character: begin opens a field, separate starts
+// its result, end closes it. One without an open field is dropped.
+func (s *fieldScan) fldChar(t xml.StartElement, e *fieldElem, suspect bool) error {
+	switch attr(t, "fldCharType") {
+	case "begin":
+		f := &fieldInfo{counted: s.outer() == nil, odd: suspect}
+		s.markNested()
+		e.to = both(s.outer(), f)
+		s.open = append(s.open, f)
+		s.all = append(s.all, f)
+		if len(s.open) > maxFieldDepth {
+			return errors.New("ooxml: fields nested too deep")
+		}
+	case "separate", "end":
+		if len(s.open) == 0 {
+			e.drop = true
+			return nil
+		}
+		cur := s.open[len(s.open)-1]
+		e.to = both(s.outer(), cur)
+		if suspect {
+			cur.odd = true
+		}
+		if attr(t, "fldCharType") == "end" {
+			s.open = s.open[:len(s.open)-1]
+		} else if cur.inResult {
+			cur.odd = true
+		} else {
+			cur.inResult = true
+		}
+	default:
+		if len(s.open) == 0 {
+			e.drop = true
+			return nil
+		}
+		cur := s.open[len(s.open)-1]
+		cur.odd = true
+		e.to = both(s.outer(), cur)
+	}
+	return nil
+}
+
+// instrText takes an instruction text element: its text is the
+// instruction of the innermost open field (and of the outer one).
+func (s *fieldScan) instrText(t xml.StartElement, e *fieldElem, suspect bool) {
+	o := s.outer()
+	if len(s.open) == 0 || s.open[len(s.open)-1].inResult {
+		e.drop = true // Word ignores it; we do not keep it
+		if o != nil {
+			e.to = []*fieldInfo{o}
+		}
+		return
+	}
+	cur := s.open[len(s.open)-1]
+	e.to = []*fieldInfo{o}
+	e.text = both(o, cur)
+	if suspect || t.Name.Local == "delInstrText" {
+		cur.odd = true
+	}
+}
+
+// end takes an end tag at src[before:after]: the element's span goes to
+// the fields that lose it, or is cut at once.
+func (s *fieldScan) end(before, after int64) error {
+	if len(s.stack) == 0 {
+		return errors.New("ooxml: unbalanced end tag")
+	}
+	e := s.stack[len(s.stack)-1]
+	s.stack = s.stack[:len(s.stack)-1]
+	if e.name.Local == "txbxContent" && len(s.stories) > 0 {
+		for _, f := range s.open { // fields do not leave their story
+			f.odd = true
+		}
+		s.open = s.stories[len(s.stories)-1]
+		s.stories = s.stories[:len(s.stories)-1]
+	}
+	sp := span{start: e.start, end: after}
+	if e.drop {
+		s.spans = append(s.spans, sp)
+	}
+	for _, f := range e.to {
+		f.spans = append(f.spans, sp)
+	}
+	if e.unwrap && after > before {
+		s.spans = append(s.spans, span{start: before, end: after})
+	}
+	return nil
+}
+
+// judge judges every field by its whole instruction, once the part is
+// read, and adds the spans of those that go.
+func (s *fieldScan) judge() {
+	for _, f := range s.open { // never ended
 		f.odd = true
 	}
-	for _, f := range all {
+	for _, f := range s.all {
 		what := judgeField(string(f.instr))
 		if (f.nested || f.odd) && what != whatDDE {
 			what = whatOddField
@@ -387,12 +453,11 @@ func scanFields(src []byte) ([]span, map[string]int, error) {
 		if what == "" {
 			continue
 		}
-		spans = append(spans, f.spans...)
+		s.spans = append(s.spans, f.spans...)
 		if f.counted {
-			removed[what]++
+			s.removed[what]++
 		}
 	}
-	return spans, removed, nil
 }
 
 // hasFields is a cheap test before the scan.

@@ -168,238 +168,24 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err != nil {
 		return format.Verdict{}, err
 	}
-	removed := map[string]int{}
-	// 1. Parts that are active content, by name, by content, by the
-	// relationship that brings them in (altChunk imports, connections,
-	// query tables, the data model), pivot tables whose cache goes, and
-	// then everything that only they made part of the document. gone is
-	// keyed by lower-case part name (part names are case-insensitive).
-	gone := map[string]bool{}
-	for _, m := range doc.members {
-		what, ok := removablePart(m.Name)
-		if !ok {
-			what, ok = activeContent(m)
-		}
-		if ok {
-			gone[strings.ToLower(m.Name)] = true
-			removed[what]++
-		}
+	r := &removal{
+		doc: doc, graph: graph,
+		removed: map[string]int{}, gone: map[string]bool{},
+		droppedIDs: map[string]map[string]bool{}, unlinkedIDs: map[string]map[string]bool{},
 	}
-	altChunkParts := 0
-	for source, rs := range graph {
-		for _, r := range rs {
-			if r.external {
-				if strings.HasPrefix(source, "xl/pivotcache/") && !gone[source] { // a cache fed from outside
-					gone[source] = true
-					removed[whatData]++
-				}
-				continue
-			}
-			if doc.part(r.target) == nil || gone[r.target] {
-				continue
-			}
-			switch {
-			case typeIs(r.typ, "/aFChunk"):
-				gone[r.target] = true
-				altChunkParts++
-			case typeIs(r.typ, "/connections") || typeIs(r.typ, "/queryTable"):
-				gone[r.target] = true
-				removed[whatData]++
-			case typeIs(r.typ, "/powerPivotData"):
-				gone[r.target] = true
-				removed[whatPowerQuery]++
-			}
-		}
+	// The disarm in steps (removal.go): 1. the parts that go, 2. relationships,
+	// 3. content parts, 4. content types.
+	r.markGone()
+	if err := r.cleanRels(); err != nil {
+		return format.Verdict{}, err
 	}
-	for changed := true; changed; { // pivot tables over a removed cache go with it
-		changed = false
-		for source, rs := range graph {
-			if !strings.HasPrefix(source, "xl/pivottables/") || gone[source] {
-				continue
-			}
-			for _, r := range rs {
-				if !r.external && gone[r.target] {
-					gone[source], changed = true, true
-					break
-				}
-			}
-		}
+	if err := r.cleanContent(ctx); err != nil {
+		return format.Verdict{}, err
 	}
-	before, after := reach(doc, graph, nil), reach(doc, graph, gone)
-	for name := range before {
-		if !after[name] {
-			gone[name] = true // reachable only through what was removed
-		}
-	}
-	for name := range gone {
-		gone[strings.ToLower(relsOf(name))] = true
-	}
-	// 2. Relationships: every external one (hyperlinks included) and those
-	// to removed parts.
-	droppedIDs := map[string]map[string]bool{}  // source part → relationship ids whose element goes
-	unlinkedIDs := map[string]map[string]bool{} // source part → hyperlink ids: only the reference goes
-	for _, m := range doc.members {
-		if !strings.HasSuffix(m.Name, ".rels") || gone[strings.ToLower(m.Name)] {
-			continue
-		}
-		source := relsSource(m.Name)
-		ids, links := map[string]bool{}, map[string]bool{}
-		ps := &pass{element: func(t xml.StartElement, _ []string) edit {
-			if t.Name.Local != "Relationship" {
-				return keep
-			}
-			typ, target := attr(t, "Type"), attr(t, "Target")
-			external := strings.EqualFold(attr(t, "TargetMode"), "External")
-			switch {
-			case external && typeIs(typ, "/hyperlink"):
-				links[attr(t, "Id")] = true
-				removed[whatWebLink]++
-				return dropElement
-			case external:
-				removed["external links and remote templates"]++
-			case gone[strings.ToLower(resolve(source, target))] || isActiveType(typ):
-			default:
-				return keep
-			}
-			ids[attr(t, "Id")] = true
-			return dropElement
-		}}
-		if m.Data, err = ps.run(m.Data); err != nil {
-			return format.Verdict{}, fmt.Errorf("ooxml: %s: %w", m.Name, err)
-		}
-		droppedIDs[strings.ToLower(source)], unlinkedIDs[strings.ToLower(source)] = ids, links
-	}
-	// 3. Content parts: fields judged whole, references to dropped
-	// relationships, imported documents, connections, DDE and fetching
-	// formulas.
-	altChunks := 0
-	for _, m := range doc.members {
-		lower := strings.ToLower(m.Name)
-		if gone[lower] || !strings.HasSuffix(lower, ".xml") || m.Name == "[Content_Types].xml" {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return format.Verdict{}, err
-		}
-		var fields map[string]int
-		if m.Data, fields, err = disarmFields(m.Data); err != nil {
-			return format.Verdict{}, fmt.Errorf("ooxml: %s: %w", m.Name, err)
-		}
-		for what, n := range fields {
-			removed[what] += n
-		}
-		table := strings.HasPrefix(lower, "xl/tables/")
-		ids, links := droppedIDs[lower], unlinkedIDs[lower]
-		ps := &pass{
-			dropAttrs: func(t xml.StartElement) []string {
-				var drop []string
-				for _, a := range t.Attr {
-					switch {
-					case a.Name.Space == "r" && links[a.Value]:
-						drop = append(drop, qname(a.Name))
-					case table && t.Name.Local == "table" && (a.Name.Local == "connectionId" || a.Name.Local == "tableType" && a.Value == "queryTable"):
-						drop = append(drop, qname(a.Name))
-					case table && t.Name.Local == "tableColumn" && a.Name.Local == "queryTableFieldId":
-						drop = append(drop, qname(a.Name))
-					}
-				}
-				return drop
-			},
-			ancestors: []string{"object", "oleObjects", "controls", "externalReferences", "graphicFrame", "ext", "cfRule", "dataValidation"},
-			element: func(t xml.StartElement, stack []string) edit {
-				for _, a := range t.Attr {
-					if a.Name.Space == "r" && ids[a.Value] {
-						return dropAncestor
-					}
-				}
-				switch t.Name.Local {
-				case "attachedTemplate", "ddeLink", "oleLink":
-					return dropElement
-				case "altChunk":
-					altChunks++
-					return dropElement
-				case "webPublishItems", "webPublishObjects", "DataBinding", "mailMerge":
-					removed[whatData]++
-					return dropElement
-				case "dataModel":
-					return dropAncestor
-				}
-				return keep
-			},
-			// Formulas live in cells (f), in defined names, in
-			// conditional formats and data validations (formula,
-			// formula1, formula2; the x14 forms too): a formula that
-			// calls a program or fetches is removed wherever it is; a
-			// rule or validation loses the whole rule.
-			dropText: func(parent string, data []byte) edit {
-				how := dropElement
-				switch local(parent) {
-				case "f", "definedName":
-					if strings.HasPrefix(parent, "xm:") { // x14 rules and validations hold xm:f
-						how = dropAncestor
-					}
-				case "formula", "formula1", "formula2":
-					how = dropAncestor
-				default:
-					return keep
-				}
-				switch {
-				case ddeFormula.Match(data):
-					removed[whatDDE]++
-				case fetchFormula.Match(data):
-					removed[whatFormula]++
-				default:
-					return keep
-				}
-				return how
-			},
-		}
-		if m.Data, err = ps.run(m.Data); err != nil {
-			return format.Verdict{}, fmt.Errorf("ooxml: %s: %w", m.Name, err)
-		}
-		if m.Data, err = dropEmpty(m.Data, "pivotCaches"); err != nil {
-			return format.Verdict{}, fmt.Errorf("ooxml: %s: %w", m.Name, err)
-		}
-	}
-	removed[whatAltChunk] += max(altChunks, altChunkParts)
-	// 4. Content types: no entry for removed parts or for extensions only
-	// they had, no macro-enabled types.
-	var kept []archive.Member
-	exts, goneExts := map[string]bool{}, map[string]bool{}
-	for _, m := range doc.members {
-		ext := strings.TrimPrefix(strings.ToLower(path.Ext(m.Name)), ".")
-		if gone[strings.ToLower(m.Name)] {
-			goneExts[ext] = true
-		} else {
-			kept = append(kept, *m)
-			exts[ext] = true
-		}
-	}
-	ct := doc.part("[Content_Types].xml")
-	ps := &pass{element: func(t xml.StartElement, _ []string) edit {
-		if t.Name.Local == "Override" && gone[strings.ToLower(strings.TrimPrefix(attr(t, "PartName"), "/"))] {
-			return dropElement
-		}
-		if ext := strings.ToLower(attr(t, "Extension")); t.Name.Local == "Default" && goneExts[ext] && !exts[ext] {
-			return dropElement
-		}
-		if to, ok := macroTypes[attr(t, "ContentType")]; ok && to == "" {
-			return dropElement
-		}
-		return keep
-	}}
-	if ct.Data, err = ps.run(ct.Data); err != nil {
-		return format.Verdict{}, fmt.Errorf("ooxml: content types: %w", err)
-	}
-	for from, to := range macroTypes {
-		if to != "" {
-			ct.Data = bytes.ReplaceAll(ct.Data, []byte(`"`+from+`"`), []byte(`"`+to+`"`))
-		}
-	}
-	for i := range kept { // kept holds copies made before the edit above
-		if kept[i].Name == ct.Name {
-			kept[i].Data = ct.Data
-		}
+	r.removed[whatAltChunk] += max(r.altChunks, r.altChunkParts)
+	kept, err := r.keptMembers()
+	if err != nil {
+		return format.Verdict{}, err
 	}
 	// 5. Write what is left, and check it before anyone sees it.
 	if err := verify(kept); err != nil {
@@ -408,11 +194,17 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err := archive.Write(out, kept); err != nil {
 		return format.Verdict{}, err
 	}
+	return verdict(p, r.removed), nil
+}
+
+// verdict reports the plain type and what was removed, and renames a
+// macro-enabled file (.docm, .xlsm, .pptm) to its plain extension.
+func verdict(p format.Part, removed map[string]int) format.Verdict {
 	v := format.Verdict{Type: plainType(p.SniffedType), Removed: describe(removed)}
 	if ext := path.Ext(p.Filename); strings.HasSuffix(strings.ToLower(ext), "m") && len(ext) == 5 {
 		v.Filename = strings.TrimSuffix(p.Filename, ext) + ext[:4] + "x"
 	}
-	return v, nil
+	return v
 }
 
 // typeIs compares the end of a relationship type, ignoring case as

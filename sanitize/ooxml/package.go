@@ -77,77 +77,100 @@ func verify(members []archive.Member) error {
 	}
 	ids := map[string]map[string]bool{}
 	for _, m := range members {
-		if strings.HasSuffix(strings.ToLower(m.Name), ".xml") || strings.HasSuffix(m.Name, ".rels") {
-			if err := wellFormed(m.Data); err != nil {
-				return fmt.Errorf("ooxml: %s no longer parses: %w", m.Name, err)
-			}
-		}
-		if _, bad := removablePart(m.Name); bad {
-			return fmt.Errorf("ooxml: %s survived", m.Name)
-		}
-		if _, bad := activeContent(&m); bad {
-			return fmt.Errorf("ooxml: %s survived", m.Name)
+		if err := verifyMember(m); err != nil {
+			return err
 		}
 		if !strings.HasSuffix(m.Name, ".rels") {
 			continue
 		}
-		source := relsSource(m.Name)
-		set := map[string]bool{}
-		err := eachStart(m.Data, func(t xml.StartElement) error {
-			if t.Name.Local != "Relationship" {
-				return nil
-			}
-			set[attr(t, "Id")] = true
-			external := strings.EqualFold(attr(t, "TargetMode"), "External")
-			switch {
-			case external:
-				return fmt.Errorf("ooxml: external relationship left in %s", m.Name)
-			case isActiveType(attr(t, "Type")):
-				return fmt.Errorf("ooxml: active relationship left in %s", m.Name)
-			case !external && !parts[strings.ToLower(resolve(source, attr(t, "Target")))]:
-				return fmt.Errorf("ooxml: %s points at missing %s", m.Name, attr(t, "Target"))
-			}
-			return nil
-		})
+		set, err := verifyRels(m, parts)
 		if err != nil {
 			return err
 		}
-		ids[strings.ToLower(source)] = set
+		ids[strings.ToLower(relsSource(m.Name))] = set
 	}
 	for _, m := range members {
-		lower := strings.ToLower(m.Name)
-		if m.Name == "[Content_Types].xml" {
-			if bytes.Contains(bytes.ToLower(m.Data), []byte("macroenabled")) || bytes.Contains(m.Data, []byte("vbaProject")) {
-				return errors.New("ooxml: macro content types left")
-			}
-			continue
-		}
-		if !strings.HasSuffix(lower, ".xml") {
-			continue
-		}
-		if hasFields(m.Data) {
-			spans, _, err := scanFields(m.Data)
-			if err != nil || len(spans) > 0 {
-				return fmt.Errorf("ooxml: %s still holds fields that fetch or build content", m.Name)
-			}
-		}
-		set := ids[lower]
-		err := eachStart(m.Data, func(t xml.StartElement) error {
-			if t.Name.Local == "altChunk" {
-				return fmt.Errorf("ooxml: %s still imports a document (altChunk)", m.Name)
-			}
-			for _, a := range t.Attr {
-				if a.Name.Space == "r" && (a.Name.Local == "id" || a.Name.Local == "embed" || a.Name.Local == "link") && a.Value != "" && !set[a.Value] {
-					return fmt.Errorf("ooxml: %s refers to missing relationship %s", m.Name, a.Value)
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := verifyContent(m, ids); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// verifyMember checks that an XML or relationships part parses and that
+// no member is one the disarm removes.
+func verifyMember(m archive.Member) error {
+	if strings.HasSuffix(strings.ToLower(m.Name), ".xml") || strings.HasSuffix(m.Name, ".rels") {
+		if err := wellFormed(m.Data); err != nil {
+			return fmt.Errorf("ooxml: %s no longer parses: %w", m.Name, err)
+		}
+	}
+	if _, bad := removablePart(m.Name); bad {
+		return fmt.Errorf("ooxml: %s survived", m.Name)
+	}
+	if _, bad := activeContent(&m); bad {
+		return fmt.Errorf("ooxml: %s survived", m.Name)
+	}
+	return nil
+}
+
+// verifyRels checks a relationships part: no external or active
+// relationship, none to a part not in parts. It returns the ids of its
+// relationships.
+func verifyRels(m archive.Member, parts map[string]bool) (map[string]bool, error) {
+	source := relsSource(m.Name)
+	set := map[string]bool{}
+	err := eachStart(m.Data, func(t xml.StartElement) error {
+		if t.Name.Local != "Relationship" {
+			return nil
+		}
+		set[attr(t, "Id")] = true
+		external := strings.EqualFold(attr(t, "TargetMode"), "External")
+		switch {
+		case external:
+			return fmt.Errorf("ooxml: external relationship left in %s", m.Name)
+		case isActiveType(attr(t, "Type")):
+			return fmt.Errorf("ooxml: active relationship left in %s", m.Name)
+		case !external && !parts[strings.ToLower(resolve(source, attr(t, "Target")))]:
+			return fmt.Errorf("ooxml: %s points at missing %s", m.Name, attr(t, "Target"))
+		}
+		return nil
+	})
+	return set, err
+}
+
+// verifyContent checks the content types for macro-enabled ones, and an
+// XML part for active fields, imported documents and references to
+// relationships not in its ids (keyed by lower-case source part).
+func verifyContent(m archive.Member, ids map[string]map[string]bool) error {
+	lower := strings.ToLower(m.Name)
+	if m.Name == "[Content_Types].xml" {
+		if bytes.Contains(bytes.ToLower(m.Data), []byte("macroenabled")) || bytes.Contains(m.Data, []byte("vbaProject")) {
+			return errors.New("ooxml: macro content types left")
+		}
+		return nil
+	}
+	if !strings.HasSuffix(lower, ".xml") {
+		return nil
+	}
+	if hasFields(m.Data) {
+		spans, _, err := scanFields(m.Data)
+		if err != nil || len(spans) > 0 {
+			return fmt.Errorf("ooxml: %s still holds fields that fetch or build content", m.Name)
+		}
+	}
+	set := ids[lower]
+	return eachStart(m.Data, func(t xml.StartElement) error {
+		if t.Name.Local == "altChunk" {
+			return fmt.Errorf("ooxml: %s still imports a document (altChunk)", m.Name)
+		}
+		for _, a := range t.Attr {
+			if a.Name.Space == "r" && (a.Name.Local == "id" || a.Name.Local == "embed" || a.Name.Local == "link") && a.Value != "" && !set[a.Value] {
+				return fmt.Errorf("ooxml: %s refers to missing relationship %s", m.Name, a.Value)
+			}
+		}
+		return nil
+	})
 }
 
 func eachStart(src []byte, fn func(xml.StartElement) error) error {

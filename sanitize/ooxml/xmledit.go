@@ -59,9 +59,7 @@ const maxElementText = 1 << 20
 // run applies the pass and returns the edited part.
 func (p *pass) run(src []byte) ([]byte, error) {
 	d := xml.NewDecoder(bytes.NewReader(src))
-	var stack []open
-	var spans []span
-	dropDepth := -1 // while ≥ 0, inside an element being removed
+	r := &passRun{pass: p, src: src, dropDepth: -1}
 	for {
 		before := d.InputOffset()
 		tok, err := d.RawToken()
@@ -74,85 +72,132 @@ func (p *pass) run(src []byte) ([]byte, error) {
 		after := d.InputOffset()
 		switch t := tok.(type) {
 		case xml.StartElement:
-			name := qname(t.Name)
-			stack = append(stack, open{name: name, start: before})
-			if dropDepth >= 0 {
-				continue
-			}
-			if p.dropAttrs != nil {
-				if drop := p.dropAttrs(t); len(drop) > 0 {
-					selfClosing := bytes.HasSuffix(bytes.TrimRight(src[before:after], " \t\r\n"), []byte("/>"))
-					spans = append(spans, span{start: before, end: after, with: startTag(t, drop, selfClosing)})
-				}
-			}
-			if p.element == nil {
-				continue
-			}
-			switch p.element(t, names(stack[:len(stack)-1])) {
-			case dropElement:
-				stack[len(stack)-1].drop = true
-				dropDepth = len(stack) - 1
-			case dropAncestor:
-				for i := len(stack) - 2; i >= 0; i-- {
-					if contains(p.ancestors, local(stack[i].name)) {
-						stack[i].drop = true
-						dropDepth = i
-						break
-					}
-				}
-				if dropDepth < 0 { // no such ancestor: drop the element itself
-					stack[len(stack)-1].drop = true
-					dropDepth = len(stack) - 1
-				}
-			}
+			r.start(t, before, after)
 		case xml.EndElement:
-			if len(stack) == 0 {
-				return nil, errors.New("ooxml: unbalanced end tag")
-			}
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if !top.drop && dropDepth < 0 && p.dropText != nil && len(top.text) > 0 {
-				switch e := p.dropText(top.name, top.text); {
-				case len(top.text) > maxElementText || e == dropElement:
-					top.drop = true
-				case e == dropAncestor:
-					top.drop = true // when no ancestor is found
-					for i := len(stack) - 1; i >= 0; i-- {
-						if contains(p.ancestors, local(stack[i].name)) {
-							stack[i].drop, dropDepth, top.drop = true, i, false
-							break
-						}
-					}
-				}
-			}
-			if top.drop {
-				spans = append(spans, span{start: top.start, end: after})
-				if dropDepth == len(stack) {
-					dropDepth = -1
-				}
+			if err := r.end(after); err != nil {
+				return nil, err
 			}
 		case xml.CharData:
-			if dropDepth >= 0 || len(stack) == 0 {
-				continue
-			}
-			if p.dropText != nil {
-				top := &stack[len(stack)-1]
-				if len(top.text) <= maxElementText {
-					top.text = append(top.text, t...)
-				}
-			}
-			if p.text == nil {
-				continue
-			}
-			if s, ok := p.text(stack[len(stack)-1].name, t); ok {
-				spans = append(spans, span{start: before, end: after, with: escape(s)})
-			}
+			r.charData(t, before, after)
 		}
 	}
-	if len(stack) != 0 {
+	if len(r.stack) != 0 {
 		return nil, errors.New("ooxml: unclosed elements")
 	}
-	return apply(src, spans), nil
+	return apply(src, r.spans), nil
+}
+
+// passRun is one run of a pass over a part: the open elements and the
+// spans to cut so far.
+type passRun struct {
+	*pass
+	src       []byte
+	stack     []open
+	spans     []span
+	dropDepth int // while ≥ 0, inside an element being removed
+}
+
+// start takes a start tag at src[before:after]: it may lose attributes,
+// and the element or an ancestor may be marked to go.
+func (r *passRun) start(t xml.StartElement, before, after int64) {
+	name := qname(t.Name)
+	r.stack = append(r.stack, open{name: name, start: before})
+	if r.dropDepth >= 0 {
+		return
+	}
+	if r.dropAttrs != nil {
+		if drop := r.dropAttrs(t); len(drop) > 0 {
+			selfClosing := bytes.HasSuffix(bytes.TrimRight(r.src[before:after], " \t\r\n"), []byte("/>"))
+			r.spans = append(r.spans, span{start: before, end: after, with: startTag(t, drop, selfClosing)})
+		}
+	}
+	if r.element == nil {
+		return
+	}
+	switch r.element(t, names(r.stack[:len(r.stack)-1])) {
+	case dropElement:
+		r.drop(len(r.stack) - 1)
+	case dropAncestor:
+		if i := r.ancestor(len(r.stack) - 2); i >= 0 {
+			r.drop(i)
+		} else { // no such ancestor: drop the element itself
+			r.drop(len(r.stack) - 1)
+		}
+	}
+}
+
+// drop marks the open element at stack[i] to go.
+func (r *passRun) drop(i int) {
+	r.stack[i].drop = true
+	r.dropDepth = i
+}
+
+// ancestor returns the index of the nearest open element at or below
+// stack[from] named in the pass's ancestors, or -1.
+func (r *passRun) ancestor(from int) int {
+	for i := from; i >= 0; i-- {
+		if contains(r.ancestors, local(r.stack[i].name)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// end takes an end tag ending at after: the element closes, asks
+// dropText about its text, and is cut if it goes.
+func (r *passRun) end(after int64) error {
+	if len(r.stack) == 0 {
+		return errors.New("ooxml: unbalanced end tag")
+	}
+	top := r.stack[len(r.stack)-1]
+	r.stack = r.stack[:len(r.stack)-1]
+	if !top.drop && r.dropDepth < 0 && r.dropText != nil && len(top.text) > 0 {
+		top.drop = r.judgeText(top)
+	}
+	if top.drop {
+		r.spans = append(r.spans, span{start: top.start, end: after})
+		if r.dropDepth == len(r.stack) {
+			r.dropDepth = -1
+		}
+	}
+	return nil
+}
+
+// judgeText asks dropText about the text of top, just closed, and
+// reports whether top goes; for dropAncestor it marks the ancestor
+// instead, and top goes only when there is none.
+func (r *passRun) judgeText(top open) bool {
+	switch e := r.dropText(top.name, top.text); {
+	case len(top.text) > maxElementText || e == dropElement:
+		return true
+	case e == dropAncestor:
+		if i := r.ancestor(len(r.stack) - 1); i >= 0 {
+			r.drop(i)
+			return false
+		}
+		return true // when no ancestor is found
+	}
+	return false
+}
+
+// charData takes character data at src[before:after]: it is collected
+// for dropText and may be rewritten by text.
+func (r *passRun) charData(t xml.CharData, before, after int64) {
+	if r.dropDepth >= 0 || len(r.stack) == 0 {
+		return
+	}
+	if r.dropText != nil {
+		top := &r.stack[len(r.stack)-1]
+		if len(top.text) <= maxElementText {
+			top.text = append(top.text, t...)
+		}
+	}
+	if r.text == nil {
+		return
+	}
+	if s, ok := r.text(r.stack[len(r.stack)-1].name, t); ok {
+		r.spans = append(r.spans, span{start: before, end: after, with: escape(s)})
+	}
 }
 
 // apply replaces spans, outermost first; spans inside a removed one go.
