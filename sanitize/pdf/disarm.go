@@ -74,54 +74,9 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err != nil {
 		return format.Verdict{}, err
 	}
-	xt := pc.XRefTable
-	removed := map[string]int{}
 	keepURI := d.KeepURI || p.Options.KeepURI
-	cat, err := xt.Catalog()
-	if err != nil || cat == nil {
-		return format.Verdict{}, fmt.Errorf("pdf: catalog: %v", err)
-	}
-	if err := xt.EnsurePageCount(); err != nil {
-		return format.Verdict{}, fmt.Errorf("pdf: pages: %w", err)
-	}
-	pages, err := pageSet(xt, cat)
+	removed, err := scrub(ctx, pc.XRefTable, keepURI)
 	if err != nil {
-		return format.Verdict{}, err
-	}
-	// Named destinations are read before the name trees go: links and
-	// bookmarks to a page of this document are rewritten to it.
-	s := &scrubber{xt: xt, keepURI: keepURI, ds: newDests(xt, cat, pages), removed: removed, c: counter{ctx: ctx}}
-	for _, k := range catalogKeys {
-		if _, ok := cat.Find(k); ok {
-			cat.Delete(k)
-			removed[describeKey(k)]++
-		}
-	}
-	for nr := range pages {
-		if err := ctx.Err(); err != nil {
-			return format.Verdict{}, err
-		}
-		gen := 0
-		if e := xt.Table[nr]; e != nil && e.Generation != nil {
-			gen = *e.Generation
-		}
-		page, err := xt.DereferenceDict(*types.NewIndirectRef(nr, gen))
-		if err != nil || page == nil {
-			return format.Verdict{}, fmt.Errorf("pdf: page object %d: %v", nr, err)
-		}
-		if _, ok := page.Find("AA"); ok {
-			page.Delete("AA")
-			removed["page actions"]++
-		}
-		if err := s.cleanAnnots(page); err != nil {
-			return format.Verdict{}, err
-		}
-	}
-	if err := s.cleanOutline(cat); err != nil {
-		return format.Verdict{}, err
-	}
-	// Then every object of the file, wherever an action hides.
-	if err := s.scrubAll(); err != nil {
 		return format.Verdict{}, err
 	}
 	var buf bytes.Buffer
@@ -135,6 +90,72 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		return format.Verdict{}, err
 	}
 	return format.Verdict{Type: "application/pdf", Removed: describe(removed)}, nil
+}
+
+// scrub removes active content from the document in place: the keys of
+// the catalog, the actions and annotations of the pages, what the
+// bookmarks may not keep, then every action anywhere. It returns what was
+// removed, counted by description.
+func scrub(ctx context.Context, xt *model.XRefTable, keepURI bool) (map[string]int, error) {
+	removed := map[string]int{}
+	cat, err := xt.Catalog()
+	if err != nil || cat == nil {
+		return nil, fmt.Errorf("pdf: catalog: %v", err)
+	}
+	if err := xt.EnsurePageCount(); err != nil {
+		return nil, fmt.Errorf("pdf: pages: %w", err)
+	}
+	pages, err := pageSet(xt, cat)
+	if err != nil {
+		return nil, err
+	}
+	// Named destinations are read before the name trees go: links and
+	// bookmarks to a page of this document are rewritten to it.
+	s := &scrubber{xt: xt, keepURI: keepURI, ds: newDests(xt, cat, pages), removed: removed, c: counter{ctx: ctx}}
+	for _, k := range catalogKeys {
+		if _, ok := cat.Find(k); ok {
+			cat.Delete(k)
+			removed[describeKey(k)]++
+		}
+	}
+	if err := s.cleanPages(ctx, pages); err != nil {
+		return nil, err
+	}
+	if err := s.cleanOutline(cat); err != nil {
+		return nil, err
+	}
+	// Then every object of the file, wherever an action hides.
+	if err := s.scrubAll(); err != nil {
+		return nil, err
+	}
+	return removed, nil
+}
+
+// cleanPages removes the additional actions of each page (pages holds
+// their object numbers) and cleans its annotations.
+func (s *scrubber) cleanPages(ctx context.Context, pages map[int]bool) error {
+	xt := s.xt
+	for nr := range pages {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		gen := 0
+		if e := xt.Table[nr]; e != nil && e.Generation != nil {
+			gen = *e.Generation
+		}
+		page, err := xt.DereferenceDict(*types.NewIndirectRef(nr, gen))
+		if err != nil || page == nil {
+			return fmt.Errorf("pdf: page object %d: %v", nr, err)
+		}
+		if _, ok := page.Find("AA"); ok {
+			page.Delete("AA")
+			s.removed["page actions"]++
+		}
+		if err := s.cleanAnnots(page); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // catch turns a panic inside pdfcpu (it has several on malformed input)

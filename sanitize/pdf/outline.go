@@ -20,28 +20,65 @@ var outlineLinks = []string{"First", "Next", "Last", "Prev", "Parent"}
 // or an /A to a page of this document (or a kept named or web link);
 // everything else is removed and counted.
 func (s *scrubber) cleanOutline(cat types.Dict) error {
-	xt := s.xt
 	ro, ok := cat["Outlines"]
 	if !ok {
 		return nil
 	}
-	drop := func(why string) {
-		cat.Delete("Outlines")
-		s.removed["bookmarks, whole ("+why+")"]++
-	}
 	rootRef, ok := ro.(types.IndirectRef)
 	if !ok {
-		drop("malformed")
+		s.dropOutline(cat, "malformed")
 		return nil
 	}
-	rootNr := int(rootRef.ObjectNumber)
-
 	// 1. The whole graph, to bound it and to refuse non-bookmarks.
-	nodes := map[int]types.Dict{}
+	nodes, why, err := s.outlineGraph(rootRef)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		s.dropOutline(cat, why)
+		return nil
+	}
+	// 2. The tree /First and /Next describe.
+	items, why, err := s.outlineTree(rootRef, nodes)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		s.dropOutline(cat, why)
+		return nil
+	}
+	if n := len(nodes) - len(items); n > 0 { // each item is one node
+		s.removed["bookmarks outside the bookmark tree"] += n
+	}
+	if len(items) == 1 {
+		cat.Delete("Outlines")
+		return nil
+	}
+	// 3. Each item rewritten in place (other references see the same
+	// object), then linked again.
+	if err := s.rewriteItems(items); err != nil {
+		return err
+	}
+	linkItems(items)
+	return nil
+}
+
+// dropOutline removes the outline whole, and counts why.
+func (s *scrubber) dropOutline(cat types.Dict, why string) {
+	cat.Delete("Outlines")
+	s.removed["bookmarks, whole ("+why+")"]++
+}
+
+// outlineGraph reads every node reachable from the outline root over
+// outlineLinks, keyed by object number. A non-empty why says why the
+// outline goes whole instead.
+func (s *scrubber) outlineGraph(rootRef types.IndirectRef) (nodes map[int]types.Dict, why string, err error) {
+	rootNr := int(rootRef.ObjectNumber)
+	nodes = map[int]types.Dict{}
 	queue := []types.IndirectRef{rootRef}
 	for len(queue) > 0 {
 		if err := s.c.step(); err != nil {
-			return err
+			return nil, "", err
 		}
 		ref := queue[0]
 		queue = queue[1:]
@@ -50,17 +87,14 @@ func (s *scrubber) cleanOutline(cat types.Dict) error {
 			continue
 		}
 		if len(nodes) > maxOutlineItems {
-			drop("more than the limit of bookmarks")
-			return nil
+			return nil, "more than the limit of bookmarks", nil
 		}
-		d, err := xt.DereferenceDict(ref)
+		d, err := s.xt.DereferenceDict(ref)
 		if err != nil || d == nil {
-			drop("malformed")
-			return nil
+			return nil, "malformed", nil
 		}
 		if t := nameOf(d["Type"]); t != "" && !(t == "Outlines" && nr == rootNr) {
-			drop("malformed")
-			return nil
+			return nil, "malformed", nil
 		}
 		nodes[nr] = d
 		for _, k := range outlineLinks {
@@ -70,21 +104,28 @@ func (s *scrubber) cleanOutline(cat types.Dict) error {
 			}
 			r, ok := v.(types.IndirectRef)
 			if !ok {
-				drop("malformed")
-				return nil
+				return nil, "malformed", nil
 			}
 			queue = append(queue, r)
 		}
 	}
+	return nodes, "", nil
+}
 
-	// 2. The tree /First and /Next describe.
-	type item struct {
-		ref      types.IndirectRef
-		d        types.Dict
-		parent   types.IndirectRef
-		children []int // indexes into items
-	}
-	items := []item{{ref: rootRef, d: nodes[rootNr]}}
+// outlineItem is a node of the bookmark tree as it is written again.
+type outlineItem struct {
+	ref      types.IndirectRef
+	d        types.Dict
+	parent   types.IndirectRef
+	children []int // indexes into items
+}
+
+// outlineTree returns the tree /First and /Next describe over nodes, the
+// root first, each item after its parent. A non-empty why says why the
+// outline goes whole instead.
+func (s *scrubber) outlineTree(rootRef types.IndirectRef, nodes map[int]types.Dict) (items []outlineItem, why string, err error) {
+	rootNr := int(rootRef.ObjectNumber)
+	items = []outlineItem{{ref: rootRef, d: nodes[rootNr]}}
 	inTree := map[int]bool{rootNr: true}
 	type visit struct {
 		next   types.Object
@@ -94,40 +135,36 @@ func (s *scrubber) cleanOutline(cat types.Dict) error {
 	stack := []visit{{nodes[rootNr]["First"], 0, 1}}
 	for len(stack) > 0 {
 		if err := s.c.step(); err != nil {
-			return err
+			return nil, "", err
 		}
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if v.next == nil {
 			continue
 		}
-		ref := v.next.(types.IndirectRef) // checked in 1.
+		ref := v.next.(types.IndirectRef) // checked in outlineGraph
 		nr := int(ref.ObjectNumber)
 		if inTree[nr] {
-			drop("a cycle")
-			return nil
+			return nil, "a cycle", nil
 		}
 		if v.depth > maxOutlineDepth {
-			drop("nested too deep")
-			return nil
+			return nil, "nested too deep", nil
 		}
 		inTree[nr] = true
-		items = append(items, item{ref: ref, d: nodes[nr], parent: items[v.parent].ref})
+		items = append(items, outlineItem{ref: ref, d: nodes[nr], parent: items[v.parent].ref})
 		idx := len(items) - 1
 		items[v.parent].children = append(items[v.parent].children, idx)
 		// Siblings after this one, then its children (popped first).
 		stack = append(stack, visit{nodes[nr]["Next"], v.parent, v.depth}, visit{nodes[nr]["First"], idx, v.depth + 1})
 	}
-	if n := len(nodes) - len(inTree); n > 0 {
-		s.removed["bookmarks outside the bookmark tree"] += n
-	}
-	if len(items) == 1 {
-		cat.Delete("Outlines")
-		return nil
-	}
+	return items, "", nil
+}
 
-	// 3. Each item rewritten in place (other references see the same
-	// object), then linked again.
+// rewriteItems empties each item's dictionary in place (other references
+// see the same object) and fills it again with what it may keep: the
+// root its /Type and /Count, a bookmark what keepItem allows and its
+// /Parent.
+func (s *scrubber) rewriteItems(items []outlineItem) error {
 	for i, it := range items {
 		if err := s.c.step(); err != nil {
 			return err
@@ -147,6 +184,11 @@ func (s *scrubber) cleanOutline(cat types.Dict) error {
 			it.d["Parent"] = it.parent
 		}
 	}
+	return nil
+}
+
+// linkItems writes /First, /Last, /Prev and /Next again from the tree.
+func linkItems(items []outlineItem) {
 	for _, it := range items {
 		if len(it.children) > 0 {
 			it.d["First"] = items[it.children[0]].ref
@@ -161,7 +203,6 @@ func (s *scrubber) cleanOutline(cat types.Dict) error {
 			}
 		}
 	}
-	return nil
 }
 
 // keepItem copies what a bookmark may keep from old into d and counts

@@ -150,38 +150,48 @@ func (v *verifier) check(o types.Object) error {
 		}
 	}
 	for k, val := range d {
-		switch k {
-		case "JS", "JavaScript", "AA", "OpenAction", "EmbeddedFile", "EmbeddedFiles", "EF", "RF", "XFA", "RichMediaContent", "PieceInfo":
-			return fmt.Errorf("/%s left", k)
-		case "A", "PA":
-			ad, err := v.xt.Dereference(val)
-			if err != nil {
-				return err
-			}
-			if a, ok := ad.(types.Dict); ok && (a["S"] != nil || actionLike(a)) {
-				if err := checkAction(v.xt, a, v.uriAllowed, v.pages); err != nil {
-					return fmt.Errorf("/%s: %w", k, err)
-				}
-			} else if k == "PA" {
-				return errors.New("/PA that is not an action left")
-			}
-		case "Dest":
-			dest, err := v.xt.Dereference(val)
-			if err != nil {
-				return err
-			}
-			if a, ok := dest.(types.Array); !ok || !explicitDest(a, v.pages) {
-				return errors.New("/Dest to something other than a page of this document left")
-			}
+		if err := v.checkEntry(k, val); err != nil {
+			return err
 		}
-		if n, ok := val.(types.Name); ok {
-			s := string(n)
-			switch {
-			case k == "S" && badActions[s]:
-				return fmt.Errorf("/S /%s action left", s)
-			case k == "S" && s == "URI" && !v.uriAllowed:
-				return fmt.Errorf("URI action left")
+	}
+	return nil
+}
+
+// checkEntry applies the rules to one entry of a dictionary: no key that
+// runs or carries anything, an /A or /PA that is a kept action, a /Dest to
+// a page of this document, no /S naming an action never kept.
+func (v *verifier) checkEntry(k string, val types.Object) error {
+	switch k {
+	case "JS", "JavaScript", "AA", "OpenAction", "EmbeddedFile", "EmbeddedFiles", "EF", "RF", "XFA", "RichMediaContent", "PieceInfo":
+		return fmt.Errorf("/%s left", k)
+	case "A", "PA":
+		ad, err := v.xt.Dereference(val)
+		if err != nil {
+			return err
+		}
+		if a, ok := ad.(types.Dict); ok && (a["S"] != nil || actionLike(a)) {
+			if err := checkAction(v.xt, a, v.uriAllowed, v.pages); err != nil {
+				return fmt.Errorf("/%s: %w", k, err)
 			}
+		} else if k == "PA" {
+			return errors.New("/PA that is not an action left")
+		}
+	case "Dest":
+		dest, err := v.xt.Dereference(val)
+		if err != nil {
+			return err
+		}
+		if a, ok := dest.(types.Array); !ok || !explicitDest(a, v.pages) {
+			return errors.New("/Dest to something other than a page of this document left")
+		}
+	}
+	if n, ok := val.(types.Name); ok {
+		s := string(n)
+		switch {
+		case k == "S" && badActions[s]:
+			return fmt.Errorf("/S /%s action left", s)
+		case k == "S" && s == "URI" && !v.uriAllowed:
+			return fmt.Errorf("URI action left")
 		}
 	}
 	return nil
@@ -234,12 +244,36 @@ func checkOutline(xt *model.XRefTable, cat types.Dict, pages map[int]bool, uriAl
 			return fmt.Errorf("pdf: outline root has /%s", k)
 		}
 	}
-	tree := map[int]bool{int(rootRef.ObjectNumber): true}
-	type node struct {
-		d     types.Dict
-		depth int
+	oc := &outlineCheck{xt: xt, pages: pages, uriAllowed: uriAllowed, tree: map[int]bool{int(rootRef.ObjectNumber): true}}
+	items, err := oc.items(root)
+	if err != nil {
+		return err
 	}
-	var items []node
+	if !oc.inTree(root["Last"]) {
+		return errors.New("pdf: outline /Last points outside the tree")
+	}
+	for _, d := range items {
+		for k, val := range d {
+			if err := oc.checkItemEntry(k, val); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// outlineCheck is checkOutline's walk of one bookmark tree.
+type outlineCheck struct {
+	xt         *model.XRefTable
+	pages      map[int]bool
+	uriAllowed bool
+	tree       map[int]bool // object numbers of the root and the items
+}
+
+// items returns the items of the tree under root, reached through /First
+// and /Next, each once, within the outline's bounds.
+func (oc *outlineCheck) items(root types.Dict) ([]types.Dict, error) {
+	var items []types.Dict
 	type level struct {
 		next  types.Object
 		depth int
@@ -253,61 +287,63 @@ func checkOutline(xt *model.XRefTable, cat types.Dict, pages map[int]bool, uriAl
 		}
 		ref, ok := top.next.(types.IndirectRef)
 		if !ok {
-			return errors.New("pdf: an outline link is not an indirect reference")
+			return nil, errors.New("pdf: an outline link is not an indirect reference")
 		}
 		nr := int(ref.ObjectNumber)
-		if tree[nr] {
-			return fmt.Errorf("pdf: outline item %d reached twice (a cycle)", nr)
+		if oc.tree[nr] {
+			return nil, fmt.Errorf("pdf: outline item %d reached twice (a cycle)", nr)
 		}
-		tree[nr] = true
-		if len(tree) > maxOutlineItems+1 || top.depth > maxOutlineDepth {
-			return fmt.Errorf("%w (outline over %d items or %d levels)", errLimit, maxOutlineItems, maxOutlineDepth)
+		oc.tree[nr] = true
+		if len(oc.tree) > maxOutlineItems+1 || top.depth > maxOutlineDepth {
+			return nil, fmt.Errorf("%w (outline over %d items or %d levels)", errLimit, maxOutlineItems, maxOutlineDepth)
 		}
-		d, err := xt.DereferenceDict(ref)
+		d, err := oc.xt.DereferenceDict(ref)
 		if err != nil || d == nil {
-			return fmt.Errorf("pdf: outline item %d unreadable (%v)", nr, err)
+			return nil, fmt.Errorf("pdf: outline item %d unreadable (%v)", nr, err)
 		}
-		items = append(items, node{d, top.depth})
+		items = append(items, d)
 		stack = append(stack, level{d["Next"], top.depth}, level{d["First"], top.depth + 1})
 	}
-	inTree := func(o types.Object) bool {
-		if o == nil {
-			return true
-		}
-		r, ok := o.(types.IndirectRef)
-		return ok && tree[int(r.ObjectNumber)]
+	return items, nil
+}
+
+// inTree reports whether a link is absent or points at the root or an
+// item of the tree.
+func (oc *outlineCheck) inTree(o types.Object) bool {
+	if o == nil {
+		return true
 	}
-	if !inTree(root["Last"]) {
-		return errors.New("pdf: outline /Last points outside the tree")
-	}
-	for _, it := range items {
-		for k, val := range it.d {
-			switch k {
-			case "Title", "Count", "C", "F", "First", "Next":
-			case "Parent", "Prev", "Last":
-				if !inTree(val) {
-					return fmt.Errorf("pdf: outline item /%s points outside the tree", k)
-				}
-			case "Dest":
-				dest, err := xt.Dereference(val)
-				if err != nil {
-					return err
-				}
-				if a, ok := dest.(types.Array); !ok || !explicitDest(a, pages) {
-					return errors.New("pdf: outline item /Dest outside the document left")
-				}
-			case "A":
-				a, err := xt.DereferenceDict(val)
-				if err != nil || a == nil {
-					return errors.New("pdf: outline item /A unreadable")
-				}
-				if err := checkAction(xt, a, uriAllowed, pages); err != nil {
-					return fmt.Errorf("pdf: outline item: %w", err)
-				}
-			default:
-				return fmt.Errorf("pdf: outline item has /%s", k)
-			}
+	r, ok := o.(types.IndirectRef)
+	return ok && oc.tree[int(r.ObjectNumber)]
+}
+
+// checkItemEntry checks one entry of an item: a kept key, links inside the
+// tree, a /Dest to a page of this document, an /A of a kept kind.
+func (oc *outlineCheck) checkItemEntry(k string, val types.Object) error {
+	switch k {
+	case "Title", "Count", "C", "F", "First", "Next":
+	case "Parent", "Prev", "Last":
+		if !oc.inTree(val) {
+			return fmt.Errorf("pdf: outline item /%s points outside the tree", k)
 		}
+	case "Dest":
+		dest, err := oc.xt.Dereference(val)
+		if err != nil {
+			return err
+		}
+		if a, ok := dest.(types.Array); !ok || !explicitDest(a, oc.pages) {
+			return errors.New("pdf: outline item /Dest outside the document left")
+		}
+	case "A":
+		a, err := oc.xt.DereferenceDict(val)
+		if err != nil || a == nil {
+			return errors.New("pdf: outline item /A unreadable")
+		}
+		if err := checkAction(oc.xt, a, oc.uriAllowed, oc.pages); err != nil {
+			return fmt.Errorf("pdf: outline item: %w", err)
+		}
+	default:
+		return fmt.Errorf("pdf: outline item has /%s", k)
 	}
 	return nil
 }
