@@ -38,18 +38,11 @@ func readJPEG(b []byte) jpegInfo {
 		return info
 	}
 	for i := 2; i < len(b); {
-		// Skip anything up to a marker and the fill bytes before it.
-		for i < len(b) && b[i] != 0xFF {
-			i++
-		}
-		for i < len(b) && b[i] == 0xFF {
-			i++
-		}
-		if i >= len(b) {
+		marker, next, ok := nextMarker(b, i)
+		if !ok {
 			return info
 		}
-		marker := b[i]
-		i++
+		i = next
 		switch {
 		case marker == 0: // a stuffed 0xFF00: not a marker
 			continue
@@ -60,38 +53,16 @@ func readJPEG(b []byte) jpegInfo {
 		case marker == 0xDA: // start of scan: the headers are over
 			return info
 		}
-		if i+2 > len(b) {
+		seg, next, ok := segment(b, i)
+		if !ok {
 			return info
 		}
-		n := int(binary.BigEndian.Uint16(b[i:]))
-		if n < 2 || i+n > len(b) {
-			return info
-		}
-		seg := b[i+2 : i+n]
-		i += n
+		i = next
 		switch marker {
 		case 0xC0, 0xC1, 0xC2: // baseline, extended sequential, progressive
-			if info.nComp != 0 || len(seg) < 6 {
+			if !info.readFrame(marker, seg) {
 				return jpegInfo{} // image/jpeg refuses these
 			}
-			nc := int(seg[5])
-			if nc != 1 && nc != 3 && nc != 4 || len(seg) < 6+3*nc {
-				return jpegInfo{}
-			}
-			info.nComp = nc
-			info.progressive = marker == 0xC2
-			for c := 0; c < nc; c++ {
-				info.ids[c] = seg[6+3*c]
-				hv := seg[7+3*c]
-				info.h[c], info.v[c] = int(hv>>4), int(hv&0x0F)
-				if info.h[c] < 1 || info.h[c] > 4 || info.v[c] < 1 || info.v[c] > 4 {
-					return jpegInfo{}
-				}
-			}
-			if nc == 1 {
-				info.h[0], info.v[0] = 1, 1 // image/jpeg: non-interleaved
-			}
-			info.ok = true
 		case 0xE0:
 			if bytes.HasPrefix(seg, []byte("JFIF\x00")) {
 				info.jfif = true
@@ -103,6 +74,63 @@ func readJPEG(b []byte) jpegInfo {
 		}
 	}
 	return info
+}
+
+// nextMarker skips anything up to a marker at or after b[i] and the fill
+// bytes before it, and returns the marker byte and the index after it;
+// ok is false at the end of b.
+func nextMarker(b []byte, i int) (marker byte, next int, ok bool) {
+	for i < len(b) && b[i] != 0xFF {
+		i++
+	}
+	for i < len(b) && b[i] == 0xFF {
+		i++
+	}
+	if i >= len(b) {
+		return 0, i, false
+	}
+	return b[i], i + 1, true
+}
+
+// segment returns the segment whose length field is at b[i] and the index
+// after it; ok is false for a length that is too short or runs past b.
+func segment(b []byte, i int) (seg []byte, next int, ok bool) {
+	if i+2 > len(b) {
+		return nil, i, false
+	}
+	n := int(binary.BigEndian.Uint16(b[i:]))
+	if n < 2 || i+n > len(b) {
+		return nil, i, false
+	}
+	return b[i+2 : i+n], i + n, true
+}
+
+// readFrame takes a start-of-frame segment (marker SOF0, SOF1 or SOF2):
+// the number of components and their sampling. It reports false for a
+// frame image/jpeg refuses (a second frame, a bad size or sampling).
+func (info *jpegInfo) readFrame(marker byte, seg []byte) bool {
+	if info.nComp != 0 || len(seg) < 6 {
+		return false
+	}
+	nc := int(seg[5])
+	if nc != 1 && nc != 3 && nc != 4 || len(seg) < 6+3*nc {
+		return false
+	}
+	info.nComp = nc
+	info.progressive = marker == 0xC2
+	for c := 0; c < nc; c++ {
+		info.ids[c] = seg[6+3*c]
+		hv := seg[7+3*c]
+		info.h[c], info.v[c] = int(hv>>4), int(hv&0x0F)
+		if info.h[c] < 1 || info.h[c] > 4 || info.v[c] < 1 || info.v[c] > 4 {
+			return false
+		}
+	}
+	if nc == 1 {
+		info.h[0], info.v[0] = 1, 1 // image/jpeg: non-interleaved
+	}
+	info.ok = true
+	return true
 }
 
 // rgb reports a three-component JPEG that image/jpeg converts to RGBA.

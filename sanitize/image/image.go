@@ -96,52 +96,17 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err != nil {
 		return format.Verdict{}, fmt.Errorf("image: %w", err)
 	}
-	maxPixels := d.MaxPixels
-	if maxPixels <= 0 {
-		maxPixels = 40_000_000
-	}
-	// Each side first: the product of two huge sides overflows int64.
-	w, h := int64(cfg.Width), int64(cfg.Height)
-	if w <= 0 || h <= 0 || w > maxPixels || h > maxPixels || w*h > maxPixels {
-		return format.Verdict{}, fmt.Errorf("%w: %d×%d", ErrTooManyPixels, cfg.Width, cfg.Height)
-	}
-	if px := w * h; px > implausibleFloor && px/int64(len(data)) > maxPixelsPerByte {
-		return format.Verdict{}, fmt.Errorf("%w: %d×%d in %d bytes", ErrImplausible, cfg.Width, cfg.Height, len(data))
-	}
-	o := 0
-	if kind == "jpeg" {
-		if n := bytes.Count(data, []byte{0xFF, 0xDA}); n > maxJPEGScans {
-			return format.Verdict{}, fmt.Errorf("%w: %d (at most %d)", ErrTooManyScans, n, maxJPEGScans)
-		}
-		o = exifOrientation(data)
-	}
-	cost := decodeCost(kind, cfg, data, o)
-	if err := p.Budget.Take(cost); err != nil {
-		return format.Verdict{}, fmt.Errorf("image: %d×%d %s: %w", cfg.Width, cfg.Height, kind, err)
-	}
-	if err := ctx.Err(); err != nil {
+	o, err := d.checkDeclared(cfg, kind, data)
+	if err != nil {
 		return format.Verdict{}, err
 	}
-	img, _, err := image.Decode(ctxReader{ctx, bytes.NewReader(data)})
+	img, err := decode(ctx, p.Budget, cfg, kind, data, o)
 	if err != nil {
-		if ctx.Err() != nil {
-			return format.Verdict{}, ctx.Err()
-		}
-		return format.Verdict{}, fmt.Errorf("image: %w", err)
-	}
-	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > w*h || b.Empty() {
-		return format.Verdict{}, fmt.Errorf("image: decoded %v, declared %d×%d", b, cfg.Width, cfg.Height)
+		return format.Verdict{}, err
 	}
 	removed := []string{"metadata (EXIF/GPS, comments, profiles) and any data after the image"}
 	if o > 1 { // JPEG only
-		// Taken with the decode above; should the decoder surprise the
-		// estimate, the difference is taken first.
-		if more := orientedSize(img, o) - jpegOrientCost(readJPEG(data), w, h, o); more > 0 {
-			if err := p.Budget.Take(more); err != nil {
-				return format.Verdict{}, fmt.Errorf("image: orientation: %w", err)
-			}
-		}
-		if img, err = orient(ctx, img, o); err != nil {
+		if img, err = upright(ctx, p.Budget, img, cfg, data, o); err != nil {
 			return format.Verdict{}, err
 		}
 		removed = append(removed, "EXIF orientation applied to the pixels")
@@ -152,6 +117,75 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err := ctx.Err(); err != nil {
 		return format.Verdict{}, err
 	}
+	return d.encode(ctx, p.Filename, kind, img, removed, out)
+}
+
+// checkDeclared refuses an image whose declared size is over MaxPixels or
+// implausible for the file's size, and a JPEG with too many scans. It
+// returns the EXIF orientation of a JPEG (0 for other kinds).
+func (d *Disarmer) checkDeclared(cfg image.Config, kind string, data []byte) (int, error) {
+	maxPixels := d.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = 40_000_000
+	}
+	// Each side first: the product of two huge sides overflows int64.
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if w <= 0 || h <= 0 || w > maxPixels || h > maxPixels || w*h > maxPixels {
+		return 0, fmt.Errorf("%w: %d×%d", ErrTooManyPixels, cfg.Width, cfg.Height)
+	}
+	if px := w * h; px > implausibleFloor && px/int64(len(data)) > maxPixelsPerByte {
+		return 0, fmt.Errorf("%w: %d×%d in %d bytes", ErrImplausible, cfg.Width, cfg.Height, len(data))
+	}
+	o := 0
+	if kind == "jpeg" {
+		if n := bytes.Count(data, []byte{0xFF, 0xDA}); n > maxJPEGScans {
+			return 0, fmt.Errorf("%w: %d (at most %d)", ErrTooManyScans, n, maxJPEGScans)
+		}
+		o = exifOrientation(data)
+	}
+	return o, nil
+}
+
+// decode takes what decoding costs (with orientation o) from budget, then
+// decodes, and refuses pixels beyond the declared size.
+func decode(ctx context.Context, budget *format.Budget, cfg image.Config, kind string, data []byte, o int) (image.Image, error) {
+	cost := decodeCost(kind, cfg, data, o)
+	if err := budget.Take(cost); err != nil {
+		return nil, fmt.Errorf("image: %d×%d %s: %w", cfg.Width, cfg.Height, kind, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(ctxReader{ctx, bytes.NewReader(data)})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > w*h || b.Empty() {
+		return nil, fmt.Errorf("image: decoded %v, declared %d×%d", b, cfg.Width, cfg.Height)
+	}
+	return img, nil
+}
+
+// upright applies the EXIF orientation o of a JPEG to its pixels.
+func upright(ctx context.Context, budget *format.Budget, img image.Image, cfg image.Config, data []byte, o int) (image.Image, error) {
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	// Taken with the decode above; should the decoder surprise the
+	// estimate, the difference is taken first.
+	if more := orientedSize(img, o) - jpegOrientCost(readJPEG(data), w, h, o); more > 0 {
+		if err := budget.Take(more); err != nil {
+			return nil, fmt.Errorf("image: orientation: %w", err)
+		}
+	}
+	return orient(ctx, img, o)
+}
+
+// encode writes img as JPEG if it was one, as PNG otherwise (then a file
+// named other than .png is renamed).
+func (d *Disarmer) encode(ctx context.Context, name, kind string, img image.Image, removed []string, out io.Writer) (format.Verdict, error) {
 	v := format.Verdict{Removed: removed}
 	cw := ctxWriter{ctx, out}
 	if kind == "jpeg" {
@@ -163,7 +197,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		return v, jpeg.Encode(cw, img, &jpeg.Options{Quality: q})
 	}
 	v.Type = "image/png"
-	if name := p.Filename; name != "" && !strings.EqualFold(path.Ext(name), ".png") {
+	if name != "" && !strings.EqualFold(path.Ext(name), ".png") {
 		v.Filename = strings.TrimSuffix(name, path.Ext(name)) + ".png"
 	}
 	return v, png.Encode(cw, img)
