@@ -35,26 +35,10 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 	for i, r := range rcpts {
 		results[i].Rcpt = r
 	}
-	failAll := func(err error) []Result {
-		for i := range results {
-			if results[i].Err == nil {
-				results[i].Err, results[i].Reply = err, err.Error()
-			}
-		}
-		return results
-	}
 	if err := checkAddress(from, true); err != nil {
-		return failAll(&Error{Permanent: true, Code: 553, Enhanced: "5.1.7", Msg: "not sent: " + err.Error()})
+		return failRest(results, &Error{Permanent: true, Code: 553, Enhanced: "5.1.7", Msg: "not sent: " + err.Error()})
 	}
-	var valid []int // indexes of recipients safe to send
-	for i, r := range rcpts {
-		if err := checkAddress(r, false); err != nil {
-			results[i].Err = &Error{Permanent: true, Code: 553, Enhanced: "5.1.3", Msg: "not sent: " + err.Error()}
-			results[i].Reply = results[i].Err.Error()
-			continue
-		}
-		valid = append(valid, i)
-	}
+	valid := checkRecipients(results)
 	if len(valid) == 0 {
 		return results
 	}
@@ -69,15 +53,50 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 	}
 	c, err := s.connect(ctx, dial)
 	if err != nil {
-		return failAll(err)
+		return failRest(results, err)
 	}
 	defer c.Close()
+	if err := send(c, from, valid, msg, results); err != nil {
+		return failRest(results, err)
+	}
+	return results
+}
+
+// failRest gives err to every recipient that has no error yet.
+func failRest(results []Result, err error) []Result {
+	for i := range results {
+		if results[i].Err == nil {
+			results[i].Err, results[i].Reply = err, err.Error()
+		}
+	}
+	return results
+}
+
+// checkRecipients fails the recipients whose address is not safe to send
+// and returns the indexes of the others.
+func checkRecipients(results []Result) []int {
+	var valid []int // indexes of recipients safe to send
+	for i := range results {
+		if err := checkAddress(results[i].Rcpt, false); err != nil {
+			results[i].Err = &Error{Permanent: true, Code: 553, Enhanced: "5.1.3", Msg: "not sent: " + err.Error()}
+			results[i].Reply = results[i].Err.Error()
+			continue
+		}
+		valid = append(valid, i)
+	}
+	return valid
+}
+
+// send runs the transaction for the recipients at the indexes valid and
+// fills in their results. A recipient the next hop refuses gets its
+// reply; an error returned is for every recipient without one.
+func send(c *smtp.Client, from string, valid []int, msg []byte, results []Result) error {
 	if err := c.Mail(from, nil); err != nil {
-		return failAll(wrap("MAIL", err))
+		return wrap("MAIL", err)
 	}
 	accepted := 0
 	for _, i := range valid {
-		if err := c.Rcpt(rcpts[i], nil); err != nil {
+		if err := c.Rcpt(results[i].Rcpt, nil); err != nil {
 			results[i].Err = wrap("RCPT", err)
 			results[i].Reply = results[i].Err.Error()
 			continue
@@ -86,18 +105,18 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 	}
 	if accepted == 0 {
 		_ = c.Quit()
-		return results
+		return nil
 	}
 	w, err := c.Data()
 	if err != nil {
-		return failAll(wrap("DATA", err))
+		return wrap("DATA", err)
 	}
 	if _, err := w.Write(msg); err != nil {
-		return failAll(wrap("DATA", err))
+		return wrap("DATA", err)
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
-		return failAll(wrap("end of DATA", err))
+		return wrap("end of DATA", err)
 	}
 	reply := "250 " + resp.StatusText
 	for i := range results {
@@ -106,7 +125,7 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 		}
 	}
 	_ = c.Quit() // after the commit point: errors here change nothing
-	return results
+	return nil
 }
 
 // connect dials the next hop and says EHLO, with STARTTLS when configured:
