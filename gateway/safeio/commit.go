@@ -118,70 +118,96 @@ func (c *Committer) rounds() {
 // they get no such check; their entries are metadata, which ext4 and XFS
 // commit through the journal, whose failure syncfs reports.
 func (c *Committer) roundFS(batch []*syncRequest) {
-	type fsys struct {
-		f   *os.File // any open file on it
-		err error
-	}
-	byDev := map[uint64]*fsys{}
-	fileDev := map[*os.File]uint64{}
-	dirDevs := make([][]uint64, len(batch))
-	failed := make([]error, len(batch)) // what could not be looked at
-	var opened []*os.File
-	note := func(f *os.File) (uint64, error) {
-		dev, err := device(f)
-		if err != nil {
-			return 0, err
-		}
-		if byDev[dev] == nil {
-			byDev[dev] = &fsys{f: f}
-		}
-		return dev, nil
-	}
-	for i, r := range batch {
-		for _, f := range r.files {
-			dev, err := note(f)
-			if err != nil {
-				failed[i] = errors.Join(failed[i], err)
-				continue
-			}
-			fileDev[f] = dev
-		}
-		for _, d := range r.dirs {
-			f, err := os.Open(d)
-			if err == nil {
-				opened = append(opened, f)
-				var dev uint64
-				if dev, err = note(f); err == nil {
-					dirDevs[i] = append(dirDevs[i], dev)
-				}
-			}
-			failed[i] = errors.Join(failed[i], err)
-		}
-	}
-	for _, fs := range byDev {
+	r := devicesOf(batch)
+	for _, fs := range r.byDev {
 		fs.err = c.syncfs(fs.f)
 	}
-	for _, f := range opened {
+	for _, f := range r.opened {
 		f.Close()
 	}
 	// A file's error is its file system's syncfs error and its own.
 	fileErr := c.eachFile(batch, func(f *os.File) error {
 		var err error
-		if dev, ok := fileDev[f]; ok {
-			err = byDev[dev].err
+		if dev, ok := r.fileDev[f]; ok {
+			err = r.byDev[dev].err
 		}
 		return errors.Join(err, checkWriteback(f))
 	})
-	for i, r := range batch {
-		err := failed[i]
-		for _, dev := range dirDevs[i] {
-			err = errors.Join(err, byDev[dev].err)
+	for i, req := range batch {
+		err := r.failed[i]
+		for _, dev := range r.dirDevs[i] {
+			err = errors.Join(err, r.byDev[dev].err)
 		}
-		for _, f := range r.files {
+		for _, f := range req.files {
 			err = errors.Join(err, fileErr[f])
 		}
-		r.done <- err
+		req.done <- err
 	}
+}
+
+// fsys is one file system of a round.
+type fsys struct {
+	f   *os.File // any open file on it
+	err error
+}
+
+// fsRound is what roundFS knows of its batch: the file systems involved
+// and, by request (the index in the batch), where each file and directory
+// lives.
+type fsRound struct {
+	byDev   map[uint64]*fsys
+	fileDev map[*os.File]uint64
+	dirDevs [][]uint64
+	failed  []error    // what could not be looked at
+	opened  []*os.File // the directories, opened by the round
+}
+
+// devicesOf finds the file system of every file and directory of the
+// batch; the first open file seen on a file system is the one syncfs goes
+// through. Directories are opened, and stay open until the round closes
+// them.
+func devicesOf(batch []*syncRequest) *fsRound {
+	r := &fsRound{
+		byDev:   map[uint64]*fsys{},
+		fileDev: map[*os.File]uint64{},
+		dirDevs: make([][]uint64, len(batch)),
+		failed:  make([]error, len(batch)),
+	}
+	for i, req := range batch {
+		for _, f := range req.files {
+			dev, err := r.note(f)
+			if err != nil {
+				r.failed[i] = errors.Join(r.failed[i], err)
+				continue
+			}
+			r.fileDev[f] = dev
+		}
+		for _, d := range req.dirs {
+			f, err := os.Open(d)
+			if err == nil {
+				r.opened = append(r.opened, f)
+				var dev uint64
+				if dev, err = r.note(f); err == nil {
+					r.dirDevs[i] = append(r.dirDevs[i], dev)
+				}
+			}
+			r.failed[i] = errors.Join(r.failed[i], err)
+		}
+	}
+	return r
+}
+
+// note returns the device of f's file system, recording f as the file to
+// sync it through if it is the first seen there.
+func (r *fsRound) note(f *os.File) (uint64, error) {
+	dev, err := device(f)
+	if err != nil {
+		return 0, err
+	}
+	if r.byDev[dev] == nil {
+		r.byDev[dev] = &fsys{f: f}
+	}
+	return dev, nil
 }
 
 // FileError is the error of one file of a round: its sync, its file
