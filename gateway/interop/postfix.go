@@ -106,6 +106,21 @@ postlog   unix-dgram n - n - 1 postlogd
 
 // Start writes the configuration and starts the instance.
 func (p *Postfix) Start() error {
+	if err := p.makeDirs(); err != nil {
+		return err
+	}
+	if err := p.writeConfig(); err != nil {
+		return err
+	}
+	if err := p.run("postfix", "-c", p.conf(), "start"); err != nil {
+		return err
+	}
+	return p.waitListening(10 * time.Second)
+}
+
+// makeDirs creates the instance's root, conf/, queue/ and data/, data/
+// owned by the postfix user.
+func (p *Postfix) makeDirs() error {
 	for _, d := range []string{p.Dir, p.conf(), filepath.Join(p.Dir, "queue"), filepath.Join(p.Dir, "data")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -121,10 +136,30 @@ func (p *Postfix) Start() error {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(filepath.Join(p.Dir, "data"), uid, gid); err != nil {
+	return os.Chown(filepath.Join(p.Dir, "data"), uid, gid)
+}
+
+// writeConfig writes main.cf (the defaults below, then Main over them,
+// sorted by key) and master.cf.
+func (p *Postfix) writeConfig() error {
+	settings := p.defaults()
+	for k, v := range p.Main {
+		settings[k] = v
+	}
+	var main strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		fmt.Fprintf(&main, "%s = %s\n", k, settings[k])
+	}
+	if err := os.WriteFile(filepath.Join(p.conf(), "main.cf"), []byte(main.String()), 0o644); err != nil {
 		return err
 	}
-	settings := map[string]string{
+	return os.WriteFile(filepath.Join(p.conf(), "master.cf"), fmt.Appendf(nil, masterCF, p.Addr()), 0o644)
+}
+
+// defaults are the main.cf settings of every instance: its own
+// directories, names and log, 127.0.0.1 only, no DNS, no local delivery.
+func (p *Postfix) defaults() map[string]string {
+	return map[string]string{
 		"compatibility_level":   "3.6",
 		"queue_directory":       filepath.Join(p.Dir, "queue"),
 		"data_directory":        filepath.Join(p.Dir, "data"),
@@ -150,23 +185,6 @@ func (p *Postfix) Start() error {
 		"biff":                   "no",
 		"smtpd_banner":           "$myhostname ESMTP",
 	}
-	for k, v := range p.Main {
-		settings[k] = v
-	}
-	var main strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(settings)) {
-		fmt.Fprintf(&main, "%s = %s\n", k, settings[k])
-	}
-	if err := os.WriteFile(filepath.Join(p.conf(), "main.cf"), []byte(main.String()), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(p.conf(), "master.cf"), fmt.Appendf(nil, masterCF, p.Addr()), 0o644); err != nil {
-		return err
-	}
-	if err := p.run("postfix", "-c", p.conf(), "start"); err != nil {
-		return err
-	}
-	return p.waitListening(10 * time.Second)
 }
 
 // Postconf changes main.cf settings ("key=value") and reloads a running
