@@ -116,81 +116,12 @@ func (g *lineGate) read(p []byte, raw func([]byte) (int, error), w io.Writer) (i
 	}
 	g.sync()
 	for {
-		switch {
-		case g.left > 0: // the rest of a line that fits
-			n := copy(p, g.buf[:g.left])
-			g.buf, g.left = g.buf[n:], g.left-n
-			if g.left == 0 && g.after != nil {
-				g.after()
-				g.after = nil
-			}
-			return n, nil
-		case g.mode == gateRaw || g.mode == gateChunk && g.chunk > 0:
-			q := p
-			if g.mode == gateChunk {
-				q = p[:min(uint64(len(p)), g.chunk)]
-			}
-			n := copy(q, g.buf)
-			g.buf = g.buf[n:]
-			if n == 0 {
-				if g.err != nil {
-					return 0, g.takeErr()
-				}
-				n, g.err = raw(q)
-			}
-			if g.mode == gateChunk {
-				g.chunk -= uint64(n)
-			}
-			if n == 0 && g.err != nil {
-				return 0, g.takeErr()
-			}
-			return n, nil
-		case g.mode == gateChunk:
-			g.mode = gateCommand
+		step, n, err := g.step(p, raw, w)
+		switch step {
+		case stepReturn:
+			return n, err
+		case stepAgain:
 			continue
-		case g.skipping:
-			if i := bytes.IndexByte(g.buf, '\n'); i >= 0 {
-				g.buf, g.skipping = g.buf[i+1:], false
-				continue
-			}
-			g.buf = g.buf[:0]
-		default:
-			i := bytes.IndexByte(g.buf, '\n')
-			switch {
-			case i >= 0 && i < g.max:
-				if g.mode == gateCommand {
-					if err := g.count(commandVerb(g.buf[:i+1]), w); err != nil {
-						return 0, err
-					}
-				}
-				g.left = i + 1
-				g.after = g.lineDone(g.buf[:i+1])
-				continue
-			case i >= 0 || len(g.buf) >= g.max:
-				// Too long: nothing of it goes to go-smtp.
-				if i >= 0 {
-					g.buf = g.buf[i+1:]
-				} else {
-					g.buf, g.skipping = g.buf[:0], true
-				}
-				if g.mode == gateData {
-					return 0, smtp.ErrTooLongLine
-				}
-				// A command line all the same, never run.
-				if err := g.count("", w); err != nil {
-					return 0, err
-				}
-				if _, err := w.Write(replyLineTooLongRaw); err != nil {
-					return 0, err
-				}
-				continue
-			case g.err != nil && len(g.buf) > 0:
-				// The client's last bytes, with no LF: go-smtp sees
-				// them, then the error.
-				n := copy(p, g.buf)
-				g.buf = g.buf[n:]
-				return n, nil
-			}
 		}
 		if g.err != nil {
 			return 0, g.takeErr()
@@ -198,10 +129,119 @@ func (g *lineGate) read(p []byte, raw func([]byte) (int, error), w io.Writer) (i
 		if g.scratch == nil {
 			g.scratch = make([]byte, 4096)
 		}
-		var n int
 		n, g.err = raw(g.scratch)
 		g.buf = append(g.buf, g.scratch[:n]...)
 	}
+}
+
+// lineStep is what the buffered bytes tell read to do next.
+type lineStep int
+
+const (
+	stepFill   lineStep = iota // read more from the connection
+	stepAgain                  // look again: the buffer or the mode changed
+	stepReturn                 // give go-smtp n bytes (or the error)
+)
+
+// step looks at what is buffered in the current mode.
+func (g *lineGate) step(p []byte, raw func([]byte) (int, error), w io.Writer) (lineStep, int, error) {
+	switch {
+	case g.left > 0: // the rest of a line that fits
+		n := copy(p, g.buf[:g.left])
+		g.buf, g.left = g.buf[n:], g.left-n
+		if g.left == 0 && g.after != nil {
+			g.after()
+			g.after = nil
+		}
+		return stepReturn, n, nil
+	case g.mode == gateRaw || g.mode == gateChunk && g.chunk > 0:
+		n, err := g.passRaw(p, raw)
+		return stepReturn, n, err
+	case g.mode == gateChunk:
+		g.mode = gateCommand
+		return stepAgain, 0, nil
+	case g.skipping:
+		if i := bytes.IndexByte(g.buf, '\n'); i >= 0 {
+			g.buf, g.skipping = g.buf[i+1:], false
+			return stepAgain, 0, nil
+		}
+		g.buf = g.buf[:0]
+		return stepFill, 0, nil
+	}
+	return g.nextLine(p, w)
+}
+
+// passRaw hands over bytes not taken line by line: everything after
+// STARTTLS is answered (the TLS layer reads them), and a BDAT chunk (at
+// most what is left of it).
+func (g *lineGate) passRaw(p []byte, raw func([]byte) (int, error)) (int, error) {
+	q := p
+	if g.mode == gateChunk {
+		q = p[:min(uint64(len(p)), g.chunk)]
+	}
+	n := copy(q, g.buf)
+	g.buf = g.buf[n:]
+	if n == 0 {
+		if g.err != nil {
+			return 0, g.takeErr()
+		}
+		n, g.err = raw(q)
+	}
+	if g.mode == gateChunk {
+		g.chunk -= uint64(n)
+	}
+	if n == 0 && g.err != nil {
+		return 0, g.takeErr()
+	}
+	return n, nil
+}
+
+// nextLine starts on the next buffered line: a line that fits is counted
+// (a command) and handed over; a line too long is dropped.
+func (g *lineGate) nextLine(p []byte, w io.Writer) (lineStep, int, error) {
+	i := bytes.IndexByte(g.buf, '\n')
+	switch {
+	case i >= 0 && i < g.max:
+		if g.mode == gateCommand {
+			if err := g.count(commandVerb(g.buf[:i+1]), w); err != nil {
+				return stepReturn, 0, err
+			}
+		}
+		g.left = i + 1
+		g.after = g.lineDone(g.buf[:i+1])
+		return stepAgain, 0, nil
+	case i >= 0 || len(g.buf) >= g.max:
+		return g.tooLong(i, w)
+	case g.err != nil && len(g.buf) > 0:
+		// The client's last bytes, with no LF: go-smtp sees them, then
+		// the error.
+		n := copy(p, g.buf)
+		g.buf = g.buf[n:]
+		return stepReturn, n, nil
+	}
+	return stepFill, 0, nil
+}
+
+// tooLong drops a line longer than the limit (its end at i, or not yet
+// read when i < 0): nothing of it goes to go-smtp. In DATA it is
+// go-smtp's line-too-long error; a command line is counted all the same
+// and answered, never run.
+func (g *lineGate) tooLong(i int, w io.Writer) (lineStep, int, error) {
+	if i >= 0 {
+		g.buf = g.buf[i+1:]
+	} else {
+		g.buf, g.skipping = g.buf[:0], true
+	}
+	if g.mode == gateData {
+		return stepReturn, 0, smtp.ErrTooLongLine
+	}
+	if err := g.count("", w); err != nil {
+		return stepReturn, 0, err
+	}
+	if _, err := w.Write(replyLineTooLongRaw); err != nil {
+		return stepReturn, 0, err
+	}
+	return stepAgain, 0, nil
 }
 
 func (g *lineGate) takeErr() error {
