@@ -420,3 +420,24 @@ func (s *Staged) Discard() {
 	}
 	s.items, s.placed = nil, 0
 }
+
+// PinnedJournal is a Staged.Journal over an append-only log whose file is
+// kept open while pinned (the audit log): write appends the commit's
+// records and returns the log's file and its unpin. When the commit's
+// round fails to make that file durable, failed hears the error (the log
+// can no longer vouch for what it holds: the caller stops taking
+// records); the file is unpinned after.
+func PinnedJournal(write func() (*os.File, func(), error), failed func(error)) func() (*os.File, func(error), error) {
+	return func() (*os.File, func(error), error) {
+		f, unpin, err := write()
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func(cerr error) {
+			if ferr := FailedFile(cerr, f); ferr != nil && f != nil {
+				failed(ferr)
+			}
+			unpin()
+		}, nil
+	}
+}
