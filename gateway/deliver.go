@@ -253,32 +253,7 @@ func (d *deliverer) attempt(e *queue.Entry) *queue.Entry {
 	e.Attempts++
 	expired := now.Sub(e.Created) >= g.cfg.Deliver.Lifetime.D()
 	for i, res := range results {
-		r := pending[i]
-		r.Attempts++
-		r.LastReply = res.Reply
-		var aerr error
-		switch {
-		case res.Err == nil:
-			r.Status = queue.StatusDelivered
-			aerr = g.audit.Delivered(e.ID, r.Addr, c.Name(), res.Reply)
-			g.metrics.deliveries.WithLabelValues("delivered").Inc()
-		case courier.IsPermanent(res.Err):
-			r.Status = queue.StatusFailed
-			aerr = g.audit.Bounced(e.ID, r.Addr, c.Name(), res.Reply)
-			g.metrics.deliveries.WithLabelValues("bounced").Inc()
-		case expired:
-			r.Status = queue.StatusFailed
-			r.LastReply = expiredReply(g.cfg.Deliver.Lifetime.D(), res.Reply)
-			aerr = g.audit.Bounced(e.ID, r.Addr, c.Name(), r.LastReply)
-			g.metrics.deliveries.WithLabelValues("bounced").Inc()
-		default:
-			aerr = g.audit.Deferred(e.ID, r.Addr, c.Name(), res.Reply)
-			g.metrics.deliveries.WithLabelValues("deferred").Inc()
-		}
-		if aerr != nil {
-			log.Error("audit write failed", "err", aerr)
-		}
-		log.Info("delivery attempt", "rcpt", r.Addr, "status", r.Status, "reply", res.Reply)
+		d.record(e.ID, pending[i], res, c.Name(), expired, log)
 	}
 	if len(e.Pending()) == 0 {
 		// retire decides: delivered, a DSN, failed/, or nothing when an
@@ -395,6 +370,52 @@ func (d *deliverer) queueDSN(e *queue.Entry, rebuilt []byte, now time.Time) erro
 	d.log.Info("DSN queued", "msg_id", e.ID, "dsn_id", id, "to", e.From)
 	d.add(dsn)
 	return g.spool.Remove(e.ID)
+}
+
+// record sets recipient r's state from its result of an attempt on entry
+// id by the courier named relay, and audits and counts it: delivered;
+// failed when the next hop refused it for good or its lifetime ran out
+// (expired); else deferred.
+func (d *deliverer) record(id string, r *queue.Recipient, res courier.Result, relay string, expired bool, log *slog.Logger) {
+	g := d.g
+	r.Attempts++
+	r.Last = replyOf(res)
+	out := "deferred"
+	switch {
+	case res.Err == nil:
+		r.Status, out = queue.StatusDelivered, "delivered"
+	case r.Last.Permanent:
+		r.Status, out = queue.StatusFailed, "bounced"
+	case expired:
+		r.Status, out = queue.StatusFailed, "bounced"
+		r.Last.Expired = g.cfg.Deliver.Lifetime.D()
+	}
+	var aerr error
+	switch out {
+	case "delivered":
+		aerr = g.audit.Delivered(id, r.Addr, relay, r.Last.String())
+	case "bounced":
+		aerr = g.audit.Bounced(id, r.Addr, relay, r.Last.String())
+	default:
+		aerr = g.audit.Deferred(id, r.Addr, relay, r.Last.String())
+	}
+	if aerr != nil {
+		log.Error("audit write failed", "err", aerr)
+	}
+	g.metrics.deliveries.WithLabelValues(out).Inc()
+	log.Info("delivery attempt", "rcpt", r.Addr, "status", r.Status, "reply", res.Reply)
+}
+
+// replyOf is the typed record of a courier's result: its reply as the
+// courier reported it, with the SMTP codes and permanence of a failure
+// from the courier's own error (never read back from the text).
+func replyOf(res courier.Result) *queue.Reply {
+	r := &queue.Reply{Text: res.Reply, Permanent: courier.IsPermanent(res.Err)}
+	var ce *courier.Error
+	if errors.As(res.Err, &ce) && ce.Code != 0 {
+		r.Code, r.Enhanced = ce.Code, ce.Enhanced
+	}
+	return r
 }
 
 // backoff is retry_min doubled per attempt up to retry_max, with ±10%

@@ -14,17 +14,6 @@ import (
 	"mugai/gateway/queue"
 )
 
-// expiredPrefix starts the last reply of a recipient whose lifetime ran
-// out (see expiredReply).
-const expiredPrefix = "expired after "
-
-// expiredReply is the last reply recorded for a recipient whose lifetime
-// ran out: the audit log and the spool keep the next hop's last reply;
-// the DSN says only how long it waited.
-func expiredReply(lifetime time.Duration, last string) string {
-	return fmt.Sprintf("%s%s in the queue; last reply: %s", expiredPrefix, lifetime, last)
-}
-
 // diagnosis is what a DSN tells the Internet side about one failed
 // recipient: the reply code and enhanced code, never the next hop's own
 // words (its host names and addresses are internal; the audit log and the
@@ -35,22 +24,24 @@ type diagnosis struct {
 	Text   string // for the human-readable part
 }
 
-// diagnose reads a failed recipient's last reply: an SMTP failure as the
-// courier recorded it (courier.Error's text, parsed where RFC 3463 puts
-// the enhanced code), or the lifetime running out, a local error.
+// diagnose reads a failed recipient's last reply: the lifetime running
+// out (a local error), an SMTP failure from its codes as the courier
+// recorded them, or a failure without an SMTP reply (here, not at the
+// next hop).
 func diagnose(r *queue.Recipient) diagnosis {
-	if rest, ok := strings.CutPrefix(r.LastReply, expiredPrefix); ok {
-		d, _, _ := strings.Cut(rest, " ")
-		text := "delivery time expired after " + d
-		return diagnosis{Status: "4.4.7", Code: "X-Mugai; " + text, Text: text}
+	var last queue.Reply
+	if r.Last != nil {
+		last = *r.Last
 	}
-	e, ok := courier.ParseReply(r.LastReply)
-	if !ok {
-		// Not a reply from the next hop: a failure here.
+	switch {
+	case last.Expired > 0:
+		text := "delivery time expired after " + last.Expired.String()
+		return diagnosis{Status: "4.4.7", Code: "X-Mugai; " + text, Text: text}
+	case last.Code == 0:
 		text := "the message could not be delivered"
 		return diagnosis{Status: "5.0.0", Code: "X-Mugai; " + text, Text: text}
 	}
-	return smtpDiagnosis(e)
+	return smtpDiagnosis(&courier.Error{Permanent: last.Permanent, Code: last.Code, Enhanced: last.Enhanced})
 }
 
 // smtpDiagnosis is the diagnosis of a next hop's (or the courier's) SMTP

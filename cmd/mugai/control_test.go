@@ -218,7 +218,7 @@ func TestPrintableMasksFormatCharacters(t *testing.T) {
 	e := &queue.Entry{ID: "f-1", From: "x\u202e@example.jp", Created: time.Now(),
 		Rcpts: []*queue.Recipient{{Addr: "b@city.example.lg.jp", Status: queue.StatusPending}}}
 	sp.Add(e, []byte("m"))
-	e.Rcpts[0].Status, e.Rcpts[0].LastReply = queue.StatusFailed, "550 no\u202eexe.pdf"
+	e.Rcpts[0].Status, e.Rcpts[0].Last = queue.StatusFailed, &queue.Reply{Text: "550 no\u202eexe.pdf", Code: 550, Permanent: true}
 	sp.MoveToFailed(e)
 	code, out, _ := runCLI(t, "queue", "list", "-config", file)
 	if code != 0 || strings.ContainsRune(out, '\u202e') || !strings.Contains(out, "550 no?exe.pdf") {

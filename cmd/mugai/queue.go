@@ -77,8 +77,8 @@ func cmdQueueList(args []string, stdout, stderr io.Writer) error {
 			case queue.StatusFailed:
 				f++
 			}
-			if r.LastReply != "" {
-				last = r.LastReply
+			if r.Last != nil {
+				last = r.Last.String()
 			}
 		}
 		next := e.NextAttempt.Local().Format("01-02 15:04:05")

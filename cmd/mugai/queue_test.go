@@ -32,7 +32,7 @@ func TestQueueCommands(t *testing.T) {
 	}
 	failed, _, _, _ := queue.Open(spool)
 	e := &queue.Entry{ID: "failed-1", From: "a@example.jp", Created: now,
-		Rcpts: []*queue.Recipient{{Addr: "b@city.example.lg.jp", Status: queue.StatusFailed, LastReply: "550 5.1.1 no such user"}}}
+		Rcpts: []*queue.Recipient{{Addr: "b@city.example.lg.jp", Status: queue.StatusFailed, Last: &queue.Reply{Text: "550 5.1.1 no such user", Code: 550, Enhanced: "5.1.1", Permanent: true}}}}
 	if err := failed.MoveToFailed(e); err != nil {
 		t.Fatal(err)
 	}

@@ -15,19 +15,23 @@ import (
 	"time"
 )
 
+// Status is where a recipient stands; persisted as its name.
+type Status string
+
 // Recipient states.
 const (
-	StatusPending   = "pending"
-	StatusDelivered = "delivered"
-	StatusFailed    = "failed"
+	StatusPending   Status = "pending"
+	StatusDelivered Status = "delivered"
+	StatusFailed    Status = "failed"
 )
 
 // Recipient is one recipient's delivery state, persisted after each attempt.
 type Recipient struct {
-	Addr      string `json:"addr"`
-	Status    string `json:"status"`
-	Attempts  int    `json:"attempts"`
-	LastReply string `json:"last_reply,omitempty"`
+	Addr     string `json:"addr"`
+	Status   Status `json:"status"`
+	Attempts int    `json:"attempts"`
+	// Last is the outcome of the last attempt (nil before the first).
+	Last *Reply `json:"last,omitempty"`
 }
 
 // Entry is the meta of one spooled message.
