@@ -120,7 +120,7 @@ func TestCrashAfterMoveToBad(t *testing.T) {
 	cfg.Deliver.Relay = hop.addr
 	tg, logs := startGatewayLogged(t, cfg)
 	waitFor(t, "the rebuilt message at the next hop", func() bool { return len(hop.messages()) >= 1 })
-	waitFor(t, "an empty queue", func() bool { return tg.g.deliverer.queued() == 0 })
+	waitFor(t, "an empty queue", func() bool { return tg.g.delivery.Queued() == 0 })
 	tg.stop(t)
 	if n := hopCounts(t, hop)[id]; n != 1 {
 		t.Errorf("delivered %d times, want once", n)
@@ -162,7 +162,7 @@ func TestCrashAfterRebuild(t *testing.T) {
 	cfg.Deliver.Relay = hop.addr
 	tg, _ := startGatewayLogged(t, cfg)
 	waitFor(t, "the message at the next hop", func() bool { return len(hop.messages()) >= 1 })
-	waitFor(t, "an empty queue", func() bool { return tg.g.deliverer.queued() == 0 })
+	waitFor(t, "an empty queue", func() bool { return tg.g.delivery.Queued() == 0 })
 	time.Sleep(200 * time.Millisecond)
 	tg.stop(t)
 	if n := hopCounts(t, hop)[id]; n != 1 {

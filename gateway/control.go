@@ -173,7 +173,7 @@ func (g *Gateway) control(req string) (string, error) {
 	case "ping":
 		return fmt.Sprintf("mugai pid %d", os.Getpid()), nil
 	case "flush", "rescan":
-		added, dropped, err := g.deliverer.rescan(verb == "flush")
+		added, dropped, err := g.delivery.Rescan(verb == "flush")
 		if err != nil {
 			return "", err
 		}
@@ -183,7 +183,7 @@ func (g *Gateway) control(req string) (string, error) {
 		}
 		return text, nil
 	case "add":
-		ok, err := g.deliverer.addFromSpool(id)
+		ok, err := g.delivery.AddFromSpool(id)
 		switch {
 		case errors.Is(err, queue.ErrNotFound):
 			return id + " is not in the spool", nil
@@ -194,7 +194,7 @@ func (g *Gateway) control(req string) (string, error) {
 		}
 		return id + " scheduled", nil
 	case "drop":
-		if g.deliverer.drop(id) {
+		if g.delivery.Drop(id) {
 			return id + " dropped from the schedule", nil
 		}
 		return id + " was not waiting", nil

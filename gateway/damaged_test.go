@@ -81,7 +81,7 @@ func TestDamagedSpoolEntries(t *testing.T) {
 		}
 	}
 	waitFor(t, "the rebuilt messages at the next hop", func() bool { return len(hop.messages()) >= want })
-	waitFor(t, "an empty queue", func() bool { return tg2.g.deliverer.queued() == 0 })
+	waitFor(t, "an empty queue", func() bool { return tg2.g.delivery.Queued() == 0 })
 	counts := hopCounts(t, hop)
 	bodies := map[string]string{}
 	for _, m := range hop.messages() {

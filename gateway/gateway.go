@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/courier"
+	"mugai/gateway/delivery"
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
 	"mugai/gateway/safeio"
@@ -44,7 +44,7 @@ type Gateway struct {
 	originals  *originals.Store
 	committer  *safeio.Committer // group commit of accepted messages
 	memory     *budget           // limits.rebuild_memory
-	deliverer  *deliverer
+	delivery   *delivery.Runner
 	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
 	server     *smtp.Server
 
@@ -120,6 +120,30 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err := g.recoverAudit(tail, entries); err != nil {
 		return nil, err
 	}
+	if g.delivery, err = g.newDelivery(); err != nil {
+		return nil, err
+	}
+	g.metrics = newMetrics(g)
+	if cfg.Metrics != "" {
+		if g.metricsL, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	g.delivery.Resume(entries)
+	if len(entries) > 0 {
+		log.Info("resuming spooled messages", "count", len(entries))
+	}
+	if g.server, err = g.newServer(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// newDelivery builds the delivery runner: the courier to the relay (or
+// the Maildirs), the bounce route when one is configured, and what the
+// runner works with from the gateway.
+func (g *Gateway) newDelivery() (*delivery.Runner, error) {
+	cfg := g.cfg
 	var c courier.Courier = &courier.Maildir{Root: cfg.Deliver.Maildir}
 	if cfg.Deliver.Relay != "" {
 		tc, err := clientTLS(cfg.Deliver)
@@ -129,33 +153,19 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D(),
 			TLS: tc, RequireTLS: cfg.Deliver.TLS == "required"}
 	}
-	g.deliverer = newDeliverer(g, c)
-	g.metrics = newMetrics(g)
-	if cfg.Metrics != "" {
-		if g.metricsL, err = net.Listen("tcp", cfg.Metrics); err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
-		}
-	}
+	var bounce courier.Courier
 	if cfg.Deliver.BounceRelay != "" {
-		g.deliverer.bounce = &courier.SMTP{Addr: cfg.Deliver.BounceRelay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
+		bounce = &courier.SMTP{Addr: cfg.Deliver.BounceRelay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
 	}
-	// Mail that became due while we were down resumes spread over a
-	// window, not all at once (no thundering herd at the next hop).
-	window := min(cfg.Deliver.RetryMin.D(), time.Minute)
-	now := g.Now()
-	for _, e := range entries {
-		if e.NextAttempt.Before(now) && window > 0 {
-			e.NextAttempt = now.Add(time.Duration(mrand.Int64N(int64(window))))
-		}
-		g.deliverer.add(e)
-	}
-	if len(entries) > 0 {
-		log.Info("resuming spooled messages", "count", len(entries))
-	}
-	if g.server, err = g.newServer(); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return delivery.New(delivery.Config{Hostname: cfg.Hostname, Workers: cfg.Deliver.Workers,
+		Lifetime: cfg.Deliver.Lifetime.D(), RetryMin: cfg.Deliver.RetryMin.D(), RetryMax: cfg.Deliver.RetryMax.D(),
+		ReleaseSender: cfg.releaseSender(),
+	}, delivery.Deps{Spool: g.spool, Courier: c, Bounce: bounce, Journal: g.audit, Committer: g.committer,
+		Log: g.log, Now: func() time.Time { return g.Now() }, NewID: NewID,
+		PolicySHA: func() string { return g.Policy().SHA256 },
+		Damaged:   g.spoolDamaged,
+		Count:     func(o delivery.Outcome) { g.metrics.deliveries.WithLabelValues(string(o)).Inc() },
+	}), nil
 }
 
 func (g *Gateway) newServer() (*smtp.Server, error) {
@@ -247,7 +257,7 @@ func (g *Gateway) Reload() error {
 // changed it: requeued entries are picked up, deleted ones dropped, and
 // everything waiting is tried now (SIGUSR1, mugai queue flush).
 func (g *Gateway) Rescan() error {
-	_, _, err := g.deliverer.rescan(true)
+	_, _, err := g.delivery.Rescan(true)
 	return err
 }
 
@@ -275,7 +285,7 @@ func (g *Gateway) Serve(l net.Listener) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel, g.listener = cancel, l
-	g.deliverer.start(ctx, g.cfg.Deliver.Workers)
+	g.delivery.Start(ctx)
 	g.background.Add(1)
 	go func() { defer g.background.Done(); g.purgeLoop(ctx) }()
 	g.lifecycle.Unlock()
@@ -308,7 +318,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if cancel != nil {
 		cancel()
 		done := make(chan struct{})
-		go func() { g.deliverer.stop(); g.background.Wait(); close(done) }()
+		go func() { g.delivery.Stop(); g.background.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -327,7 +337,7 @@ func (g *Gateway) overloaded() string {
 	} else if int64(free) < bp.MinFreeBytes {
 		return fmt.Sprintf("%d bytes free on the spool's file system, below %d", free, bp.MinFreeBytes)
 	}
-	if n := g.deliverer.queued(); n >= bp.MaxQueued {
+	if n := g.delivery.Queued(); n >= bp.MaxQueued {
 		return fmt.Sprintf("%d messages queued, at the limit %d", n, bp.MaxQueued)
 	}
 	return ""

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"mugai/gateway/delivery"
 	"mugai/policy"
 )
 
@@ -53,16 +54,16 @@ func newMetrics(g *Gateway) *metrics {
 	for _, c := range []string{causeDeadline, causeMemory, causeClientGone} {
 		m.abandoned.WithLabelValues(c)
 	}
-	for _, r := range []string{"delivered", "deferred", "bounced"} {
-		m.deliveries.WithLabelValues(r) // present from the start, at 0
+	for _, o := range delivery.Outcomes {
+		m.deliveries.WithLabelValues(string(o)) // present from the start, at 0
 	}
 	store := &dirSize{dir: g.cfg.Originals, ttl: time.Minute}
 	m.reg.MustRegister(m.received, m.rejected, m.deliveries, m.decisions, m.sanitize, m.abandoned,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_queue_messages",
-			Help: "Messages waiting for delivery or being delivered."}, func() float64 { return float64(g.deliverer.queued()) }),
+			Help: "Messages waiting for delivery or being delivered."}, func() float64 { return float64(g.delivery.Queued()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_queue_oldest_seconds",
 			Help: "Age of the oldest message waiting for delivery (0 when none)."}, func() float64 {
-			if t := g.deliverer.oldest(); !t.IsZero() {
+			if t := g.delivery.Oldest(); !t.IsZero() {
 				return g.Now().Sub(t).Seconds()
 			}
 			return 0

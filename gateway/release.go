@@ -108,7 +108,7 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 	// refuses the release, or bounces it later, that goes to the admin,
 	// and nothing about it (the original's headers, who released it and
 	// why) goes back to the Internet sender. The delivery path sends no
-	// DSN for it either (see deliverer.retire).
+	// DSN for it either (see delivery.Runner.retire).
 	entry := &queue.Entry{ID: rel.SpoolID, From: cfg.releaseSender(), Created: req.Now, NextAttempt: req.Now}
 	for _, r := range rel.Rcpts {
 		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: r, Status: queue.StatusPending})
@@ -129,6 +129,14 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 		return rel, fmt.Errorf("release not queued: %w", err)
 	}
 	return rel, nil
+}
+
+// releaseSender is the envelope sender of mail the gateway originates.
+func (c Config) releaseSender() string {
+	if c.Deliver.ReleaseSender != "" {
+		return c.Deliver.ReleaseSender
+	}
+	return "postmaster@" + c.Hostname
 }
 
 func releasedParts(ps []originals.Part) []audit.ReleasedPart {

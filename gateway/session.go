@@ -258,7 +258,7 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	g.metrics.accepted(res.Decisions, took)
 	s.log.Info("queued", "msg_id", id, "from", s.from, "rcpts", len(s.rcpts), "size", size,
 		"parts", len(res.Decisions), "message_id", res.MessageID)
-	g.deliverer.add(entry)
+	g.delivery.Add(entry)
 	return replyQueued(id)
 }
 

@@ -111,7 +111,7 @@ func TestRescanStormDeliversOnce(t *testing.T) {
 	// flight: wait for the schedule and the spool to empty, then count.
 	waitFor(t, "an empty queue", func() bool {
 		w, _, _ := tg.g.spool.List()
-		return tg.g.deliverer.queued() == 0 && len(w) == 0
+		return tg.g.delivery.Queued() == 0 && len(w) == 0
 	})
 	counts := hopCounts(t, hop)
 	dups := 0

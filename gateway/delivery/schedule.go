@@ -1,4 +1,4 @@
-package gateway
+package delivery
 
 import (
 	"container/heap"
@@ -18,7 +18,7 @@ import (
 // slots beside the pointer so that sifting reads contiguous memory (at
 // 100,000 entries, chasing a pointer per comparison doubled the cost of a
 // take), and so that an entry's NextAttempt changed behind its back cannot
-// break the order. Not safe for concurrent use: the deliverer holds its mu.
+// break the order. Not safe for concurrent use: the Runner holds its mu.
 type waitList struct {
 	slots []slot
 	index map[string]*waiting

@@ -1,4 +1,4 @@
-package gateway
+package delivery
 
 import (
 	"context"
@@ -24,12 +24,12 @@ import (
 func BenchmarkDispatch(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			d, entries := benchDeliverer(b, n)
+			d, entries := benchRunner(b, n)
 			var handed time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				for _, e := range entries {
-					if !d.add(e) {
+					if !d.Add(e) {
 						b.Fatalf("entry %s not added", e.ID)
 					}
 				}
@@ -44,8 +44,8 @@ func BenchmarkDispatch(b *testing.B) {
 				for e := range d.work {
 					d.finished(e, nil)
 				}
-				if got != n || d.queued() != 0 {
-					b.Fatalf("%d of %d entries handed out, %d still queued", got, n, d.queued())
+				if got != n || d.Queued() != 0 {
+					b.Fatalf("%d of %d entries handed out, %d still queued", got, n, d.Queued())
 				}
 				b.StartTimer()
 			}
@@ -54,18 +54,17 @@ func BenchmarkDispatch(b *testing.B) {
 	}
 }
 
-// benchDeliverer returns a deliverer (not started) over a spool holding n
+// benchRunner returns a runner (not started) over a spool holding n
 // message files, and n entries for them, all due, in random order of
 // next attempt.
-func benchDeliverer(b *testing.B, n int) (*deliverer, []*queue.Entry) {
+func benchRunner(b *testing.B, n int) (*Runner, []*queue.Entry) {
 	b.Helper()
 	dir := filepath.Join(b.TempDir(), "spool")
 	spool, _, _, err := queue.Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := &Gateway{log: slog.New(slog.DiscardHandler), Now: time.Now, spool: spool}
-	d := newDeliverer(g, nil)
+	d := New(Config{}, Deps{Spool: spool, Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Now()
 	entries := make([]*queue.Entry, n)

@@ -1,4 +1,4 @@
-package gateway
+package delivery
 
 import (
 	"bytes"
@@ -6,13 +6,90 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/textproto"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"mugai/gateway/courier"
 	"mugai/gateway/queue"
+	"mugai/gateway/safeio"
+	"mugai/policy/audit"
 )
+
+// retire ends an entry none of whose recipients is pending. All delivered:
+// removed. Some failed: a DSN to the sender, by the bounce relay, only for
+// mail that came from the Internet side and still is in the spool:
+//   - an entry an admin deleted while its attempt was in flight is gone:
+//     deleted means no DSN (and nothing is written back);
+//   - a DSN, a message from <>, or no bounce relay: kept in spool/failed/;
+//   - mail the gateway originated (a release, from deliver.release_sender):
+//     kept in spool/failed/ and logged for the admin, never a DSN. Its
+//     recipients' bounced records, with the next hop's full reply, are its
+//     audit. A DSN to the release sender could only go back through the
+//     relay that just refused it, and failed/ is where the admin looks
+//     (mugai queue list).
+func (d *Runner) retire(e *queue.Entry, msg []byte, now time.Time) error {
+	sp := d.deps.Spool
+	var failed []string
+	for _, r := range e.Rcpts {
+		if r.Status == queue.StatusFailed {
+			failed = append(failed, r.Addr)
+		}
+	}
+	if len(failed) == 0 {
+		return sp.Finish(e.ID)
+	}
+	log := d.log.With("msg_id", e.ID)
+	switch {
+	case !sp.Has(e.ID):
+		log.Info("entry deleted from the spool while it was delivered; no DSN")
+		return nil
+	case e.Bounce || e.From == "" || d.deps.Bounce == nil:
+		return sp.MoveToFailed(e)
+	case d.originated(e):
+		log.Error("mail the gateway originated (a release) was refused; kept in spool/failed/, no DSN", "from", e.From, "failed", failed)
+		return sp.MoveToFailed(e)
+	}
+	return d.queueDSN(e, msg, now)
+}
+
+// queueDSN spools a delivery status notification for e's failed
+// recipients, durably, as its own entry from <> to e's sender, and then
+// retires e. Never for a DSN (e.Bounce) and never to <>: callers check.
+func (d *Runner) queueDSN(e *queue.Entry, rebuilt []byte, now time.Time) error {
+	id := d.deps.NewID(now)
+	dsn := &queue.Entry{ID: id, From: "", Created: now, NextAttempt: now, Bounce: true,
+		Rcpts: []*queue.Recipient{{Addr: e.From, Status: queue.StatusPending}}}
+	// The DSN's records are part of its commit, as an accepted message's
+	// are: no DSN is spooled, nor sent, without them.
+	var st safeio.Staged
+	if err := d.deps.Spool.Stage(&st, dsn, buildDSN(d.cfg.Hostname, id, e, rebuilt, now)); err != nil {
+		st.Discard()
+		return fmt.Errorf("queue DSN: %w", err)
+	}
+	aenv := audit.Envelope{From: "", Rcpts: []string{e.From}, MessageID: "<" + id + "@" + d.cfg.Hostname + ">"}
+	j := d.deps.Journal
+	st.Journal = safeio.PinnedJournal(func() (*os.File, func(), error) {
+		return j.AcceptedPinned(id, aenv, nil, d.deps.PolicySHA())
+	}, func(err error) {
+		d.log.Error("audit log sync failed; refusing mail until restart", "dsn_id", id, "err", err)
+		j.Fail(err)
+	})
+	if err := st.Commit(d.deps.Committer); err != nil {
+		return fmt.Errorf("queue DSN: %w", err)
+	}
+	d.log.Info("DSN queued", "msg_id", e.ID, "dsn_id", id, "to", e.From)
+	d.Add(dsn)
+	return d.deps.Spool.Remove(e.ID)
+}
+
+// originated reports whether the gateway itself wrote e (a release): its
+// sender is the gateway's own. A DSN for it would go out by the bounce
+// relay, to the Internet side.
+func (d *Runner) originated(e *queue.Entry) bool {
+	return strings.EqualFold(e.From, d.cfg.ReleaseSender) || strings.EqualFold(e.From, "postmaster@"+d.cfg.Hostname)
+}
 
 // diagnosis is what a DSN tells the Internet side about one failed
 // recipient: the reply code and enhanced code, never the next hop's own
@@ -74,62 +151,6 @@ func genericText(status string) string {
 		return "the recipient's mail system refused the message by policy"
 	}
 	return "the recipient's mail system refused the message"
-}
-
-// releaseSender is the envelope sender of mail the gateway originates.
-func (c Config) releaseSender() string {
-	if c.Deliver.ReleaseSender != "" {
-		return c.Deliver.ReleaseSender
-	}
-	return "postmaster@" + c.Hostname
-}
-
-// originated reports whether the gateway itself wrote e (a release): its
-// sender is the gateway's own. A DSN for it would go out by the bounce
-// relay, to the Internet side.
-func (c Config) originated(e *queue.Entry) bool {
-	return strings.EqualFold(e.From, c.releaseSender()) || strings.EqualFold(e.From, "postmaster@"+c.Hostname)
-}
-
-// retire ends an entry none of whose recipients is pending. All delivered:
-// removed. Some failed: a DSN to the sender, by the bounce relay, only for
-// mail that came from the Internet side and still is in the spool:
-//   - an entry an admin deleted while its attempt was in flight is gone:
-//     deleted means no DSN (and nothing is written back);
-//   - a DSN, a message from <>, or no bounce relay: kept in spool/failed/;
-//   - mail the gateway originated (a release, from deliver.release_sender):
-//     kept in spool/failed/ and logged for the admin, never a DSN. Its
-//     recipients' bounced records, with the next hop's full reply, are its
-//     audit. A DSN to the release sender could only go back through the
-//     relay that just refused it, and failed/ is where the admin looks
-//     (mugai queue list).
-func (d *deliverer) retire(e *queue.Entry, msg []byte, now time.Time) error {
-	g := d.g
-	failed := false
-	for _, r := range e.Rcpts {
-		failed = failed || r.Status == queue.StatusFailed
-	}
-	if !failed {
-		return g.spool.Finish(e.ID)
-	}
-	log := d.log.With("msg_id", e.ID)
-	switch {
-	case !g.spool.Has(e.ID):
-		log.Info("entry deleted from the spool while it was delivered; no DSN")
-		return nil
-	case e.Bounce || e.From == "" || d.bounce == nil:
-		return g.spool.MoveToFailed(e)
-	case g.cfg.originated(e):
-		var rcpts []string
-		for _, r := range e.Rcpts {
-			if r.Status == queue.StatusFailed {
-				rcpts = append(rcpts, r.Addr)
-			}
-		}
-		log.Error("mail the gateway originated (a release) was refused; kept in spool/failed/, no DSN", "from", e.From, "failed", rcpts)
-		return g.spool.MoveToFailed(e)
-	}
-	return d.queueDSN(e, msg, now)
 }
 
 // buildDSN writes a delivery status notification (RFC 3464) for the

@@ -1,4 +1,4 @@
-package gateway
+package delivery
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/courier"
 	"mugai/gateway/queue"
@@ -23,57 +21,45 @@ import (
 // and the backlog drains: each message reaches the next hop exactly once,
 // one delivered record each, and the queue and the spool end empty. The
 // entries are written with the queue package and scheduled as a session
-// does after its commit, so intake runs alongside the scheduler.
+// does after its commit, so intake runs alongside the scheduler; the
+// courier is the SMTP one the gateway uses.
 func TestBacklogDrainsOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20,000 spool entries")
 	}
 	const n = 20_000
 	addr := freeAddr(t) // nothing listens: connection refused
-	cfg := testConfig(t, func(c *Config) {
-		c.Deliver.Relay = addr
-		// Enough workers for the deferrals' fsyncs (meta and directory)
-		// to share journal commits. Each entry is deferred once while
-		// the hop is down: the flush, not the backoff, ends the wait.
-		c.Deliver.Workers = 32
-		c.Deliver.RetryMin = Duration(time.Minute)
-		c.Deliver.RetryMax = Duration(time.Minute)
-		c.Backpressure.MaxQueued = 2 * n
-	})
+	cfg := testConfig()
+	// Enough workers for the deferrals' fsyncs (meta and directory) to
+	// share journal commits. Each entry is deferred once while the hop is
+	// down: the flush, not the backoff, ends the wait.
+	cfg.Workers = 32
+	cfg.RetryMin, cfg.RetryMax = time.Minute, time.Minute
+	cc := &countingCourier{Courier: &courier.SMTP{Addr: addr, Hostname: "mugai.test", Timeout: 10 * time.Second},
+		deferred: map[string]bool{}}
 	// Only warnings and errors reach the test log: 20,000 messages'
 	// worth of info lines would cost more than the delivery.
-	g, err := New(cfg, slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc := &countingCourier{Courier: g.deliverer.courier, deferred: map[string]bool{}}
-	g.deliverer.courier = cc // before Serve: no attempt races with it
-	l, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go g.Serve(l)
-	tg := &testGateway{g: g, addr: l.Addr().String(), cfg: cfg}
-	t.Cleanup(func() { tg.stop(t) })
+	tr := newTestRunner(t, "", cfg, cc, nil, slog.LevelWarn)
+	tr.start(t)
 
 	start := time.Now()
-	ids := spoolBacklog(t, g, n)
+	ids := spoolBacklog(t, tr, n)
 	spooled := time.Since(start)
 	waitLong(t, "every message deferred", func() bool { return cc.deferredCount() == n })
 	down, triedDown := time.Since(start), cc.attempts()
 
-	hop := startNextHopAt(t, addr)
-	if err := g.Rescan(); err != nil { // flush
+	hop := startRecorder(t, addr)
+	if _, _, err := tr.Rescan(true); err != nil { // flush
 		t.Fatal(err)
 	}
 	waitLong(t, "every message at the next hop", func() bool { return hop.count() >= n })
 	waitLong(t, "an empty queue", func() bool {
-		w, _, _ := tg.g.spool.List()
-		return tg.g.deliverer.queued() == 0 && len(w) == 0
+		w, _, _ := tr.spool.List()
+		return tr.Queued() == 0 && len(w) == 0
 	})
 	drained := time.Since(start) - down
 
-	counts := hopCounts(t, hop)
+	counts := hop.counts()
 	for id, k := range counts {
 		if !ids[id] {
 			t.Errorf("the next hop got %s, which was never spooled", id)
@@ -85,7 +71,7 @@ func TestBacklogDrainsOnce(t *testing.T) {
 		t.Errorf("%d of %d messages delivered", len(counts), n)
 	}
 	delivered := 0
-	for _, r := range auditEvents(t, tg.cfg.Audit, "") {
+	for _, r := range auditEvents(t, tr.dir+"/audit.jsonl", "") {
 		if r["event"] == "delivered" {
 			delivered++
 		}
@@ -98,35 +84,36 @@ func TestBacklogDrainsOnce(t *testing.T) {
 		drained.Round(time.Millisecond), cc.attempts())
 }
 
-// spoolBacklog commits n entries to g's spool in batches (one group
+// spoolBacklog commits n entries to tr's spool in batches (one group
 // commit each) and schedules each as a session does; it returns their
 // ids. Each message carries its id in X-Mugai-Id, as rebuilt ones do.
-func spoolBacklog(t *testing.T, g *Gateway, n int) map[string]bool {
+func spoolBacklog(t *testing.T, tr *testRunner, n int) map[string]bool {
 	t.Helper()
 	ids := map[string]bool{}
+	committer := tr.deps.Committer
 	const batch = 500
 	for i := 0; i < n; i += batch {
 		var st safeio.Staged
 		var entries []*queue.Entry
 		for j := i; j < min(i+batch, n); j++ {
-			now := g.Now()
+			now := time.Now()
 			id := fmt.Sprintf("%s-backlog%05d", now.UTC().Format("20060102T150405"), j)
 			e := &queue.Entry{ID: id, From: "a@example.jp", Created: now, NextAttempt: now,
 				Rcpts: []*queue.Recipient{{Addr: "b@city.example.lg.jp", Status: queue.StatusPending}}}
 			msg := fmt.Sprintf("X-Mugai-Id: %s\r\nFrom: a@example.jp\r\nTo: b@city.example.lg.jp\r\n"+
 				"Subject: backlog %d\r\n\r\nbody %d\r\n", id, j, j)
-			if err := g.spool.Stage(&st, e, []byte(msg)); err != nil {
+			if err := tr.spool.Stage(&st, e, []byte(msg)); err != nil {
 				st.Discard()
 				t.Fatal(err)
 			}
 			entries = append(entries, e)
 			ids[id] = true
 		}
-		if err := st.Commit(g.committer); err != nil {
+		if err := st.Commit(committer); err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range entries {
-			if !g.deliverer.add(e) {
+			if !tr.Add(e) {
 				t.Fatalf("entry %s not scheduled", e.ID)
 			}
 		}
@@ -149,7 +136,7 @@ func (c *countingCourier) Deliver(ctx context.Context, from string, rcpts []stri
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tries++
-	if sm := mugaiIDHeader.FindSubmatch(msg); sm != nil && len(res) > 0 && res[0].Err != nil && !courier.IsPermanent(res[0].Err) {
+	if sm := mugaiID.FindSubmatch(msg); sm != nil && len(res) > 0 && res[0].Err != nil && !courier.IsPermanent(res[0].Err) {
 		c.deferred[string(sm[1])] = true
 	}
 	return res
@@ -177,43 +164,4 @@ func freeAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
-}
-
-// startNextHopAt starts a recording next hop (as startNextHop) on addr.
-func startNextHopAt(t *testing.T, addr string) *nextHop {
-	t.Helper()
-	h := &nextHop{addr: addr}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &hopSession{h: h, conn: c}, nil
-	}))
-	srv.Domain = "lgwan-mta.test"
-	srv.ErrorLog = testLogger{t}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return h
-}
-
-// count is how many messages the next hop received.
-func (h *nextHop) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.received)
-}
-
-// waitLong is waitFor for work measured in thousands of messages: its
-// deadline only turns a hang into a failure, and is far beyond what a
-// slow machine takes.
-func waitLong(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
