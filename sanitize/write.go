@@ -3,16 +3,14 @@ package sanitize
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
-	"mime"
 	"net/mail"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/emersion/go-message/textproto"
+	"mugai/sanitize/mailwrite"
 )
 
 // headers holds the input header fields we carry over, decoded and
@@ -112,50 +110,6 @@ func readHeaders(root *node, env Envelope, hostname string) headers {
 	return out
 }
 
-// headerWriter collects fields in order and writes them folded. We write
-// headers ourselves rather than through go-message, which canonicalises
-// names (Message-Id, Mime-Version) and writes fields in reverse order.
-type headerWriter []struct{ k, v string }
-
-func (hw *headerWriter) add(k, v string) { *hw = append(*hw, struct{ k, v string }{k, v}) }
-
-// bytes returns the header block, ending with the blank line.
-func (hw headerWriter) bytes() []byte {
-	var b bytes.Buffer
-	for _, f := range hw {
-		b.WriteString(foldField(f.k, f.v))
-	}
-	b.WriteString("\r\n")
-	return b.Bytes()
-}
-
-// header returns the fields as a go-message header, for CreatePart.
-func (hw headerWriter) header() textproto.Header {
-	var h textproto.Header
-	for i := len(hw) - 1; i >= 0; i-- {
-		h.Add(hw[i].k, hw[i].v)
-	}
-	return h
-}
-
-// foldField writes "Key: value" folded at spaces so that lines stay within
-// 78 characters where the value allows (and always within 998, since our
-// values are made of words we generated).
-func foldField(k, v string) string {
-	var b strings.Builder
-	line := k + ":"
-	for _, word := range strings.Fields(v) {
-		if len(line)+1+len(word) > 78 && len(line) > len(k)+1 {
-			b.WriteString(line + "\r\n")
-			line = " " + word
-			continue
-		}
-		line += " " + word
-	}
-	b.WriteString(line + "\r\n")
-	return b.String()
-}
-
 // textEncoder writes header text and the body in the output charset.
 type textEncoder struct{ jis bool }
 
@@ -184,7 +138,7 @@ func (e textEncoder) words(s string) string {
 	if e.jis {
 		return bEncodeJIS(s)
 	}
-	return bEncode(s)
+	return mailwrite.EncodedWords(s)
 }
 
 // write produces the new message: our Received, the trace carried over,
@@ -192,79 +146,72 @@ func (e textEncoder) words(s string) string {
 // policy kept attachments.
 func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []attachment) []byte {
 	enc := chooseEncoder(rb.Policy.Body.Charset, in, text)
-	var hw headerWriter
-	host := rb.hostname()
-	if env.ID != "" && !env.Nested {
-		hw.add("Received", receivedLine(env, host))
-	}
-	for _, r := range in.received {
-		hw.add("Received", r)
-	}
-	if env.ID != "" && !env.Nested {
-		hw.add("X-Mugai-Id", env.ID)
-	}
-	hw.add("Date", in.date.Format(time.RFC1123Z))
-	hw.add("From", enc.addressList(in.from))
-	if len(in.to) > 0 {
-		hw.add("To", enc.addressList(in.to))
-	}
-	if len(in.cc) > 0 {
-		hw.add("Cc", enc.addressList(in.cc))
-	}
-	if len(in.replyTo) > 0 {
-		hw.add("Reply-To", enc.addressList(in.replyTo))
-	}
-	if in.subject != "" {
-		hw.add("Subject", enc.text(in.subject))
-	}
-	hw.add("Message-ID", in.messageID)
-	if len(in.inReplyTo) > 0 {
-		hw.add("In-Reply-To", strings.Join(in.inReplyTo, " "))
-	}
-	if len(in.references) > 0 {
-		hw.add("References", strings.Join(in.references, " "))
-	}
-	hw.add("MIME-Version", "1.0")
-
+	hw := rb.header(env, in, enc)
 	var buf bytes.Buffer
 	ctype, cte, body := enc.body(text)
 	if len(kept) == 0 {
-		hw.add("Content-Type", ctype)
-		hw.add("Content-Transfer-Encoding", cte)
-		buf.Write(hw.bytes())
+		hw.Add("Content-Type", ctype)
+		hw.Add("Content-Transfer-Encoding", cte)
+		buf.Write(hw.Bytes())
 		buf.Write(body)
 		return buf.Bytes()
 	}
-	var parts bytes.Buffer
-	mw := textproto.NewMultipartWriter(&parts)
-	hw.add("Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()}))
-	buf.Write(hw.bytes())
-
-	var th headerWriter
-	th.add("Content-Type", ctype)
-	th.add("Content-Transfer-Encoding", cte)
-	w, _ := mw.CreatePart(th.header())
-	_, _ = w.Write(body)
+	var mp mailwrite.Multipart
+	var th mailwrite.Header
+	th.Add("Content-Type", ctype)
+	th.Add("Content-Transfer-Encoding", cte)
+	mp.Add(&th, body)
 	for _, a := range kept {
-		var ah headerWriter
-		name := a.name
-		// RFC 2231 UTF-8 filename for current clients, an RFC 2047 name
-		// for older ones (Outlook before 2007, some Becky! versions).
-		ct := a.ctype
-		if isASCII(name) && !strings.ContainsAny(name, `"\`) {
-			ct += `; name="` + name + `"`
-		} else {
-			ct += `; name="` + bEncode(name) + `"`
-		}
-		ah.add("Content-Type", ct)
-		ah.add("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-		ah.add("Content-Transfer-Encoding", "base64")
-		w, _ := mw.CreatePart(ah.header())
-		_, _ = w.Write(wrapBase64(a.data))
+		var ah mailwrite.Header
+		ct, cd := mailwrite.Attachment(a.ctype, a.name)
+		ah.Add("Content-Type", ct)
+		ah.Add("Content-Disposition", cd)
+		ah.Add("Content-Transfer-Encoding", "base64")
+		mp.Add(&ah, mailwrite.Base64(a.data))
 	}
-	_ = mw.Close()
-	buf.Write(parts.Bytes())
+	hw.Add("Content-Type", mailwrite.MediaType("multipart/mixed", mailwrite.Param{Name: "boundary", Value: mp.Boundary()}))
+	buf.Write(hw.Bytes())
+	buf.Write(mp.Bytes())
 	return buf.Bytes()
+}
+
+// header returns the new message's header up to MIME-Version: our
+// Received, the trace carried over, X-Mugai-Id, and the other fields
+// carried over.
+func (rb *Rebuilder) header(env Envelope, in headers, enc textEncoder) *mailwrite.Header {
+	var hw mailwrite.Header
+	host := rb.hostname()
+	if env.ID != "" && !env.Nested {
+		hw.Add("Received", receivedLine(env, host))
+	}
+	for _, r := range in.received {
+		hw.Add("Received", r)
+	}
+	if env.ID != "" && !env.Nested {
+		hw.Add("X-Mugai-Id", env.ID)
+	}
+	hw.Add("Date", in.date.Format(time.RFC1123Z))
+	hw.Add("From", mailwrite.Addresses(in.from, enc.words))
+	for _, f := range []struct {
+		name string
+		list []*mail.Address
+	}{{"To", in.to}, {"Cc", in.cc}, {"Reply-To", in.replyTo}} {
+		if len(f.list) > 0 {
+			hw.Add(f.name, mailwrite.Addresses(f.list, enc.words))
+		}
+	}
+	if in.subject != "" {
+		hw.Add("Subject", mailwrite.Text(in.subject, enc.words))
+	}
+	hw.Add("Message-ID", in.messageID)
+	if len(in.inReplyTo) > 0 {
+		hw.Add("In-Reply-To", strings.Join(in.inReplyTo, " "))
+	}
+	if len(in.references) > 0 {
+		hw.Add("References", strings.Join(in.references, " "))
+	}
+	hw.Add("MIME-Version", "1.0")
+	return &hw
 }
 
 func receivedLine(env Envelope, host string) string {
@@ -337,18 +284,7 @@ func (e textEncoder) body(text string) (ctype, cte string, body []byte) {
 	if isASCII(text) && maxLineLen(text) <= 998 {
 		return "text/plain; charset=UTF-8", "7bit", []byte(text)
 	}
-	return "text/plain; charset=UTF-8", "base64", wrapBase64([]byte(text))
-}
-
-func wrapBase64(b []byte) []byte {
-	enc := base64.StdEncoding.EncodeToString(b)
-	var out bytes.Buffer
-	for len(enc) > 76 {
-		out.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
-	}
-	out.WriteString(enc + "\r\n")
-	return out.Bytes()
+	return "text/plain; charset=UTF-8", "base64", mailwrite.Base64([]byte(text))
 }
 
 func isASCII(s string) bool {
@@ -366,64 +302,4 @@ func maxLineLen(s string) int {
 		m = max(m, len(l))
 	}
 	return m
-}
-
-// text encodes an unstructured header value: as is when it is plain
-// ASCII, else as RFC 2047 B words. ASCII that itself looks like an encoded
-// word is encoded too, so it is shown literally.
-func (e textEncoder) text(s string) string {
-	if isASCII(s) && !strings.Contains(s, "=?") {
-		return s
-	}
-	return e.words(s)
-}
-
-// bEncode writes s as UTF-8 B encoded words of at most 75 characters,
-// never splitting a character.
-func bEncode(s string) string {
-	var words []string
-	for len(s) > 0 {
-		n := 0
-		for _, r := range s { // 45 bytes of input → 60 of base64, + 12 of framing
-			l := len(string(r))
-			if n+l > 45 {
-				break
-			}
-			n += l
-		}
-		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
-		s = s[n:]
-	}
-	return strings.Join(words, " ")
-}
-
-func (e textEncoder) addressList(list []*mail.Address) string {
-	out := make([]string, len(list))
-	for i, a := range list {
-		addr := (&mail.Address{Address: a.Address}).String()
-		if a.Name != "" {
-			addr = e.phrase(a.Name) + " " + addr
-		}
-		out[i] = addr
-	}
-	return strings.Join(out, ", ")
-}
-
-// phrase writes a display name: bare atoms when it can, a quoted string
-// for ASCII with specials, encoded words otherwise.
-func (e textEncoder) phrase(s string) string {
-	if !isASCII(s) || strings.Contains(s, "=?") {
-		return e.words(s)
-	}
-	plain := true
-	for _, r := range s {
-		if !(r == ' ' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-/=?^_`{|}~", r)) {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return s
-	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
