@@ -2,10 +2,8 @@ package delivery
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
-	"mime/multipart"
-	"net/textproto"
+	"net/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"mugai/gateway/queue"
 	"mugai/gateway/safeio"
 	"mugai/policy/audit"
+	"mugai/sanitize/mailwrite"
 )
 
 // retire ends an entry none of whose recipients is pending. All delivered:
@@ -163,59 +162,52 @@ func buildDSN(hostname, id string, e *queue.Entry, rebuilt []byte, now time.Time
 			failed = append(failed, r)
 		}
 	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-
-	var human strings.Builder
-	human.WriteString("このメールは、次の宛先に配送できませんでした。\n")
-	human.WriteString("This mail could not be delivered to the following recipients.\n\n")
-	for _, r := range failed {
-		fmt.Fprintf(&human, "  <%s>: %s\n", r.Addr, diagnose(r).Text)
-	}
-	fmt.Fprintf(&human, "\n受付番号 / gateway id: %s\n", e.ID)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("Content-Transfer-Encoding", "base64")
-	w, _ := mw.CreatePart(h)
-	w.Write(wrap76(base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(human.String(), "\n", "\r\n")))))
-
-	var status strings.Builder
-	fmt.Fprintf(&status, "Reporting-MTA: dns; %s\r\n", hostname)
-	fmt.Fprintf(&status, "X-Mugai-Id: %s\r\n", e.ID)
-	fmt.Fprintf(&status, "Arrival-Date: %s\r\n", e.Created.Format(time.RFC1123Z))
-	for _, r := range failed {
-		d := diagnose(r)
-		fmt.Fprintf(&status, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n", r.Addr, d.Status)
-		fmt.Fprintf(&status, "Diagnostic-Code: %s\r\nLast-Attempt-Date: %s\r\n", d.Code, now.Format(time.RFC1123Z))
-	}
-	h = textproto.MIMEHeader{}
-	h.Set("Content-Type", "message/delivery-status")
-	w, _ = mw.CreatePart(h)
-	w.Write([]byte(status.String()))
-
-	h = textproto.MIMEHeader{}
-	h.Set("Content-Type", "text/rfc822-headers")
-	w, _ = mw.CreatePart(h)
+	var mp mailwrite.Multipart
+	mp.Add(mailwrite.TextPart(explanation(e.ID, failed)))
+	var h mailwrite.Header
+	h.Add("Content-Type", "message/delivery-status")
+	mp.Add(&h, deliveryStatus(hostname, e, failed, now))
+	h = mailwrite.Header{}
+	h.Add("Content-Type", "text/rfc822-headers")
 	head, _, _ := bytes.Cut(rebuilt, []byte("\r\n\r\n"))
-	w.Write(append(head, "\r\n"...))
-	mw.Close()
+	mp.Add(&h, append(head, "\r\n"...))
 
-	var msg bytes.Buffer
-	fmt.Fprintf(&msg, "From: =?UTF-8?B?%s?= <MAILER-DAEMON@%s>\r\n", base64.StdEncoding.EncodeToString([]byte("メール配送システム")), hostname)
-	fmt.Fprintf(&msg, "To: <%s>\r\n", e.From)
-	fmt.Fprintf(&msg, "Subject: =?UTF-8?B?%s?=\r\n", base64.StdEncoding.EncodeToString([]byte("配送できませんでした / Undelivered mail")))
-	fmt.Fprintf(&msg, "Date: %s\r\nMessage-ID: <%s@%s>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n", now.Format(time.RFC1123Z), id, hostname)
-	fmt.Fprintf(&msg, "Content-Type: multipart/report; report-type=delivery-status; boundary=%q\r\n\r\n", mw.Boundary())
-	msg.Write(body.Bytes())
-	return msg.Bytes()
+	h = mailwrite.Header{}
+	h.Add("From", mailwrite.Addresses([]*mail.Address{{Name: "メール配送システム", Address: "MAILER-DAEMON@" + hostname}}, mailwrite.EncodedWords))
+	h.Add("To", mailwrite.Addresses([]*mail.Address{{Address: e.From}}, mailwrite.EncodedWords))
+	h.AddText("Subject", "配送できませんでした / Undelivered mail")
+	h.Add("Date", now.Format(time.RFC1123Z))
+	h.Add("Message-ID", "<"+id+"@"+hostname+">")
+	h.Add("Auto-Submitted", "auto-replied")
+	h.Add("MIME-Version", "1.0")
+	h.Add("Content-Type", mailwrite.MediaType("multipart/report",
+		mailwrite.Param{Name: "report-type", Value: "delivery-status"}, mailwrite.Param{Name: "boundary", Value: mp.Boundary()}))
+	return append(h.Bytes(), mp.Bytes()...)
 }
 
-func wrap76(s string) []byte {
-	var b bytes.Buffer
-	for len(s) > 76 {
-		b.WriteString(s[:76] + "\r\n")
-		s = s[76:]
+// explanation is the DSN's text for people, in Japanese and English.
+func explanation(id string, failed []*queue.Recipient) string {
+	var b strings.Builder
+	b.WriteString("このメールは、次の宛先に配送できませんでした。\n")
+	b.WriteString("This mail could not be delivered to the following recipients.\n\n")
+	for _, r := range failed {
+		fmt.Fprintf(&b, "  <%s>: %s\n", r.Addr, diagnose(r).Text)
 	}
-	b.WriteString(s + "\r\n")
-	return b.Bytes()
+	fmt.Fprintf(&b, "\n受付番号 / gateway id: %s\n", id)
+	return b.String()
+}
+
+// deliveryStatus is the message/delivery-status part (RFC 3464 2.2, 2.3):
+// the per-message fields, then one block per failed recipient.
+func deliveryStatus(hostname string, e *queue.Entry, failed []*queue.Recipient, now time.Time) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Reporting-MTA: dns; %s\r\n", hostname)
+	fmt.Fprintf(&b, "X-Mugai-Id: %s\r\n", e.ID)
+	fmt.Fprintf(&b, "Arrival-Date: %s\r\n", e.Created.Format(time.RFC1123Z))
+	for _, r := range failed {
+		d := diagnose(r)
+		fmt.Fprintf(&b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n", r.Addr, d.Status)
+		fmt.Fprintf(&b, "Diagnostic-Code: %s\r\nLast-Attempt-Date: %s\r\n", d.Code, now.Format(time.RFC1123Z))
+	}
+	return []byte(b.String())
 }
