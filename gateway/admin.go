@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"mime"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,38 +63,4 @@ func CleanReason(s string) string {
 		out = strings.TrimRight(string(rs[:MaxReason-1]), " ") + "…"
 	}
 	return out
-}
-
-// headerField writes one unstructured header field, "name: value\r\n",
-// with value reduced by CleanReason: printable ASCII as it is (with "=?"
-// broken up, so that no client decodes a forged encoded word), anything
-// else as RFC 2047 encoded words; folded between words so that lines stay
-// under 78 characters where the words allow. No bare CR or LF can get in.
-func headerField(name, value string) string {
-	v := CleanReason(value)
-	ascii := true
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		v = strings.ReplaceAll(v, "=?", "= ?")
-	} else {
-		v = mime.BEncoding.Encode("utf-8", v) // words of at most 75 characters, separated by spaces
-	}
-	var b strings.Builder
-	b.WriteString(name + ":")
-	line := len(name) + 1
-	for _, w := range strings.Fields(v) {
-		if line+1+len(w) > 76 && line > len(name)+1 {
-			b.WriteString("\r\n")
-			line = 0
-		}
-		b.WriteString(" " + w)
-		line += 1 + len(w)
-	}
-	b.WriteString("\r\n")
-	return b.String()
 }

@@ -2,10 +2,9 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"mime"
+	"net/mail"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"mugai/gateway/safeio"
 	"mugai/policy/audit"
 	"mugai/sanitize"
+	"mugai/sanitize/mailwrite"
 )
 
 // ReleaseRequest is an admin handing out a kept original (原本) or one
@@ -49,20 +49,39 @@ var ErrNeedsForce = errors.New("release needs -force")
 // for delivery through the normal delivery path, and audits it. The
 // command tells the running gateway through its control socket ("add").
 func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, req ReleaseRequest) (Released, error) {
-	var rel Released
 	// Both reach the audit log and headers of the released mail: the
 	// command checks them, and so does this, whoever calls it.
 	if err := CheckOperator(req.Operator); err != nil {
-		return rel, err
+		return Released{}, err
 	}
 	if req.Reason = CleanReason(req.Reason); req.Reason == "" {
-		return rel, errors.New("a release needs an operator and a reason")
+		return Released{}, errors.New("a release needs an operator and a reason")
 	}
 	m, path, err := st.Get(req.ID)
 	if err != nil {
+		return Released{}, err
+	}
+	rel, err := selectRelease(m, req)
+	if err != nil {
 		return rel, err
 	}
-	rel.Rcpts = m.Rcpts
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		return rel, err
+	}
+	rel.SpoolID = NewID(req.Now)
+	msg, err := releaseMessage(cfg, m, orig, rel, req)
+	if err != nil {
+		return rel, err
+	}
+	return rel, spoolRelease(cfg, sp, log, rel, req, msg)
+}
+
+// selectRelease says who gets what of original m: its recipients or
+// req.To (plain addresses only), the whole or req.Part; a part the
+// gateway found suspicious only with req.Force.
+func selectRelease(m originals.Meta, req ReleaseRequest) (Released, error) {
+	rel := Released{Rcpts: m.Rcpts, Parts: m.Parts}
 	if len(req.To) > 0 {
 		for _, to := range req.To {
 			if _, _, ok := splitMailbox(to); !ok {
@@ -71,7 +90,6 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 		}
 		rel.Rcpts = req.To
 	}
-	rel.Parts = m.Parts
 	if req.Part != "" {
 		i := slices.IndexFunc(m.Parts, func(p originals.Part) bool { return p.Path == req.Part })
 		if i < 0 {
@@ -84,26 +102,33 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 			return rel, fmt.Errorf("%w: part %s was removed as %s (%s)", ErrNeedsForce, p.Path, p.Reason, p.Detail)
 		}
 	}
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		return rel, err
-	}
-	rel.SpoolID = NewID(req.Now)
-	var msg []byte
+	return rel, nil
+}
+
+// releaseMessage is what a release sends: the whole original orig under
+// two fields saying who released it and why, or the part asked for,
+// checked against the index, attached to a notice.
+func releaseMessage(cfg Config, m originals.Meta, orig []byte, rel Released, req ReleaseRequest) ([]byte, error) {
 	if req.Part == "" {
-		hdr := fmt.Sprintf("X-Mugai-Released: %s by %s\r\n", m.ID, req.Operator) + headerField("X-Mugai-Release-Reason", req.Reason)
-		msg = append([]byte(hdr), orig...)
-	} else {
-		part, err := sanitize.FindPart(bytes.NewReader(orig), req.Part, sanitize.Limits{
-			MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderBytes, MaxPartBytes: cfg.Accept.MaxMessageBytes})
-		if err != nil {
-			return rel, err
-		}
-		if part.SHA256 != rel.Parts[0].SHA256 {
-			return rel, fmt.Errorf("part %s reads back with sha256 %s, the index says %s: not released", req.Part, part.SHA256, rel.Parts[0].SHA256)
-		}
-		msg = releaseNotice(cfg.Hostname, cfg.releaseSender(), rel.SpoolID, m, part, req)
+		var h mailwrite.Header
+		h.Add("X-Mugai-Released", m.ID+" by "+req.Operator)
+		h.AddText("X-Mugai-Release-Reason", req.Reason)
+		return append(h.Fields(), orig...), nil
 	}
+	part, err := sanitize.FindPart(bytes.NewReader(orig), req.Part, sanitize.Limits{
+		MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderBytes, MaxPartBytes: cfg.Accept.MaxMessageBytes})
+	if err != nil {
+		return nil, err
+	}
+	if part.SHA256 != rel.Parts[0].SHA256 {
+		return nil, fmt.Errorf("part %s reads back with sha256 %s, the index says %s: not released", req.Part, part.SHA256, rel.Parts[0].SHA256)
+	}
+	return releaseNotice(cfg.Hostname, cfg.releaseSender(), rel.SpoolID, m, part, req), nil
+}
+
+// spoolRelease queues msg for rel's recipients, with the released record
+// in the same commit.
+func spoolRelease(cfg Config, sp *queue.Spool, log *audit.Log, rel Released, req ReleaseRequest, msg []byte) error {
 	// Our own envelope sender, never the original's: if the LGWAN MTA
 	// refuses the release, or bounces it later, that goes to the admin,
 	// and nothing about it (the original's headers, who released it and
@@ -120,15 +145,15 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 	var staged safeio.Staged
 	if err := sp.Stage(&staged, entry, msg); err != nil {
 		staged.Discard()
-		return rel, err
+		return err
 	}
 	staged.Journal = auditJournal(log, func() (*os.File, func(), error) {
 		return log.ReleasedPinned(req.ID, req.Operator, req.Reason, rel.SpoolID, rel.Rcpts, releasedParts(rel.Parts))
 	}, nil)
 	if err := staged.Commit(nil); err != nil {
-		return rel, fmt.Errorf("release not queued: %w", err)
+		return fmt.Errorf("release not queued: %w", err)
 	}
-	return rel, nil
+	return nil
 }
 
 // releaseSender is the envelope sender of mail the gateway originates.
@@ -148,29 +173,13 @@ func releasedParts(ps []originals.Part) []audit.ReleasedPart {
 }
 
 // releaseNotice is a new message: a short text in Japanese and English
-// saying what is released and by whom, and the part as an attachment.
+// saying what is released and by whom, and the part as an attachment
+// (its name in RFC 2231, see mailwrite.Attachment).
 func releaseNotice(hostname, sender, id string, m originals.Meta, part sanitize.Part, req ReleaseRequest) []byte {
-	boundary := "mugai-release-" + id
 	name := headerSafe(part.Filename)
 	if name == "" {
 		name = "part-" + strings.ReplaceAll(part.Path, ".", "-") + ".bin"
 	}
-	var b bytes.Buffer
-	hdr := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	hdr("From", "mugai <"+sender+">")
-	to := req.To
-	if len(to) == 0 {
-		to = m.Rcpts
-	}
-	hdr("To", strings.Join(to, ", "))
-	hdr("Subject", mime.BEncoding.Encode("utf-8", "[原本の提供 / Original released] "+headerSafe(m.Subject)))
-	hdr("Date", req.Now.Format(time.RFC1123Z))
-	hdr("Message-ID", "<"+id+"@"+hostname+">")
-	hdr("MIME-Version", "1.0")
-	hdr("X-Mugai-Released", m.ID+" part "+part.Path+" by "+req.Operator)
-	b.WriteString(headerField("X-Mugai-Release-Reason", req.Reason))
-	hdr("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
-	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n")
 	text := fmt.Sprintf("システム管理者が、無害化の際に保管した原本の一部を提供します。\n"+
 		"The mail administrator releases part of an original kept when the mail was sanitized.\n\n"+
 		"原本保管番号 / Original: %s\n差出人 / From: %s\n部分 / Part: %s %s (sha256 %s)\n"+
@@ -178,16 +187,38 @@ func releaseNotice(hostname, sender, id string, m originals.Meta, part sanitize.
 		"この添付ファイルは無害化されていません。開く前に内容を確認してください。\n"+
 		"This attachment has NOT been sanitized. Check it before you open it.\n",
 		req.ID, m.From, part.Path, name, part.SHA256, req.Operator, req.Reason)
-	writeBase64(&b, []byte(strings.ReplaceAll(text, "\n", "\r\n")))
-	b.WriteString("--" + boundary + "\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n")
-	b.WriteString("Content-Disposition: attachment; filename=\"" + mime.BEncoding.Encode("utf-8", name) + "\"\r\n\r\n")
-	writeBase64(&b, part.Body)
-	b.WriteString("--" + boundary + "--\r\n")
-	return b.Bytes()
+	var mp mailwrite.Multipart
+	mp.Add(mailwrite.TextPart(text))
+	var ah mailwrite.Header
+	ct, cd := mailwrite.Attachment("application/octet-stream", name)
+	ah.Add("Content-Type", ct)
+	ah.Add("Content-Disposition", cd)
+	ah.Add("Content-Transfer-Encoding", "base64")
+	mp.Add(&ah, mailwrite.Base64(part.Body))
+
+	to := req.To
+	if len(to) == 0 {
+		to = m.Rcpts
+	}
+	rcpts := make([]*mail.Address, len(to))
+	for i, r := range to {
+		rcpts[i] = &mail.Address{Address: r}
+	}
+	var h mailwrite.Header
+	h.Add("From", mailwrite.Addresses([]*mail.Address{{Name: "mugai", Address: sender}}, mailwrite.EncodedWords))
+	h.Add("To", mailwrite.Addresses(rcpts, mailwrite.EncodedWords))
+	h.AddText("Subject", "[原本の提供 / Original released] "+m.Subject)
+	h.Add("Date", req.Now.Format(time.RFC1123Z))
+	h.Add("Message-ID", "<"+id+"@"+hostname+">")
+	h.Add("MIME-Version", "1.0")
+	h.Add("X-Mugai-Released", m.ID+" part "+part.Path+" by "+req.Operator)
+	h.AddText("X-Mugai-Release-Reason", req.Reason)
+	h.Add("Content-Type", mailwrite.MediaType("multipart/mixed", mailwrite.Param{Name: "boundary", Value: mp.Boundary()}))
+	return append(h.Bytes(), mp.Bytes()...)
 }
 
-// headerSafe keeps a sender-chosen string from breaking a header line or
-// a quoted parameter: control characters, quotes and backslashes become _.
+// headerSafe keeps a sender-chosen name from breaking a line of the
+// notice's text: control characters, quotes and backslashes become _.
 func headerSafe(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' {
@@ -195,13 +226,4 @@ func headerSafe(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func writeBase64(b *bytes.Buffer, data []byte) {
-	enc := base64.StdEncoding.EncodeToString(data)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
-	}
-	b.WriteString(enc + "\r\n")
 }

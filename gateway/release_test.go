@@ -3,10 +3,16 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"maps"
+	"mime"
+	"net/mail"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"mugai/gateway/originals"
+	"mugai/sanitize"
 	"mugai/sanitize/sanitizetest"
 )
 
@@ -104,5 +110,45 @@ func TestRelease(t *testing.T) {
 	}
 	if n := len(recs[1]["parts"].([]any)); n != len(m.Parts) {
 		t.Errorf("whole release lists %d parts, want %d", n, len(m.Parts))
+	}
+}
+
+// TestReleaseNoticeNames: the released part's name, however hostile or
+// Japanese, reads back whole from the notice's Content-Disposition (RFC
+// 2231) and its Content-Type's name (encoded words), with a line break,
+// quote or backslash in it made '_' as in the notice's text; the part's
+// bytes arrive unchanged; Subject and reason decode.
+func TestReleaseNoticeNames(t *testing.T) {
+	body := []byte("MZ\x90\x00 the original bytes")
+	for _, tc := range []struct{ name, want string }{
+		{"report.pdf", "report.pdf"},
+		{"見積書（第2版）.xlsm", "見積書（第2版）.xlsm"},
+		{`a;b="c".exe`, "a;b=_c_.exe"},
+		{"two\r\nlines\\x.exe", "two__lines_x.exe"},
+		{strings.Repeat("長い名前", 60) + ".pdf", strings.Repeat("長い名前", 60) + ".pdf"},
+		{"", "part-2-1.bin"},
+	} {
+		m := originals.Meta{ID: "20261130T000000-0123456789ab", From: "a@example.jp", Rcpts: []string{"b@city.example.lg.jp"}, Subject: "請求書 =?x?= の件"}
+		part := sanitize.Part{Path: "2.1", Filename: tc.name, Body: body, SHA256: "sha"}
+		req := ReleaseRequest{ID: m.ID, Operator: "yamada", Reason: "確認済み", Now: time.Now()}
+		msg := releaseNotice("mugai.test", "postmaster@mugai.test", "20261130T000001-0123456789ab", m, part, req)
+		files, err := sanitizetest.Attachments(msg)
+		if err != nil || len(files) != 1 || !bytes.Equal(files[tc.want], body) {
+			t.Errorf("%q: attachments %q, %v; want %q", tc.name, slices.Collect(maps.Keys(files)), err, tc.want)
+		}
+		if !bytes.Contains(msg, []byte("Content-Disposition: attachment;")) || bytes.Contains(msg, []byte(`filename="=?`)) {
+			t.Errorf("%q: not an RFC 2231 filename:\n%s", tc.name, msg)
+		}
+		parsed, err := mail.ReadMessage(bytes.NewReader(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := new(mime.WordDecoder)
+		if s, _ := dec.DecodeHeader(parsed.Header.Get("Subject")); s != "[原本の提供 / Original released] 請求書 =?x?= の件" {
+			t.Errorf("Subject decodes to %q", s)
+		}
+		if s, _ := dec.DecodeHeader(parsed.Header.Get("X-Mugai-Release-Reason")); s != "確認済み" {
+			t.Errorf("reason decodes to %q", s)
+		}
 	}
 }

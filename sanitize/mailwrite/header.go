@@ -42,12 +42,15 @@ func (h *Header) AddText(name, text string) { h.Add(name, Text(text, EncodedWord
 
 // Bytes returns the header block: every field folded, then the blank line
 // that ends it.
-func (h *Header) Bytes() []byte {
+func (h *Header) Bytes() []byte { return append(h.Fields(), '\r', '\n') }
+
+// Fields returns the fields folded, without the blank line: to put before
+// another header block.
+func (h *Header) Fields() []byte {
 	var b strings.Builder
 	for _, f := range h.fields {
 		b.WriteString(Fold(f.name, f.value))
 	}
-	b.WriteString("\r\n")
 	return []byte(b.String())
 }
 
