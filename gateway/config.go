@@ -45,6 +45,16 @@ type Config struct {
 	ShutdownGrace Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
 }
 
+// The values of durability and deliver.tls.
+const (
+	DurabilityFilesystem = "filesystem" // group commit, one syncfs(2) per round
+	DurabilityFiles      = "files"      // each file's data, then each directory
+
+	TLSOpportunistic = "opportunistic" // STARTTLS when offered, not verified
+	TLSRequired      = "required"      // STARTTLS and a verified certificate
+	TLSNone          = "none"
+)
+
 // Backpressure refuses new mail (452 4.3.1 at MAIL) while it could not be
 // stored safely; it lifts by itself.
 type Backpressure struct {
@@ -145,7 +155,7 @@ func Defaults() Config {
 		},
 		Deliver: Deliver{
 			Maildir:  "var/maildir",
-			TLS:      "opportunistic",
+			TLS:      TLSOpportunistic,
 			Workers:  4,
 			Timeout:  Duration(5 * time.Minute),
 			RetryMin: Duration(5 * time.Minute),
@@ -160,7 +170,7 @@ func Defaults() Config {
 		Limits: Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10, RebuildMemory: 1 << 30,
 			RebuildTimeout: Duration(3 * time.Minute), MessageExpansion: sanitize.DefaultExpansion},
 		Backpressure:  Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
-		Durability:    "filesystem",
+		Durability:    DurabilityFilesystem,
 		ShutdownGrace: Duration(30 * time.Second),
 	}
 }
@@ -240,7 +250,7 @@ func (c *Config) Validate() error {
 	if c.Limits.MessageExpansion < 1<<20 {
 		add("limits.message_expansion", "%d is too small (at least 1048576)", c.Limits.MessageExpansion)
 	}
-	if c.Durability != "filesystem" && c.Durability != "files" {
+	if c.Durability != DurabilityFilesystem && c.Durability != DurabilityFiles {
 		add("durability", "%q is not filesystem or files", c.Durability)
 	}
 	if c.ShutdownGrace < 0 {
@@ -281,7 +291,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch c.Deliver.TLS {
-	case "opportunistic", "required", "none":
+	case TLSOpportunistic, TLSRequired, TLSNone:
 	default:
 		add("deliver.tls", "%q is not opportunistic, required or none", c.Deliver.TLS)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"mugai/gateway/originals"
 	"mugai/gateway/queue"
 	"mugai/gateway/safeio"
 	"mugai/sanitize"
@@ -104,6 +105,34 @@ func (g *Gateway) auditDamaged(id, why, outcome string) {
 	}
 }
 
+// openOriginal opens the kept original of message id, at its start,
+// after checking it against its index entry (size and sha256).
+func (g *Gateway) openOriginal(id string) (originals.Meta, *os.File, error) {
+	m, path, err := g.originals.Get(id)
+	if err != nil {
+		return m, nil, fmt.Errorf("no original to rebuild from: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return m, nil, fmt.Errorf("original: %w", err)
+	}
+	sum := sha256.New()
+	n, err := io.Copy(sum, f)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("original: %w", err)
+	case n != m.Size || hex.EncodeToString(sum.Sum(nil)) != m.SHA256:
+		err = fmt.Errorf("%w: %s", errOriginalDamaged, path)
+	default:
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return m, nil, err
+	}
+	return m, f, nil
+}
+
 // rebuildFromOriginal rebuilds message id again from its kept original,
 // after checking the original against its index (size and sha256), under
 // the policy in force now, and spools it under the same id.
@@ -111,26 +140,11 @@ func (g *Gateway) rebuildFromOriginal(id string, state *queue.Entry) (*queue.Ent
 	if err := queue.ValidID(id); err != nil {
 		return nil, err
 	}
-	m, path, err := g.originals.Get(id)
+	m, f, err := g.openOriginal(id)
 	if err != nil {
-		return nil, fmt.Errorf("no original to rebuild from: %w", err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("original: %w", err)
-	}
-	defer f.Close()
-	sum := sha256.New()
-	n, err := io.Copy(sum, f)
-	if err != nil {
-		return nil, fmt.Errorf("original: %w", err)
-	}
-	if n != m.Size || hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {
-		return nil, fmt.Errorf("%w: %s", errOriginalDamaged, path)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	e := &queue.Entry{ID: id, From: m.From, Created: m.Received}
 	if state != nil {
 		e.From, e.Created, e.Attempts, e.Bounce = state.From, state.Created, state.Attempts, state.Bounce

@@ -100,24 +100,14 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
 		return nil, err
 	}
-	g.committer = safeio.NewCommitter(cfg.Durability == "filesystem")
+	g.committer = safeio.NewCommitter(cfg.Durability == DurabilityFilesystem)
 	g.memory = newBudget(cfg.Limits.RebuildMemory)
 	log.Info("durability", "mode", g.committer.Mode(), "configured", cfg.Durability)
 	if g.originals, err = originals.Open(cfg.Originals); err != nil {
 		return nil, fmt.Errorf("originals: %w", err)
 	}
-	spool, entries, problems, err := queue.Open(cfg.Spool)
+	entries, err := g.openSpool(tail)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	g.spool = spool
-	for _, p := range problems {
-		if e := g.spoolProblem(p); e != nil { // damaged, rebuilt from its original
-			entries = append(entries, e)
-		}
-	}
-	// Before any delivery: every kept message gets its audit records.
-	if err := g.recoverAudit(tail, entries); err != nil {
 		return nil, err
 	}
 	if g.delivery, err = g.newDelivery(); err != nil {
@@ -139,6 +129,27 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	return g, nil
 }
 
+// openSpool opens and recovers the spool, rebuilds what recovery found
+// damaged from its original, and gives every kept message its audit
+// records; it returns the entries to deliver.
+func (g *Gateway) openSpool(tail *audit.Tail) ([]*queue.Entry, error) {
+	spool, entries, problems, err := queue.Open(g.cfg.Spool)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	g.spool = spool
+	for _, p := range problems {
+		if e := g.spoolProblem(p); e != nil { // damaged, rebuilt from its original
+			entries = append(entries, e)
+		}
+	}
+	// Before any delivery: every kept message gets its audit records.
+	if err := g.recoverAudit(tail, entries); err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
 // newDelivery builds the delivery runner: the courier to the relay (or
 // the Maildirs), the bounce route when one is configured, and what the
 // runner works with from the gateway.
@@ -151,7 +162,7 @@ func (g *Gateway) newDelivery() (*delivery.Runner, error) {
 			return nil, err
 		}
 		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D(),
-			TLS: tc, RequireTLS: cfg.Deliver.TLS == "required"}
+			TLS: tc, RequireTLS: cfg.Deliver.TLS == TLSRequired}
 	}
 	var bounce courier.Courier
 	if cfg.Deliver.BounceRelay != "" {
@@ -328,19 +339,19 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return errors.Join(err, g.audit.Close())
 }
 
-// overloaded says why new mail cannot be taken now ("" when it can):
+// overloaded says why new mail cannot be taken now (nil when it can):
 // too little free space for the spool, or too long a queue.
-func (g *Gateway) overloaded() string {
+func (g *Gateway) overloaded() error {
 	bp := g.cfg.Backpressure
 	if free, err := g.FreeSpace(g.cfg.Spool); err != nil {
-		return "cannot read free space: " + err.Error()
+		return fmt.Errorf("cannot read free space: %w", err)
 	} else if int64(free) < bp.MinFreeBytes {
-		return fmt.Sprintf("%d bytes free on the spool's file system, below %d", free, bp.MinFreeBytes)
+		return fmt.Errorf("%d bytes free on the spool's file system, below %d", free, bp.MinFreeBytes)
 	}
 	if n := g.delivery.Queued(); n >= bp.MaxQueued {
-		return fmt.Sprintf("%d messages queued, at the limit %d", n, bp.MaxQueued)
+		return fmt.Errorf("%d messages queued, at the limit %d", n, bp.MaxQueued)
 	}
-	return ""
+	return nil
 }
 
 // newID returns a gateway id: sortable by time, unique, safe in file names.

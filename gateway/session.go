@@ -77,8 +77,8 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
 	if _, isTLS := s.conn.TLSConnectionState(); s.g.cfg.Accept.RequireTLS && !isTLS {
 		return replyNeedTLS
 	}
-	if why := s.g.overloaded(); why != "" {
-		s.log.Warn("refusing mail: backpressure", "why", why)
+	if why := s.g.overloaded(); why != nil {
+		s.log.Warn("refusing mail: backpressure", "why", why.Error())
 		return replyNoStorage
 	}
 	if from != "" {

@@ -23,7 +23,7 @@ func serverTLS(a Accept) (*tls.Config, error) {
 
 // clientTLS is the TLS configuration towards the relay.
 func clientTLS(d Deliver) (*tls.Config, error) {
-	if d.TLS == "none" {
+	if d.TLS == TLSNone {
 		return nil, nil
 	}
 	host, _, _ := net.SplitHostPort(d.Relay)
@@ -42,7 +42,7 @@ func clientTLS(d Deliver) (*tls.Config, error) {
 		}
 		cfg.RootCAs = pool
 	}
-	if d.TLS == "opportunistic" {
+	if d.TLS == TLSOpportunistic {
 		// RFC 7435: encrypt when we can, do not refuse to deliver when the
 		// certificate does not verify.
 		cfg.InsecureSkipVerify = true
