@@ -47,7 +47,22 @@ func TestLegacySpool(t *testing.T) {
 		}
 	}
 
-	// What the previous version's DSNs said (its buildDSN on these entries).
+	checkLegacyDSNs(t, bounces.messages())
+	_, failed, err := tr.spool.List()
+	if err != nil || len(failed) != 1 {
+		t.Fatalf("failed/: %v %v", failed, err)
+	}
+	r := failed[0].Rcpts[0]
+	if r.Last == nil || r.Last.Code != 550 || r.Last.Enhanced != "5.1.1" || !r.Last.Permanent || r.Last.String() != "550 5.1.1 no such user" {
+		t.Errorf("failed/ entry's reply: %+v", r.Last)
+	}
+}
+
+// checkLegacyDSNs compares the DSNs sent for testdata/spool-v0 with what
+// the previous version's DSNs said of each failed recipient (its buildDSN
+// on these entries).
+func checkLegacyDSNs(t *testing.T, dsns []sent) {
+	t.Helper()
 	type field struct{ status, diag string }
 	wantDSN := map[string]map[string]field{
 		"20261120T090000-0000000000a1": {
@@ -59,7 +74,7 @@ func TestLegacySpool(t *testing.T) {
 			"local@city.example.lg.jp": {"5.0.0", "X-Mugai; the message could not be delivered"},
 		},
 	}
-	for _, m := range bounces.messages() {
+	for _, m := range dsns {
 		d := parseDSN(t, m.data)
 		id := mugaiID.FindStringSubmatch(d.headers)[1] // the bounced message's header
 		w := wantDSN[id]
@@ -78,12 +93,4 @@ func TestLegacySpool(t *testing.T) {
 		}
 	}
 
-	_, failed, err := tr.spool.List()
-	if err != nil || len(failed) != 1 {
-		t.Fatalf("failed/: %v %v", failed, err)
-	}
-	r := failed[0].Rcpts[0]
-	if r.Last == nil || r.Last.Code != 550 || r.Last.Enhanced != "5.1.1" || !r.Last.Permanent || r.Last.String() != "550 5.1.1 no such user" {
-		t.Errorf("failed/ entry's reply: %+v", r.Last)
-	}
 }
