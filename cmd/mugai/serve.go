@@ -65,36 +65,43 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	go func() { done <- g.Serve(l) }()
 	go g.ServeControl(ctl)
 	log.Info("control socket", "path", ctl.Path())
-
-wait:
-	for {
-		select {
-		case err := <-done:
-			return err
-		case s := <-sig:
-			if s == syscall.SIGHUP { // logrotate, a new policy
-				reloadConfig(log, *configFile, g)
-				if err := g.Reload(); err == nil {
-					log.Info("reloaded: audit log reopened, policy in force", "policy_sha256", g.Policy().SHA256)
-				} // a refusal is logged and audited by Reload
-				continue
-			}
-			if s == syscall.SIGUSR1 { // as mugai queue flush does through the control socket
-				if err := g.Rescan(); err != nil {
-					log.Error("rescan of the spool failed", "err", err)
-				} else {
-					log.Info("spool rescanned: waiting messages are due now")
-				}
-				continue
-			}
-			log.Info("shutting down", "signal", s.String())
-			break wait
-		}
+	if stopped, err := serveSignals(log, g, *configFile, sig, done); !stopped {
+		return err // the server ended on its own
 	}
 	// The spool's lock (released by the deferred ctl.Close) is held until
 	// the last delivery in flight is over: a new serve on this spool must
 	// not schedule what this one is still delivering.
 	return drain(log, g, l, cfg.ShutdownGrace.D(), cfg.Deliver.Timeout.D())
+}
+
+// serveSignals answers signals until one asks the gateway to stop
+// (stopped) or the server ends on its own (its error): SIGHUP reloads the
+// configuration's policy and reopens the audit log, SIGUSR1 makes every
+// waiting message due now.
+func serveSignals(log *slog.Logger, g *gateway.Gateway, configFile string, sig <-chan os.Signal, done <-chan error) (stopped bool, err error) {
+	for {
+		select {
+		case err := <-done:
+			return false, err
+		case s := <-sig:
+			switch s {
+			case syscall.SIGHUP: // logrotate, a new policy
+				reloadConfig(log, configFile, g)
+				if err := g.Reload(); err == nil {
+					log.Info("reloaded: audit log reopened, policy in force", "policy_sha256", g.Policy().SHA256)
+				} // a refusal is logged and audited by Reload
+			case syscall.SIGUSR1: // as mugai queue flush does through the control socket
+				if err := g.Rescan(); err != nil {
+					log.Error("rescan of the spool failed", "err", err)
+				} else {
+					log.Info("spool rescanned: waiting messages are due now")
+				}
+			default:
+				log.Info("shutting down", "signal", s.String())
+				return true, nil
+			}
+		}
+	}
 }
 
 // drain shuts the gateway down: SMTP sessions get grace to finish, then
