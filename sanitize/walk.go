@@ -69,6 +69,7 @@ type walker struct {
 	// said); copyAll makes every read a copy. Both for tests.
 	copies  int
 	copyAll bool
+	scratch []byte // readRaw's read buffer
 }
 
 // sizeHint is the number of bytes left in r when r can tell (a file, a
@@ -479,7 +480,10 @@ func (w *walker) readRaw(src io.Reader, known []byte, limit int64) []byte {
 	if known == nil || w.copyAll {
 		return w.readAll(src, limit)
 	}
-	buf := make([]byte, 32<<10)
+	if w.scratch == nil {
+		w.scratch = make([]byte, 32<<10)
+	}
+	buf := w.scratch // readRaw calls do not nest: one buffer serves them all
 	var off int64
 	for off <= limit {
 		k, err := src.Read(buf[:min(int64(len(buf)), limit+1-off)])
