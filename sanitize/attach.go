@@ -170,7 +170,7 @@ func (rb *Rebuilder) act(st *state, rule policy.Rule, f file, typ string, found 
 // runSanitizer runs the sanitizer for the rule's action under a deadline,
 // recovering panics. Any failure strips the part (fail closed).
 func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, f file, typ string, found policy.Decision) outcome {
-	s := rb.Sanitizers.Lookup(string(rule.Action), typ)
+	s := rb.Sanitizers.Lookup(rule.Action, typ)
 	if s == nil {
 		return stripped(found, rule, policy.ReasonNoSanitizer, "no "+string(rule.Action)+" for "+typ)
 	}

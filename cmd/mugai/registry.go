@@ -1,6 +1,7 @@
 package main
 
 import (
+	"mugai/policy"
 	"mugai/sanitize"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
@@ -26,13 +27,13 @@ var (
 func sanitizers(cacheDir string) *format.Registry {
 	r := &format.Registry{}
 	pdfium := &pdf.Engine{CacheDir: cacheDir} // started on the first PDF
-	r.Register("flatten", &pdf.Flattener{Engine: pdfium}, pdf.Types...)
-	r.Register("extract", &pdf.Text{Engine: pdfium}, pdf.Types...)
-	r.Register("disarm", &image.Disarmer{}, image.Types...)
-	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
-	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
-	r.Register("disarm", &pdf.Disarmer{}, pdf.Types...)
-	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
-	r.Register("extract", sanitize.RTFText{}, sanitize.RTFTypes...)
+	r.Register(policy.ActionFlatten, &pdf.Flattener{Engine: pdfium}, pdf.Types...)
+	r.Register(policy.ActionExtract, &pdf.Text{Engine: pdfium}, pdf.Types...)
+	r.Register(policy.ActionDisarm, &image.Disarmer{}, image.Types...)
+	r.Register(policy.ActionDisarm, &sanitize.TextFile{}, sanitize.TextFileTypes...)
+	r.Register(policy.ActionDisarm, &ooxml.Disarmer{}, ooxml.Types...)
+	r.Register(policy.ActionDisarm, &pdf.Disarmer{}, pdf.Types...)
+	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
+	r.Register(policy.ActionExtract, sanitize.RTFText{}, sanitize.RTFTypes...)
 	return r
 }

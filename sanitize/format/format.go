@@ -19,6 +19,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"mugai/policy"
 )
 
 // Part is what a sanitizer knows about the file it gets.
@@ -59,26 +61,26 @@ type Sanitizer interface {
 	Sanitize(ctx context.Context, p Part, in io.Reader, out io.Writer) (Verdict, error)
 }
 
-// Registry maps an action and a detected type to a Sanitizer. It is built
-// once (in main) and then only read.
+// Registry maps a policy action and a detected type to a Sanitizer. It is
+// built once (in main) and then only read.
 type Registry struct {
 	entries []entry
 }
 
 type entry struct {
-	action string
+	action policy.Action
 	types  []string // "image/png", "image/*"
 	s      Sanitizer
 }
 
-// Register adds s for the action ("disarm", "extract", "flatten") and the
+// Register adds s for the action (disarm, extract, flatten) and the
 // detected types it handles.
-func (r *Registry) Register(action string, s Sanitizer, types ...string) {
+func (r *Registry) Register(action policy.Action, s Sanitizer, types ...string) {
 	r.entries = append(r.entries, entry{action: action, types: types, s: s})
 }
 
 // Lookup returns the sanitizer for action and detected type, or nil.
-func (r *Registry) Lookup(action, typ string) Sanitizer {
+func (r *Registry) Lookup(action policy.Action, typ string) Sanitizer {
 	if r == nil {
 		return nil
 	}
