@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"mugai/policy"
 	"mugai/policy/strictyaml"
 	"mugai/sanitize"
 )
@@ -189,7 +190,30 @@ func LoadConfig(file string) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("%s: %w", file, err)
 	}
+	if _, err := cfg.LoadClauses(); err != nil {
+		return cfg, fmt.Errorf("%s: %w", file, err)
+	}
 	return cfg, nil
+}
+
+// LoadClauses reads the clause catalogue the config names (the embedded
+// one when it names none) and checks that it holds the clauses the
+// gateway cites itself, beside the policy's rules: RetentionClause, in
+// every purge record. LoadConfig checks it; the gateway loads it with the
+// policy at start and on every reload.
+func (c Config) LoadClauses() (policy.Catalogue, error) {
+	cs, source := policy.DefaultClauses(), policy.DefaultClausesSource
+	if c.Clauses != "" {
+		var err error
+		if cs, err = policy.LoadClauses(c.Clauses); err != nil {
+			return nil, fmt.Errorf("clauses: %w", err)
+		}
+		source = c.Clauses
+	}
+	if _, ok := cs.Lookup(RetentionClause); !ok {
+		return nil, fmt.Errorf("clauses: %s: clause %q is missing: purging originals (originals_retention) cites it", source, RetentionClause)
+	}
+	return cs, nil
 }
 
 // Validate checks every field and returns all problems at once, each

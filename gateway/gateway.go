@@ -216,21 +216,16 @@ func (g *Gateway) newEngine(pol *policy.Policy) *engine {
 // Policy returns the policy in force.
 func (g *Gateway) Policy() *policy.Policy { return g.engine.Load().policy }
 
-// loadPolicy reads the clause catalogue (when the config names one) and
-// the policy checked against it, at start and on every reload; on any
-// error the catalogue in force is left as it was.
+// loadPolicy reads the clause catalogue (LoadClauses) and the policy
+// checked against it, at start and on every reload. The policy carries its
+// catalogue: a reload that fails changes nothing.
 func loadPolicy(cfg Config) (*policy.Policy, error) {
-	prev := policy.Clauses()
-	if cfg.Clauses != "" {
-		cs, err := policy.LoadClauses(cfg.Clauses)
-		if err != nil {
-			return nil, fmt.Errorf("clauses: %w", err)
-		}
-		policy.UseClauses(cs)
-	}
-	pol, err := policy.LoadFile(cfg.Policy)
+	cs, err := cfg.LoadClauses()
 	if err != nil {
-		policy.UseClauses(prev)
+		return nil, err
+	}
+	pol, err := policy.LoadFile(cfg.Policy, cs)
+	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	return pol, nil

@@ -19,7 +19,7 @@ import (
 
 func policySHA(t *testing.T, path string) string {
 	t.Helper()
-	p, err := policy.LoadFile(path)
+	p, err := policy.LoadFile(path, policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,10 +138,10 @@ func TestReload(t *testing.T) {
 }
 
 // TestClausesConfig: a configured catalogue is loaded at start (a broken
-// one stops the start with its file:line), and reloaded with the policy.
+// one, or one without the clause the gateway's purges cite, stops the
+// start and the config load with a clear error), and reloaded with the
+// policy.
 func TestClausesConfig(t *testing.T) {
-	prev := policy.Clauses()
-	t.Cleanup(func() { policy.UseClauses(prev) })
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("- {id: x, title: t}\n"), 0o644)
@@ -149,8 +149,24 @@ func TestClausesConfig(t *testing.T) {
 	if _, err := New(cfg, slog.New(slog.DiscardHandler), nil); err == nil || !strings.Contains(err.Error(), "clauses: "+bad+":1:") {
 		t.Fatalf("New with a broken catalogue: %v", err)
 	}
+	// Valid for the policy's built-in rules, but without 6(7).
+	noRetention := filepath.Join(dir, "no-retention.yaml")
+	os.WriteFile(noRetention, []byte("- {id: \"2(13)\", title: a, text: b}\n- {id: \"3(1)\", title: a, text: b}\n- {id: \"6(6)\", title: a, text: b}\n"), 0o644)
+	want := `clauses: ` + noRetention + `: clause "6(7)" is missing: purging originals (originals_retention) cites it`
+	cfg = testConfig(t, func(c *Config) { c.Clauses = noRetention })
+	if _, err := New(cfg, slog.New(slog.DiscardHandler), nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("New with a catalogue without %s: %v", RetentionClause, err)
+	}
+	cfgFile := filepath.Join(dir, "mugai.yaml")
+	os.WriteFile(cfgFile, []byte("clauses: "+noRetention+"\n"), 0o644)
+	if _, err := LoadConfig(cfgFile); err == nil || !strings.Contains(err.Error(), cfgFile+": "+want) {
+		t.Errorf("LoadConfig with a catalogue without %s: %v", RetentionClause, err)
+	}
+	if _, err := Defaults().LoadClauses(); err != nil {
+		t.Errorf("the embedded catalogue: %v", err)
+	}
 	own := filepath.Join(dir, "own.yaml")
-	os.WriteFile(own, []byte("- {id: \"2(13)\", title: a, text: b}\n- {id: \"3(1)\", title: a, text: b}\n- {id: \"6(6)\", title: a, text: b}\n- {id: \"対策基準5.2\", title: a, text: b}\n"), 0o644)
+	os.WriteFile(own, []byte("- {id: \"2(13)\", title: a, text: b}\n- {id: \"3(1)\", title: a, text: b}\n- {id: \"6(6)\", title: a, text: b}\n- {id: \"6(7)\", title: a, text: b}\n- {id: \"対策基準5.2\", title: a, text: b}\n"), 0o644)
 	polPath := filepath.Join(dir, "p.yaml")
 	os.WriteFile(polPath, []byte("rules:\n  - id: body\n    clause: \"対策基準5.2\"\n    match: {role: body}\n    action: textify\n    reason: {ja: x, en: y}\n"), 0o644)
 	tg := startGateway(t, func(c *Config) { c.Clauses, c.Policy = own, polPath })
@@ -159,7 +175,7 @@ func TestClausesConfig(t *testing.T) {
 	if err := tg.g.Reload(); err == nil {
 		t.Error("a reload with a broken catalogue succeeded")
 	}
-	if _, ok := policy.LookupClause("対策基準5.2"); !ok {
+	if _, ok := tg.g.Policy().Clauses.Lookup("対策基準5.2"); !ok {
 		t.Error("the catalogue in force changed after a refused reload")
 	}
 }

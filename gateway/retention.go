@@ -12,6 +12,7 @@ import (
 
 // RetentionClause is the clause of the municipal policy that keeping and
 // purging originals serves (operations: keeping records for inspection).
+// The clause catalogue must hold it (Config.LoadClauses).
 const RetentionClause = "6(7)"
 
 // PurgeOriginals removes the originals whose day ended more than retention

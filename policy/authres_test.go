@@ -113,11 +113,9 @@ func TestParseClauses(t *testing.T) {
 	}
 }
 
-// TestUseClauses: a deployment's catalogue decides which clauses rules
-// may cite.
-func TestUseClauses(t *testing.T) {
-	prev := Clauses()
-	t.Cleanup(func() { UseClauses(prev) })
+// TestOwnClauses: the catalogue a policy is parsed with decides which
+// clauses its rules may cite, and nothing else is affected by it.
+func TestOwnClauses(t *testing.T) {
 	own := "- id: \"対策基準5.2\"\n  title: 電子メール\n  text: 無害化したメールのみ受信する。\n"
 	for _, id := range []string{"2(13)", "3(1)", "6(6)"} { // cited by built-in rules
 		own += fmt.Sprintf("- id: %q\n  title: t\n  text: x\n", id)
@@ -126,12 +124,17 @@ func TestUseClauses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	UseClauses(cs)
 	rule := "rules:\n  - id: a\n    clause: %q\n    action: strip\n    reason: {ja: x, en: y}\n"
-	if _, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "対策基準5.2"))); err != nil {
+	p, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "対策基準5.2")), cs)
+	if err != nil {
 		t.Errorf("own clause refused: %v", err)
+	} else if c, ok := p.Clauses.Lookup("対策基準5.2"); !ok || c.Title != "電子メール" {
+		t.Errorf("the policy does not keep its catalogue: %+v", p.Clauses)
 	}
-	if _, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "6(7)"))); err == nil || !strings.Contains(err.Error(), `clause "6(7)" is not in the clause catalogue (known: 対策基準5.2, 2(13), 3(1), 6(6))`) {
+	if _, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "対策基準5.2")), DefaultClauses()); err == nil {
+		t.Error("own clause accepted under the embedded catalogue: the catalogue is not a parameter")
+	}
+	if _, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "6(7)")), cs); err == nil || !strings.Contains(err.Error(), `clause "6(7)" is not in the clause catalogue (known: 対策基準5.2, 2(13), 3(1), 6(6))`) {
 		t.Errorf("embedded clause accepted under the own catalogue: %v", err)
 	}
 }

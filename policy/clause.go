@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync/atomic"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -16,6 +16,9 @@ import (
 //go:embed clauses.yaml
 var clausesYAML []byte
 
+// DefaultClausesSource names the embedded clause catalogue in messages.
+const DefaultClausesSource = "embedded clauses.yaml"
+
 // Clause is one clause of the municipality's cybersecurity policy that a
 // rule can cite.
 type Clause struct {
@@ -24,28 +27,30 @@ type Clause struct {
 	Text  string `yaml:"text"`
 }
 
-// catalogue is the clause catalogue in force: the embedded one unless a
-// deployment loaded its own (UseClauses). Rules are checked against it
-// when a policy is parsed.
-var catalogue atomic.Pointer[[]Clause]
+// Catalogue is a clause catalogue: the clauses rules may cite, in order.
+// A policy is checked against the catalogue it is parsed with (Parse) and
+// keeps it (Policy.Clauses); nothing in the process is global. A
+// Catalogue is only read once made.
+type Catalogue []Clause
 
-func init() {
-	cs := mustClauses()
-	catalogue.Store(&cs)
-}
-
-func mustClauses() []Clause {
-	cs, err := ParseClauses("embedded clauses.yaml", clausesYAML)
+// defaultClauses parses the embedded catalogue once. It is checked by
+// tests, so failing here is a build defect.
+var defaultClauses = sync.OnceValue(func() Catalogue {
+	cs, err := ParseClauses(DefaultClausesSource, clausesYAML)
 	if err != nil {
 		panic("embedded clause catalogue is invalid: " + err.Error())
 	}
 	return cs
-}
+})
+
+// DefaultClauses returns the embedded catalogue (policy/clauses.yaml): the
+// one callers pass when the deployment names none.
+func DefaultClauses() Catalogue { return slices.Clone(defaultClauses()) }
 
 // ParseClauses reads a clause catalogue: a YAML list of {id, title, text},
 // ids unique, every field given. Every problem is reported with its line.
-func ParseClauses(file string, data []byte) ([]Clause, error) {
-	var cs []Clause
+func ParseClauses(file string, data []byte) (Catalogue, error) {
+	var cs Catalogue
 	root, err := strictyaml.Decode(file, data, &cs)
 	errs := &strictyaml.Error{File: file}
 	if err != nil {
@@ -94,7 +99,7 @@ func ParseClauses(file string, data []byte) ([]Clause, error) {
 }
 
 // LoadClauses reads a catalogue file.
-func LoadClauses(path string) ([]Clause, error) {
+func LoadClauses(path string) (Catalogue, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -102,29 +107,20 @@ func LoadClauses(path string) ([]Clause, error) {
 	return ParseClauses(path, data)
 }
 
-// UseClauses puts a deployment's catalogue in force for every policy
-// parsed from now on (the process has one catalogue).
-func UseClauses(cs []Clause) { catalogue.Store(&cs) }
-
-// Clauses returns the catalogue in force.
-func Clauses() []Clause { return *catalogue.Load() }
-
-// LookupClause returns the clause with the given id.
-func LookupClause(id string) (Clause, bool) {
-	cs := *catalogue.Load()
-	i := slices.IndexFunc(cs, func(c Clause) bool { return c.ID == id })
+// Lookup returns the clause with the given id.
+func (c Catalogue) Lookup(id string) (Clause, bool) {
+	i := slices.IndexFunc(c, func(cl Clause) bool { return cl.ID == id })
 	if i < 0 {
 		return Clause{}, false
 	}
-	return cs[i], true
+	return c[i], true
 }
 
-// ClauseIDs lists the ids of the catalogue in order.
-func ClauseIDs() []string {
-	cs := *catalogue.Load()
-	ids := make([]string, len(cs))
-	for i, c := range cs {
-		ids[i] = c.ID
+// IDs lists the ids of the catalogue in order.
+func (c Catalogue) IDs() []string {
+	ids := make([]string, len(c))
+	for i, cl := range c {
+		ids[i] = cl.ID
 	}
 	return ids
 }

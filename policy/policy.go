@@ -2,8 +2,15 @@
 // message, the catalogue of municipal-policy clauses that rules cite, the
 // Decision record and its stable reason codes.
 //
-// A Policy is loaded once (from the embedded default or a file), validated as
-// a whole, and then only read: Evaluate is safe for concurrent use.
+// A Policy is parsed once (from the embedded default or a file) against a
+// clause catalogue passed in, validated as a whole, and then only read:
+// Evaluate is safe for concurrent use. The package keeps no state of its
+// own.
+//
+// Files: policy.go the Policy and its loading; rule.go roles, rules and the
+// built-in rules; match.go what a rule matches and how; validate.go the
+// checks of a parsed policy; action.go, reason.go the vocabularies;
+// clause.go the catalogue; decision.go the record.
 package policy
 
 import (
@@ -76,12 +83,16 @@ type Policy struct {
 
 	Source string `yaml:"-"` // file path, or DefaultSource
 	SHA256 string `yaml:"-"` // of the file's bytes; in every decision record
+	// Clauses is the catalogue the rules were checked against: every
+	// clause a rule of this policy cites is in it.
+	Clauses Catalogue `yaml:"-"`
 }
 
-// Default returns the embedded default policy. The embedded file is checked
-// by tests, so failing here is a build defect.
+// Default returns the embedded default policy, checked against the
+// embedded catalogue. The embedded files are checked by tests, so failing
+// here is a build defect.
 func Default() *Policy {
-	p, err := Parse(DefaultSource, defaultYAML)
+	p, err := Parse(DefaultSource, defaultYAML, DefaultClauses())
 	if err != nil {
 		panic("embedded default policy is invalid: " + err.Error())
 	}
@@ -91,23 +102,28 @@ func Default() *Policy {
 // DefaultYAML returns the bytes of the embedded default policy.
 func DefaultYAML() []byte { return slices.Clone(defaultYAML) }
 
-// LoadFile reads and validates a policy file. An empty path means the
-// embedded default.
-func LoadFile(file string) (*Policy, error) {
-	if file == "" {
-		return Default(), nil
+// LoadFile reads and validates a policy file against the clause
+// catalogue. An empty path means the embedded default policy (checked
+// against clauses too: a deployment's own catalogue must hold what it
+// cites).
+func LoadFile(file string, clauses Catalogue) (*Policy, error) {
+	data, source := defaultYAML, DefaultSource
+	if file != "" {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, err
+		}
+		source = file
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(file, data)
+	return Parse(source, data, clauses)
 }
 
-// Parse decodes and validates a policy. The error, if any, is a
-// *strictyaml.Error listing every problem as file:line.
-func Parse(file string, data []byte) (*Policy, error) {
-	p := &Policy{Body: Body{Prefer: "plain", Links: LinksDefang, Charset: CharsetUTF8, Notice: NoticeTop}}
+// Parse decodes a policy and validates it, every rule's clause against
+// clauses (DefaultClauses() when the deployment has no catalogue of its
+// own). The error, if any, is a *strictyaml.Error listing every problem
+// as file:line.
+func Parse(file string, data []byte, clauses Catalogue) (*Policy, error) {
+	p := &Policy{Body: Body{Prefer: "plain", Links: LinksDefang, Charset: CharsetUTF8, Notice: NoticeTop}, Clauses: clauses}
 	root, err := strictyaml.Decode(file, data, p)
 	errs := &strictyaml.Error{File: file}
 	if err != nil {

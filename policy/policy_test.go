@@ -31,7 +31,7 @@ func TestDefaultPolicy(t *testing.T) {
 		if r.ID != tc.rule || r.Action != tc.action {
 			t.Errorf("Evaluate(%+v) = %s/%s, want %s/%s", tc.s, r.ID, r.Action, tc.rule, tc.action)
 		}
-		if _, ok := LookupClause(r.Clause); !ok {
+		if _, ok := p.Clauses.Lookup(r.Clause); !ok {
 			t.Errorf("rule %s cites unknown clause %q", r.ID, r.Clause)
 		}
 	}
@@ -51,7 +51,7 @@ rules:
     match: {role: body}
     action: textify
     reason: {ja: "本文", en: "body"}
-`))
+`), DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ rules:
     options: {uri: keep}
     colour: red
 `
-	_, err := Parse("p.yaml", []byte(src))
+	_, err := Parse("p.yaml", []byte(src), DefaultClauses())
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -124,11 +124,11 @@ rules:
 }
 
 func TestParseSyntaxError(t *testing.T) {
-	_, err := Parse("s.yaml", []byte("rules:\n  - id: x\n   bad indent: [\n"))
+	_, err := Parse("s.yaml", []byte("rules:\n  - id: x\n   bad indent: [\n"), DefaultClauses())
 	if err == nil || !strings.HasPrefix(err.Error(), "s.yaml:") {
 		t.Fatalf("err = %v, want s.yaml:LINE: …", err)
 	}
-	if _, err := Parse("e.yaml", []byte("")); err == nil || !strings.Contains(err.Error(), "at least one rule") {
+	if _, err := Parse("e.yaml", []byte(""), DefaultClauses()); err == nil || !strings.Contains(err.Error(), "at least one rule") {
 		t.Errorf("empty policy: err = %v", err)
 	}
 }
@@ -141,13 +141,13 @@ func FuzzPolicyParse(f *testing.F) {
 	f.Add([]byte("rules:\n  - id: a\n    clause: \"7\"\n    match: {sender: \"*.lg.jp\", recipient: [\"<>\"], size: {min: 1KiB, max: 2MB}}\n    action: strip\n    reason: {ja: x, en: y}\n"))
 	f.Add([]byte("rules: [{id: a, match: {type: '[', role: body}}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse("f.yaml", data)
+		p, err := Parse("f.yaml", data, DefaultClauses())
 		if err != nil {
 			return
 		}
 		for _, role := range allRoles {
 			r := p.Evaluate(Subject{Role: role, DetectedType: "application/pdf", DeclaredType: "text/html", Filename: "a.b", Sender: "x@a.lg.jp", Rcpts: []string{"y@b.example"}, Size: 2048})
-			if _, ok := LookupClause(r.Clause); !ok || r.Action == "" {
+			if _, ok := p.Clauses.Lookup(r.Clause); !ok || r.Action == "" {
 				t.Fatalf("rule %+v", r)
 			}
 		}
@@ -178,7 +178,7 @@ rules:
     match: {role: attachment, sender: "<>"}
     action: strip
     reason: {ja: "不達通知", en: "bounce"}
-`))
+`), DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ rules:
     match: {role: attachment, size: {max: lots}}
     action: strip
     reason: {ja: x, en: y}
-`))
+`), DefaultClauses())
 	for _, want := range []string{
 		`bad.yaml:5: rules[0] (a): match.sender "a b@x" must be an address or domain pattern`,
 		`bad.yaml:5: rules[0] (a): match.recipient "x@@y" has more than one @`,

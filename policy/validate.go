@@ -78,8 +78,8 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 		}
 		if r.Clause == "" {
 			errs.Add(at(""), where, "clause is required (the clause of the municipal policy this rule serves, e.g. \"2(13)\")")
-		} else if _, ok := LookupClause(r.Clause); !ok {
-			errs.Add(at("clause"), where, "clause %q is not in the clause catalogue (known: %s)", r.Clause, strings.Join(ClauseIDs(), ", "))
+		} else if _, ok := p.Clauses.Lookup(r.Clause); !ok {
+			errs.Add(at("clause"), where, "clause %q is not in the clause catalogue (known: %s)", r.Clause, strings.Join(p.Clauses.IDs(), ", "))
 		}
 		if r.Reason.JA == "" || r.Reason.EN == "" {
 			errs.Add(at("reason"), where, "reason needs both ja and en text")

@@ -97,7 +97,7 @@ func TestActiveTextNeverDeliveredUnderItsName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := policy.Parse(name+".yaml", data)
+		p, err := policy.Parse(name+".yaml", data, policy.DefaultClauses())
 		if err != nil {
 			t.Fatal(err)
 		}

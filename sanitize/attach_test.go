@@ -120,7 +120,7 @@ func TestBuiltinRefusals(t *testing.T) {
 rules:
   - {id: body, clause: "2(13)", match: {role: body}, action: textify, reason: {ja: a, en: b}}
   - {id: keep, clause: "6(6)", match: {role: attachment}, action: keep, reason: {ja: a, en: b}}
-`))
+`), policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ rules:
 rules:
   - {id: body, clause: "2(13)", match: {role: body}, action: textify, reason: {ja: a, en: b}}
   - {id: mislabelled-text, clause: "6(6)", match: {role: attachment, type: text/plain, flags: [disguised]}, action: keep, reason: {ja: a, en: b}}
-`))
+`), policy.DefaultClauses())
 	res, _ := (&Rebuilder{Policy: allow}).Rebuild(testEnvelope, strings.NewReader(withAttachment("application/pdf", "a.pdf", []byte("just text\n"))))
 	if d := res.Decisions[1]; d.Action != policy.ActionKeep || d.RuleID != "mislabelled-text" {
 		t.Errorf("flags rule: %+v", d)
@@ -426,7 +426,7 @@ rules:
     match: {role: attachment}
     action: strip
     reason: {ja: 添付は削除, en: attachments removed}
-`))
+`), policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +477,7 @@ func TestTrustedSenderNeedsAuthentication(t *testing.T) {
 			t.Errorf("%s: part 2 decided by %q, want %s", tc.name, got, tc.rule)
 		}
 	}
-	if _, err := policy.Parse("untrusted.yaml", []byte("rules:\n  - id: a\n    clause: \"6(6)\"\n    match: {role: attachment, authenticated: dkim}\n    action: strip\n    reason: {ja: x, en: y}\n")); err == nil ||
+	if _, err := policy.Parse("untrusted.yaml", []byte("rules:\n  - id: a\n    clause: \"6(6)\"\n    match: {role: attachment, authenticated: dkim}\n    action: strip\n    reason: {ja: x, en: y}\n"), policy.DefaultClauses()); err == nil ||
 		!strings.Contains(err.Error(), "untrusted.yaml:4: rules[0] (a): match.authenticated needs authentication.authserv_ids") {
 		t.Errorf("authenticated without authserv_ids: %v", err)
 	}
@@ -494,7 +494,7 @@ body:
     ja: "富津市役所のメールゲートウェイが処理しました。"
     en: "Processed by the city hall's mail gateway."
 rules:
-`+bodyRuleYAML))
+`+bodyRuleYAML), policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,7 +532,7 @@ rules:
 			t.Errorf("the notice text is not the policy's:\n%s", out.text)
 		}
 	}
-	_, err = policy.Parse("bad.yaml", []byte("body:\n  notice: middle\n  subject_tag: \"a\\nb\"\n  notice_text: {ja: x}\nrules:\n  - id: body\n    clause: \"2(13)\"\n    match: {role: body}\n    action: textify\n    reason: {ja: x, en: y}\n"))
+	_, err = policy.Parse("bad.yaml", []byte("body:\n  notice: middle\n  subject_tag: \"a\\nb\"\n  notice_text: {ja: x}\nrules:\n  - id: body\n    clause: \"2(13)\"\n    match: {role: body}\n    action: textify\n    reason: {ja: x, en: y}\n"), policy.DefaultClauses())
 	for _, want := range []string{`body.notice: "middle" is not top or bottom`, `body.subject_tag: "a\nb" must be at most 40 characters on one line`, "body.notice_text: needs both ja and en"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q: %v", want, err)
@@ -550,7 +550,7 @@ rules:
     match: {role: body, flags: [hidden-text]}
     action: strip
     reason: {ja: 隠し文字のある本文は表示しません, en: a body with hidden text is withheld}
-`+bodyRuleYAML))
+`+bodyRuleYAML), policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,7 +594,7 @@ rules:
     match: {role: attachment, type: text/csv}
     action: disarm
     reason: {ja: 表データ, en: tables}
-`))
+`), policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -619,7 +619,7 @@ rules:
 	if got["2"] != "csv" || got["3/1"] != "csv-in-archive" {
 		t.Errorf("decisions by path: %v", got)
 	}
-	if _, err := policy.Parse("bad.yaml", []byte("rules:\n  - id: a\n    clause: \"6(6)\"\n    match: {archive_depth: {min: 2, max: 1}}\n    action: strip\n    reason: {ja: x, en: y}\n")); err == nil ||
+	if _, err := policy.Parse("bad.yaml", []byte("rules:\n  - id: a\n    clause: \"6(6)\"\n    match: {archive_depth: {min: 2, max: 1}}\n    action: strip\n    reason: {ja: x, en: y}\n"), policy.DefaultClauses()); err == nil ||
 		!strings.Contains(err.Error(), "bad.yaml:4: rules[0] (a): match.archive_depth") {
 		t.Errorf("bad range: %v", err)
 	}

@@ -36,7 +36,7 @@ func strictPolicy(b testing.TB) *policy.Policy {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := policy.Parse("strict.yaml", data)
+	p, err := policy.Parse("strict.yaml", data, policy.DefaultClauses())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -170,7 +170,7 @@ rules:
     action: extract
     options: {into: body}
     reason: {ja: 本文へ, en: into the body}
-`))
+`), policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}

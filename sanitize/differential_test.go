@@ -69,7 +69,7 @@ func FuzzHiddenPayload(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	strict, err := policy.Parse("strict.yaml", strictYAML)
+	strict, err := policy.Parse("strict.yaml", strictYAML, policy.DefaultClauses())
 	if err != nil {
 		f.Fatal(err)
 	}

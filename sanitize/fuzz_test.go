@@ -35,7 +35,7 @@ func FuzzRebuild(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	strict, err := policy.Parse("strict.yaml", strictYAML)
+	strict, err := policy.Parse("strict.yaml", strictYAML, policy.DefaultClauses())
 	if err != nil {
 		f.Fatal(err)
 	}

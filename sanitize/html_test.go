@@ -263,7 +263,7 @@ rules:
     match: {role: body}
     action: textify
     reason: {ja: "本文", en: "body"}
-`))
+`), policy.DefaultClauses())
 	if err != nil {
 		t.Fatal(err)
 	}

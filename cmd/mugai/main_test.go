@@ -195,7 +195,7 @@ func TestREADMEPolicies(t *testing.T) {
 			continue // a config example
 		}
 		n++
-		if _, err := policy.Parse(fmt.Sprintf("README.md yaml block %d", i+1), b[1]); err != nil {
+		if _, err := policy.Parse(fmt.Sprintf("README.md yaml block %d", i+1), b[1], policy.DefaultClauses()); err != nil {
 			t.Errorf("%v", err)
 		}
 	}
@@ -207,8 +207,6 @@ func TestREADMEPolicies(t *testing.T) {
 // TestPolicyCheckOwnClauses: -clauses checks citations against the
 // municipality's own catalogue.
 func TestPolicyCheckOwnClauses(t *testing.T) {
-	prev := policy.Clauses()
-	t.Cleanup(func() { policy.UseClauses(prev) })
 	dir := t.TempDir()
 	own := filepath.Join(dir, "clauses.yaml")
 	os.WriteFile(own, []byte(`- {id: "対策基準5.2", title: 電子メール, text: 無害化したメールのみ受信する。}
@@ -221,7 +219,6 @@ func TestPolicyCheckOwnClauses(t *testing.T) {
 	if code, out, stderr := runCLI(t, "policy", "explain", "-clauses", own, pol); code != 0 || !strings.Contains(out, "対策基準5.2 電子メール") {
 		t.Errorf("own catalogue: exit %d\n%s%s", code, out, stderr)
 	}
-	policy.UseClauses(prev)
 	if code, _, stderr := runCLI(t, "policy", "check", pol); code != 1 || !strings.Contains(stderr, `clause "対策基準5.2" is not in the clause catalogue`) {
 		t.Errorf("embedded catalogue: exit %d %s", code, stderr)
 	}

@@ -36,9 +36,10 @@ func onePolicyArg(name string, args []string, stderr io.Writer) (*policy.Policy,
 // one for ""), checked against the clause catalogue in clauses (the
 // embedded one for ""), printing problems as file:line.
 func loadPolicyArg(file, clauses string, stderr io.Writer) (*policy.Policy, error) {
+	cs := policy.DefaultClauses()
 	if clauses != "" {
-		cs, err := policy.LoadClauses(clauses)
-		if err != nil {
+		var err error
+		if cs, err = policy.LoadClauses(clauses); err != nil {
 			var se *strictyaml.Error
 			if errors.As(err, &se) {
 				fmt.Fprintln(stderr, se.Error())
@@ -46,9 +47,8 @@ func loadPolicyArg(file, clauses string, stderr io.Writer) (*policy.Policy, erro
 			}
 			return nil, usagef("-clauses: %v", err)
 		}
-		policy.UseClauses(cs)
 	}
-	pol, err := policy.LoadFile(file)
+	pol, err := policy.LoadFile(file, cs)
 	if err != nil {
 		var se *strictyaml.Error
 		if errors.As(err, &se) {
@@ -84,7 +84,7 @@ func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
 		if r.Reason.JA != "" || r.Reason.EN != "" {
 			fmt.Fprintf(stdout, "  理由:    %s\n  reason:  %s\n", r.Reason.JA, r.Reason.EN)
 		}
-		c, ok := policy.LookupClause(r.Clause)
+		c, ok := pol.Clauses.Lookup(r.Clause)
 		if !ok { // cannot happen for a policy that loaded
 			fmt.Fprintf(stdout, "  clause:  %s (not in the catalogue)\n", r.Clause)
 			return

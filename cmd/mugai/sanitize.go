@@ -26,7 +26,7 @@ func cmdSanitize(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 1 {
 		return usagef("takes at most one message file")
 	}
-	pol, err := policy.LoadFile(*policyFile)
+	pol, err := policy.LoadFile(*policyFile, policy.DefaultClauses())
 	if err != nil {
 		return usagef("%s", oneLine(err))
 	}
