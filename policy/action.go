@@ -1,9 +1,15 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Action is what the gateway does with one MIME leaf part. It is one enum,
-// never a set of booleans: every decision names exactly one action.
+// never a set of booleans: every decision names exactly one action. The
+// enum holds only what this build carries out; an action is added when it
+// is built.
 type Action string
 
 // The actions, as written in policy files and audit records.
@@ -22,35 +28,35 @@ const (
 	ActionExtract Action = "extract"
 	// ActionStrip removes the part; the notice says so.
 	ActionStrip Action = "strip"
-	// ActionReject refuses the whole message at SMTP time.
-	ActionReject Action = "reject"
 )
 
 // allActions lists every action in display order.
-var allActions = []Action{ActionTextify, ActionKeep, ActionDisarm, ActionFlatten, ActionExtract, ActionStrip, ActionReject}
+var allActions = []Action{ActionTextify, ActionKeep, ActionDisarm, ActionFlatten, ActionExtract, ActionStrip}
 
-// implemented reports whether this build can carry out the action. Actions
-// that are part of the enum but not yet built are refused by Validate, so a
-// policy never silently degrades.
-func (a Action) implemented() bool {
-	switch a {
-	case ActionTextify, ActionKeep, ActionStrip, ActionDisarm, ActionExtract, ActionFlatten:
-		return true
-	}
-	return false
-}
+// plannedActions are actions of the design (STYLE.md) that this build does
+// not carry out, so they are not in the enum: a policy naming one is
+// refused with a message that says so, never degraded silently. "reject"
+// (refuse the whole message at SMTP time) needs the decision before DATA
+// is answered.
+var plannedActions = []string{"reject"}
 
 // ParseAction parses an action name as written in a policy file.
 func ParseAction(s string) (Action, error) {
-	for _, a := range allActions {
-		if string(a) == s {
-			if !a.implemented() {
-				return "", fmt.Errorf("action %q is not available in this version of mugai (available: textify, keep, disarm, flatten, extract, strip)", s)
-			}
-			return a, nil
-		}
+	if i := slices.Index(allActions, Action(s)); i >= 0 {
+		return allActions[i], nil
 	}
-	return "", fmt.Errorf("unknown action %q (one of: textify, keep, disarm, flatten, extract, strip, reject)", s)
+	if slices.Contains(plannedActions, s) {
+		return "", fmt.Errorf("action %q is not available in this version of mugai (available: %s)", s, joinActions(allActions))
+	}
+	return "", fmt.Errorf("unknown action %q (one of: %s)", s, joinActions(allActions))
+}
+
+func joinActions(as []Action) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
 }
 
 // Label returns the short Japanese and English words used in the notice.
@@ -68,8 +74,6 @@ func (a Action) Label() (ja, en string) {
 		return "テキスト抽出", "text extracted"
 	case ActionStrip:
 		return "削除", "removed"
-	case ActionReject:
-		return "受信拒否", "rejected"
 	}
 	return string(a), string(a)
 }

@@ -22,7 +22,7 @@ var allRoles = []Role{RoleBody, RoleAlternative, RoleAttachment}
 var allowedActions = map[Role][]Action{
 	RoleBody:        {ActionTextify, ActionStrip},
 	RoleAlternative: {ActionStrip},
-	RoleAttachment:  {ActionKeep, ActionDisarm, ActionFlatten, ActionExtract, ActionStrip, ActionReject},
+	RoleAttachment:  {ActionKeep, ActionDisarm, ActionFlatten, ActionExtract, ActionStrip},
 }
 
 // Text is a human-readable string in Japanese and English.

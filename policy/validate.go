@@ -137,14 +137,6 @@ func validLinks(s string) bool {
 	return s == "" || s == LinksKeep || s == LinksDefang || s == LinksRemove
 }
 
-func joinActions(as []Action) string {
-	s := make([]string, len(as))
-	for i, a := range as {
-		s[i] = string(a)
-	}
-	return strings.Join(s, ", ")
-}
-
 func (m *Match) validate(where string, line int, errs *strictyaml.Error) {
 	for _, r := range m.Role {
 		if !slices.Contains(allRoles, Role(r)) {

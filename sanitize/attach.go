@@ -159,8 +159,7 @@ func (rb *Rebuilder) act(st *state, rule policy.Rule, f file, typ string, found 
 			o.att.intoBody = true
 		}
 		return o
-	case policy.ActionStrip, policy.ActionReject:
-		// reject is decided before DATA is answered; here it can only remove
+	case policy.ActionStrip:
 		return stripped(found, rule, policy.ReasonAttachment, "")
 	}
 	// An action this build cannot carry out never passes a part.
