@@ -102,7 +102,7 @@ func partDecisions(m originals.Meta) []policy.Decision {
 	for _, p := range m.Parts {
 		ds = append(ds, policy.Decision{MsgID: m.ID, Path: p.Path, DeclaredType: p.DeclaredType, DetectedType: p.DetectedType,
 			Filename: p.Filename, Size: p.Size, SHA256: p.SHA256, Action: policy.Action(p.Action), RuleID: p.Rule,
-			Clause: p.Clause, Reason: p.Reason, Detail: p.Detail, Delivered: p.Delivered})
+			Clause: p.Clause, Reason: policy.Reason(p.Reason), Detail: p.Detail, Delivered: p.Delivered})
 	}
 	return ds
 }

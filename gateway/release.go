@@ -13,6 +13,7 @@ import (
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
 	"mugai/gateway/safeio"
+	"mugai/policy"
 	"mugai/policy/audit"
 	"mugai/sanitize"
 	"mugai/sanitize/mailwrite"
@@ -40,7 +41,7 @@ type Released struct {
 // forceReasons are decisions whose part must not be handed out without an
 // explicit -force: the gateway found it disguised, could not look inside,
 // or could not make it harmless.
-var forceReasons = []string{"type-mismatch", "encrypted-archive", "sanitize-failed"}
+var forceReasons = []policy.Reason{policy.ReasonTypeMismatch, policy.ReasonEncryptedArchive, policy.ReasonSanitizeFailed}
 
 // ErrNeedsForce refuses a release of a suspicious part without Force.
 var ErrNeedsForce = errors.New("release needs -force")
@@ -98,7 +99,7 @@ func selectRelease(m originals.Meta, req ReleaseRequest) (Released, error) {
 		rel.Parts = m.Parts[i : i+1]
 	}
 	for _, p := range rel.Parts {
-		if slices.Contains(forceReasons, p.Reason) && !req.Force {
+		if slices.Contains(forceReasons, policy.Reason(p.Reason)) && !req.Force {
 			return rel, fmt.Errorf("%w: part %s was removed as %s (%s)", ErrNeedsForce, p.Path, p.Reason, p.Detail)
 		}
 	}

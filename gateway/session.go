@@ -214,7 +214,7 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	for _, d := range res.Decisions {
 		meta.Parts = append(meta.Parts, originals.Part{Path: d.Path, Filename: d.Filename, DeclaredType: d.DeclaredType,
 			DetectedType: d.DetectedType, Size: d.Size, SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID,
-			Clause: d.Clause, Reason: d.Reason, Detail: d.Detail, Delivered: d.Delivered})
+			Clause: d.Clause, Reason: string(d.Reason), Detail: d.Detail, Delivered: d.Delivered})
 	}
 	entry := &queue.Entry{ID: id, From: s.from, Created: received, NextAttempt: received}
 	for _, rc := range s.rcpts {

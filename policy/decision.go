@@ -13,7 +13,7 @@ type Decision struct {
 	Action       Action `json:"action"`
 	RuleID       string `json:"rule"`
 	Clause       string `json:"clause"`
-	Reason       string `json:"reason"`
+	Reason       Reason `json:"reason"`
 	// Delivered is the name the rebuilt file was delivered under: mugai's,
 	// from what it verified the file to be, never the sender's as such.
 	Delivered string `json:"delivered,omitempty"`

@@ -1,102 +1,174 @@
 package policy
 
-// Reasons are stable kebab-case constants recorded in every decision. They
-// say what the gateway found about a part; the rule says what the policy
-// does about it. Scripts and reports key on these strings: never rename one.
-// All of them live in this file.
+// Reason says what the gateway found about a part; the rule says what the
+// policy does about it. Every decision records one. Reasons are stable
+// kebab-case strings: the audit log, the originals index, reports and
+// scripts key on them, so never rename one. All of them live in this file,
+// with what the notice tells staff about them (Notice).
+type Reason string
+
+// The reasons, as written in decisions.
 const (
 	// ReasonBodyText: a text/plain part was used as the body.
-	ReasonBodyText = "body-text"
+	ReasonBodyText Reason = "body-text"
 	// ReasonHTMLConverted: a text/html part was rendered to text as the body.
-	ReasonHTMLConverted = "html-converted"
+	ReasonHTMLConverted Reason = "html-converted"
 	// ReasonAlternativeUnused: another representation of the body (usually
 	// the HTML alternative of a text/plain body) was not used.
-	ReasonAlternativeUnused = "alternative-unused"
+	ReasonAlternativeUnused Reason = "alternative-unused"
 	// ReasonBodyLimit: the body hit a rendering limit: its text was cut at
 	// the size limit, or its HTML was nested too deeply to lay out and its
 	// text was read without the layout. The detail says which (and any
 	// charset finding).
-	ReasonBodyLimit = "body-limit"
+	ReasonBodyLimit Reason = "body-limit"
 	// ReasonTNEFBody: the only body was inside a TNEF winmail.dat; its text
 	// was used and everything else in it removed.
-	ReasonTNEFBody = "tnef-body"
+	ReasonTNEFBody Reason = "tnef-body"
 	// ReasonAttachment: a file or any other part that is not body text.
-	ReasonAttachment = "attachment"
+	ReasonAttachment Reason = "attachment"
 	// ReasonTypeMismatch: declared type, filename and content disagree (a
 	// disguised file: an exe named .pdf, a docm named .docx, RLO tricks).
-	ReasonTypeMismatch = "type-mismatch"
+	ReasonTypeMismatch Reason = "type-mismatch"
 	// ReasonPolyglot: the file is valid as two formats at once.
-	ReasonPolyglot = "polyglot"
+	ReasonPolyglot Reason = "polyglot"
 	// ReasonEncryptedArchive: an encrypted ZIP (PPAP); its contents cannot
 	// be inspected.
-	ReasonEncryptedArchive = "encrypted-archive"
+	ReasonEncryptedArchive Reason = "encrypted-archive"
 	// ReasonEncrypted: an encrypted PDF or Office document.
-	ReasonEncrypted = "encrypted"
+	ReasonEncrypted Reason = "encrypted"
 	// ReasonDangerousType: executables, scripts, shortcuts, disk images,
 	// OneNote, CHM, HTML and SVG attachments, macro-bearing legacy Office
 	// files, unknown content: never passed, whatever the policy says.
-	ReasonDangerousType = "dangerous-type"
+	ReasonDangerousType Reason = "dangerous-type"
 	// ReasonSanitizeFailed: the sanitizer for the part failed, panicked, hit
 	// a limit or ran out of time; the part was removed.
-	ReasonSanitizeFailed = "sanitize-failed"
+	ReasonSanitizeFailed Reason = "sanitize-failed"
 	// ReasonNoSanitizer: the rule asked for an action this build cannot
 	// carry out on this type; the part was removed.
-	ReasonNoSanitizer = "no-sanitizer"
+	ReasonNoSanitizer Reason = "no-sanitizer"
 	// ReasonHiddenContent: MIME-like content in a multipart's preamble or
 	// epilogue, where no client should show it; recorded, never passed.
-	ReasonHiddenContent = "hidden-content"
+	ReasonHiddenContent Reason = "hidden-content"
 	// ReasonEmbeddedFile: a file encoded as text inside the body (uuencode,
 	// yEnc, BinHex); the block was removed from the text.
-	ReasonEmbeddedFile = "embedded-file"
+	ReasonEmbeddedFile Reason = "embedded-file"
 	// ReasonNothingLeft: an archive whose members were all removed.
-	ReasonNothingLeft = "nothing-left"
+	ReasonNothingLeft Reason = "nothing-left"
 	// ReasonFlattened: the document was rendered to page images and rebuilt
 	// from them.
-	ReasonFlattened = "flattened"
+	ReasonFlattened Reason = "flattened"
 	// ReasonExtracted: the document's text was taken out; the document
 	// itself was not passed.
-	ReasonExtracted = "extracted"
+	ReasonExtracted Reason = "extracted"
 	// ReasonDisarmed: the part was rebuilt without its active content.
-	ReasonDisarmed = "disarmed"
+	ReasonDisarmed Reason = "disarmed"
 	// ReasonNotKeepable: a rule said keep, but the part is a container
 	// (a message or multipart) that cannot be passed without sanitizing it.
-	ReasonNotKeepable = "not-keepable"
+	ReasonNotKeepable Reason = "not-keepable"
 
 	// ReasonCharsetMislabelled: the declared charset did not fit the bytes;
 	// another one (named in the detail) decoded them cleanly.
-	ReasonCharsetMislabelled = "charset-mislabelled"
+	ReasonCharsetMislabelled Reason = "charset-mislabelled"
 	// ReasonCharsetGuessed: no (known) charset was declared; the one named
 	// in the detail decoded the bytes cleanly.
-	ReasonCharsetGuessed = "charset-guessed"
+	ReasonCharsetGuessed Reason = "charset-guessed"
 	// ReasonHiddenText: the HTML held text a mail client would not show
 	// (display:none, zero-size fonts, zero-width characters); it was left
 	// out. A phishing signal.
-	ReasonHiddenText = "hidden-text"
+	ReasonHiddenText Reason = "hidden-text"
 	// ReasonLinkMismatch: a link's visible text names another host than the
 	// one it leads to. A phishing signal; the notice warns.
-	ReasonLinkMismatch = "link-mismatch"
+	ReasonLinkMismatch Reason = "link-mismatch"
 	// ReasonUnknownCharset: the declared charset is unknown; the text was
 	// read as UTF-8 where valid and undecodable bytes were dropped.
-	ReasonUnknownCharset = "unknown-charset"
+	ReasonUnknownCharset Reason = "unknown-charset"
 	// ReasonUndecodableText: some bytes did not decode in the declared
 	// charset and were dropped.
-	ReasonUndecodableText = "undecodable-text"
+	ReasonUndecodableText Reason = "undecodable-text"
 	// ReasonUnknownEncoding: the Content-Transfer-Encoding is not one we
 	// decode; the part cannot be understood and is removed.
-	ReasonUnknownEncoding = "unknown-transfer-encoding"
+	ReasonUnknownEncoding Reason = "unknown-transfer-encoding"
 	// ReasonEncodingError: the transfer encoding was corrupt (bad base64).
-	ReasonEncodingError = "encoding-error"
+	ReasonEncodingError Reason = "encoding-error"
 	// ReasonMalformedMIME: the part's MIME structure could not be parsed.
-	ReasonMalformedMIME = "malformed-mime"
+	ReasonMalformedMIME Reason = "malformed-mime"
 	// ReasonDepthLimit: nesting beyond the depth limit.
-	ReasonDepthLimit = "depth-limit"
+	ReasonDepthLimit Reason = "depth-limit"
 	// ReasonPartLimit: parts beyond the part-count limit.
-	ReasonPartLimit = "part-limit"
+	ReasonPartLimit Reason = "part-limit"
 	// ReasonHeaderLimit: a header larger than the header limit.
-	ReasonHeaderLimit = "header-limit"
+	ReasonHeaderLimit Reason = "header-limit"
 	// ReasonSizeLimit: a part larger than the decoded-size limit.
-	ReasonSizeLimit = "size-limit"
+	ReasonSizeLimit Reason = "size-limit"
 	// ReasonUnparseable: the message itself could not be parsed; only a
 	// notice is delivered.
-	ReasonUnparseable = "unparseable-message"
+	ReasonUnparseable Reason = "unparseable-message"
 )
+
+// Notice is what the notice tells staff about a part decided for this
+// reason, beyond what the rule says, in Japanese and English. Ordinary
+// reasons have none (the zero Text).
+func (r Reason) Notice() Text { return reasonNotices[r] }
+
+// reasonNotices are the findings staff should know about.
+var reasonNotices = map[Reason]Text{
+	ReasonEncryptedArchive: {
+		"パスワード付き ZIP（PPAP）は中身を検査できないため届けられません。原本は保管されています。",
+		"A password-protected ZIP (PPAP) cannot be inspected, so it cannot be delivered. The original is held."},
+	ReasonExtracted: {
+		"文書の文字だけを取り出しました。元の文書は届きません（原本は保管されています）。",
+		"Only the document's text was taken out; the document itself is not delivered (the original is kept)."},
+	ReasonNothingLeft: {
+		"アーカイブ内のファイルがすべて削除されたため、アーカイブごと削除しました。",
+		"Every file in the archive was removed, so the archive was removed."},
+	ReasonTNEFBody: {
+		"本文は Outlook 形式（winmail.dat）から取り出しました。その他の内容は削除しました。",
+		"The body was taken from an Outlook winmail.dat; everything else in it was removed."},
+	ReasonCharsetMislabelled: {
+		"本文の文字コードの表示が誤っていたため、内容から判定して読みました。",
+		"The text's declared character set was wrong; it was read in the one its bytes fit."},
+	ReasonCharsetGuessed: {
+		"本文の文字コードの表示がなかったため、内容から判定して読みました。",
+		"The text did not declare its character set; it was read in the one its bytes fit."},
+	ReasonUndecodableText: {
+		"本文の一部の文字を解読できず、省きました。",
+		"Some characters of the text could not be decoded and were left out."},
+	ReasonUnknownCharset: {
+		"本文の文字コードが不明なため、読める部分だけを表示しています。",
+		"The text's character set is unknown; only the readable part is shown."},
+	ReasonNotKeepable: {
+		"メールの中のメールはそのまま渡せません。",
+		"A message inside the message cannot be passed as it is."},
+	ReasonDepthLimit: {
+		"入れ子が深すぎる部分です。",
+		"This part is nested too deeply."},
+	ReasonPartLimit: {
+		"部分の数が上限を超えたため、以降の部分をすべて削除しました。",
+		"The mail has too many parts; this and all later parts were removed."},
+	ReasonHeaderLimit: {
+		"ヘッダが大きすぎる部分です。",
+		"This part's header is too large."},
+	ReasonSizeLimit: {
+		"大きすぎる部分です。",
+		"This part is too large."},
+	ReasonHiddenContent: {
+		"メールの構造の外側に、隠された内容がありました。",
+		"Content was hidden outside the mail's structure."},
+	ReasonMalformedMIME: {
+		"メールの構造が壊れている部分です。",
+		"The mail's structure is broken here."},
+	ReasonUnparseable: {
+		"メールの構造が壊れている部分です。",
+		"The mail's structure is broken here."},
+	ReasonUnknownEncoding: {
+		"転送エンコーディングを解読できない部分です。",
+		"This part's transfer encoding could not be decoded."},
+	ReasonEncodingError: {
+		"転送エンコーディングを解読できない部分です。",
+		"This part's transfer encoding could not be decoded."},
+	// The notice says which limit from the decision's detail when it can
+	// (sanitize: bodyLimitText); this is what it says otherwise.
+	ReasonBodyLimit: {
+		"本文が処理の上限を超えました。",
+		"The body text exceeded a processing limit."},
+}

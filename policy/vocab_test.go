@@ -1,9 +1,175 @@
 package policy
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// stableReasons are the reason strings the audit log, the originals
+// index, reports and admins' scripts key on: a stable interface. A reason
+// may be added (add it here too), never renamed or removed.
+var stableReasons = map[string]string{
+	"ReasonBodyText":           "body-text",
+	"ReasonHTMLConverted":      "html-converted",
+	"ReasonAlternativeUnused":  "alternative-unused",
+	"ReasonBodyLimit":          "body-limit",
+	"ReasonTNEFBody":           "tnef-body",
+	"ReasonAttachment":         "attachment",
+	"ReasonTypeMismatch":       "type-mismatch",
+	"ReasonPolyglot":           "polyglot",
+	"ReasonEncryptedArchive":   "encrypted-archive",
+	"ReasonEncrypted":          "encrypted",
+	"ReasonDangerousType":      "dangerous-type",
+	"ReasonSanitizeFailed":     "sanitize-failed",
+	"ReasonNoSanitizer":        "no-sanitizer",
+	"ReasonHiddenContent":      "hidden-content",
+	"ReasonEmbeddedFile":       "embedded-file",
+	"ReasonNothingLeft":        "nothing-left",
+	"ReasonFlattened":          "flattened",
+	"ReasonExtracted":          "extracted",
+	"ReasonDisarmed":           "disarmed",
+	"ReasonNotKeepable":        "not-keepable",
+	"ReasonCharsetMislabelled": "charset-mislabelled",
+	"ReasonCharsetGuessed":     "charset-guessed",
+	"ReasonHiddenText":         "hidden-text",
+	"ReasonLinkMismatch":       "link-mismatch",
+	"ReasonUnknownCharset":     "unknown-charset",
+	"ReasonUndecodableText":    "undecodable-text",
+	"ReasonUnknownEncoding":    "unknown-transfer-encoding",
+	"ReasonEncodingError":      "encoding-error",
+	"ReasonMalformedMIME":      "malformed-mime",
+	"ReasonDepthLimit":         "depth-limit",
+	"ReasonPartLimit":          "part-limit",
+	"ReasonHeaderLimit":        "header-limit",
+	"ReasonSizeLimit":          "size-limit",
+	"ReasonUnparseable":        "unparseable-message",
+}
+
+// reasonConsts reads every constant of type Reason declared in the
+// package's source, by name: what the code defines, not what a list in it
+// says it defines.
+func reasonConsts(t *testing.T) map[string]string {
+	t.Helper()
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, s := range g.Specs {
+				vs := s.(*ast.ValueSpec)
+				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Reason" {
+					continue
+				}
+				for i, n := range vs.Names {
+					lit, ok := vs.Values[i].(*ast.BasicLit)
+					if !ok {
+						t.Fatalf("%s is not a string literal", n.Name)
+					}
+					v, _ := strconv.Unquote(lit.Value)
+					out[n.Name] = v
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestReasonStrings pins every reason to its string: one file defines
+// them (reason.go), each is kebab-case, none is shared, none renamed.
+func TestReasonStrings(t *testing.T) {
+	got := reasonConsts(t)
+	kebab := regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	seen := map[string]string{}
+	for name, v := range got {
+		want, ok := stableReasons[name]
+		switch {
+		case !ok:
+			t.Errorf("%s = %q is new: add it to stableReasons (and never change it after)", name, v)
+		case v != want:
+			t.Errorf("%s = %q, was %q: reasons are a stable interface, never renamed", name, v, want)
+		}
+		if !kebab.MatchString(v) {
+			t.Errorf("%s = %q is not kebab-case", name, v)
+		}
+		if other, dup := seen[v]; dup {
+			t.Errorf("%s and %s are both %q", name, other, v)
+		}
+		seen[v] = name
+	}
+	for name := range stableReasons {
+		if _, ok := got[name]; !ok {
+			t.Errorf("%s was removed: audit logs and scripts still name it", name)
+		}
+	}
+	// The typed constants are those strings (what the audit writes).
+	if string(ReasonUnknownEncoding) != "unknown-transfer-encoding" || string(ReasonUnparseable) != "unparseable-message" {
+		t.Error("constants and source disagree")
+	}
+}
+
+// TestReasonNotice: the reasons staff are told about carry both texts;
+// ordinary ones carry none.
+func TestReasonNotice(t *testing.T) {
+	tests := []struct {
+		r      Reason
+		ja, en string // prefixes; "" when the notice says nothing more
+	}{
+		{ReasonEncryptedArchive, "パスワード付き ZIP（PPAP）", "A password-protected ZIP (PPAP)"},
+		{ReasonCharsetMislabelled, "本文の文字コードの表示が誤って", "The text's declared character set was wrong"},
+		{ReasonPartLimit, "部分の数が上限を超えた", "The mail has too many parts"},
+		{ReasonMalformedMIME, "メールの構造が壊れている", "The mail's structure is broken here."},
+		{ReasonUnparseable, "メールの構造が壊れている", "The mail's structure is broken here."},
+		{ReasonBodyLimit, "本文が処理の上限を超えました。", "The body text exceeded a processing limit."},
+		{ReasonBodyText, "", ""},
+		{ReasonHTMLConverted, "", ""},
+		{ReasonAttachment, "", ""},
+		{ReasonDisarmed, "", ""},
+		{ReasonTypeMismatch, "", ""},
+		{Reason("no-such-reason"), "", ""},
+	}
+	for _, tc := range tests {
+		n := tc.r.Notice()
+		if tc.ja == "" && n != (Text{}) || !strings.HasPrefix(n.JA, tc.ja) || !strings.HasPrefix(n.EN, tc.en) {
+			t.Errorf("%s.Notice() = %+v, want %q… / %q…", tc.r, n, tc.ja, tc.en)
+		}
+	}
+	for r, n := range reasonNotices {
+		if n.JA == "" || n.EN == "" || strings.Contains(n.JA+n.EN, "\n") {
+			t.Errorf("%s: notice needs one line of each language: %+v", r, n)
+		}
+		if _, ok := stableReasons[reasonName(t, r)]; !ok {
+			t.Errorf("notice for %q, which is no reason", r)
+		}
+	}
+}
+
+func reasonName(t *testing.T, r Reason) string {
+	for name, v := range reasonConsts(t) {
+		if v == string(r) {
+			return name
+		}
+	}
+	return ""
+}
 
 // TestActions: the enum holds what this build carries out; a policy
 // naming a planned action (reject) or an unknown one is told which exist.

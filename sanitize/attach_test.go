@@ -127,7 +127,8 @@ rules:
 	tests := []struct {
 		name, ctype, filename string
 		data                  []byte
-		reason, rule          string
+		reason                policy.Reason
+		rule                  string
 	}{
 		{"exe named pdf", "application/pdf", "invoice.pdf", pe, policy.ReasonDangerousType, "builtin-dangerous-type"},
 		{"batch by name", "text/plain", "run.bat", []byte("echo hi\r\n"), policy.ReasonDangerousType, "builtin-dangerous-type"},
@@ -269,7 +270,7 @@ func TestForwarded(t *testing.T) {
 		!strings.Contains(out.text, "run.exe") || bytes.Contains(eml, []byte("MZ-PAYLOAD")) || strings.Contains(out.text, "原本保管番号") {
 		t.Errorf("forwarded message:\n%s", out.text)
 	}
-	got := map[string]string{}
+	got := map[string]policy.Reason{}
 	for _, d := range res.Decisions {
 		got[d.Path] = d.Reason
 	}

@@ -172,7 +172,7 @@ func relatedRoot(n *node) *node {
 // way.
 type rendered struct {
 	text       string
-	reason     string // for the part's decision
+	reason     policy.Reason // for the part's decision
 	detail     string
 	hidden     int      // hidden elements and invisible characters left out
 	mismatches []string // "shows X, leads to Y"

@@ -117,7 +117,7 @@ func TestMessageNamedAsText(t *testing.T) {
 func TestRTFAsWordReadsIt(t *testing.T) {
 	tests := []struct {
 		name, data string
-		reason     string
+		reason     policy.Reason
 	}{
 		{"template.dot", `{\rt{\object\objemb{\*\objdata 0105000002000000}}}`, policy.ReasonDangerousType},
 		{"split.doc", "{\\rtf1{\\ob\r\nject\\objemb{\\*\\objdata 01}}}", policy.ReasonDangerousType},

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,56 +62,56 @@ func TestGolden(t *testing.T) {
 		name       string
 		subject    string
 		from       string
-		contains   []string // in the decoded body text
-		absent     []string // anywhere in the raw output or the body text
-		reasons    []string // decision reasons in part order
-		attachment bool     // a kept attachment is expected
+		contains   []string        // in the decoded body text
+		absent     []string        // anywhere in the raw output or the body text
+		reasons    []policy.Reason // decision reasons in part order
+		attachment bool            // a kept attachment is expected
 	}{
 		// HTML only: converted, hidden text and active content gone
 		{name: "01-html-only", subject: "Monthly newsletter", from: `Example News <news@example.com>`,
 			contains: []string{"November news", "events page <hxxps://example[.]com/events>", "⚠ HTML 本文に画面に表示されない文字列", "・Item one", "Date | Event", "[画像: Example logo]", "原本保管番号 / Original kept as: 20261126T000000-0123456789ab"},
 			absent:   []string{"secret preheader", "alert", "tracking comment", "<p>", "color: red", "Newsletter"},
-			reasons:  []string{policy.ReasonHTMLConverted, policy.ReasonHiddenText}},
+			reasons:  []policy.Reason{policy.ReasonHTMLConverted, policy.ReasonHiddenText}},
 		// multipart/alternative: text/plain wins, HTML dropped
 		{name: "02-alternative", subject: "Re: meeting", from: `Sato <sato@example.co.jp>`,
 			contains: []string{"会議は木曜日です。\nSee you on Thursday.", "HTML 本文 / HTML body → 削除 / removed"},
 			absent:   []string{"<b>", "<p>"},
-			reasons:  []string{policy.ReasonBodyText, policy.ReasonAlternativeUnused}},
+			reasons:  []policy.Reason{policy.ReasonBodyText, policy.ReasonAlternativeUnused}},
 		// attachments: both stripped, named in the notice
 		{name: "03-attachments", subject: "Invoice", from: `<vendor@example.net>`,
 			contains: []string{"Please find the invoice attached.", "・請求書.pdf（application/pdf", "・invoice.pdf.exe（application/octet-stream", "rule: builtin-sanitize-failed", "rule: builtin-dangerous-type"},
 			absent:   []string{"JVBERi", "payload-bytes-EXE", "app.alert", "TVqQ"},
 			// the "PDF" is a fake pdfium cannot open: flattening fails closed
-			reasons: []string{policy.ReasonBodyText, policy.ReasonSanitizeFailed, policy.ReasonDangerousType}},
+			reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonSanitizeFailed, policy.ReasonDangerousType}},
 		// ISO-2022-JP: subject, display name and body decoded
 		{name: "04-iso2022jp", subject: "会議のお知らせ", from: `=?UTF-8?B?5bGx55Sw5aSq6YOO?= <yamada@example.ne.jp>`,
 			contains: []string{"来週の会議は第３会議室で行います。", "総務課 山田", "変更・削除した部分はありません。"},
 			absent:   []string{"\x1b$B", "\uFFFD"},
-			reasons:  []string{policy.ReasonBodyText}},
+			reasons:  []policy.Reason{policy.ReasonBodyText}},
 		// Shift_JIS HTML declared only by <meta>: layout table flattened, data table aligned
 		{name: "05-sjis-html-meta", subject: "市民だより１２月号", from: `=?UTF-8?B?5biC5rCR6Kqy?= <news@city.example.lg.jp>`,
 			contains: []string{"いつもご利用いただきありがとうございます。年末年始の窓口についてお知らせします。", "日付             | 窓口\n12月28日         | 午前のみ", "・詳しくは市のホームページ <hxxps://www[.]city[.]example[.]lg[.]jp/info> へ"},
 			absent:   []string{"<td", "市民だより\n"},
-			reasons:  []string{policy.ReasonHTMLConverted}},
+			reasons:  []policy.Reason{policy.ReasonHTMLConverted}},
 		// phishing: hidden text gone and counted, the mismatched link flagged
 		{name: "06-phishing", subject: "【重要】アカウント確認のお願い", from: `Bank <support@bank-example.net>`,
 			contains: []string{"パスワードの再設定", "shows bank.example.co.jp, leads to login.evil.example.net", "⚠ リンクの表示と実際の行き先が異なります"},
 			absent:   []string{"ignore previous content", "xx本人", "https://"},
-			reasons:  []string{policy.ReasonHTMLConverted, policy.ReasonHiddenText, policy.ReasonLinkMismatch}},
+			reasons:  []policy.Reason{policy.ReasonHTMLConverted, policy.ReasonHiddenText, policy.ReasonLinkMismatch}},
 		// declared ISO-2022-JP, really Shift_JIS; raw Shift_JIS subject; encoded word in quotes
 		{name: "07-mislabelled", subject: "御見積のご送付", from: `=?UTF-8?B?6Yi05pyo?= <suzuki@example.co.jp>`,
 			contains: []string{"見積書を添付いたします。ご確認ください。", "本文の文字コードの表示が誤っていたため"},
-			reasons:  []string{policy.ReasonCharsetMislabelled}},
+			reasons:  []policy.Reason{policy.ReasonCharsetMislabelled}},
 		// filenames in every encoding, shown decoded in the notice
 		{name: "08-filenames", subject: "files", from: `<a@example.jp>`,
 			contains: []string{"・見積書（第2版）.pdf（", "・議事録_令和8年度.docx（", "・会場案内図.png（", "・名簿.xlsx（"},
 			// the .docx and .xlsx are a few bytes of ZIP and OLE magic: not what their names claim
 			// and the .png is only a PNG signature: its disarm fails, so it is removed
-			reasons: []string{policy.ReasonBodyText, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch}},
+			reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch, policy.ReasonSanitizeFailed, policy.ReasonTypeMismatch}},
 		// split encoded words, unlabelled ISO-2022-JP-MS body
 		{name: "09-split-words-jis-ms", subject: "会議", from: `=?UTF-8?B?6auZ5qmL?= <takahashi@example.jp>`,
 			contains: []string{"①㈱髙 担当： ｶﾀｶﾅ", "以上、よろしくお願いします。"},
-			reasons:  []string{policy.ReasonCharsetGuessed}},
+			reasons:  []policy.Reason{policy.ReasonCharsetGuessed}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,14 +156,14 @@ func TestGolden(t *testing.T) {
 					t.Errorf("output contains %q", s)
 				}
 			}
-			var reasons []string
+			var reasons []policy.Reason
 			for _, d := range res.Decisions {
 				reasons = append(reasons, d.Reason)
 				if d.RuleID == "" || d.Clause == "" || d.SHA256 == "" || d.Action == "" {
 					t.Errorf("incomplete decision %+v", d)
 				}
 			}
-			if strings.Join(reasons, ",") != strings.Join(tc.reasons, ",") {
+			if !slices.Equal(reasons, tc.reasons) {
 				t.Errorf("reasons = %v, want %v", reasons, tc.reasons)
 			}
 		})

@@ -98,15 +98,15 @@ func writeItem(b *strings.Builder, it noticeItem) {
 			extraJA, extraEN := bodyLimitText(d.Detail)
 			fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
 		} else if d.Reason != policy.ReasonHTMLConverted {
-			extraJA, extraEN := reasonText(d.Reason)
-			fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
+			extra := d.Reason.Notice()
+			fmt.Fprintf(b, "    %s\n    %s\n", extra.JA, extra.EN)
 		}
 		return
 	}
 	fmt.Fprintf(b, "・%s（%s, %s, 部分 part %s）\n", name, orUnknown(d.DeclaredType), humanSize(d.Size), d.Path)
 	fmt.Fprintf(b, "    → %s / %s\n", ja, en)
-	if extraJA, extraEN := reasonText(d.Reason); extraJA != "" {
-		fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
+	if extra := d.Reason.Notice(); extra.JA != "" {
+		fmt.Fprintf(b, "    %s\n    %s\n", extra.JA, extra.EN)
 	}
 	fmt.Fprintf(b, "    %s\n    %s\n", it.rule.Reason.JA, it.rule.Reason.EN)
 	switch d.Reason {
@@ -175,7 +175,8 @@ func bodyLimitText(detail string) (ja, en string) {
 		}
 	}
 	if len(jas) == 0 {
-		return "本文が処理の上限を超えました。", "The body text exceeded a processing limit."
+		t := policy.ReasonBodyLimit.Notice()
+		return t.JA, t.EN
 	}
 	return strings.Join(jas, ""), strings.Join(ens, " ")
 }
@@ -193,46 +194,6 @@ func partLabel(d policy.Decision) string {
 		return "転送・添付されたメール / attached message"
 	}
 	return "名前のない部分 / unnamed part"
-}
-
-// reasonText explains findings that staff should know about beyond what
-// the rule says. Ordinary reasons need no extra words.
-func reasonText(reason string) (ja, en string) {
-	switch reason {
-	case policy.ReasonEncryptedArchive:
-		return "パスワード付き ZIP（PPAP）は中身を検査できないため届けられません。原本は保管されています。", "A password-protected ZIP (PPAP) cannot be inspected, so it cannot be delivered. The original is held."
-	case policy.ReasonExtracted:
-		return "文書の文字だけを取り出しました。元の文書は届きません（原本は保管されています）。", "Only the document's text was taken out; the document itself is not delivered (the original is kept)."
-	case policy.ReasonNothingLeft:
-		return "アーカイブ内のファイルがすべて削除されたため、アーカイブごと削除しました。", "Every file in the archive was removed, so the archive was removed."
-	case policy.ReasonTNEFBody:
-		return "本文は Outlook 形式（winmail.dat）から取り出しました。その他の内容は削除しました。", "The body was taken from an Outlook winmail.dat; everything else in it was removed."
-	case policy.ReasonCharsetMislabelled:
-		return "本文の文字コードの表示が誤っていたため、内容から判定して読みました。", "The text's declared character set was wrong; it was read in the one its bytes fit."
-	case policy.ReasonCharsetGuessed:
-		return "本文の文字コードの表示がなかったため、内容から判定して読みました。", "The text did not declare its character set; it was read in the one its bytes fit."
-	case policy.ReasonUndecodableText:
-		return "本文の一部の文字を解読できず、省きました。", "Some characters of the text could not be decoded and were left out."
-	case policy.ReasonUnknownCharset:
-		return "本文の文字コードが不明なため、読める部分だけを表示しています。", "The text's character set is unknown; only the readable part is shown."
-	case policy.ReasonNotKeepable:
-		return "メールの中のメールはそのまま渡せません。", "A message inside the message cannot be passed as it is."
-	case policy.ReasonDepthLimit:
-		return "入れ子が深すぎる部分です。", "This part is nested too deeply."
-	case policy.ReasonPartLimit:
-		return "部分の数が上限を超えたため、以降の部分をすべて削除しました。", "The mail has too many parts; this and all later parts were removed."
-	case policy.ReasonHeaderLimit:
-		return "ヘッダが大きすぎる部分です。", "This part's header is too large."
-	case policy.ReasonSizeLimit:
-		return "大きすぎる部分です。", "This part is too large."
-	case policy.ReasonHiddenContent:
-		return "メールの構造の外側に、隠された内容がありました。", "Content was hidden outside the mail's structure."
-	case policy.ReasonMalformedMIME, policy.ReasonUnparseable:
-		return "メールの構造が壊れている部分です。", "The mail's structure is broken here."
-	case policy.ReasonUnknownEncoding, policy.ReasonEncodingError:
-		return "転送エンコーディングを解読できない部分です。", "This part's transfer encoding could not be decoded."
-	}
-	return "", ""
 }
 
 func orUnknown(s string) string {

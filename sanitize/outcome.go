@@ -17,7 +17,7 @@ type outcome struct {
 // decided is the constructor of every outcome: the part's decision so far
 // (what was found about it: path, types, size) with the rule, action and
 // reason that decided it. An empty detail keeps the one found before.
-func decided(found policy.Decision, r policy.Rule, action policy.Action, reason, detail string) outcome {
+func decided(found policy.Decision, r policy.Rule, action policy.Action, reason policy.Reason, detail string) outcome {
 	d := found
 	d.Action, d.RuleID, d.Clause, d.Reason = action, r.ID, r.Clause, reason
 	if detail != "" {
@@ -27,7 +27,7 @@ func decided(found policy.Decision, r policy.Rule, action policy.Action, reason,
 }
 
 // stripped is a part removed by rule r.
-func stripped(found policy.Decision, r policy.Rule, reason, detail string) outcome {
+func stripped(found policy.Decision, r policy.Rule, reason policy.Reason, detail string) outcome {
 	return decided(found, r, policy.ActionStrip, reason, detail)
 }
 

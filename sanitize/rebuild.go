@@ -369,7 +369,7 @@ func (rb *Rebuilder) renderBody(st *state, leaf *node, links string) rendered {
 
 // finding is an extra decision about a part: something found while
 // rendering it (hidden text, a misleading link) under a built-in rule.
-func finding(part policy.Decision, rule policy.Rule, reason, detail string) noticeItem {
+func finding(part policy.Decision, rule policy.Rule, reason policy.Reason, detail string) noticeItem {
 	d := part
 	d.Action, d.RuleID, d.Clause, d.Reason, d.Detail = rule.Action, rule.ID, rule.Clause, reason, detail
 	return noticeItem{decision: d, rule: rule}
@@ -382,7 +382,7 @@ func (rb *Rebuilder) hostname() string {
 	return rb.Hostname
 }
 
-func roleReason(r policy.Role) string {
+func roleReason(r policy.Role) policy.Reason {
 	switch r {
 	case policy.RoleBody:
 		return policy.ReasonBodyText

@@ -37,7 +37,7 @@ type node struct {
 	children    []*node
 	body        []byte
 	size        int64 // decoded bytes (or raw bytes when undecodable)
-	problem     string
+	problem     policy.Reason
 	detail      string
 	role        policy.Role
 }

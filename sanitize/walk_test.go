@@ -2,6 +2,7 @@ package sanitize
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,78 +19,78 @@ func crlf(s string) string {
 var structureCases = []struct {
 	name    string
 	msg     string
-	reasons []string // the set of reasons expected among the decisions
-	body    string   // expected in the body text ("" = none required)
+	reasons []policy.Reason // the set of reasons expected among the decisions
+	body    string          // expected in the body text ("" = none required)
 }{
 	// Structure the walker refuses to guess about
 	{name: "duplicate content-type", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Type: application/octet-stream\n\nATTACHED-PAYLOAD\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "duplicate transfer encoding", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\nContent-Transfer-Encoding: 7bit\n\nATTACHED-PAYLOAD\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "multipart without boundary", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed\n\n--x\n\nATTACHED-PAYLOAD\n--x--\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "content-type without slash", msg: crlf("From: a@example.com\nContent-Type: texthtml\n\nATTACHED-PAYLOAD\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "missing final boundary", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhello\n--b\nContent-Type: application/zip\nContent-Disposition: attachment; filename=a.zip\n\nATTACHED-PAYLOAD\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonMalformedMIME}, body: "hello"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonMalformedMIME}, body: "hello"},
 	// Transfer encodings
 	{name: "unknown transfer encoding", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 ATTACHED-PAYLOAD\n"),
-		reasons: []string{policy.ReasonUnknownEncoding}},
+		reasons: []policy.Reason{policy.ReasonUnknownEncoding}},
 	{name: "corrupt base64", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nQVRUQUNIRUQtUEFZTE9BRA==*junk*\n"),
-		reasons: []string{policy.ReasonEncodingError}},
+		reasons: []policy.Reason{policy.ReasonEncodingError}},
 	{name: "base64 without padding", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQ\n"),
-		reasons: []string{policy.ReasonBodyText}, body: "hello world"},
+		reasons: []policy.Reason{policy.ReasonBodyText}, body: "hello world"},
 	// Charsets
 	{name: "unknown charset", msg: crlf("From: a@example.com\nContent-Type: text/plain; charset=x-klingon\n\nplain words\n"),
-		reasons: []string{policy.ReasonUnknownCharset}, body: "plain words"},
+		reasons: []policy.Reason{policy.ReasonUnknownCharset}, body: "plain words"},
 	{name: "invalid utf-8 dropped", msg: "From: a@example.com\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nok\xff\xfe text\r\n",
-		reasons: []string{policy.ReasonUndecodableText}, body: "ok text"},
+		reasons: []policy.Reason{policy.ReasonUndecodableText}, body: "ok text"},
 	// Unparseable header: a notice-only message
 	{name: "header continuation first", msg: crlf(" bad: start\nFrom: a@example.com\n\nATTACHED-PAYLOAD\n"),
-		reasons: []string{policy.ReasonUnparseable}},
+		reasons: []policy.Reason{policy.ReasonUnparseable}},
 	// Containers
 	// Parser-differential attacks (issue: hostile MIME)
 	{name: "boundary in RFC 2231 continuation form", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary*0=\"ab\"; boundary*1=\"cd\"\n\n--abcd\nContent-Type: text/plain\n\nATTACHED-PAYLOAD\n--abcd--\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "boundary line with trailing junk", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--bX\nContent-Type: application/octet-stream\n\nATTACHED-PAYLOAD\n--b--\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "boundary line with trailing white space", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b   \nContent-Type: text/plain\n\nhello\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText}, body: "hello"},
+		reasons: []policy.Reason{policy.ReasonBodyText}, body: "hello"},
 	{name: "part after the final boundary", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhello\n--b--\n--b\nContent-Type: application/zip\n\nATTACHED-PAYLOAD\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonHiddenContent}, body: "hello"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonHiddenContent}, body: "hello"},
 	{name: "content in the preamble", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\nContent-Type: text/html\n\n<p>ATTACHED-PAYLOAD</p>\n--b\nContent-Type: text/plain\n\nhello\n--b--\n"),
-		reasons: []string{policy.ReasonHiddenContent, policy.ReasonBodyText}, body: "hello"},
+		reasons: []policy.Reason{policy.ReasonHiddenContent, policy.ReasonBodyText}, body: "hello"},
 	{name: "ordinary preamble", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\nThis is a multi-part message in MIME format.\n--b\nContent-Type: text/plain\n\nhello\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText}, body: "hello"},
+		reasons: []policy.Reason{policy.ReasonBodyText}, body: "hello"},
 	// RFC 2045 6.7: an invalid "=" sequence is kept literally, in the text
 	// staff see; nothing can hide there.
 	{name: "invalid quoted-printable", msg: crlf("From: a@example.com\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nvisible =ZZ text\n"),
-		reasons: []string{policy.ReasonBodyText}, body: "visible =ZZ text"},
+		reasons: []policy.Reason{policy.ReasonBodyText}, body: "visible =ZZ text"},
 	{name: "content-type with a comment", msg: crlf("From: a@example.com\nContent-Type: text/plain (note); charset=us-ascii\n\nATTACHED-PAYLOAD\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "uuencode in the body", msg: crlf("From: a@example.com\nContent-Type: text/plain\n\nsee below\nbegin 644 invoice.exe\nMATTACHED-PAYLOAD\n`\nend\nthanks\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonEmbeddedFile}, body: "thanks"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonEmbeddedFile}, body: "thanks"},
 	{name: "yEnc in the body", msg: crlf("From: a@example.com\nContent-Type: text/plain\n\nsee below\n=ybegin line=128 size=16 name=a.exe\nATTACHED-PAYLOAD\n=yend size=16\nthanks\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonEmbeddedFile}, body: "thanks"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonEmbeddedFile}, body: "thanks"},
 	{name: "BinHex in the body", msg: crlf("From: a@example.com\nContent-Type: text/plain\n\nsee below\n(This file must be converted with BinHex 4.0)\n:ATTACHED-PAYLOAD\nmore:\nthanks\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonEmbeddedFile}, body: "thanks"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonEmbeddedFile}, body: "thanks"},
 	{name: "inline executable", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/octet-stream\nContent-Disposition: inline; filename=setup.exe\n\nMZ ATTACHED-PAYLOAD\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 	{name: "x-gzip64 transfer encoding", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: x-gzip64\n\nATTACHED-PAYLOAD\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonUnknownEncoding}, body: "body"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonUnknownEncoding}, body: "body"},
 	{name: "empty boundary", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=\"\"\n\n--\nContent-Type: text/plain\n\nATTACHED-PAYLOAD\n----\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	{name: "duplicate boundary parameter", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=a; boundary=b\n\n--a\nContent-Type: text/plain\n\nATTACHED-PAYLOAD\n--b\nContent-Type: text/plain\n\nATTACHED-PAYLOAD\n--a--\n--b--\n"),
-		reasons: []string{policy.ReasonMalformedMIME}},
+		reasons: []policy.Reason{policy.ReasonMalformedMIME}},
 	// Filename tricks: the name must not decide what the part is.
 	{name: "right-to-left override in the filename", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe\n\nMZ ATTACHED-PAYLOAD\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 	{name: "double extension", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=invoice.pdf.exe\n\nMZ ATTACHED-PAYLOAD\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 	{name: "name and filename disagree", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/plain; name=setup.exe\nContent-Disposition: attachment; filename=readme.txt\n\nATTACHED-PAYLOAD\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 	{name: "html attachment is not the body", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/html\nContent-Disposition: attachment; filename=page.html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
-		reasons: []string{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 }
 
 func TestStructureCases(t *testing.T) {
@@ -109,7 +110,7 @@ func TestStructureCases(t *testing.T) {
 			if strings.ContainsRune(out.text, '\u202e') {
 				t.Errorf("a right-to-left override reached the text staff read:\n%s", out.text)
 			}
-			var got []string
+			var got []policy.Reason
 			for _, d := range res.Decisions {
 				got = append(got, d.Reason)
 				if d.Reason != policy.ReasonBodyText && d.Reason != policy.ReasonUnknownCharset && d.Reason != policy.ReasonUndecodableText &&
@@ -117,7 +118,7 @@ func TestStructureCases(t *testing.T) {
 					t.Errorf("part %s with reason %s was not stripped (%s)", d.Path, d.Reason, d.Action)
 				}
 			}
-			if strings.Join(got, ",") != strings.Join(tc.reasons, ",") {
+			if !slices.Equal(got, tc.reasons) {
 				t.Errorf("reasons = %v, want %v", got, tc.reasons)
 			}
 			if tc.body != "" && !strings.Contains(out.text, tc.body) {

@@ -94,11 +94,11 @@ func TestZipRebuilt(t *testing.T) {
 	if string(nested["inner.txt"]) != "inner text\r\n" || nested["run.js"] != nil || len(nested) != 1 {
 		t.Errorf("nested archive: %q", nested)
 	}
-	reasons := map[string]string{}
+	reasons := map[string]policy.Reason{}
 	for _, d := range res.Decisions {
 		reasons[d.Path+" "+d.Filename] = d.Reason
 	}
-	for k, want := range map[string]string{
+	for k, want := range map[string]policy.Reason{
 		"2 資料.zip":             policy.ReasonDisarmed,
 		"2/1 readme.txt":       policy.ReasonDisarmed,
 		"2/2 資料/議事録.txt":       policy.ReasonDisarmed,
@@ -144,7 +144,7 @@ func TestZipLimits(t *testing.T) {
 	zw.Close()
 	for _, tc := range []struct {
 		data   []byte
-		reason string
+		reason policy.Reason
 	}{
 		{enc.Bytes(), policy.ReasonEncryptedArchive},
 		{makeZip(t, zipEntry{name: "a.exe", data: []byte("MZ")}), policy.ReasonNothingLeft},

@@ -14,6 +14,7 @@ import (
 	"mugai/gateway"
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
+	"mugai/policy"
 	"mugai/policy/audit"
 )
 
@@ -96,7 +97,7 @@ func cmdOriginalsList(args []string, stdout, stderr io.Writer) error {
 	for _, m := range ms {
 		changed := 0
 		for _, p := range m.Parts {
-			if p.Action != "textify" || p.Reason != "body-text" {
+			if policy.Action(p.Action) != policy.ActionTextify || policy.Reason(p.Reason) != policy.ReasonBodyText {
 				changed++
 			}
 		}

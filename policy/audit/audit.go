@@ -261,7 +261,7 @@ func decisionRecords(id string, ds []policy.Decision, policySHA string) []any {
 			Header: Header{Event: EventDecision, ID: id}, Part: d.Path, Filename: d.Filename,
 			DeclaredType: d.DeclaredType, DetectedType: d.DetectedType, Size: d.Size,
 			SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID, Clause: d.Clause,
-			Reason: d.Reason, Policy: policySHA, Detail: d.Detail, Delivered: d.Delivered,
+			Reason: string(d.Reason), Policy: policySHA, Detail: d.Detail, Delivered: d.Delivered,
 		})
 	}
 	return recs

@@ -62,6 +62,12 @@ func TestRecords(t *testing.T) {
 			}
 		}
 	}
+	// Actions and reasons are typed in Go and written as the same stable
+	// strings as ever: scripts and reports key on them.
+	if !strings.Contains(lines[1], `"action":"textify","rule":"body-text","clause":"2(13)","reason":"body-text"`) ||
+		!strings.Contains(lines[2], `"action":"disarm","rule":"text-disarm","clause":"2(13)","reason":"disarmed"`) {
+		t.Errorf("decision strings changed:\n%s\n%s", lines[1], lines[2])
+	}
 	if !strings.Contains(lines[0], `"rcpt":["b@example.jp"]`) || !strings.Contains(lines[4], `"rcpt":"b@example.jp"`) || !strings.Contains(lines[5], `"rcpt":[]`) {
 		t.Errorf("rcpt shapes wrong:\n%s", buf.String())
 	}

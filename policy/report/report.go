@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"mugai/policy"
 )
 
 // Report is the summary of one or more audit logs over a period.
@@ -62,16 +64,16 @@ func New(since, until time.Time) *Report {
 
 // record holds the fields of every record type the report reads.
 type record struct {
-	Time         time.Time `json:"time"`
-	Event        string    `json:"event"`
-	ID           string    `json:"id"`
-	From         string    `json:"from"`
-	Action       string    `json:"action"`
-	Rule         string    `json:"rule"`
-	Clause       string    `json:"clause"`
-	Reason       string    `json:"reason"`
-	DetectedType string    `json:"detected_type"`
-	Operator     string    `json:"operator"`
+	Time         time.Time     `json:"time"`
+	Event        string        `json:"event"`
+	ID           string        `json:"id"`
+	From         string        `json:"from"`
+	Action       policy.Action `json:"action"`
+	Rule         string        `json:"rule"`
+	Clause       string        `json:"clause"`
+	Reason       policy.Reason `json:"reason"`
+	DetectedType string        `json:"detected_type"`
+	Operator     string        `json:"operator"`
 }
 
 // Add reads one audit log (JSON lines), streaming: a month of a busy
@@ -116,14 +118,14 @@ func (r *Report) add(rec record) {
 	case "purged":
 		r.Purges++
 	case "decision":
-		r.Actions[rec.Action]++
+		r.Actions[string(rec.Action)]++
 		r.Rules[rec.Rule]++
 		r.Clauses[rec.Clause]++
 		if rec.DetectedType != "" {
 			r.Types[rec.DetectedType]++
 		}
-		if rec.Action == "strip" && rec.Reason != "alternative-unused" {
-			r.Stripped[rec.Reason]++
+		if rec.Action == policy.ActionStrip && rec.Reason != policy.ReasonAlternativeUnused {
+			r.Stripped[string(rec.Reason)]++
 			sender := r.from[rec.ID]
 			if sender == "" {
 				sender = "<>"
