@@ -34,7 +34,7 @@ type Match struct {
 	Type         List      `yaml:"type"`          // detected type: "application/pdf", "image/*", "*"
 	DeclaredType List      `yaml:"declared_type"` // type in Content-Type, same patterns
 	Extension    List      `yaml:"extension"`     // filename extension: "pdf" or ".pdf", case-insensitive
-	Flags        List      `yaml:"flags"`         // all must be set: encrypted, macro, disguised, polyglot
+	Flags        List      `yaml:"flags"`         // all must be set: encrypted, macro, disguised, polyglot, hidden-text (Flag)
 	Sender       List      `yaml:"sender"`        // envelope sender: "*@example.lg.jp", "*.lg.jp", "<>"
 	Recipient    List      `yaml:"recipient"`     // every envelope recipient must match (same patterns)
 	Size         SizeRange `yaml:"size"`          // decoded size of the part: {min: 1KB, max: 10MiB}
@@ -58,25 +58,13 @@ func (r DepthRange) contains(n int) bool {
 	return (r.Min == nil || n >= *r.Min) && (r.Max == nil || n <= *r.Max)
 }
 
-var allFlags = []string{"encrypted", "macro", "disguised", "polyglot", FlagHiddenText}
-
-// FlagHiddenText is set on a body part whose HTML holds text a mail client
-// would not show (the phishing trick builtin-hidden-text reports).
-const FlagHiddenText = "hidden-text"
-
-// UsesFlag reports whether any rule matches on flag, so the rebuild only
-// looks for what some rule will ask about.
-func (p *Policy) UsesFlag(flag string) bool {
-	return slices.ContainsFunc(p.Rules, func(r Rule) bool { return slices.Contains(r.Match.Flags, flag) })
-}
-
 // Subject is what Evaluate knows about one part.
 type Subject struct {
 	Role         Role
 	DetectedType string
 	DeclaredType string
 	Filename     string
-	Flags        []string     // detect flags: encrypted, macro, disguised, polyglot
+	Flags        []Flag       // what identification (and the body's rendering) found
 	Sender       string       // envelope sender ("" for <>)
 	Rcpts        []string     // envelope recipients (none offline)
 	Size         int64        // decoded bytes of the part
@@ -105,7 +93,7 @@ func (m *Match) matches(s Subject) bool {
 		return false
 	}
 	for _, f := range m.Flags {
-		if !slices.Contains(s.Flags, f) {
+		if !slices.Contains(s.Flags, Flag(f)) {
 			return false
 		}
 	}

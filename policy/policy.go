@@ -1,6 +1,7 @@
 // Package policy owns the rules that decide what happens to each part of a
 // message, the catalogue of municipal-policy clauses that rules cite, the
-// Decision record and its stable reason codes.
+// Decision record and the vocabularies decisions are made of: actions,
+// reasons (with what the notice says about them) and flags.
 //
 // A Policy is parsed once (from the embedded default or a file) against a
 // clause catalogue passed in, validated as a whole, and then only read:
@@ -9,8 +10,8 @@
 //
 // Files: policy.go the Policy and its loading; rule.go roles, rules and the
 // built-in rules; match.go what a rule matches and how; validate.go the
-// checks of a parsed policy; action.go, reason.go the vocabularies;
-// clause.go the catalogue; decision.go the record.
+// checks of a parsed policy; action.go, reason.go, flag.go the
+// vocabularies; clause.go the catalogue; decision.go the record.
 package policy
 
 import (

@@ -156,8 +156,8 @@ func (m *Match) validate(where string, line int, errs *strictyaml.Error) {
 		}
 	}
 	for _, f := range m.Flags {
-		if !slices.Contains(allFlags, f) {
-			errs.Add(line, where, "match.flags %q is not one of %s", f, strings.Join(allFlags, ", "))
+		if !slices.Contains(allFlags, Flag(f)) {
+			errs.Add(line, where, "match.flags %q is not one of %s", f, joinFlags(allFlags))
 		}
 	}
 	for _, e := range m.Extension {

@@ -197,3 +197,42 @@ func TestActions(t *testing.T) {
 		t.Errorf("a policy naming reject: %v", err)
 	}
 }
+
+// TestFlags: match.flags takes the Flag vocabulary, and a rule that names
+// a flag decides the parts that carry it.
+func TestFlags(t *testing.T) {
+	p, err := Parse("f.yaml", []byte(`
+rules:
+  - id: macro-docs
+    clause: "6(6)"
+    match: {role: attachment, flags: [macro, disguised]}
+    action: strip
+    reason: {ja: x, en: y}
+  - id: hidden
+    clause: "3(1)"
+    match: {role: body, flags: hidden-text}
+    action: strip
+    reason: {ja: x, en: y}
+`), DefaultClauses())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.UsesFlag(FlagHiddenText) || !p.UsesFlag(FlagMacro) || p.UsesFlag(FlagEncrypted) {
+		t.Error("UsesFlag does not follow the rules")
+	}
+	if r := p.Rules[0]; !r.NamesFlag(FlagDisguised) || r.NamesFlag(FlagPolyglot) {
+		t.Error("NamesFlag does not follow match.flags")
+	}
+	s := Subject{Role: RoleAttachment, Flags: []Flag{FlagMacro}}
+	if got := p.Evaluate(s).ID; got != "builtin-default" {
+		t.Errorf("one of two flags matched %s", got)
+	}
+	s.Flags = append(s.Flags, FlagDisguised)
+	if got := p.Evaluate(s).ID; got != "macro-docs" {
+		t.Errorf("both flags matched %s", got)
+	}
+	_, err = Parse("f.yaml", []byte("rules:\n  - id: a\n    clause: \"6(6)\"\n    match: {flags: [signed]}\n    action: strip\n    reason: {ja: x, en: y}\n"), DefaultClauses())
+	if err == nil || !strings.Contains(err.Error(), `match.flags "signed" is not one of encrypted, macro, disguised, polyglot, hidden-text`) {
+		t.Errorf("unknown flag: %v", err)
+	}
+}

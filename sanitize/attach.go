@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -92,11 +91,7 @@ func (rb *Rebuilder) decideAttachment(st *state, f file, found policy.Decision) 
 	}
 	id := detect.Detect(f.body, f.declared, f.filenames)
 	found.DetectedType = id.Type
-	flags := make([]string, len(id.Flags))
-	for i, fl := range id.Flags {
-		flags[i] = string(fl)
-	}
-	subject := st.subject(policy.RoleAttachment, id.Type, f.declared, f.filename, f.size, flags)
+	subject := st.subject(policy.RoleAttachment, id.Type, f.declared, f.filename, f.size, id.Flags)
 	subject.ArchiveDepth = f.depth
 	rule := rb.Policy.Evaluate(subject)
 	if o, ok := builtinCheck(f, id, rule, found); ok {
@@ -115,7 +110,7 @@ func (rb *Rebuilder) decideAttachment(st *state, f file, found policy.Decision) 
 // type. A flag the deciding rule names explicitly is the policy's to
 // decide. ok is false when none applies.
 func builtinCheck(f file, id detect.Result, rule policy.Rule, found policy.Decision) (o outcome, ok bool) {
-	names := func(flag string) bool { return slices.Contains(rule.Match.Flags, flag) }
+	names := rule.NamesFlag
 	dangerousName, hasDangerousName := detect.DangerousName(f.filenames)
 	switch {
 	case alwaysStrip[id.Type] || alwaysStripDeclared[f.declared] || isLegacyMacro(id):
@@ -124,15 +119,15 @@ func builtinCheck(f file, id detect.Result, rule policy.Rule, found policy.Decis
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects"), true
 	case hasDangerousName:
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName), true
-	case id.Has(detect.FlagEncrypted) && !names("encrypted"):
+	case id.Has(policy.FlagEncrypted) && !names(policy.FlagEncrypted):
 		reason := policy.ReasonEncrypted
 		if id.Type == detect.TypeZIP {
 			reason = policy.ReasonEncryptedArchive
 		}
 		return stripped(found, policy.RuleEncrypted, reason, strings.Join(id.Detail, "; ")), true
-	case id.Has(detect.FlagPolyglot) && !names("polyglot"):
+	case id.Has(policy.FlagPolyglot) && !names(policy.FlagPolyglot):
 		return stripped(found, policy.RuleTypeCheck, policy.ReasonPolyglot, strings.Join(id.Detail, "; ")), true
-	case id.Has(detect.FlagDisguised) && !names("disguised"):
+	case id.Has(policy.FlagDisguised) && !names(policy.FlagDisguised):
 		return stripped(found, policy.RuleTypeCheck, policy.ReasonTypeMismatch, strings.Join(id.Detail, "; ")), true
 	}
 	return outcome{}, false
@@ -246,7 +241,7 @@ func (rb *Rebuilder) sanitize(st *state, s format.Sanitizer, rule policy.Rule, f
 func isLegacyMacro(id detect.Result) bool {
 	switch id.Type {
 	case "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint", detect.TypeOLE:
-		return id.Has(detect.FlagMacro)
+		return id.Has(policy.FlagMacro)
 	}
 	return false
 }

@@ -337,11 +337,11 @@ func TestLegacyMacroAlwaysStripped(t *testing.T) {
 		r    detect.Result
 		want bool
 	}{
-		{detect.Result{Type: "application/msword", Flags: []detect.Flag{detect.FlagMacro}}, true},
-		{detect.Result{Type: "application/vnd.ms-excel", Flags: []detect.Flag{detect.FlagMacro}}, true},
-		{detect.Result{Type: detect.TypeOLE, Flags: []detect.Flag{detect.FlagMacro}}, true},
+		{detect.Result{Type: "application/msword", Flags: []policy.Flag{policy.FlagMacro}}, true},
+		{detect.Result{Type: "application/vnd.ms-excel", Flags: []policy.Flag{policy.FlagMacro}}, true},
+		{detect.Result{Type: detect.TypeOLE, Flags: []policy.Flag{policy.FlagMacro}}, true},
 		{detect.Result{Type: "application/msword"}, false},
-		{detect.Result{Type: detect.TypeDOCM, Flags: []detect.Flag{detect.FlagMacro}}, false}, // OOXML: disarmed instead
+		{detect.Result{Type: detect.TypeDOCM, Flags: []policy.Flag{policy.FlagMacro}}, false}, // OOXML: disarmed instead
 	} {
 		if got := isLegacyMacro(tc.r); got != tc.want {
 			t.Errorf("isLegacyMacro(%+v) = %v", tc.r, got)

@@ -80,7 +80,7 @@ type about struct {
 }
 
 // subject is what the policy is asked about one part.
-func (st *state) subject(role policy.Role, detected, declared, filename string, size int64, flags []string) policy.Subject {
+func (st *state) subject(role policy.Role, detected, declared, filename string, size int64, flags []policy.Flag) policy.Subject {
 	return policy.Subject{Role: role, DetectedType: detected, DeclaredType: declared, Filename: filename, Flags: flags,
 		Sender: st.sender, Rcpts: st.rcpts, Size: size, Auth: st.auth}
 }
@@ -307,7 +307,7 @@ func (rb *Rebuilder) decideLeafAttachment(st *state, leaf *node, found policy.De
 // found becomes findings.
 func (rb *Rebuilder) decideBody(st *state, leaf *node, found policy.Decision) (outcome, string, bool) {
 	found.DetectedType = sniff(leaf)
-	var flags []string
+	var flags []policy.Flag
 	var pre *rendered // a body rendered to learn its flags before the rules see it
 	if leaf.role == policy.RoleBody && rb.Policy.UsesFlag(policy.FlagHiddenText) {
 		r := rb.renderBody(st, leaf, rb.Policy.Body.Links)

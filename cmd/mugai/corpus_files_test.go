@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"mugai/policy"
 	"mugai/sanitize/archive"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/pdf"
@@ -134,7 +135,7 @@ func attached(t *testing.T, msg []byte) map[string][]byte {
 func stillActive(b []byte) string {
 	id := detect.Detect(b, "", nil)
 	switch {
-	case id.Has(detect.FlagMacro), id.Has(detect.FlagEncrypted), id.Has(detect.FlagPolyglot):
+	case id.Has(policy.FlagMacro), id.Has(policy.FlagEncrypted), id.Has(policy.FlagPolyglot):
 		return strings.Join(id.Detail, "; ")
 	case id.Type == detect.TypePE || id.Type == detect.TypeELF || id.Type == detect.TypeHTML || id.Type == detect.TypeJS ||
 		id.Type == detect.TypeVBS || id.Type == detect.TypeHTA || id.Type == detect.TypeLNK || id.Type == detect.TypeSVG:

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"unicode/utf16"
+
+	"mugai/policy"
 )
 
 // cfbEntry is a stream (data != nil) or an empty storage in the root.
@@ -111,14 +113,14 @@ func TestOLE(t *testing.T) {
 		name    string
 		data    []byte
 		typ     string
-		flags   []Flag
+		flags   []policy.Flag
 		noFlags bool
 	}{
 		{"doc", buildCFB(t, cfbEntry{"WordDocument", []byte("text")}), "application/msword", nil, true},
-		{"doc with VBA", buildCFB(t, cfbEntry{"WordDocument", []byte("text")}, cfbEntry{name: "Macros"}), "application/msword", []Flag{FlagMacro}, false},
+		{"doc with VBA", buildCFB(t, cfbEntry{"WordDocument", []byte("text")}, cfbEntry{name: "Macros"}), "application/msword", []policy.Flag{policy.FlagMacro}, false},
 		{"xls", buildCFB(t, cfbEntry{"Workbook", biffBoundSheet(0)}), "application/vnd.ms-excel", nil, true},
-		{"xls with XLM macro sheet", buildCFB(t, cfbEntry{"Workbook", biffBoundSheet(1)}), "application/vnd.ms-excel", []Flag{FlagMacro}, false},
-		{"encrypted OOXML", buildCFB(t, cfbEntry{"EncryptionInfo", []byte{4, 0, 4, 0}}, cfbEntry{"EncryptedPackage", []byte("cipher")}), TypeOLE, []Flag{FlagEncrypted}, false},
+		{"xls with XLM macro sheet", buildCFB(t, cfbEntry{"Workbook", biffBoundSheet(1)}), "application/vnd.ms-excel", []policy.Flag{policy.FlagMacro}, false},
+		{"encrypted OOXML", buildCFB(t, cfbEntry{"EncryptionInfo", []byte{4, 0, 4, 0}}, cfbEntry{"EncryptedPackage", []byte("cipher")}), TypeOLE, []policy.Flag{policy.FlagEncrypted}, false},
 	}
 	for _, tc := range tests {
 		r := Detect(tc.data, "", nil)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/richardlehane/mscfb"
+
+	"mugai/policy"
 )
 
 // TypeXLSB is the Excel binary workbook (.xlsb): an OOXML package whose
@@ -26,11 +28,11 @@ func zipType(data []byte, r *Result) string {
 	names := map[string]bool{}
 	for _, f := range zr.File {
 		names[strings.ToLower(f.Name)] = true
-		if f.Flags&0x1 != 0 && !r.Has(FlagEncrypted) {
-			r.flag(FlagEncrypted, "ZIP member "+f.Name+" is encrypted")
+		if f.Flags&0x1 != 0 && !r.Has(policy.FlagEncrypted) {
+			r.flag(policy.FlagEncrypted, "ZIP member "+f.Name+" is encrypted")
 		}
-		if strings.HasSuffix(strings.ToLower(f.Name), "vbaproject.bin") && !r.Has(FlagMacro) {
-			r.flag(FlagMacro, "holds a VBA project ("+f.Name+")")
+		if strings.HasSuffix(strings.ToLower(f.Name), "vbaproject.bin") && !r.Has(policy.FlagMacro) {
+			r.flag(policy.FlagMacro, "holds a VBA project ("+f.Name+")")
 		}
 	}
 	if !names["[content_types].xml"] {
@@ -44,10 +46,10 @@ func zipType(data []byte, r *Result) string {
 	}
 	ct := readZipFile(zr, "[Content_Types].xml", 1<<20)
 	macroCT := bytes.Contains(bytes.ToLower(ct), []byte("macroenabled"))
-	if macroCT && !r.Has(FlagMacro) {
-		r.flag(FlagMacro, "content types declare a macro-enabled document")
+	if macroCT && !r.Has(policy.FlagMacro) {
+		r.flag(policy.FlagMacro, "content types declare a macro-enabled document")
 	}
-	macro := r.Has(FlagMacro)
+	macro := r.Has(policy.FlagMacro)
 	switch {
 	case names["xl/workbook.bin"] || bytes.Contains(bytes.ToLower(ct), []byte("sheet.binary.macroenabled")):
 		// .xlsb: BIFF12 records in zip parts. Its own type, which no
@@ -103,12 +105,12 @@ func oleType(data []byte, r *Result) string {
 		}
 		switch e.Name {
 		case "EncryptionInfo", "EncryptedPackage":
-			if !r.Has(FlagEncrypted) {
-				r.flag(FlagEncrypted, "encrypted Office document")
+			if !r.Has(policy.FlagEncrypted) {
+				r.flag(policy.FlagEncrypted, "encrypted Office document")
 			}
 		case "Macros", "_VBA_PROJECT_CUR", "VBA", "_VBA_PROJECT":
-			if !r.Has(FlagMacro) {
-				r.flag(FlagMacro, "holds a VBA project ("+e.Name+")")
+			if !r.Has(policy.FlagMacro) {
+				r.flag(policy.FlagMacro, "holds a VBA project ("+e.Name+")")
 			}
 		case "WordDocument":
 			typ = "application/msword"
@@ -118,8 +120,8 @@ func oleType(data []byte, r *Result) string {
 			typ = "application/vnd.ms-excel"
 			if e.Size > 0 && e.Size < 64<<20 {
 				wb := make([]byte, e.Size)
-				if n, _ := io.ReadFull(e, wb); hasXLMSheet(wb[:n]) && !r.Has(FlagMacro) {
-					r.flag(FlagMacro, "holds Excel 4 (XLM) macro sheets")
+				if n, _ := io.ReadFull(e, wb); hasXLMSheet(wb[:n]) && !r.Has(policy.FlagMacro) {
+					r.flag(policy.FlagMacro, "holds Excel 4 (XLM) macro sheets")
 				}
 			}
 		}

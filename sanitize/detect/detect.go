@@ -14,17 +14,8 @@ import (
 	"strings"
 
 	"github.com/gabriel-vasile/mimetype"
-)
 
-// Flags are findings about a file that rules and decisions can name.
-type Flag string
-
-// The flags Detect sets.
-const (
-	FlagEncrypted Flag = "encrypted" // encrypted ZIP, Office or PDF: contents cannot be inspected
-	FlagMacro     Flag = "macro"     // VBA project or Excel 4 macro sheets
-	FlagDisguised Flag = "disguised" // name or declared type disagrees with the content
-	FlagPolyglot  Flag = "polyglot"  // valid as two formats at once (PDF with a ZIP inside)
+	"mugai/policy"
 )
 
 // Types we name ourselves (mimetype's names where it has one).
@@ -61,13 +52,13 @@ const (
 
 // Result is what Detect found.
 type Result struct {
-	Type   string   // what the content is
-	Flags  []Flag   // findings
-	Detail []string // human-readable reasons for the flags
+	Type   string        // what the content is
+	Flags  []policy.Flag // findings: encrypted, macro, disguised, polyglot
+	Detail []string      // human-readable reasons for the flags
 }
 
 // Has reports whether a flag is set.
-func (r Result) Has(f Flag) bool {
+func (r Result) Has(f policy.Flag) bool {
 	for _, x := range r.Flags {
 		if x == f {
 			return true
@@ -76,7 +67,7 @@ func (r Result) Has(f Flag) bool {
 	return false
 }
 
-func (r *Result) flag(f Flag, detail string) {
+func (r *Result) flag(f policy.Flag, detail string) {
 	if !r.Has(f) {
 		r.Flags = append(r.Flags, f)
 	}
@@ -169,10 +160,10 @@ func pdfStart(b []byte) int {
 // checkPDF flags encryption and a ZIP hidden inside the PDF.
 func checkPDF(b []byte, r *Result) {
 	if bytes.Contains(b, []byte("/Encrypt")) {
-		r.flag(FlagEncrypted, "PDF has an /Encrypt dictionary")
+		r.flag(policy.FlagEncrypted, "PDF has an /Encrypt dictionary")
 	}
 	if bytes.Contains(b, []byte("PK\x05\x06")) && bytes.Contains(b, []byte("PK\x03\x04")) {
-		r.flag(FlagPolyglot, "PDF also holds a ZIP archive")
+		r.flag(policy.FlagPolyglot, "PDF also holds a ZIP archive")
 	}
 }
 

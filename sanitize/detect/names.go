@@ -3,6 +3,8 @@ package detect
 import (
 	"path"
 	"strings"
+
+	"mugai/policy"
 )
 
 // typeOfExt maps extensions to the type family they claim.
@@ -45,20 +47,20 @@ func checkNames(r *Result, declared string, names []string) {
 	for _, name := range names {
 		switch {
 		case strings.ContainsAny(name, "\u202e\u202d\u202a\u202b\u202c\u2066\u2067\u2068\u2069\u200e\u200f"):
-			r.flag(FlagDisguised, "filename holds a right-to-left override: "+name)
+			r.flag(policy.FlagDisguised, "filename holds a right-to-left override: "+name)
 		case strings.TrimRight(name, ". ") != name:
-			r.flag(FlagDisguised, "filename ends in dots or spaces: "+name)
+			r.flag(policy.FlagDisguised, "filename ends in dots or spaces: "+name)
 		}
 		base := strings.TrimRight(name, ". ")
 		ext := Ext(base)
 		if inner := Ext(strings.TrimSuffix(base, "."+ext)); inner != "" && dangerousExt[ext] && typeOfExt[inner] != "" && !dangerousExt[inner] {
-			r.flag(FlagDisguised, "double extension ."+inner+"."+ext+": "+name)
+			r.flag(policy.FlagDisguised, "double extension ."+inner+"."+ext+": "+name)
 		}
 		if claimed, ok := typeOfExt[ext]; ok && !sameFamily(claimed, r.Type) {
-			r.flag(FlagDisguised, "named ."+ext+" but the content is "+r.Type)
+			r.flag(policy.FlagDisguised, "named ."+ext+" but the content is "+r.Type)
 		}
-		if r.Has(FlagMacro) && (ext == "docx" || ext == "xlsx" || ext == "pptx") {
-			r.flag(FlagDisguised, "macro-enabled document named ."+ext)
+		if r.Has(policy.FlagMacro) && (ext == "docx" || ext == "xlsx" || ext == "pptx") {
+			r.flag(policy.FlagDisguised, "macro-enabled document named ."+ext)
 		}
 	}
 	if len(names) > 1 {
@@ -67,11 +69,11 @@ func checkNames(r *Result, declared string, names []string) {
 			exts[Ext(n)] = true
 		}
 		if len(exts) > 1 {
-			r.flag(FlagDisguised, "the part gives different names: "+strings.Join(names, " / "))
+			r.flag(policy.FlagDisguised, "the part gives different names: "+strings.Join(names, " / "))
 		}
 	}
 	if declared != "" && declared != TypeOctet && !sameFamily(declared, r.Type) {
-		r.flag(FlagDisguised, "declared "+declared+" but the content is "+r.Type)
+		r.flag(policy.FlagDisguised, "declared "+declared+" but the content is "+r.Type)
 	}
 }
 

@@ -3,6 +3,8 @@ package detect
 import (
 	"strings"
 	"testing"
+
+	"mugai/policy"
 )
 
 // An .xlsb is a zip of binary (BIFF12) parts. It used to be called an
@@ -34,10 +36,10 @@ func TestXLSB(t *testing.T) {
 		if r.Type != c.want {
 			t.Errorf("%s: type %s, want %s", c.name, r.Type, c.want)
 		}
-		if r.Has(FlagDisguised) != c.disguise {
-			t.Errorf("%s: disguised %v, want %v (%v)", c.name, r.Has(FlagDisguised), c.disguise, r.Detail)
+		if r.Has(policy.FlagDisguised) != c.disguise {
+			t.Errorf("%s: disguised %v, want %v (%v)", c.name, r.Has(policy.FlagDisguised), c.disguise, r.Detail)
 		}
-		if c.want == TypeXLSB && strings.HasPrefix(c.name, "表") && !r.Has(FlagMacro) { // its content types say macroEnabled
+		if c.want == TypeXLSB && strings.HasPrefix(c.name, "表") && !r.Has(policy.FlagMacro) { // its content types say macroEnabled
 			t.Errorf("%s: an xlsb is not flagged as macro-capable: %v", c.name, r.Detail)
 		}
 	}
