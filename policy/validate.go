@@ -20,115 +20,146 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 	if len(p.Rules) == 0 {
 		errs.Add(1, "rules", "a policy needs at least one rule")
 	}
-	if p.Body.Prefer != "plain" && p.Body.Prefer != "html" {
-		errs.Add(0, "body.prefer", "%q is not plain or html", p.Body.Prefer)
-	}
-	if !validLinks(p.Body.Links) || p.Body.Links == "" {
-		errs.Add(0, "body.links", "%q is not keep, defang or remove", p.Body.Links)
-	}
-	switch strings.ToLower(p.Body.Charset) {
-	case CharsetUTF8, CharsetISO2022JP:
-		p.Body.Charset = strings.ToLower(p.Body.Charset)
-	default:
-		errs.Add(0, "body.charset", "%q is not utf-8 or iso-2022-jp", p.Body.Charset)
-	}
-	if p.Body.Notice != NoticeTop && p.Body.Notice != NoticeBottom {
-		errs.Add(0, "body.notice", "%q is not top or bottom", p.Body.Notice)
-	}
-	if t := p.Body.SubjectTag; len([]rune(t)) > 40 || strings.ContainsFunc(t, unicode.IsControl) {
-		errs.Add(0, "body.subject_tag", "%q must be at most 40 characters on one line", t)
-	}
-	if nt := p.Body.NoticeText; (nt.JA == "") != (nt.EN == "") {
-		errs.Add(0, "body.notice_text", "needs both ja and en text, or neither (the built-in text)")
-	} else if len([]rune(nt.JA))+len([]rune(nt.EN)) > 4000 || strings.ContainsFunc(nt.JA+nt.EN, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) {
-		errs.Add(0, "body.notice_text", "must be plain text lines, at most 4000 characters")
-	}
+	p.Body.validate(errs)
 	if p.Authentication.ReceivedAbove < 0 {
 		errs.Add(0, "authentication.received_above", "%d is negative", p.Authentication.ReceivedAbove)
 	}
 	seen := map[string]int{}
 	for i := range p.Rules {
-		r := &p.Rules[i]
-		at := func(key string) int {
-			if i < len(lines) {
-				if l, ok := lines[i][key]; ok {
-					return l
-				}
-				return lines[i][""]
+		c := ruleCheck{where: fmt.Sprintf("rules[%d]", i), errs: errs}
+		if i < len(lines) {
+			c.lines = lines[i]
+		}
+		if id := p.Rules[i].ID; id != "" {
+			c.where += " (" + id + ")"
+		}
+		p.validateRule(&p.Rules[i], c, seen)
+	}
+}
+
+// validate checks the body options; the charset is kept in lower case.
+func (b *Body) validate(errs *strictyaml.Error) {
+	if b.Prefer != "plain" && b.Prefer != "html" {
+		errs.Add(0, "body.prefer", "%q is not plain or html", b.Prefer)
+	}
+	if !validLinks(b.Links) || b.Links == "" {
+		errs.Add(0, "body.links", "%q is not keep, defang or remove", b.Links)
+	}
+	switch strings.ToLower(b.Charset) {
+	case CharsetUTF8, CharsetISO2022JP:
+		b.Charset = strings.ToLower(b.Charset)
+	default:
+		errs.Add(0, "body.charset", "%q is not utf-8 or iso-2022-jp", b.Charset)
+	}
+	if b.Notice != NoticeTop && b.Notice != NoticeBottom {
+		errs.Add(0, "body.notice", "%q is not top or bottom", b.Notice)
+	}
+	if t := b.SubjectTag; len([]rune(t)) > 40 || strings.ContainsFunc(t, unicode.IsControl) {
+		errs.Add(0, "body.subject_tag", "%q must be at most 40 characters on one line", t)
+	}
+	if nt := b.NoticeText; (nt.JA == "") != (nt.EN == "") {
+		errs.Add(0, "body.notice_text", "needs both ja and en text, or neither (the built-in text)")
+	} else if len([]rune(nt.JA))+len([]rune(nt.EN)) > 4000 || strings.ContainsFunc(nt.JA+nt.EN, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) {
+		errs.Add(0, "body.notice_text", "must be plain text lines, at most 4000 characters")
+	}
+}
+
+// ruleCheck records the problems of one rule, each at the line of the key
+// it concerns (the rule's own line when the key is not written).
+type ruleCheck struct {
+	where string         // "rules[2] (id)"
+	lines map[string]int // key → line; "" → the rule's line (see ruleKeyLines)
+	errs  *strictyaml.Error
+}
+
+func (c ruleCheck) at(key string) int {
+	if l, ok := c.lines[key]; ok {
+		return l
+	}
+	return c.lines[""]
+}
+
+func (c ruleCheck) add(key, format string, args ...any) {
+	c.errs.Add(c.at(key), c.where, format, args...)
+}
+
+// validateRule checks one rule: its id (unique among seen), the clause it
+// cites against the policy's catalogue, its reason, action, match and
+// options, and that the action fits every role the rule can match.
+func (p *Policy) validateRule(r *Rule, c ruleCheck, seen map[string]int) {
+	r.Line = c.at("")
+	switch {
+	case r.ID == "":
+		c.add("", "id is required")
+	case !idPattern.MatchString(r.ID):
+		c.add("id", "id %q must be lower-case letters, digits and '-', at most 64", r.ID)
+	case strings.HasPrefix(r.ID, "builtin-"):
+		c.add("id", "ids starting with builtin- are reserved")
+	default:
+		if prev, dup := seen[r.ID]; dup {
+			c.add("id", "duplicate id (first used on line %d)", prev)
+		}
+		seen[r.ID] = c.at("id")
+	}
+	if r.Clause == "" {
+		c.add("", "clause is required (the clause of the municipal policy this rule serves, e.g. \"2(13)\")")
+	} else if _, ok := p.Clauses.Lookup(r.Clause); !ok {
+		c.add("clause", "clause %q is not in the clause catalogue (known: %s)", r.Clause, strings.Join(p.Clauses.IDs(), ", "))
+	}
+	if r.Reason.JA == "" || r.Reason.EN == "" {
+		c.add("reason", "reason needs both ja and en text")
+	}
+	act, err := ParseAction(string(r.Action))
+	if r.Action == "" {
+		c.add("", "action is required")
+	} else if err != nil {
+		c.add("action", "%v", err)
+	}
+	r.Match.validate(c.where, c.at("match"), c.errs)
+	if len(r.Match.Authenticated) > 0 && len(p.Authentication.AuthservIDs) == 0 {
+		c.add("match", "match.authenticated needs authentication.authserv_ids: the authserv-id of the upstream MTA whose Authentication-Results are trusted")
+	}
+	known := err == nil // the checks below that depend on the action need one
+	c.checkOptions(r.Options, act, known)
+	if known {
+		for _, role := range r.Match.roles() {
+			if !slices.Contains(allowedActions[role], act) {
+				c.add("action", "action %s cannot apply to role %s (allowed: %s); narrow match.role", act, role, joinActions(allowedActions[role]))
 			}
-			return 0
 		}
-		r.Line = at("")
-		where := fmt.Sprintf("rules[%d]", i)
-		if r.ID != "" {
-			where += " (" + r.ID + ")"
-		}
+	}
+}
+
+// checkOptions checks each option's value, and (when the action is known)
+// that the action uses it.
+func (c ruleCheck) checkOptions(o Options, act Action, known bool) {
+	if !validLinks(o.Links) {
+		c.add("options", "options.links %q is not keep, defang or remove", o.Links)
+	} else if o.Links != "" && act != ActionTextify && known {
+		c.add("options", "options.links only applies to textify rules")
+	}
+	switch {
+	case o.Into != "" && o.Into != "attachment" && o.Into != "body":
+		c.add("options", "options.into %q is not attachment or body", o.Into)
+	case o.Into != "" && act != ActionExtract && known:
+		c.add("options", "options.into only applies to extract rules")
+	}
+	switch {
+	case o.URI != "" && o.URI != "keep" && o.URI != "remove":
+		c.add("options", "options.uri %q is not keep or remove", o.URI)
+	case o.URI != "" && act != ActionDisarm && known:
+		c.add("options", "options.uri only applies to disarm rules")
+	}
+	for _, n := range []struct {
+		name      string
+		v, lo, hi int
+	}{{"dpi", o.DPI, 36, 300}, {"quality", o.Quality, 30, 95}, {"pages", o.Pages, 1, 500}} {
 		switch {
-		case r.ID == "":
-			errs.Add(at(""), where, "id is required")
-		case !idPattern.MatchString(r.ID):
-			errs.Add(at("id"), where, "id %q must be lower-case letters, digits and '-', at most 64", r.ID)
-		case strings.HasPrefix(r.ID, "builtin-"):
-			errs.Add(at("id"), where, "ids starting with builtin- are reserved")
-		default:
-			if prev, dup := seen[r.ID]; dup {
-				errs.Add(at("id"), where, "duplicate id (first used on line %d)", prev)
-			}
-			seen[r.ID] = at("id")
-		}
-		if r.Clause == "" {
-			errs.Add(at(""), where, "clause is required (the clause of the municipal policy this rule serves, e.g. \"2(13)\")")
-		} else if _, ok := p.Clauses.Lookup(r.Clause); !ok {
-			errs.Add(at("clause"), where, "clause %q is not in the clause catalogue (known: %s)", r.Clause, strings.Join(p.Clauses.IDs(), ", "))
-		}
-		if r.Reason.JA == "" || r.Reason.EN == "" {
-			errs.Add(at("reason"), where, "reason needs both ja and en text")
-		}
-		act, err := ParseAction(string(r.Action))
-		if r.Action == "" {
-			errs.Add(at(""), where, "action is required")
-		} else if err != nil {
-			errs.Add(at("action"), where, "%v", err)
-		}
-		r.Match.validate(where, at("match"), errs)
-		if len(r.Match.Authenticated) > 0 && len(p.Authentication.AuthservIDs) == 0 {
-			errs.Add(at("match"), where, "match.authenticated needs authentication.authserv_ids: the authserv-id of the upstream MTA whose Authentication-Results are trusted")
-		}
-		if !validLinks(r.Options.Links) {
-			errs.Add(at("options"), where, "options.links %q is not keep, defang or remove", r.Options.Links)
-		} else if r.Options.Links != "" && act != ActionTextify && err == nil {
-			errs.Add(at("options"), where, "options.links only applies to textify rules")
-		}
-		switch {
-		case r.Options.Into != "" && r.Options.Into != "attachment" && r.Options.Into != "body":
-			errs.Add(at("options"), where, "options.into %q is not attachment or body", r.Options.Into)
-		case r.Options.Into != "" && act != ActionExtract && err == nil:
-			errs.Add(at("options"), where, "options.into only applies to extract rules")
-		}
-		switch {
-		case r.Options.URI != "" && r.Options.URI != "keep" && r.Options.URI != "remove":
-			errs.Add(at("options"), where, "options.uri %q is not keep or remove", r.Options.URI)
-		case r.Options.URI != "" && act != ActionDisarm && err == nil:
-			errs.Add(at("options"), where, "options.uri only applies to disarm rules")
-		}
-		for _, o := range []struct {
-			name      string
-			v, lo, hi int
-		}{{"dpi", r.Options.DPI, 36, 300}, {"quality", r.Options.Quality, 30, 95}, {"pages", r.Options.Pages, 1, 500}} {
-			switch {
-			case o.v == 0:
-			case o.v < o.lo || o.v > o.hi:
-				errs.Add(at("options"), where, "options.%s %d is outside %d–%d", o.name, o.v, o.lo, o.hi)
-			case act != ActionFlatten && err == nil:
-				errs.Add(at("options"), where, "options.%s only applies to flatten rules", o.name)
-			}
-		}
-		if err == nil {
-			for _, role := range r.Match.roles() {
-				if !slices.Contains(allowedActions[role], act) {
-					errs.Add(at("action"), where, "action %s cannot apply to role %s (allowed: %s); narrow match.role", act, role, joinActions(allowedActions[role]))
-				}
-			}
+		case n.v == 0:
+		case n.v < n.lo || n.v > n.hi:
+			c.add("options", "options.%s %d is outside %d–%d", n.name, n.v, n.lo, n.hi)
+		case act != ActionFlatten && known:
+			c.add("options", "options.%s only applies to flatten rules", n.name)
 		}
 	}
 }
