@@ -128,6 +128,34 @@ type Limits struct {
 	// that would go past it is removed; the rest of the message goes on.
 	// What a rebuild expands into is also reserved from rebuild_memory.
 	MessageExpansion int64 `yaml:"message_expansion" json:"message_expansion"`
+	// SanitizeTimeout bounds one sanitizer run (one file disarmed,
+	// flattened or extracted): past it the part is removed
+	// (sanitize-failed) and the rest of the message goes on. The whole
+	// rebuild stays bounded by rebuild_timeout.
+	SanitizeTimeout Duration `yaml:"sanitize_timeout" json:"sanitize_timeout"`
+	// ForwardDepth bounds messages inside messages (message/rfc822 and
+	// mails in files): a deeper one is removed (depth-limit).
+	ForwardDepth int `yaml:"forward_depth" json:"forward_depth"`
+	// ArchiveDepth bounds archives inside archives (a ZIP in a ZIP is 2).
+	ArchiveDepth int `yaml:"archive_depth" json:"archive_depth"`
+	// ArchiveMembers bounds the archive members of one message, all its
+	// archives together (each archive holds at most 1000).
+	ArchiveMembers int `yaml:"archive_members" json:"archive_members"`
+	// ArchiveBytes bounds the decompressed bytes of one archive, all its
+	// members, checked on the sizes its directory declares before
+	// anything is inflated (message_expansion bounds all of them).
+	ArchiveBytes int64 `yaml:"archive_bytes" json:"archive_bytes"`
+}
+
+// sanitizeLimits are the rebuild's limits (sanitize.Limits) the config
+// sets: every one, so none is fixed in code.
+func (c Config) sanitizeLimits() sanitize.Limits {
+	l := c.Limits
+	return sanitize.Limits{
+		MaxDepth: l.MIMEDepth, MaxParts: l.MIMEParts, MaxHeaderBytes: l.HeaderBytes, MaxPartBytes: c.Accept.MaxMessageBytes,
+		MaxExpansion: l.MessageExpansion, SanitizeTimeout: l.SanitizeTimeout.D(), MaxForwardDepth: l.ForwardDepth,
+		MaxArchiveDepth: l.ArchiveDepth, MaxArchiveMembers: l.ArchiveMembers, MaxArchiveBytes: l.ArchiveBytes,
+	}
 }
 
 // maxRebuildTimeout is the 10 minutes RFC 5321 4.5.3.2.6 gives a sender
@@ -168,12 +196,21 @@ func Defaults() Config {
 		OriginalsRetention: Duration(30 * 24 * time.Hour),
 		Audit:              "var/audit.jsonl",
 		Cache:              "var/cache",
-		Limits: Limits{MIMEDepth: 32, MIMEParts: 1000, HeaderBytes: 256 << 10, RebuildMemory: 1 << 30,
-			RebuildTimeout: Duration(3 * time.Minute), MessageExpansion: sanitize.DefaultExpansion},
-		Backpressure:  Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
-		Durability:    DurabilityFilesystem,
-		ShutdownGrace: Duration(30 * time.Second),
+		Limits:             defaultLimits(),
+		Backpressure:       Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
+		Durability:         DurabilityFilesystem,
+		ShutdownGrace:      Duration(30 * time.Second),
 	}
+}
+
+// defaultLimits are the embedded limits: the rebuild's own defaults
+// (sanitize.DefaultLimits), and the gateway's memory and time budgets.
+func defaultLimits() Limits {
+	s := sanitize.DefaultLimits
+	return Limits{MIMEDepth: s.MaxDepth, MIMEParts: s.MaxParts, HeaderBytes: s.MaxHeaderBytes, RebuildMemory: 1 << 30,
+		RebuildTimeout: Duration(3 * time.Minute), MessageExpansion: s.MaxExpansion,
+		SanitizeTimeout: Duration(s.SanitizeTimeout), ForwardDepth: s.MaxForwardDepth, ArchiveDepth: s.MaxArchiveDepth,
+		ArchiveMembers: s.MaxArchiveMembers, ArchiveBytes: s.MaxArchiveBytes}
 }
 
 // LoadConfig reads a config file over the defaults and validates it. The
@@ -342,7 +379,27 @@ func (c *Config) Validate() error {
 	if c.Limits.HeaderBytes < 1024 {
 		add("limits.header_bytes", "must be at least 1024")
 	}
+	c.Limits.validateSanitize(add)
 	return errors.Join(errs...)
+}
+
+// validateSanitize checks the limits of the sanitizers, archives and
+// forwarded messages.
+func (l Limits) validateSanitize(add func(path, format string, args ...any)) {
+	if t := l.SanitizeTimeout.D(); t <= 0 || t >= maxRebuildTimeout {
+		add("limits.sanitize_timeout", "%s must be a positive duration below 10m, such as 60s (limits.rebuild_timeout bounds the whole rebuild)", t)
+	}
+	for _, n := range []struct {
+		key    string
+		v, max int
+	}{{"forward_depth", l.ForwardDepth, 10}, {"archive_depth", l.ArchiveDepth, 10}, {"archive_members", l.ArchiveMembers, 100000}} {
+		if n.v < 1 || n.v > n.max {
+			add("limits."+n.key, "%d must be between 1 and %d", n.v, n.max)
+		}
+	}
+	if l.ArchiveBytes < 1<<20 {
+		add("limits.archive_bytes", "%d is too small (at least 1048576)", l.ArchiveBytes)
+	}
 }
 
 func parseNetwork(s string) (netip.Prefix, error) {

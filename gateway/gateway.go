@@ -207,10 +207,7 @@ type engine struct {
 func (g *Gateway) newEngine(pol *policy.Policy) *engine {
 	c := g.cfg
 	return &engine{policy: pol, rebuilder: &sanitize.Rebuilder{Policy: pol, Hostname: c.Hostname, Sanitizers: g.sanitizers,
-		Expansion: c.Limits.MessageExpansion, Limits: sanitize.Limits{
-			MaxDepth: c.Limits.MIMEDepth, MaxParts: c.Limits.MIMEParts,
-			MaxHeaderBytes: c.Limits.HeaderBytes, MaxPartBytes: c.Accept.MaxMessageBytes,
-		}}}
+		Limits: c.sanitizeLimits()}}
 }
 
 // Policy returns the policy in force.

@@ -116,8 +116,7 @@ func releaseMessage(cfg Config, m originals.Meta, orig []byte, rel Released, req
 		h.AddText("X-Mugai-Release-Reason", req.Reason)
 		return append(h.Fields(), orig...), nil
 	}
-	part, err := sanitize.FindPart(bytes.NewReader(orig), req.Part, sanitize.Limits{
-		MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderBytes, MaxPartBytes: cfg.Accept.MaxMessageBytes})
+	part, err := sanitize.FindPart(bytes.NewReader(orig), req.Part, cfg.sanitizeLimits())
 	if err != nil {
 		return nil, err
 	}

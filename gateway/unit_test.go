@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -219,6 +220,16 @@ func TestConfig(t *testing.T) {
 			{"limits:\n  message_expansion: 1048576\n", ""},
 			{"limits:\n  message_expansion: 1000\n", "limits.message_expansion: 1000 is too small"},
 			{"limits:\n  message_expansion: 0\n", "limits.message_expansion: 0 is too small"},
+			// the sanitizer, archive and forwarding limits
+			{"limits:\n  sanitize_timeout: 90s\n  forward_depth: 1\n  archive_depth: 10\n  archive_members: 100000\n  archive_bytes: 1048576\n", ""},
+			{"limits:\n  sanitize_timeout: 0s\n", "limits.sanitize_timeout: 0s must be a positive duration below 10m"},
+			{"limits:\n  sanitize_timeout: 10m\n", "limits.sanitize_timeout: 10m0s must be a positive duration below 10m"},
+			{"limits:\n  sanitize_timeout: later\n", `"later" is not a duration`},
+			{"limits:\n  forward_depth: 0\n", "limits.forward_depth: 0 must be between 1 and 10"},
+			{"limits:\n  archive_depth: 11\n", "limits.archive_depth: 11 must be between 1 and 10"},
+			{"limits:\n  archive_members: -1\n", "limits.archive_members: -1 must be between 1 and 100000"},
+			{"limits:\n  archive_bytes: 1000\n", "limits.archive_bytes: 1000 is too small (at least 1048576)"},
+			{"limits:\n  archive_member: 5\n", "limits.archive_member: unknown key"},
 		}
 		for i, tc := range tests {
 			p := filepath.Join(dir, fmt.Sprintf("limits%d.yaml", i))
@@ -231,8 +242,31 @@ func TestConfig(t *testing.T) {
 				t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
 			}
 		}
-		if d := Defaults().Limits; d.RebuildTimeout.D() != 3*time.Minute || d.MessageExpansion != sanitize.DefaultExpansion {
+		if d := Defaults().Limits; d.RebuildTimeout.D() != 3*time.Minute || d.MessageExpansion != sanitize.DefaultLimits.MaxExpansion {
 			t.Errorf("defaults: rebuild_timeout %s, message_expansion %d", d.RebuildTimeout.D(), d.MessageExpansion)
+		}
+		// The defaults are what was fixed in code before they were keys.
+		if d := Defaults().Limits; d.SanitizeTimeout.D() != 60*time.Second || d.ForwardDepth != 3 || d.ArchiveDepth != 3 ||
+			d.ArchiveMembers != 5000 || d.ArchiveBytes != 256<<20 || d.MIMEDepth != 32 || d.MIMEParts != 1000 || d.HeaderBytes != 256<<10 {
+			t.Errorf("defaults: %+v", d)
+		}
+	})
+	t.Run("limits reach the rebuild", func(t *testing.T) {
+		c := Defaults()
+		c.Accept.MaxMessageBytes = 7 << 20
+		c.Limits = Limits{MIMEDepth: 11, MIMEParts: 12, HeaderBytes: 13 << 10, MessageExpansion: 14 << 20,
+			SanitizeTimeout: Duration(15 * time.Second), ForwardDepth: 2, ArchiveDepth: 4, ArchiveMembers: 17, ArchiveBytes: 18 << 20}
+		want := sanitize.Limits{MaxDepth: 11, MaxParts: 12, MaxHeaderBytes: 13 << 10, MaxPartBytes: 7 << 20, MaxExpansion: 14 << 20,
+			SanitizeTimeout: 15 * time.Second, MaxForwardDepth: 2, MaxArchiveDepth: 4, MaxArchiveMembers: 17, MaxArchiveBytes: 18 << 20}
+		if got := c.sanitizeLimits(); got != want {
+			t.Errorf("sanitizeLimits = %+v\nwant %+v", got, want)
+		}
+		// Logged with the effective config at start (serve marshals it).
+		js, _ := json.Marshal(Defaults())
+		for _, k := range []string{`"sanitize_timeout":"1m0s"`, `"forward_depth":3`, `"archive_depth":3`, `"archive_members":5000`, `"archive_bytes":268435456`} {
+			if !strings.Contains(string(js), k) {
+				t.Errorf("effective config lacks %s: %s", k, js)
+			}
 		}
 	})
 	t.Run("bad duration", func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"mugai/policy"
 	"mugai/sanitize/detect"
@@ -201,11 +200,7 @@ func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, f file, typ strin
 // sanitize runs one sanitizer on a file in a goroutine of its own, within
 // the sanitizer timeout and the rebuild's context; a panic is an error.
 func (rb *Rebuilder) sanitize(st *state, s format.Sanitizer, rule policy.Rule, f file, typ string) (format.Verdict, []byte, error) {
-	timeout := rb.SanitizeTimeout
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(st.ctx, timeout)
+	ctx, cancel := context.WithTimeout(st.ctx, rb.Limits.withDefaults().SanitizeTimeout)
 	defer cancel()
 	type result struct {
 		v   format.Verdict

@@ -186,7 +186,7 @@ func TestSanitizerFailuresFailClosed(t *testing.T) {
 	for _, mode := range []string{"error", "panic", "hang"} {
 		reg := &format.Registry{}
 		reg.Register("disarm", &badSanitizer{mode}, "text/*")
-		rb := &Rebuilder{Policy: policy.Default(), Sanitizers: reg, SanitizeTimeout: 20 * time.Millisecond}
+		rb := &Rebuilder{Policy: policy.Default(), Sanitizers: reg, Limits: Limits{SanitizeTimeout: 20 * time.Millisecond}}
 		res, err := rb.Rebuild(testEnvelope, strings.NewReader(withAttachment("text/plain", "a.txt", []byte("hello\n"))))
 		if err != nil {
 			t.Fatalf("%s: %v", mode, err)

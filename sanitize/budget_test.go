@@ -43,7 +43,7 @@ func TestExpansionBudget(t *testing.T) {
 		members = append(members, zipEntry{name: fmt.Sprintf("photo%02d.jpg", i), data: photo})
 	}
 	rb := testRebuilder()
-	rb.Expansion = 8 << 20
+	rb.Limits.MaxExpansion = 8 << 20
 	msg := withAttachment("application/zip", "photos.zip", makeZip(t, members...))
 	res, err := rb.Rebuild(testEnvelope, strings.NewReader(msg))
 	if err != nil {
@@ -73,7 +73,7 @@ func TestExpansionBudget(t *testing.T) {
 func TestRebuildDeadline(t *testing.T) {
 	reg := &format.Registry{}
 	reg.Register("disarm", &badSanitizer{"hang"}, "text/*")
-	rb := &Rebuilder{Policy: policy.Default(), Sanitizers: reg, SanitizeTimeout: time.Minute}
+	rb := &Rebuilder{Policy: policy.Default(), Sanitizers: reg, Limits: Limits{SanitizeTimeout: time.Minute}}
 	msg := withAttachment("text/plain", "a.txt", []byte("hello\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

@@ -8,9 +8,6 @@ import (
 	"mugai/policy"
 )
 
-// maxForwardLevel bounds messages inside messages.
-const maxForwardLevel = 3
-
 // forwarded decides an attached message (message/rfc822): disarm rebuilds
 // it by the same rules and attaches the result as a sanitized .eml;
 // extract puts its rebuilt text in a .txt attachment or in the body;
@@ -27,8 +24,8 @@ func (rb *Rebuilder) forwarded(st *state, f file, found policy.Decision) outcome
 	default:
 		return stripped(found, rule, policy.ReasonAttachment, "")
 	}
-	if f.level+1 > maxForwardLevel {
-		return stripped(found, policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("messages nested deeper than %d", maxForwardLevel))
+	if maxLevel := rb.Limits.withDefaults().MaxForwardDepth; f.level+1 > maxLevel {
+		return stripped(found, policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("messages nested deeper than %d", maxLevel))
 	}
 	env := Envelope{ID: found.MsgID, Nested: true}
 	res, err := rb.rebuild(st, env, newMessageBytes(messageStart(f.body)), f.path+"/")

@@ -1,6 +1,7 @@
 package sanitize
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -209,5 +210,67 @@ func TestHTMLTooDeepEndToEnd(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no %s decision", policy.ReasonBodyLimit)
+	}
+}
+
+// TestConfiguredLimits: the limits that were fixed in code are taken from
+// Limits (the gateway's limits: section), and a zero field keeps today's
+// default.
+func TestConfiguredLimits(t *testing.T) {
+	text := func(name string) zipEntry { return zipEntry{name: name, data: []byte("text of " + name + "\n")} }
+	forward := func(boundary, msg string) string {
+		return crlf("From: b@example.jp\nSubject: fwd\nContent-Type: multipart/mixed; boundary="+boundary+"\n\n--"+boundary+"\nContent-Type: text/plain\n\nsee attached\n--"+boundary+"\n") +
+			"Content-Type: message/rfc822\r\n\r\n" + msg + "\r\n--" + boundary + "--\r\n"
+	}
+	twice := forward("outer", forward("inner", crlf("From: c@example.jp\nSubject: inner\n\ninner text\n")))
+	twoZips := crlf("From: a@example.jp\nSubject: att\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody text\n--b\n") +
+		"Content-Type: application/zip\r\nContent-Disposition: attachment; filename=\"a.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		string(wrapBase64(makeZip(t, text("a1.txt"), text("a2.txt")))) + "--b\r\n" +
+		"Content-Type: application/zip\r\nContent-Disposition: attachment; filename=\"b.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		string(wrapBase64(makeZip(t, text("b1.txt"), text("b2.txt")))) + "--b--\r\n"
+	tests := []struct {
+		name   string
+		lim    Limits
+		msg    string
+		reason policy.Reason // "": no part removed for a limit
+		detail string
+	}{
+		// Messages inside messages (forward_depth).
+		{"forward depth default", Limits{}, twice, "", ""},
+		{"forward depth 1", Limits{MaxForwardDepth: 1}, twice, policy.ReasonDepthLimit, "messages nested deeper than 1"},
+		// Archives inside archives (archive_depth).
+		{"archive depth default", Limits{}, withAttachment("application/zip", "z.zip", makeZip(t, zipEntry{name: "in.zip", data: makeZip(t, text("a.txt"))})), "", ""},
+		{"archive depth 1", Limits{MaxArchiveDepth: 1}, withAttachment("application/zip", "z.zip", makeZip(t, zipEntry{name: "in.zip", data: makeZip(t, text("a.txt"))})),
+			policy.ReasonDepthLimit, "archive nested deeper than 1"},
+		// Archive members of the whole message (archive_members).
+		{"members default", Limits{}, twoZips, "", ""},
+		{"members 3 across two archives", Limits{MaxArchiveMembers: 3}, twoZips, policy.ReasonSanitizeFailed, "archive: too many members"},
+		// Decompressed bytes of one archive (archive_bytes).
+		{"archive bytes", Limits{MaxArchiveBytes: 1000}, withAttachment("application/zip", "z.zip", makeZip(t, zipEntry{name: "big.txt", data: bytes.Repeat([]byte("a line of text\n"), 100)})),
+			policy.ReasonSanitizeFailed, "archive: decompressed size over the limit"},
+	}
+	for _, tc := range tests {
+		rb := testRebuilder()
+		rb.Limits = tc.lim
+		res, err := rb.Rebuild(testEnvelope, strings.NewReader(tc.msg))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var hit *policy.Decision
+		for i, d := range res.Decisions {
+			if d.Reason == policy.ReasonDepthLimit || d.Reason == policy.ReasonSanitizeFailed {
+				hit = &res.Decisions[i]
+			}
+		}
+		switch {
+		case tc.reason == "" && hit != nil:
+			t.Errorf("%s: part %s removed: %s (%s)", tc.name, hit.Path, hit.Reason, hit.Detail)
+		case tc.reason != "" && (hit == nil || hit.Reason != tc.reason || !strings.Contains(hit.Detail, tc.detail)):
+			t.Errorf("%s: decision %+v, want %s with %q", tc.name, hit, tc.reason, tc.detail)
+		}
+	}
+	if d := DefaultLimits; d.SanitizeTimeout != 60*time.Second || d.MaxForwardDepth != 3 || d.MaxArchiveDepth != 3 ||
+		d.MaxArchiveMembers != 5000 || d.MaxArchiveBytes != 256<<20 || d.MaxExpansion != 512<<20 {
+		t.Errorf("defaults changed: %+v", d)
 	}
 }

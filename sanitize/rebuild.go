@@ -33,20 +33,7 @@ type Rebuilder struct {
 	// Sanitizers carries out disarm (and later extract, flatten) per
 	// detected type; built in main. Nil: those actions strip.
 	Sanitizers *format.Registry
-	// SanitizeTimeout bounds one sanitizer run; default 60s.
-	SanitizeTimeout time.Duration
-	// ArchiveLimits bound each archive opened; zero fields take defaults.
-	ArchiveLimits ArchiveLimits
-	// Expansion bounds what one message may expand into, all parts
-	// together (decompressed archive members, decoded pixels, rendered
-	// pages, sanitizer output); default DefaultExpansion.
-	Expansion int64
 }
-
-// DefaultExpansion is the per-message expansion budget when
-// Rebuilder.Expansion is zero: ten 12-megapixel photos fit, a ZIP of
-// twenty 40-megapixel ones does not.
-const DefaultExpansion = 512 << 20
 
 // ErrDeadline is a rebuild stopped by its context (limits.rebuild_timeout
 // in the gateway): nothing of it is kept and the client is told to retry.
@@ -141,11 +128,9 @@ func (rb *Rebuilder) RebuildContext(ctx context.Context, env Envelope, r io.Read
 	if env.Received.IsZero() {
 		env.Received = time.Now()
 	}
-	limit := rb.Expansion
-	if limit <= 0 {
-		limit = DefaultExpansion
-	}
-	st := &state{ctx: ctx, spend: spend{budget: format.NewBudget(limit, peakGrow(grow)), members: 5000}, about: about{sender: env.From, rcpts: env.Rcpts}}
+	lim := rb.Limits.withDefaults()
+	st := &state{ctx: ctx, spend: spend{budget: format.NewBudget(lim.MaxExpansion, peakGrow(grow)), members: lim.MaxArchiveMembers},
+		about: about{sender: env.From, rcpts: env.Rcpts}}
 	res, err = rb.rebuild(st, env, r, "")
 	if err == nil && st.abort != nil {
 		res, err = nil, st.abort

@@ -12,37 +12,19 @@ import (
 	"mugai/sanitize/archive"
 )
 
-// ArchiveLimits bound one archive; see archive.Limits.
-type ArchiveLimits struct {
-	MaxDepth int // archives inside archives; default 3
-	archive.Limits
-}
-
-func (l ArchiveLimits) withDefaults() ArchiveLimits {
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = 3
-	}
-	if l.MaxTotal <= 0 {
-		l.MaxTotal = 256 << 20
-	}
-	return l
-}
-
 // openZip rebuilds a ZIP: every member gets its own decision by the same
-// rules (recursively, up to MaxDepth), and a new archive is written from
+// rules (recursively, up to Limits.MaxArchiveDepth), and a new archive is written from
 // the members that survive, with their rebuilt bytes. The members'
 // decisions are the outcome's inner ones.
 func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, found policy.Decision) outcome {
-	lim := rb.ArchiveLimits.withDefaults()
-	if f.depth >= lim.MaxDepth {
-		return stripped(found, policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("archive nested deeper than %d", lim.MaxDepth))
+	lim := rb.Limits.withDefaults()
+	if f.depth >= lim.MaxArchiveDepth {
+		return stripped(found, policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("archive nested deeper than %d", lim.MaxArchiveDepth))
 	}
-	al := lim.Limits
-	al.MaxTotal = lim.MaxTotal
+	al := archive.Limits{MaxTotal: lim.MaxArchiveBytes, MaxMembers: min(archive.DefaultLimits.MaxMembers, st.members)}
 	if left := st.budget.Left(); left >= 0 {
 		al.MaxTotal = min(al.MaxTotal, left)
 	}
-	al.MaxMembers = min(max(al.MaxMembers, 1000), st.members)
 	if al.MaxMembers <= 0 || al.MaxTotal <= 0 {
 		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, "the message's archive budget is used up")
 	}

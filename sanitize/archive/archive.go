@@ -43,18 +43,21 @@ type Limits struct {
 	Budget *format.Budget
 }
 
+// DefaultLimits are the limits a zero field takes.
+var DefaultLimits = Limits{MaxMembers: 1000, MaxTotal: 256 << 20, MaxMember: 64 << 20, MaxRatio: 100}
+
 func (l Limits) withDefaults() Limits {
 	if l.MaxMembers <= 0 {
-		l.MaxMembers = 1000
+		l.MaxMembers = DefaultLimits.MaxMembers
 	}
 	if l.MaxTotal <= 0 {
-		l.MaxTotal = 256 << 20
+		l.MaxTotal = DefaultLimits.MaxTotal
 	}
 	if l.MaxMember <= 0 {
-		l.MaxMember = 64 << 20
+		l.MaxMember = DefaultLimits.MaxMember
 	}
 	if l.MaxRatio <= 0 {
-		l.MaxRatio = 100
+		l.MaxRatio = DefaultLimits.MaxRatio
 	}
 	return l
 }
