@@ -238,6 +238,9 @@ func TestContribConfig(t *testing.T) {
 	if cfg.Listen != "127.0.0.1:10026" || cfg.Deliver.TLS != "required" || cfg.Metrics == "" {
 		t.Errorf("contrib config = %+v", cfg)
 	}
+	if cfg.Limits != gateway.Defaults().Limits { // it shows the defaults of the limits an admin may tune
+		t.Errorf("contrib limits %+v, defaults %+v", cfg.Limits, gateway.Defaults().Limits)
+	}
 	unit, err := os.ReadFile("../../contrib/mugai.service")
 	if err != nil {
 		t.Fatal(err)
