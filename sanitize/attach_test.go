@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/japanese"
+
 	"mugai/policy"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
@@ -92,8 +94,7 @@ func TestDisarmedAttachments(t *testing.T) {
 
 // decodeTextForTest returns s in Shift_JIS, as Japanese Excel writes CSV.
 func decodeTextForTest(s string) ([]byte, error) {
-	enc, _ := lookupCharset("shift_jis")
-	return enc.NewEncoder().Bytes([]byte(s))
+	return japanese.ShiftJIS.NewEncoder().Bytes([]byte(s))
 }
 
 func zipBytes(t *testing.T, encrypted bool, name, content string) []byte {

@@ -23,6 +23,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
+	"mugai/sanitize/text"
 )
 
 // Rebuilder turns received messages into sanitized ones.
@@ -236,10 +237,10 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 				// body's link mode, invisible characters go, files
 				// written as text (uuencode, yEnc, BinHex) are cut out.
 				name := orName(noticeSafe(leaf.filename))
-				text, _ := plainText("――― " + name + " の本文 / text of " + name + " ―――\n" +
+				s, _ := text.Normalize("――― " + name + " の本文 / text of " + name + " ―――\n" +
 					strings.TrimRight(strings.ReplaceAll(string(att.data), "\r\n", "\n"), "\n"))
-				text, embedded := stripEmbeddedFiles(text)
-				bodies = append(bodies, transformLinks(text, rb.Policy.Body.Links))
+				s, embedded := text.StripEmbeddedFiles(s)
+				bodies = append(bodies, text.TransformLinks(s, rb.Policy.Body.Links))
 				for _, e := range embedded {
 					findings = append(findings, finding(d, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
 				}

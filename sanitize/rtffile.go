@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"mugai/sanitize/format"
+	"mugai/sanitize/text"
 )
 
 // RTFTypes lists the detected types RTFText takes.
@@ -62,9 +63,9 @@ func (RTFText) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io
 	if rtfHasObjects(b) {
 		return format.Verdict{}, fmt.Errorf("rtf: embeds objects")
 	}
-	text, _ := plainText(rtfToText(b))
+	s, _ := text.Normalize(text.RTFToText(b))
 	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
-	_, err = io.WriteString(out, strings.ReplaceAll(text, "\n", "\r\n")+"\r\n")
+	_, err = io.WriteString(out, strings.ReplaceAll(s, "\n", "\r\n")+"\r\n")
 	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
 		Removed: []string{"only the text was kept: formatting and pictures removed"}}, err
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"mugai/sanitize/format"
+	"mugai/sanitize/text"
 )
 
 // TextFile disarms plain text and CSV attachments: the text is decoded
@@ -42,11 +43,11 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err != nil {
 		return format.Verdict{}, fmt.Errorf("text: %w", err)
 	}
-	text, res, used := decodeText(raw, "")
-	if res == decodedUnknown || res == decodedLossy {
+	s, res, used := text.Decode(raw, "")
+	if res == text.DecodedUnknown || res == text.DecodedLossy {
 		return format.Verdict{}, fmt.Errorf("text: not readable text in any charset we know")
 	}
-	text, hidden := plainText(text)
+	s, hidden := text.Normalize(s)
 	v := format.Verdict{Type: "text/plain; charset=utf-8"}
 	if used != "utf-8" {
 		v.Removed = append(v.Removed, "re-encoded from "+used+" to UTF-8")
@@ -55,15 +56,15 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		v.Removed = append(v.Removed, fmt.Sprintf("%d invisible or direction-changing characters", hidden))
 	}
 	if ext := strings.ToLower(extOf(p.Filename)); p.SniffedType != "text/csv" && ext != "csv" && ext != "tsv" {
-		_, err := io.WriteString(out, strings.ReplaceAll(text, "\n", "\r\n")+"\r\n")
+		_, err := io.WriteString(out, strings.ReplaceAll(s, "\n", "\r\n")+"\r\n")
 		return v, err
 	}
 	if err := ctx.Err(); err != nil {
 		return format.Verdict{}, err
 	}
-	r := csv.NewReader(strings.NewReader(text))
+	r := csv.NewReader(strings.NewReader(s))
 	r.FieldsPerRecord, r.LazyQuotes = -1, true
-	if strings.Count(firstLine(text), "\t") > strings.Count(firstLine(text), ",") {
+	if strings.Count(firstLine(s), "\t") > strings.Count(firstLine(s), ",") {
 		r.Comma = '\t'
 	}
 	records, err := r.ReadAll()

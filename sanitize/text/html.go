@@ -1,13 +1,12 @@
-package sanitize
+package text
 
 import (
 	"bytes"
 	"fmt"
-	"strings"
-	"unicode/utf8"
-
 	"net/url"
 	"regexp"
+	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -16,32 +15,43 @@ import (
 	"mugai/policy"
 )
 
-// htmlToText renders an HTML document as readable plain text: block
+// Rendering is a document turned into text, with what was found on the
+// way.
+type Rendering struct {
+	Text       string
+	Hidden     int      // hidden elements and invisible characters left out
+	Mismatches []string // links whose text names another host: "shows X, leads to Y"
+	Cut        bool     // the rendering stopped at its size limit
+	TooDeep    bool     // HTML nested too deeply: read without its layout
+}
+
+// HTMLToText renders an HTML document as readable plain text: block
 // structure kept as line breaks, lists bulleted, data tables row by row,
 // links as "text <url>" (or text only when links are removed), image alt
 // text; scripts, styles, comments, the head and hidden elements dropped and
 // counted, and links whose text names another host than their target
-// reported.
-func htmlToText(doc []byte, links string) rendered {
-	return htmlToTextLimit(doc, links, textLimit(0, len(doc)))
+// reported. links is the link mode (policy.LinksKeep, LinksDefang,
+// LinksRemove); the text is at most Limit(0, len(doc)) bytes.
+func HTMLToText(doc []byte, links string) Rendering {
+	return HTMLToTextLimit(doc, links, Limit(0, len(doc)))
 }
 
-// htmlToTextLimit is htmlToText with a limit on the text: the rendering
-// stops growing at limit bytes (r.cut says so). Quote marks and list
+// HTMLToTextLimit is HTMLToText with a limit on the text: the rendering
+// stops growing at limit bytes (Cut says so). Quote marks and list
 // indents stop at maxPrefixNest levels, so that deep nesting cannot
 // multiply the text. A document nested deeper than the parser takes (512
 // open elements) is read by the tokenizer instead, without its layout
-// (r.tooDeep says so).
-func htmlToTextLimit(doc []byte, links string, limit int) rendered {
+// (TooDeep says so).
+func HTMLToTextLimit(doc []byte, links string, limit int) Rendering {
 	root, err := html.Parse(bytes.NewReader(doc))
 	if err != nil { // too deeply nested (reader errors cannot happen)
-		return htmlTokensToText(doc, links, limit)
+		return HTMLTokensToText(doc, links, limit)
 	}
 	r := &htmlRenderer{links: links, limit: limit}
 	w := r.builder()
 	r.root = w
 	r.children(w, root)
-	return rendered{text: w.String(), hidden: r.hidden + r.invisible + w.invisible, mismatches: r.mismatches, cut: r.cut}
+	return Rendering{Text: w.String(), Hidden: r.hidden + r.invisible + w.invisible, Mismatches: r.mismatches, Cut: r.cut}
 }
 
 // maxPrefixNest is how many quote and list levels get their own prefix
@@ -105,7 +115,7 @@ func (w *textBuilder) put(s string) {
 		return
 	}
 	if w.limit > 0 && w.b.Len()+len(s) > w.limit {
-		s, _ = cutText(s, w.limit-w.b.Len())
+		s, _ = Cut(s, w.limit-w.b.Len())
 		w.stopped = true
 		if w.full != nil {
 			*w.full = true
@@ -159,7 +169,7 @@ func (w *textBuilder) inline(s string) {
 			}
 			w.pendSp = true
 			w.spNL = w.spNL || r == '\n' || r == '\r'
-		case isInvisible(r), isBidiControl(r):
+		case IsInvisible(r), IsBidiControl(r):
 			w.invisible++
 		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0: // other controls: nothing to show
 		default:
@@ -436,7 +446,7 @@ func (r *htmlRenderer) link(w *textBuilder, n *html.Node) {
 
 // linkTarget is what the text shows of where a link leads: the address of
 // a mailto: link; the URL of a link with a scheme, a UNC path or a
-// network path (//host), which transformLinks then defangs or removes as
+// network path (//host), which TransformLinks then defangs or removes as
 // the mode says; nothing for script and data URLs, in-page and relative
 // links, nor (in remove mode) for anything but mail addresses. Tabs and
 // line breaks inside are dropped, as browsers drop them.
@@ -454,14 +464,14 @@ func linkTarget(href, mode string) string {
 	case strings.HasPrefix(lower, "javascript:"), strings.HasPrefix(lower, "vbscript:"), strings.HasPrefix(lower, "data:"):
 	case strings.HasPrefix(lower, "mailto:"):
 		target = strings.SplitN(href[len("mailto:"):], "?", 2)[0]
-		return cleanLine(target)
+		return CleanLine(target)
 	case mode == policy.LinksRemove:
 	case hasScheme.MatchString(lower), strings.HasPrefix(lower, `\\`):
 		target = href
 	case len(lower) > 2 && strings.ContainsRune(`/\`, rune(lower[0])) && strings.ContainsRune(`/\`, rune(lower[1])):
 		target = "//" + href[2:] // a network path: //host/…
 	}
-	return cleanLine(target)
+	return CleanLine(target)
 }
 
 // hasScheme matches a URL that starts with a scheme.
@@ -677,7 +687,7 @@ func preText(n *html.Node) string {
 	}
 	walk(n)
 	return strings.Map(func(r rune) rune {
-		if isInvisible(r) || r == '\r' {
+		if IsInvisible(r) || r == '\r' {
 			return -1
 		}
 		return r
@@ -740,14 +750,14 @@ func displayWidth(s string) int {
 	return n
 }
 
-// htmlTokensToText reads a document the parser refused (nested deeper
+// HTMLTokensToText reads a document the parser refused (nested deeper
 // than 512 open elements) token by token, with no tree and so without its
 // layout: text, block elements as line breaks, list items bulleted, links
 // as the renderer writes them, image alt text; the content of scripts,
 // styles, forms, media and the like, and of hidden elements, left out (and
 // hidden ones counted). It never fails: what cannot be laid out is still
 // read.
-func htmlTokensToText(doc []byte, links string, limit int) rendered {
+func HTMLTokensToText(doc []byte, links string, limit int) Rendering {
 	z := html.NewTokenizer(bytes.NewReader(doc))
 	r := &htmlRenderer{links: links, limit: limit}
 	w := r.builder()
@@ -805,7 +815,7 @@ func htmlTokensToText(doc []byte, links string, limit int) rendered {
 		case html.TextToken:
 			if pre > 0 {
 				w.raw(strings.Map(func(r rune) rune {
-					if r == '\r' || isInvisible(r) {
+					if r == '\r' || IsInvisible(r) {
 						return -1
 					}
 					return r
@@ -869,7 +879,7 @@ func htmlTokensToText(doc []byte, links string, limit int) rendered {
 		}
 	}
 	endLink()
-	return rendered{text: w.String(), hidden: r.hidden + w.invisible, mismatches: r.mismatches, cut: r.cut, tooDeep: true}
+	return Rendering{Text: w.String(), Hidden: r.hidden + w.invisible, Mismatches: r.mismatches, Cut: r.cut, TooDeep: true}
 }
 
 // tokenBlock says what an element's start and end ask for when read as

@@ -1,4 +1,4 @@
-package sanitize
+package text
 
 import (
 	"strconv"
@@ -64,10 +64,10 @@ type rtfState struct {
 	codePage int
 }
 
-// rtfToText extracts the text of an RTF document (Outlook's rich-text
+// RTFToText extracts the text of an RTF document (Outlook's rich-text
 // bodies). It reads only text: no object, picture or field instruction is
 // kept. Malformed input yields whatever text was read.
-func rtfToText(src []byte) string {
+func RTFToText(src []byte) string {
 	var out strings.Builder
 	var pending []byte // \'hh bytes awaiting decoding in st.codePage
 	docCP := 1252
