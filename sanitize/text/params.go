@@ -24,14 +24,9 @@ type Params struct {
 func ParseParams(s string) Params {
 	segs := splitParams(s)
 	p := Params{Value: strings.ToLower(strings.TrimSpace(segs[0])), Map: map[string]string{}, Extended: map[string]bool{}}
-	type section struct {
-		n       int
-		val     string
-		encoded bool
-	}
 	plain := map[string]string{}
 	extended := map[string]string{}
-	sections := map[string][]section{}
+	sections := map[string][]paramSection{}
 	seen := map[string]string{}
 	for _, seg := range segs[1:] {
 		name, val, ok := strings.Cut(seg, "=")
@@ -62,30 +57,14 @@ func ParseParams(s string) Params {
 			if err != nil || n < 0 || n > 999 {
 				continue
 			}
-			sections[base] = append(sections[base], section{n, val, enc})
+			sections[base] = append(sections[base], paramSection{n, val, enc})
 		}
 	}
 	for k, v := range plain {
 		p.Map[k] = DecodeHeader(v)
 	}
 	for k, secs := range sections {
-		sort.SliceStable(secs, func(i, j int) bool { return secs[i].n < secs[j].n })
-		charset := ""
-		var raw []byte
-		for i, sec := range secs {
-			v := sec.val
-			if sec.encoded {
-				if i == 0 && sec.n == 0 {
-					if parts := strings.SplitN(v, "'", 3); len(parts) == 3 {
-						charset, v = parts[0], parts[2]
-					}
-				}
-				raw = append(raw, pctDecode(v)...)
-			} else {
-				raw = append(raw, v...)
-			}
-		}
-		p.Map[k] = CleanLine(decodeParamBytes(raw, charset))
+		p.Map[k] = CleanLine(joinSections(secs))
 	}
 	for k, v := range extended { // name* wins over name and name*0
 		p.Map[k] = CleanLine(v)
@@ -93,6 +72,36 @@ func ParseParams(s string) Params {
 	slices.Sort(p.Dups)
 	p.Dups = slices.Compact(p.Dups)
 	return p
+}
+
+// paramSection is one section of an RFC 2231 continued value (name*n or
+// name*n*).
+type paramSection struct {
+	n       int
+	val     string
+	encoded bool // name*n*: percent-encoded, the first one with charset'language'
+}
+
+// joinSections puts the sections of a continued value in order, joins
+// their bytes and decodes them in the charset the first one names.
+func joinSections(secs []paramSection) string {
+	sort.SliceStable(secs, func(i, j int) bool { return secs[i].n < secs[j].n })
+	charset := ""
+	var raw []byte
+	for i, sec := range secs {
+		v := sec.val
+		if sec.encoded {
+			if i == 0 && sec.n == 0 {
+				if parts := strings.SplitN(v, "'", 3); len(parts) == 3 {
+					charset, v = parts[0], parts[2]
+				}
+			}
+			raw = append(raw, pctDecode(v)...)
+		} else {
+			raw = append(raw, v...)
+		}
+	}
+	return decodeParamBytes(raw, charset)
 }
 
 // splitParams splits on semicolons outside quoted strings.

@@ -58,158 +58,177 @@ func fcharsetCodePage(cs int) int {
 	return 0
 }
 
+// rtfState is what a group sets and its end restores.
 type rtfState struct {
 	skip     bool
 	uc       int // characters to skip after \uN
 	codePage int
 }
 
+// rtfSymbols are the control words that stand for a character.
+var rtfSymbols = map[string]string{
+	"par": "\n", "line": "\n", "row": "\n", "sect": "\n", "page": "\n", "tab": "\t", "cell": "\t",
+	"emdash": "—", "endash": "–", "bullet": "•", "lquote": "‘", "rquote": "’", "ldblquote": "“", "rdblquote": "”",
+}
+
 // RTFToText extracts the text of an RTF document (Outlook's rich-text
 // bodies). It reads only text: no object, picture or field instruction is
 // kept. Malformed input yields whatever text was read.
 func RTFToText(src []byte) string {
-	var out strings.Builder
-	var pending []byte // \'hh bytes awaiting decoding in st.codePage
-	docCP := 1252
-	fontCP := map[int]int{}
-	curFont := -1
-	st := rtfState{uc: 1, codePage: docCP}
-	var stack []rtfState
-	skipChars := 0
-	flush := func() {
-		if len(pending) > 0 {
-			s, _ := rtfCodePage(st.codePage).NewDecoder().Bytes(pending)
-			out.Write(s)
-			pending = pending[:0]
+	r := &rtfReader{src: src, docCP: 1252, fontCP: map[int]int{}, st: rtfState{uc: 1, codePage: 1252}}
+	for i := 0; i < len(src) && len(r.stack) < 1000; i++ {
+		i = r.step(i)
+	}
+	r.flush()
+	return r.out.String()
+}
+
+// rtfReader is what RTFToText knows as it reads.
+type rtfReader struct {
+	src       []byte
+	out       strings.Builder
+	pending   []byte // \'hh bytes awaiting decoding in st.codePage
+	docCP     int
+	fontCP    map[int]int // code page of each font
+	st        rtfState
+	stack     []rtfState // of the groups open around st
+	skipChars int        // characters still to skip after \uN
+}
+
+// flush decodes the pending \'hh bytes in the current code page.
+func (r *rtfReader) flush() {
+	if len(r.pending) > 0 {
+		s, _ := rtfCodePage(r.st.codePage).NewDecoder().Bytes(r.pending)
+		r.out.Write(s)
+		r.pending = r.pending[:0]
+	}
+}
+
+// emit writes document text, unless the group is skipped.
+func (r *rtfReader) emit(s string) {
+	if r.st.skip {
+		return
+	}
+	r.flush()
+	r.out.WriteString(s)
+}
+
+// pop closes a group.
+func (r *rtfReader) pop() {
+	if n := len(r.stack); n > 0 {
+		r.st, r.stack = r.stack[n-1], r.stack[:n-1]
+	}
+}
+
+// step reads what starts at src[i] and returns the index of its last byte.
+func (r *rtfReader) step(i int) int {
+	switch c := r.src[i]; c {
+	case '{':
+		r.flush()
+		r.stack = append(r.stack, r.st)
+	case '}':
+		r.flush()
+		r.pop()
+	case '\r', '\n':
+	case '\\':
+		return r.control(i)
+	default:
+		if r.skipChars > 0 {
+			r.skipChars--
+		} else if !r.st.skip {
+			r.flush()
+			r.out.WriteByte(c)
 		}
 	}
-	emit := func(s string) {
-		if st.skip {
-			return
-		}
-		flush()
-		out.WriteString(s)
+	return i
+}
+
+// control reads the control symbol or word at src[i] (a backslash) and
+// returns the index of its last byte.
+func (r *rtfReader) control(i int) int {
+	if i+1 >= len(r.src) {
+		return i
 	}
-	for i := 0; i < len(src) && len(stack) < 1000; i++ {
-		c := src[i]
-		switch c {
-		case '{':
-			flush()
-			stack = append(stack, st)
-		case '}':
-			flush()
-			if n := len(stack); n > 0 {
-				st, stack = stack[n-1], stack[:n-1]
-			}
-		case '\r', '\n':
-		case '\\':
-			if i+1 >= len(src) {
-				break
-			}
-			next := src[i+1]
-			switch {
-			case next == '\'' && i+3 < len(src):
-				if skipChars > 0 {
-					skipChars--
-				} else if !st.skip {
-					if b, err := strconv.ParseUint(string(src[i+2:i+4]), 16, 8); err == nil {
-						pending = append(pending, byte(b))
-					}
-				}
-				i += 3
-			case next == '*':
-				st.skip = true
-				i++
-			case next == '\\' || next == '{' || next == '}':
-				emit(string(next))
-				i++
-			case next == '~':
-				emit("\u00a0")
-				i++
-			case isLetter(next):
-				j := i + 1
-				for j < len(src) && isLetter(src[j]) {
-					j++
-				}
-				word := string(src[i+1 : j])
-				k := j
-				if k < len(src) && (src[k] == '-' || src[k] >= '0' && src[k] <= '9') {
-					k++
-					for k < len(src) && src[k] >= '0' && src[k] <= '9' {
-						k++
-					}
-				}
-				arg, hasArg := 0, k > j
-				if hasArg {
-					arg, _ = strconv.Atoi(string(src[j:k]))
-				}
-				if k < len(src) && src[k] == ' ' {
-					k++
-				}
-				i = k - 1
-				switch {
-				case rtfSkip[word]:
-					if word == "fonttbl" {
-						i = rtfFontTable(src, i+1, fontCP)
-						if n := len(stack); n > 0 {
-							st, stack = stack[n-1], stack[:n-1]
-						}
-						continue
-					}
-					st.skip = true
-				case word == "ansicpg":
-					docCP, st.codePage = arg, arg
-				case word == "f" && hasArg:
-					flush()
-					curFont = arg
-					if cp, ok := fontCP[curFont]; ok && cp != 0 {
-						st.codePage = cp
-					} else {
-						st.codePage = docCP
-					}
-				case word == "uc":
-					st.uc = arg
-				case word == "u" && hasArg:
-					if arg < 0 {
-						arg += 65536
-					}
-					emit(string(rune(arg)))
-					skipChars = st.uc
-				case word == "par" || word == "line" || word == "row" || word == "sect" || word == "page":
-					emit("\n")
-				case word == "tab" || word == "cell":
-					emit("\t")
-				case word == "emdash":
-					emit("—")
-				case word == "endash":
-					emit("–")
-				case word == "bullet":
-					emit("•")
-				case word == "lquote":
-					emit("‘")
-				case word == "rquote":
-					emit("’")
-				case word == "ldblquote":
-					emit("“")
-				case word == "rdblquote":
-					emit("”")
-				}
-			default:
-				i++ // other control symbols
-			}
-		default:
-			if skipChars > 0 {
-				skipChars--
-				continue
-			}
-			if !st.skip {
-				flush()
-				out.WriteByte(c)
+	switch next := r.src[i+1]; {
+	case next == '\'' && i+3 < len(r.src):
+		if r.skipChars > 0 {
+			r.skipChars--
+		} else if !r.st.skip {
+			if b, err := strconv.ParseUint(string(r.src[i+2:i+4]), 16, 8); err == nil {
+				r.pending = append(r.pending, byte(b))
 			}
 		}
+		return i + 3
+	case next == '*':
+		r.st.skip = true
+	case next == '\\' || next == '{' || next == '}':
+		r.emit(string(next))
+	case next == '~':
+		r.emit("\u00a0")
+	case isLetter(next):
+		return r.controlWord(i)
+	} // other control symbols: nothing
+	return i + 1
+}
+
+// controlWord reads the control word at src[i] (a backslash), its numeric
+// argument and the space that ends it, and returns the index of its last
+// byte (of the font table's closing brace, for the font table).
+func (r *rtfReader) controlWord(i int) int {
+	src := r.src
+	j := i + 1
+	for j < len(src) && isLetter(src[j]) {
+		j++
 	}
-	flush()
-	return out.String()
+	word := string(src[i+1 : j])
+	k := j
+	if k < len(src) && (src[k] == '-' || src[k] >= '0' && src[k] <= '9') {
+		k++
+		for k < len(src) && src[k] >= '0' && src[k] <= '9' {
+			k++
+		}
+	}
+	arg, hasArg := 0, k > j
+	if hasArg {
+		arg, _ = strconv.Atoi(string(src[j:k]))
+	}
+	if k < len(src) && src[k] == ' ' {
+		k++
+	}
+	if word == "fonttbl" {
+		end := rtfFontTable(src, k, r.fontCP)
+		r.pop()
+		return end
+	}
+	r.apply(word, arg, hasArg)
+	return k - 1
+}
+
+// apply does what a control word does to the text.
+func (r *rtfReader) apply(word string, arg int, hasArg bool) {
+	switch {
+	case rtfSkip[word]:
+		r.st.skip = true
+	case word == "ansicpg":
+		r.docCP, r.st.codePage = arg, arg
+	case word == "f" && hasArg:
+		r.flush()
+		if cp, ok := r.fontCP[arg]; ok && cp != 0 {
+			r.st.codePage = cp
+		} else {
+			r.st.codePage = r.docCP
+		}
+	case word == "uc":
+		r.st.uc = arg
+	case word == "u" && hasArg:
+		if arg < 0 {
+			arg += 65536
+		}
+		r.emit(string(rune(arg)))
+		r.skipChars = r.st.uc
+	case rtfSymbols[word] != "":
+		r.emit(rtfSymbols[word])
+	}
 }
 
 // rtfFontTable reads \fN ... \fcharsetM pairs up to the end of the font
