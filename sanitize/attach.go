@@ -11,6 +11,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
+	"mugai/sanitize/rtffile"
 )
 
 // attachment is a file to attach to the rebuilt message: written anew by
@@ -118,7 +119,7 @@ func (rb *Rebuilder) decideAttachment(st *state, leaf file, d *policy.Decision) 
 	switch {
 	case alwaysStrip[id.Type] || alwaysStripDeclared[leaf.declared] || isLegacyMacro(id):
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type)
-	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtfHasObjects(leaf.body):
+	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtffile.HasObjects(leaf.body):
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects")
 	case hasDangerousName:
 		return decide(policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName)
@@ -244,4 +245,12 @@ func isLegacyMacro(id detect.Result) bool {
 		return id.Has(detect.FlagMacro)
 	}
 	return false
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -1,20 +1,21 @@
 package main
 
 import (
-	"mugai/sanitize"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
+	"mugai/sanitize/rtffile"
+	"mugai/sanitize/textfile"
 )
 
 // Compile-time checks that each sanitizer implements the contract.
 var (
 	_ format.Sanitizer = (*image.Disarmer)(nil)
-	_ format.Sanitizer = (*sanitize.TextFile)(nil)
+	_ format.Sanitizer = (*textfile.Disarmer)(nil)
 	_ format.Sanitizer = (*ooxml.Disarmer)(nil)
 	_ format.Sanitizer = (*ooxml.Extractor)(nil)
-	_ format.Sanitizer = sanitize.RTFText{}
+	_ format.Sanitizer = rtffile.Extractor{}
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
 	_ format.Sanitizer = (*pdf.Text)(nil)
@@ -29,10 +30,10 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register("flatten", &pdf.Flattener{Engine: pdfium}, pdf.Types...)
 	r.Register("extract", &pdf.Text{Engine: pdfium}, pdf.Types...)
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
-	r.Register("disarm", &sanitize.TextFile{}, sanitize.TextFileTypes...)
+	r.Register("disarm", &textfile.Disarmer{}, textfile.Types...)
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
 	r.Register("disarm", &pdf.Disarmer{}, pdf.Types...)
 	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
-	r.Register("extract", sanitize.RTFText{}, sanitize.RTFTypes...)
+	r.Register("extract", rtffile.Extractor{}, rtffile.Types...)
 	return r
 }

@@ -1,4 +1,9 @@
-package sanitize
+// Package rtffile reads RTF attachments as text: the text of a document
+// (sanitize/text renders it) is written as UTF-8 and everything else
+// (formatting, pictures, fields) is left out. RTF that embeds or links
+// objects (OLE packages, the equation-editor exploits) is refused, not
+// even read as text.
+package rtffile
 
 import (
 	"bytes"
@@ -12,19 +17,19 @@ import (
 	"mugai/sanitize/text"
 )
 
-// RTFTypes lists the detected types RTFText takes.
-var RTFTypes = []string{"text/rtf", "application/rtf"}
+// Types lists the detected types the Extractor takes.
+var Types = []string{"text/rtf", "application/rtf"}
 
-// rtfObjectWords are the control words that embed or link objects (OLE
+// objectWords are the control words that embed or link objects (OLE
 // packages, the equation-editor exploits): RTF holding any of them is
 // never passed, not even as text.
-var rtfObjectWords = []string{`\object`, `\objdata`, `\objemb`, `\objlink`, `\objautlink`, `\objupdate`, `\objocx`,
+var objectWords = []string{`\object`, `\objdata`, `\objemb`, `\objlink`, `\objautlink`, `\objupdate`, `\objocx`,
 	`\objhtml`, `\objclass`, `\objattph`, `\objsub`, `\objpub`, `\objicemb`}
 
-// rtfHasObjects reports RTF that embeds or links objects. RTF readers
+// HasObjects reports RTF that embeds or links objects. RTF readers
 // ignore bare CR and LF, so "\\ob<CRLF>ject" is "\\object" to Word: they
 // are dropped before looking, and case is ignored.
-func rtfHasObjects(b []byte) bool {
+func HasObjects(b []byte) bool {
 	flat := make([]byte, 0, len(b))
 	for _, c := range b {
 		switch {
@@ -35,7 +40,7 @@ func rtfHasObjects(b []byte) bool {
 			flat = append(flat, c)
 		}
 	}
-	for _, w := range rtfObjectWords {
+	for _, w := range objectWords {
 		if bytes.Contains(flat, []byte(w)) {
 			return true
 		}
@@ -43,16 +48,18 @@ func rtfHasObjects(b []byte) bool {
 	return false
 }
 
-// RTFText extracts the text of an RTF document as UTF-8.
-type RTFText struct{}
+// Extractor extracts the text of an RTF document as UTF-8, in a .txt
+// file of the same name.
+type Extractor struct{}
 
-var _ format.Sanitizer = (*RTFText)(nil)
+var _ format.Sanitizer = Extractor{}
 
 // Name implements format.Sanitizer.
-func (RTFText) Name() string { return "rtf-text" }
+func (Extractor) Name() string { return "rtf-text" }
 
-// Sanitize implements format.Sanitizer.
-func (RTFText) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
+// Sanitize implements format.Sanitizer: anything that does not start
+// as Word reads RTF, or that holds objects, fails.
+func (Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
 	b, err := io.ReadAll(io.LimitReader(in, 64<<20))
 	if err != nil {
 		return format.Verdict{}, err
@@ -60,7 +67,7 @@ func (RTFText) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io
 	if !bytes.HasPrefix(bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))), []byte(`{\rt`)) { // as Word reads it
 		return format.Verdict{}, fmt.Errorf("rtf: not an RTF document")
 	}
-	if rtfHasObjects(b) {
+	if HasObjects(b) {
 		return format.Verdict{}, fmt.Errorf("rtf: embeds objects")
 	}
 	s, _ := text.Normalize(text.RTFToText(b))
