@@ -101,8 +101,8 @@ func forwardedText(msg []byte) string {
 	b.WriteString("\n")
 	for _, l := range root.leaves() {
 		if l.declared == "text/plain" {
-			text, _, _ := text.Decode(l.body, l.params["charset"])
-			b.WriteString(strings.ReplaceAll(text, "\r\n", "\n"))
+			s, _, _ := text.Decode(l.body, l.params["charset"])
+			b.WriteString(strings.ReplaceAll(s, "\r\n", "\n"))
 			break
 		}
 	}

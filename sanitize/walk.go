@@ -18,7 +18,6 @@ import (
 )
 
 var (
-	errUnknownCharset = errors.New("sanitize: unknown charset")
 	errHeaderTooLarge = errors.New("sanitize: header too large")
 	errBadBase64      = errors.New("sanitize: invalid base64")
 )
