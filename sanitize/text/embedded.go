@@ -12,8 +12,9 @@ var (
 )
 
 // StripEmbeddedFiles removes files written as text into a body — uuencode
-// (begin … end), yEnc (=ybegin … =yend) and BinHex 4.0 blocks — and
-// returns the text without them and a description of each.
+// (begin … end), yEnc (=ybegin … =yend) and BinHex 4.0 blocks, each
+// replaced by a line saying so — and returns the text without them and a
+// description of each.
 func StripEmbeddedFiles(text string) (string, []string) {
 	lines := strings.Split(text, "\n")
 	var out, found []string

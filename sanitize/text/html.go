@@ -12,7 +12,7 @@ import (
 // Rendering is a document turned into text, with what was found on the
 // way.
 type Rendering struct {
-	Text       string
+	Text       string   // LF line ends, at most one blank line in a row
 	Hidden     int      // hidden elements and invisible characters left out
 	Mismatches []string // links whose text names another host: "shows X, leads to Y"
 	Cut        bool     // the rendering stopped at its size limit
@@ -32,7 +32,7 @@ func HTMLToText(doc []byte, links string) Rendering {
 
 // HTMLToTextLimit is HTMLToText with a limit on the text: the rendering
 // stops growing at limit bytes (Cut says so). Quote marks and list
-// indents stop at maxPrefixNest levels, so that deep nesting cannot
+// indents stop at maxPrefixNest (10) levels, so that deep nesting cannot
 // multiply the text. A document nested deeper than the parser takes (512
 // open elements) is read by the tokenizer instead, without its layout
 // (TooDeep says so).

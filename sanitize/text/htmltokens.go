@@ -13,8 +13,8 @@ import (
 // layout: text, block elements as line breaks, list items bulleted, links
 // as the renderer writes them, image alt text; the content of scripts,
 // styles, forms, media and the like, and of hidden elements, left out (and
-// hidden ones counted). It never fails: what cannot be laid out is still
-// read.
+// hidden ones counted); at most limit bytes, as HTMLToTextLimit. It never
+// fails: what cannot be laid out is still read.
 func HTMLTokensToText(doc []byte, links string, limit int) Rendering {
 	z := html.NewTokenizer(bytes.NewReader(doc))
 	r := &htmlRenderer{links: links, limit: limit}

@@ -83,9 +83,10 @@ type link struct {
 	web                    bool // http, https or www.: what keep keeps
 }
 
-// TransformLinks applies the link mode to every link in the text, so that
-// no client turns one into a clickable link unless the policy keeps it,
-// and even then only a web link. A defanged link's host is scanned again
+// TransformLinks applies the link mode (policy.LinksKeep, LinksDefang or
+// LinksRemove: see the top of this file) to every link in the text, so
+// that no client turns one into a clickable link unless the policy keeps
+// it, and even then only a web link. A defanged link's host is scanned again
 // in place, so that a link that starts inside it ("\\\\smb:x",
 // "//x:／／host") is found with what follows it.
 func TransformLinks(text, mode string) string {
