@@ -10,6 +10,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
+	"mugai/sanitize/rtffile"
 )
 
 // attachment is a file to attach to the rebuilt message: written anew by
@@ -114,7 +115,7 @@ func builtinCheck(f file, id detect.Result, rule policy.Rule, found policy.Decis
 	switch {
 	case alwaysStrip[id.Type] || alwaysStripDeclared[f.declared] || isLegacyMacro(id):
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type), true
-	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtfHasObjects(f.body):
+	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtffile.HasObjects(f.body):
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects"), true
 	case hasDangerousName:
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName), true
@@ -239,4 +240,12 @@ func isLegacyMacro(id detect.Result) bool {
 		return id.Has(policy.FlagMacro)
 	}
 	return false
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

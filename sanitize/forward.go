@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"mugai/policy"
+	"mugai/sanitize/text"
 )
 
 // forwarded decides an attached message (message/rfc822): disarm rebuilds
@@ -86,14 +87,14 @@ func forwardedText(msg []byte) string {
 	var b strings.Builder
 	for _, k := range []string{"From", "To", "Cc", "Date", "Subject"} {
 		if v := root.header.Get(k); v != "" {
-			b.WriteString(k + ": " + decodeHeader(v) + "\n")
+			b.WriteString(k + ": " + text.DecodeHeader(v) + "\n")
 		}
 	}
 	b.WriteString("\n")
 	for _, l := range root.leaves() {
 		if l.declared == "text/plain" {
-			text, _, _ := decodeText(l.body, l.params["charset"])
-			b.WriteString(strings.ReplaceAll(text, "\r\n", "\n"))
+			s, _, _ := text.Decode(l.body, l.params["charset"])
+			b.WriteString(strings.ReplaceAll(s, "\r\n", "\n"))
 			break
 		}
 	}

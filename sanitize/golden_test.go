@@ -16,6 +16,8 @@ import (
 	"mugai/sanitize/image"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
+	"mugai/sanitize/rtffile"
+	"mugai/sanitize/textfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the .want.eml and .decisions.json golden files")
@@ -46,10 +48,10 @@ func testSanitizers() *format.Registry {
 func fastSanitizers() *format.Registry {
 	r := &format.Registry{}
 	r.Register("disarm", &image.Disarmer{}, image.Types...)
-	r.Register("disarm", &TextFile{}, TextFileTypes...)
+	r.Register("disarm", &textfile.Disarmer{}, textfile.Types...)
 	r.Register("disarm", &ooxml.Disarmer{}, ooxml.Types...)
 	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
-	r.Register("extract", RTFText{}, RTFTypes...)
+	r.Register("extract", rtffile.Extractor{}, rtffile.Types...)
 	r.Register("disarm", &pdf.Disarmer{}, pdf.Types...)
 	return r
 }

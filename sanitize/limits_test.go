@@ -8,88 +8,8 @@ import (
 	"time"
 
 	"mugai/policy"
+	"mugai/sanitize/text"
 )
-
-// maxQuoteDepth returns the most quote marks ("> ") at the start of any
-// line.
-func maxQuoteDepth(s string) int {
-	most := 0
-	for _, l := range strings.Split(s, "\n") {
-		n := 0
-		for strings.HasPrefix(l, ">") {
-			n++
-			l = strings.TrimPrefix(strings.TrimPrefix(l, ">"), " ")
-		}
-		most = max(most, n)
-	}
-	return most
-}
-
-// maxIndent returns the widest run of leading spaces and bullets.
-func maxIndent(s string) int {
-	most := 0
-	for _, l := range strings.Split(s, "\n") {
-		most = max(most, len(l)-len(strings.TrimLeft(l, " ・")))
-	}
-	return most
-}
-
-func TestHTMLNestingBombs(t *testing.T) {
-	lines := strings.Repeat("x<br>", 20000)
-	tests := []struct {
-		name string
-		doc  string
-		word string // text that must survive
-	}{
-		{"blockquotes then breaks", strings.Repeat("<blockquote>", 200) + "start " + lines, "start"},
-		{"blockquotes with text at every level", strings.Repeat("<blockquote>q<br>", 200) + lines, "q"},
-		{"nested lists", strings.Repeat("<ul><li>item", 200) + lines, "item"},
-		{"ordered lists in lists", strings.Repeat("<ol><ol><li>n", 100) + lines, "n"},
-		{"dd in dd", strings.Repeat("<dl><dd>d", 200) + lines, "d"},
-		{"ruby in ruby", strings.Repeat("<ruby>r<rt>よみ</rt><b>", 200) + lines, "r"},
-		{"links in tables", strings.Repeat(`<table><tr><td>a</td><td><a href="https://x.example/">t`, 60) + lines, "t"},
-		{"hr flood", strings.Repeat("<hr>", 40000), "―"},
-		{"img alt flood", strings.Repeat(`<img alt="画像の説明">`, 20000), "画像の説明"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			limit := textLimit(8<<20, len(tc.doc))
-			start := time.Now()
-			r := htmlToTextLimit([]byte(tc.doc), policy.LinksDefang, limit)
-			if d := time.Since(start); d > 20*time.Second {
-				t.Errorf("took %v", d)
-			}
-			if len(r.text) > limit {
-				t.Errorf("%d bytes of text from %d of HTML, limit %d", len(r.text), len(tc.doc), limit)
-			}
-			if got := maxQuoteDepth(r.text); got > maxPrefixNest {
-				t.Errorf("%d quote levels shown, at most %d wanted", got, maxPrefixNest)
-			}
-			if got := maxIndent(r.text); got > 4*maxPrefixNest {
-				t.Errorf("indent of %d", got)
-			}
-			if !strings.Contains(r.text, tc.word) {
-				t.Errorf("lost %q", tc.word)
-			}
-		})
-	}
-}
-
-func TestHTMLTextLimit(t *testing.T) {
-	doc := strings.Repeat("<blockquote>", 30) + strings.Repeat("line of text<br>", 50000)
-	for _, limit := range []int{1000, 64 << 10, 300 << 10} {
-		r := htmlToTextLimit([]byte(doc), policy.LinksDefang, limit)
-		if len(r.text) > limit || !r.cut {
-			t.Errorf("limit %d: %d bytes, cut %v", limit, len(r.text), r.cut)
-		}
-		if len(r.text) < limit/2 {
-			t.Errorf("limit %d: only %d bytes kept", limit, len(r.text))
-		}
-	}
-	if r := htmlToTextLimit([]byte("<p>short</p>"), policy.LinksDefang, 1000); r.cut || r.text != "short" {
-		t.Errorf("short text: %q, cut %v", r.text, r.cut)
-	}
-}
 
 func TestRenderBodyLimit(t *testing.T) {
 	long := strings.Repeat("本文の行です。 https://example.com/a.b\n", 20000) // ~900 KB
@@ -107,7 +27,7 @@ func TestRenderBodyLimit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := &node{declared: tc.ctype, params: map[string]string{"charset": "utf-8"}, body: []byte(tc.body)}
 			r := renderBody(n, policy.LinksDefang, tc.maxText)
-			limit := textLimit(tc.maxText, len(tc.body))
+			limit := text.Limit(tc.maxText, len(tc.body))
 			if len(r.text) > limit {
 				t.Errorf("%d bytes, limit %d", len(r.text), limit)
 			}
@@ -138,7 +58,10 @@ func TestRenderBodyLimit(t *testing.T) {
 	}
 }
 
-func TestHTMLTooDeep(t *testing.T) {
+// TestHTMLTooDeepBody: HTML nested past the parser (sanitize/text reads it
+// without its layout), as a body: the decision says so, and the notice in
+// both languages.
+func TestHTMLTooDeepBody(t *testing.T) {
 	deep := func(n int, inner string) string {
 		return "<html><head><title>T</title><style>p{color:red}</style></head><body>" +
 			strings.Repeat("<div>", n) + inner + strings.Repeat("</div>", n) + "</body></html>"
@@ -148,26 +71,6 @@ func TestHTMLTooDeep(t *testing.T) {
 		`<ul><li>one</li><li>two</li></ul><img alt="ロゴ"><pre>  kept   spaces</pre>最後 last`
 	for _, n := range []int{600, 5000} {
 		doc := deep(n, inner)
-		r := htmlToText([]byte(doc), policy.LinksDefang)
-		got := transformLinks(r.text, policy.LinksDefang)
-		if !r.tooDeep {
-			t.Errorf("%d: not reported too deep", n)
-		}
-		for _, want := range []string{"最初の段落 first paragraph", "・one", "・two", "[画像: ロゴ]", "  kept   spaces", "最後 last",
-			"hxxps://bank[.]example[.]jp/ <hxxps://evil[.]example/login>", "this <file[:]//unc[.]example/s>"} {
-			if !strings.Contains(got, want) {
-				t.Errorf("%d: lacks %q in\n%s", n, want, got)
-			}
-		}
-		for _, absent := range []string{"evil()", "hidden words", "color:red", "T\n"} {
-			if strings.Contains(got, absent) {
-				t.Errorf("%d: shows %q in\n%s", n, absent, got)
-			}
-		}
-		if r.hidden != 1 || len(r.mismatches) != 1 {
-			t.Errorf("%d: hidden %d, mismatches %v", n, r.hidden, r.mismatches)
-		}
-		// As a body: the decision says so, and the notice in both languages.
 		body := renderBody(&node{declared: "text/html", params: map[string]string{"charset": "utf-8"}, body: []byte(doc)}, policy.LinksDefang, 8<<20)
 		if body.reason != policy.ReasonBodyLimit || !strings.Contains(body.detail, detailTooDeep) {
 			t.Errorf("%d: reason %q, detail %q", n, body.reason, body.detail)
@@ -178,13 +81,12 @@ func TestHTMLTooDeep(t *testing.T) {
 			t.Errorf("notice: %s", s)
 		}
 	}
-	// A document the parser takes is not affected.
-	if r := htmlToText([]byte(deep(100, inner)), policy.LinksDefang); r.tooDeep || !strings.Contains(r.text, "最後 last") {
-		t.Errorf("100 deep: tooDeep %v, %q", r.tooDeep, r.text)
-	}
-	// An unclosed head ends at the body.
-	if r := htmlTokensToText([]byte("<head><title>x</title><body><p>kept</p>"), policy.LinksDefang, 1000); r.text != "kept" {
-		t.Errorf("unclosed head: %q", r.text)
+}
+
+// TestBodyTextDefault: the text layer's default limit is the rebuild's.
+func TestBodyTextDefault(t *testing.T) {
+	if DefaultLimits.MaxBodyText != text.DefaultMaxText {
+		t.Errorf("DefaultLimits.MaxBodyText %d, text.DefaultMaxText %d", DefaultLimits.MaxBodyText, text.DefaultMaxText)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"mugai/policy"
 	"mugai/sanitize/detect"
+	"mugai/sanitize/text"
 )
 
 // noticeItem is one changed or removed part, as the notice lists it.
@@ -140,13 +141,13 @@ func noticeSafe(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == utf8.RuneError, unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r),
-			unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r), isInvisible(r), isBidiControl(r),
+			unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r), text.IsInvisible(r), text.IsBidiControl(r),
 			r >= 0xe0000 && r <= 0xe007f, unicode.Is(unicode.Cs, r):
 			return '\ufffd'
 		}
 		return r
 	}, s)
-	s = defang(s)
+	s = text.Defang(s)
 	if utf8.RuneCountInString(s) > noticeMaxRunes {
 		n := 0
 		for i := range s {

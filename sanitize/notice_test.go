@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"mugai/policy"
+	"mugai/sanitize/sanitizetest"
 )
 
 func TestNoticeSafe(t *testing.T) {
@@ -80,7 +81,7 @@ func TestNoticeHostileNames(t *testing.T) {
 				t.Errorf("character %U in notice line %q", r, line)
 			}
 		}
-		if l := liveLink(line); l != "" {
+		if l := sanitizetest.LiveLink(line); l != "" {
 			t.Errorf("live link %q in notice line %q", l, line)
 		}
 		if utf8.RuneCountInString(line) > 3*noticeMaxRunes {

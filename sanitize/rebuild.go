@@ -23,6 +23,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
+	"mugai/sanitize/text"
 )
 
 // Rebuilder turns received messages into sanitized ones.
@@ -277,13 +278,13 @@ func (rb *Rebuilder) decideLeafAttachment(st *state, leaf *node, found policy.De
 		return o, "", false
 	}
 	name := orName(noticeSafe(leaf.filename))
-	text, _ := plainText("――― " + name + " の本文 / text of " + name + " ―――\n" +
+	s, _ := text.Normalize("――― " + name + " の本文 / text of " + name + " ―――\n" +
 		strings.TrimRight(strings.ReplaceAll(string(o.att.data), "\r\n", "\n"), "\n"))
-	text, embedded := stripEmbeddedFiles(text)
+	s, embedded := text.StripEmbeddedFiles(s)
 	for _, e := range embedded {
 		o.inner = append(o.inner, finding(o.decision, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
 	}
-	return o, transformLinks(text, rb.Policy.Body.Links), true
+	return o, text.TransformLinks(s, rb.Policy.Body.Links), true
 }
 
 // decideBody decides a body part or an alternative of it: the policy may

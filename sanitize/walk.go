@@ -14,10 +14,10 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"mugai/policy"
+	"mugai/sanitize/text"
 )
 
 var (
-	errUnknownCharset = errors.New("sanitize: unknown charset")
 	errHeaderTooLarge = errors.New("sanitize: header too large")
 	errBadBase64      = errors.New("sanitize: invalid base64")
 )
@@ -244,17 +244,17 @@ func (w *walker) contentInfo(n *node, defaultType string) (mt string, ps map[str
 		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Type fields"
 		return "", nil, "", ""
 	}
-	ctp := parseParams(ct)
-	mt, ps = ctp.value, ctp.m
+	ctp := text.ParseParams(ct)
+	mt, ps = ctp.Value, ctp.Map
 	switch {
 	case strings.TrimSpace(ct) == "":
 		mt = defaultType
 	case !validMediaType(mt):
 		n.problem, n.detail = policy.ReasonMalformedMIME, "unparseable Content-Type"
 		return mt, ps, "", ""
-	case slices.Contains(ctp.dups, "boundary") || slices.Contains(ctp.dups, "charset"):
+	case slices.Contains(ctp.Dups, "boundary") || slices.Contains(ctp.Dups, "charset"):
 		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Type parameters"
-	case ctp.extended["boundary"] && strings.HasPrefix(mt, "multipart/"):
+	case ctp.Extended["boundary"] && strings.HasPrefix(mt, "multipart/"):
 		// Many parsers do not join RFC 2231 continuations for the boundary:
 		// they would split this part elsewhere than we do.
 		n.problem, n.detail = policy.ReasonMalformedMIME, "boundary given in RFC 2231 form"
@@ -263,9 +263,9 @@ func (w *walker) contentInfo(n *node, defaultType string) (mt string, ps map[str
 	if !ok {
 		n.problem, n.detail = policy.ReasonMalformedMIME, "conflicting Content-Disposition fields"
 	}
-	cdp := parseParams(cd)
-	disp = cdp.value
-	for _, cand := range []string{cdp.m["filename"], ps["name"]} {
+	cdp := text.ParseParams(cd)
+	disp = cdp.Value
+	for _, cand := range []string{cdp.Map["filename"], ps["name"]} {
 		if cand != "" && !slices.Contains(n.filenames, cand) {
 			n.filenames = append(n.filenames, cand)
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"mugai/sanitize/mailwrite"
+	"mugai/sanitize/text"
 )
 
 // headers holds the input header fields we carry over, decoded and
@@ -63,12 +64,12 @@ func readHeaders(root *node, env Envelope, hostname string) headers {
 	h := root.header
 	var out headers
 	first := func(k string) string { return h.Get(k) }
-	out.from, _ = parseAddressList(first("From"))
-	out.to, _ = parseAddressList(strings.Join(h.Values("To"), ", "))
-	out.cc, _ = parseAddressList(strings.Join(h.Values("Cc"), ", "))
-	out.replyTo, _ = parseAddressList(first("Reply-To"))
-	out.subject = decodeHeader(first("Subject"))
-	if t, err := mail.ParseDate(decodeHeader(first("Date"))); err == nil {
+	out.from, _ = text.ParseAddressList(first("From"))
+	out.to, _ = text.ParseAddressList(strings.Join(h.Values("To"), ", "))
+	out.cc, _ = text.ParseAddressList(strings.Join(h.Values("Cc"), ", "))
+	out.replyTo, _ = text.ParseAddressList(first("Reply-To"))
+	out.subject = text.DecodeHeader(first("Subject"))
+	if t, err := mail.ParseDate(text.DecodeHeader(first("Date"))); err == nil {
 		out.date, out.hasDate = t, true
 	}
 	if ids := msgIDPattern.FindAllString(first("Message-Id"), 1); len(ids) == 1 {
@@ -115,18 +116,18 @@ type textEncoder struct{ jis bool }
 
 // chooseEncoder picks ISO-2022-JP when the policy asks for it and every
 // text of the message fits; otherwise UTF-8.
-func chooseEncoder(charset string, in headers, text string) textEncoder {
+func chooseEncoder(charset string, in headers, body string) textEncoder {
 	if charset != "iso-2022-jp" {
 		return textEncoder{}
 	}
-	all := []string{text, in.subject}
+	all := []string{body, in.subject}
 	for _, list := range [][]*mail.Address{in.from, in.to, in.cc, in.replyTo} {
 		for _, a := range list {
 			all = append(all, a.Name)
 		}
 	}
 	for _, s := range all {
-		if _, ok := toJIS(s); !ok {
+		if _, ok := text.EncodeJIS(s); !ok {
 			return textEncoder{}
 		}
 	}
@@ -136,7 +137,7 @@ func chooseEncoder(charset string, in headers, text string) textEncoder {
 // words encodes non-ASCII text as encoded words in the output charset.
 func (e textEncoder) words(s string) string {
 	if e.jis {
-		return bEncodeJIS(s)
+		return text.EncodeJISWords(s)
 	}
 	return mailwrite.EncodedWords(s)
 }
@@ -265,26 +266,26 @@ func visibleName(s string) string {
 			return -1
 		}
 		return r
-	}, cleanLine(s)))
+	}, text.CleanLine(s)))
 }
 
 // body returns the Content-Type, transfer encoding and CRLF body of the
 // text part: ISO-2022-JP is 7bit; UTF-8 is 7bit when it is short-lined
 // ASCII, base64 otherwise.
-func (e textEncoder) body(text string) (ctype, cte string, body []byte) {
-	text = strings.ReplaceAll(text, "\n", "\r\n")
-	if !strings.HasSuffix(text, "\r\n") {
-		text += "\r\n"
+func (e textEncoder) body(s string) (ctype, cte string, body []byte) {
+	s = strings.ReplaceAll(s, "\n", "\r\n")
+	if !strings.HasSuffix(s, "\r\n") {
+		s += "\r\n"
 	}
 	if e.jis {
-		if b, ok := toJIS(text); ok && maxLineLen(string(b)) <= 998 {
+		if b, ok := text.EncodeJIS(s); ok && maxLineLen(string(b)) <= 998 {
 			return "text/plain; charset=ISO-2022-JP", "7bit", b
 		}
 	}
-	if isASCII(text) && maxLineLen(text) <= 998 {
-		return "text/plain; charset=UTF-8", "7bit", []byte(text)
+	if isASCII(s) && maxLineLen(s) <= 998 {
+		return "text/plain; charset=UTF-8", "7bit", []byte(s)
 	}
-	return "text/plain; charset=UTF-8", "base64", mailwrite.Base64([]byte(text))
+	return "text/plain; charset=UTF-8", "base64", mailwrite.Base64([]byte(s))
 }
 
 func isASCII(s string) bool {

@@ -10,6 +10,7 @@ import (
 
 	"mugai/policy"
 	"mugai/sanitize/archive"
+	"mugai/sanitize/text"
 )
 
 // openZip rebuilds a ZIP: every member gets its own decision by the same
@@ -87,8 +88,8 @@ func memberName(m archive.Member) string {
 	if utf8.Valid(m.RawName) {
 		return m.Name
 	}
-	s, _, _ := decodeText(m.RawName, "shift_jis")
-	return archive.CleanName(cleanLine(s))
+	s, _, _ := text.Decode(m.RawName, "shift_jis")
+	return archive.CleanName(text.CleanLine(s))
 }
 
 // safeDir cleans the folders of a member's path as names are cleaned, and

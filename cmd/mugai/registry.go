@@ -2,20 +2,21 @@ package main
 
 import (
 	"mugai/policy"
-	"mugai/sanitize"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
+	"mugai/sanitize/rtffile"
+	"mugai/sanitize/textfile"
 )
 
 // Compile-time checks that each sanitizer implements the contract.
 var (
 	_ format.Sanitizer = (*image.Disarmer)(nil)
-	_ format.Sanitizer = (*sanitize.TextFile)(nil)
+	_ format.Sanitizer = (*textfile.Disarmer)(nil)
 	_ format.Sanitizer = (*ooxml.Disarmer)(nil)
 	_ format.Sanitizer = (*ooxml.Extractor)(nil)
-	_ format.Sanitizer = sanitize.RTFText{}
+	_ format.Sanitizer = rtffile.Extractor{}
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
 	_ format.Sanitizer = (*pdf.Text)(nil)
@@ -30,10 +31,10 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionFlatten, &pdf.Flattener{Engine: pdfium}, pdf.Types...)
 	r.Register(policy.ActionExtract, &pdf.Text{Engine: pdfium}, pdf.Types...)
 	r.Register(policy.ActionDisarm, &image.Disarmer{}, image.Types...)
-	r.Register(policy.ActionDisarm, &sanitize.TextFile{}, sanitize.TextFileTypes...)
+	r.Register(policy.ActionDisarm, &textfile.Disarmer{}, textfile.Types...)
 	r.Register(policy.ActionDisarm, &ooxml.Disarmer{}, ooxml.Types...)
 	r.Register(policy.ActionDisarm, &pdf.Disarmer{}, pdf.Types...)
 	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
-	r.Register(policy.ActionExtract, sanitize.RTFText{}, sanitize.RTFTypes...)
+	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
 	return r
 }

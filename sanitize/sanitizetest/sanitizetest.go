@@ -1,6 +1,8 @@
-// Package sanitizetest holds helpers for tests that read what the
-// rebuilder wrote, with the standard library's parsers (not the one we
-// rebuild with), so a test sees the message as an independent client would.
+// Package sanitizetest holds helpers for the tests of sanitize and its
+// packages: reading what the rebuilder wrote with the standard library's
+// parsers (not the one we rebuild with), so a test sees the message as an
+// independent client would; finding what a client would still link,
+// apart from the link scanner it checks; and writing TNEF streams.
 package sanitizetest
 
 import (

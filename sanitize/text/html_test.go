@@ -1,14 +1,16 @@
-package sanitize
+package text
 
 import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/japanese"
 
 	"mugai/policy"
+	"mugai/sanitize/sanitizetest"
 )
 
 func TestHTMLToText(t *testing.T) {
@@ -57,8 +59,8 @@ func TestHTMLToText(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := htmlToText([]byte(tc.html), policy.LinksDefang)
-			got := transformLinks(r.text, policy.LinksDefang)
+			r := HTMLToText([]byte(tc.html), policy.LinksDefang)
+			got := TransformLinks(r.Text, policy.LinksDefang)
 			if tc.want != "" && got != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
 			}
@@ -72,8 +74,8 @@ func TestHTMLToText(t *testing.T) {
 					t.Errorf("contains %q in\n%s", s, got)
 				}
 			}
-			if r.hidden != tc.hidden || len(r.mismatches) != tc.mismatch {
-				t.Errorf("hidden %d, mismatches %v; want %d, %d", r.hidden, r.mismatches, tc.hidden, tc.mismatch)
+			if r.Hidden != tc.hidden || len(r.Mismatches) != tc.mismatch {
+				t.Errorf("hidden %d, mismatches %v; want %d, %d", r.Hidden, r.Mismatches, tc.hidden, tc.mismatch)
 			}
 		})
 	}
@@ -87,8 +89,8 @@ func TestLinkModes(t *testing.T) {
 		{policy.LinksRemove, "See site or [リンク削除 link removed]"},
 	}
 	for _, tc := range tests {
-		r := htmlToText([]byte(html), tc.mode)
-		if got := transformLinks(r.text, tc.mode); got != tc.want {
+		r := HTMLToText([]byte(html), tc.mode)
+		if got := TransformLinks(r.Text, tc.mode); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.mode, got, tc.want)
 		}
 	}
@@ -96,7 +98,7 @@ func TestLinkModes(t *testing.T) {
 
 func TestEnrichedAndRTF(t *testing.T) {
 	enriched := "<bold>Hello</bold>\nworld\n\nnew <<para>\n<param>ignored</param><nofill>a\nb</nofill>"
-	if got := enrichedToText(enriched); got != "Hello world\nnew <para> a\nb" {
+	if got := EnrichedToText(enriched); got != "Hello world\nnew <para> a\nb" {
 		t.Errorf("enriched: %q", got)
 	}
 	sj := mustEncode(t, japanese.ShiftJIS, "会議")
@@ -107,82 +109,9 @@ func TestEnrichedAndRTF(t *testing.T) {
 	rtf := `{\rtf1\ansi\ansicpg932{\fonttbl{\f0\fcharset128 MS Gothic;}{\f1\fcharset0 Arial;}}{\colortbl;\red0\green0\blue0;}` +
 		`{\*\generator Msftedit;}\f0 ` + hex.String() + `\par\f1 Hello \u26085?\u26412?\par{\pict\pngblip 89504e47}` +
 		`{\field{\*\fldinst HYPERLINK "http://evil.example"}{\fldrslt link}}\tab end}`
-	if got := rtfToText([]byte(rtf)); got != "会議\nHello 日本\nlink\tend" {
+	if got := RTFToText([]byte(rtf)); got != "会議\nHello 日本\nlink\tend" {
 		t.Errorf("rtf: %q", got)
 	}
-}
-
-func TestBodyChoice(t *testing.T) {
-	alt := func(plain string) string {
-		return crlf("From: a@example.jp\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain; charset=utf-8\n\n" + plain +
-			"\n--b\nContent-Type: text/html; charset=utf-8\n\n<p>The full newsletter text with many words in it, far longer than any stub line could be.</p>\n--b--\n")
-	}
-	tests := []struct {
-		name, msg, prefer, want string
-	}{
-		{"plain preferred", alt("Plain version of the newsletter."), "plain", "Plain version"},
-		{"empty plain", alt("  "), "plain", "The full newsletter"},
-		{"stub plain", alt("このメールはHTML形式です。HTML対応のメールソフトでご覧ください。"), "plain", "The full newsletter"},
-		{"prefer html", alt("Plain version of the newsletter."), "html", "The full newsletter"},
-	}
-	for _, tc := range tests {
-		p := policy.Default()
-		p.Body.Prefer = tc.prefer
-		res, err := (&Rebuilder{Policy: p}).Rebuild(testEnvelope, strings.NewReader(tc.msg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := parseOutput(res.Message)
-		if err != nil || !strings.Contains(out.text, tc.want) {
-			t.Errorf("%s: body lacks %q (%v):\n%s", tc.name, tc.want, err, out.text)
-		}
-	}
-}
-
-// TestOutputISO2022JP: the legacy output charset, and the fallback to UTF-8
-// when the text does not fit.
-func TestOutputISO2022JP(t *testing.T) {
-	p := policy.Default()
-	p.Body.Charset = policy.CharsetISO2022JP
-	rb := &Rebuilder{Policy: p}
-	msg := crlf("From: =?UTF-8?B?5bGx55Sw?= <y@example.jp>\nSubject: " + bEncode("会議のお知らせ（ｶﾀｶﾅ）") + "\nContent-Type: text/plain; charset=utf-8\n\n会議は①番会議室、ｶﾀｶﾅは全角に。\n")
-	res, err := rb.Rebuild(testEnvelope, strings.NewReader(msg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(res.Message, []byte("Content-Type: text/plain; charset=ISO-2022-JP")) || !bytes.Contains(res.Message, []byte("Subject: =?ISO-2022-JP?B?")) {
-		t.Fatalf("not ISO-2022-JP:\n%s", res.Message)
-	}
-	for _, b := range res.Message {
-		if b >= 0x80 {
-			t.Fatal("8-bit byte in an ISO-2022-JP message")
-		}
-	}
-	body := res.Message[bytes.Index(res.Message, []byte("\r\n\r\n"))+4:]
-	text, _, _ := decodeText(body, "iso-2022-jp")
-	if !strings.Contains(text, "会議は①番会議室、カタカナは全角に。") || !strings.Contains(text, "無害化処理のお知らせ") {
-		t.Errorf("decoded body:\n%s", text)
-	}
-	if subj := decodeHeader(headerValue(res.Message, "Subject")); subj != "会議のお知らせ（カタカナ）" {
-		t.Errorf("subject %q", subj)
-	}
-
-	emoji := crlf("From: y@example.jp\nSubject: hi\nContent-Type: text/plain; charset=utf-8\n\nお祝い🎉\n")
-	res, _ = rb.Rebuild(testEnvelope, strings.NewReader(emoji))
-	if out, err := parseOutput(res.Message); err != nil || !strings.Contains(out.text, "お祝い🎉") {
-		t.Errorf("fallback to UTF-8 failed: %v\n%s", err, res.Message)
-	}
-}
-
-func headerValue(msg []byte, key string) string {
-	head := string(msg[:bytes.Index(msg, []byte("\r\n\r\n"))])
-	head = strings.ReplaceAll(head, "\r\n ", " ")
-	for _, l := range strings.Split(head, "\r\n") {
-		if k, v, ok := strings.Cut(l, ": "); ok && strings.EqualFold(k, key) {
-			return v
-		}
-	}
-	return ""
 }
 
 func FuzzHTMLToText(f *testing.F) {
@@ -199,90 +128,145 @@ func FuzzHTMLToText(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := htmlToText(in, policy.LinksDefang)
-		if !utf8.ValidString(r.text) {
-			t.Fatalf("invalid UTF-8 output %q", r.text)
+		r := HTMLToText(in, policy.LinksDefang)
+		if !utf8.ValidString(r.Text) {
+			t.Fatalf("invalid UTF-8 output %q", r.Text)
 		}
-		if strings.Contains(r.text, "\n\n\n") {
-			t.Fatalf("more than one blank line in a row: %q", r.text)
+		if strings.Contains(r.Text, "\n\n\n") {
+			t.Fatalf("more than one blank line in a row: %q", r.Text)
 		}
-		if limit := textLimit(0, len(in)); len(r.text) > limit {
-			t.Fatalf("%d bytes of text from %d, limit %d", len(r.text), len(in), limit)
+		if limit := Limit(0, len(in)); len(r.Text) > limit {
+			t.Fatalf("%d bytes of text from %d, limit %d", len(r.Text), len(in), limit)
 		}
 		// The text's own ">" characters (outside tags, or written &gt;)
 		// may stand at a line start too: only the prefixes are capped.
 		literal := max(0, bytes.Count(in, []byte(">"))-bytes.Count(in, []byte("<"))) + bytes.Count(bytes.ToLower(in), []byte("&gt"))
-		if got := maxQuoteDepth(r.text); got > maxPrefixNest+1+literal {
+		if got := maxQuoteDepth(r.Text); got > maxPrefixNest+1+literal {
 			t.Fatalf("%d quote levels (%d literal)", got, literal)
 		}
-		if l := liveLink(transformLinks(r.text, policy.LinksDefang)); l != "" {
-			t.Fatalf("live link %q left in %q", l, r.text)
+		if l := sanitizetest.LiveLink(TransformLinks(r.Text, policy.LinksDefang)); l != "" {
+			t.Fatalf("live link %q left in %q", l, r.Text)
 		}
 	})
 }
 
-func FuzzDecodeHeader(f *testing.F) {
-	for _, s := range []string{"=?ISO-2022-JP?B?GyRCMnE1RBsoQg==?=", "=?utf-8?q?a_b?= =?utf-8?q?c?=", "\x82\xa0", "\"=?UTF-8?B?5Lya?=\" <a@b.jp>"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		out := decodeHeader(in)
-		if !utf8.ValidString(out) || strings.ContainsAny(out, "\r\n\x00") {
-			t.Fatalf("decodeHeader(%q) = %q", in, out)
+// maxQuoteDepth returns the most quote marks ("> ") at the start of any
+// line.
+func maxQuoteDepth(s string) int {
+	most := 0
+	for _, l := range strings.Split(s, "\n") {
+		n := 0
+		for strings.HasPrefix(l, ">") {
+			n++
+			l = strings.TrimPrefix(strings.TrimPrefix(l, ">"), " ")
 		}
-		parseAddressList(in)
-	})
+		most = max(most, n)
+	}
+	return most
 }
 
-func FuzzParseParams(f *testing.F) {
-	for _, s := range []string{`attachment; filename*0*=utf-8''%E4%BC; filename*1*=%9A`, `text/plain; charset="a;b"`, `x; a*=''; b*5=`, `"unterminated`} {
-		f.Add(s)
+// maxIndent returns the widest run of leading spaces and bullets.
+func maxIndent(s string) int {
+	most := 0
+	for _, l := range strings.Split(s, "\n") {
+		most = max(most, len(l)-len(strings.TrimLeft(l, " ・")))
 	}
-	f.Fuzz(func(t *testing.T, in string) {
-		p := parseParams(in)
-		for k, v := range p.m {
-			if !utf8.ValidString(v) || strings.ContainsAny(v, "\r\n\x00") {
-				t.Fatalf("param %q = %q", k, v)
+	return most
+}
+
+func TestHTMLNestingBombs(t *testing.T) {
+	lines := strings.Repeat("x<br>", 20000)
+	tests := []struct {
+		name string
+		doc  string
+		word string // text that must survive
+	}{
+		{"blockquotes then breaks", strings.Repeat("<blockquote>", 200) + "start " + lines, "start"},
+		{"blockquotes with text at every level", strings.Repeat("<blockquote>q<br>", 200) + lines, "q"},
+		{"nested lists", strings.Repeat("<ul><li>item", 200) + lines, "item"},
+		{"ordered lists in lists", strings.Repeat("<ol><ol><li>n", 100) + lines, "n"},
+		{"dd in dd", strings.Repeat("<dl><dd>d", 200) + lines, "d"},
+		{"ruby in ruby", strings.Repeat("<ruby>r<rt>よみ</rt><b>", 200) + lines, "r"},
+		{"links in tables", strings.Repeat(`<table><tr><td>a</td><td><a href="https://x.example/">t`, 60) + lines, "t"},
+		{"hr flood", strings.Repeat("<hr>", 40000), "―"},
+		{"img alt flood", strings.Repeat(`<img alt="画像の説明">`, 20000), "画像の説明"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			limit := Limit(8<<20, len(tc.doc))
+			start := time.Now()
+			r := HTMLToTextLimit([]byte(tc.doc), policy.LinksDefang, limit)
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if len(r.Text) > limit {
+				t.Errorf("%d bytes of text from %d of HTML, limit %d", len(r.Text), len(tc.doc), limit)
+			}
+			if got := maxQuoteDepth(r.Text); got > maxPrefixNest {
+				t.Errorf("%d quote levels shown, at most %d wanted", got, maxPrefixNest)
+			}
+			if got := maxIndent(r.Text); got > 4*maxPrefixNest {
+				t.Errorf("indent of %d", got)
+			}
+			if !strings.Contains(r.Text, tc.word) {
+				t.Errorf("lost %q", tc.word)
+			}
+		})
+	}
+}
+
+func TestHTMLTextLimit(t *testing.T) {
+	doc := strings.Repeat("<blockquote>", 30) + strings.Repeat("line of text<br>", 50000)
+	for _, limit := range []int{1000, 64 << 10, 300 << 10} {
+		r := HTMLToTextLimit([]byte(doc), policy.LinksDefang, limit)
+		if len(r.Text) > limit || !r.Cut {
+			t.Errorf("limit %d: %d bytes, cut %v", limit, len(r.Text), r.Cut)
+		}
+		if len(r.Text) < limit/2 {
+			t.Errorf("limit %d: only %d bytes kept", limit, len(r.Text))
+		}
+	}
+	if r := HTMLToTextLimit([]byte("<p>short</p>"), policy.LinksDefang, 1000); r.Cut || r.Text != "short" {
+		t.Errorf("short text: %q, cut %v", r.Text, r.Cut)
+	}
+}
+
+func TestHTMLTooDeep(t *testing.T) {
+	deep := func(n int, inner string) string {
+		return "<html><head><title>T</title><style>p{color:red}</style></head><body>" +
+			strings.Repeat("<div>", n) + inner + strings.Repeat("</div>", n) + "</body></html>"
+	}
+	inner := `<p>最初の段落 first paragraph</p><script>evil()</script><div style="display:none">hidden words</div>` +
+		`<p>Click <a href="https://evil.example/login">https://bank.example.jp/</a> and <a href="file://unc.example/s">this</a></p>` +
+		`<ul><li>one</li><li>two</li></ul><img alt="ロゴ"><pre>  kept   spaces</pre>最後 last`
+	for _, n := range []int{600, 5000} {
+		doc := deep(n, inner)
+		r := HTMLToText([]byte(doc), policy.LinksDefang)
+		got := TransformLinks(r.Text, policy.LinksDefang)
+		if !r.TooDeep {
+			t.Errorf("%d: not reported too deep", n)
+		}
+		for _, want := range []string{"最初の段落 first paragraph", "・one", "・two", "[画像: ロゴ]", "  kept   spaces", "最後 last",
+			"hxxps://bank[.]example[.]jp/ <hxxps://evil[.]example/login>", "this <file[:]//unc[.]example/s>"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%d: lacks %q in\n%s", n, want, got)
 			}
 		}
-	})
-}
-
-// TestKeptAttachmentNames: a kept file is re-attached with an RFC 2231
-// UTF-8 filename and an RFC 2047 name, both decoding to the original name.
-func TestKeptAttachmentNames(t *testing.T) {
-	p, err := policy.Parse("keep.yaml", []byte(`
-rules:
-  - id: keep-text
-    clause: "6(6)"
-    match: {role: attachment, type: text/plain, extension: txt}
-    action: keep
-    reason: {ja: "テキストは添付します。", en: "Text files are attached."}
-  - id: body
-    clause: "2(13)"
-    match: {role: body}
-    action: textify
-    reason: {ja: "本文", en: "body"}
-`), policy.DefaultClauses())
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := crlf("From: a@example.jp\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee file\n--b\n" +
-		"Content-Type: text/plain; charset=utf-8\nContent-Disposition: attachment; filename*=UTF-8''%E8%AD%B0%E4%BA%8B%E9%8C%B2.txt\n\n議事録の本文\n--b--\n")
-	res, err := (&Rebuilder{Policy: p}).Rebuild(testEnvelope, strings.NewReader(msg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := parseOutput(res.Message)
-	if err != nil || strings.Join(out.types, ",") != "multipart/mixed,text/plain,text/plain" {
-		t.Fatalf("parts %v, %v\n%s", out.types, err, res.Message)
-	}
-	for _, want := range []string{`filename*=utf-8''%E8%AD%B0%E4%BA%8B%E9%8C%B2.txt`, `name="=?UTF-8?B?6K2w5LqL6YyyLnR4dA==?="`} {
-		if !bytes.Contains(res.Message, []byte(want)) {
-			t.Errorf("output lacks %s:\n%s", want, res.Message)
+		for _, absent := range []string{"evil()", "hidden words", "color:red", "T\n"} {
+			if strings.Contains(got, absent) {
+				t.Errorf("%d: shows %q in\n%s", n, absent, got)
+			}
+		}
+		if r.Hidden != 1 || len(r.Mismatches) != 1 {
+			t.Errorf("%d: hidden %d, mismatches %v", n, r.Hidden, r.Mismatches)
 		}
 	}
-	if res.Decisions[1].Action != policy.ActionKeep || res.Decisions[1].Filename != "議事録.txt" {
-		t.Errorf("decision %+v", res.Decisions[1])
+	// A document the parser takes is not affected.
+	if r := HTMLToText([]byte(deep(100, inner)), policy.LinksDefang); r.TooDeep || !strings.Contains(r.Text, "最後 last") {
+		t.Errorf("100 deep: tooDeep %v, %q", r.TooDeep, r.Text)
+	}
+	// An unclosed head ends at the body.
+	if r := HTMLTokensToText([]byte("<head><title>x</title><body><p>kept</p>"), policy.LinksDefang, 1000); r.Text != "kept" {
+		t.Errorf("unclosed head: %q", r.Text)
 	}
 }

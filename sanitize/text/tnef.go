@@ -1,8 +1,9 @@
-package sanitize
+package text
 
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"unicode/utf16"
 
 	"golang.org/x/text/encoding/htmlindex"
@@ -17,7 +18,7 @@ import (
 // the legacy attBody. Everything else in it (attachments, properties) is
 // dropped with the part.
 
-var errTNEF = errors.New("sanitize: malformed TNEF")
+var errTNEF = errors.New("text: malformed TNEF")
 
 const (
 	tnefSignature  = 0x223E9F78
@@ -35,18 +36,19 @@ const (
 	maxRTFExpanded = 16 << 20
 )
 
-// isTNEF reports whether a leaf is a TNEF container.
-func isTNEF(n *node) bool {
-	switch n.declared {
+// IsTNEF reports whether a part of the declared media type with body b is
+// a TNEF container: declared as one, or starting with its signature.
+func IsTNEF(mediaType string, b []byte) bool {
+	switch mediaType {
 	case "application/ms-tnef", "application/vnd.ms-tnef":
 		return true
 	}
-	return len(n.body) >= 4 && binary.LittleEndian.Uint32(n.body) == tnefSignature
+	return len(b) >= 4 && binary.LittleEndian.Uint32(b) == tnefSignature
 }
 
-// tnefText extracts the text body of a TNEF stream; ok is false when it
+// TNEFText extracts the text body of a TNEF stream; ok is false when it
 // has none or cannot be read.
-func tnefText(b []byte) (text string, ok bool) {
+func TNEFText(b []byte) (text string, ok bool) {
 	body, err := tnefBodies(b)
 	if err != nil {
 		return "", false
@@ -55,11 +57,11 @@ func tnefText(b []byte) (text string, ok bool) {
 	case body.plain != "":
 		return body.plain, true
 	case body.html != nil:
-		s, _, _ := decodeText(body.html, "")
-		return htmlToText([]byte(s), policy.LinksKeep).text, true
+		s, _, _ := Decode(body.html, "")
+		return HTMLToText([]byte(s), policy.LinksKeep).Text, true
 	case body.rtf != nil:
 		if raw, err := decompressRTF(body.rtf); err == nil {
-			return rtfToText(raw), true
+			return RTFToText(raw), true
 		}
 	}
 	if body.legacy != nil {
@@ -261,7 +263,7 @@ func utf16le(b []byte) string {
 	for len(u) > 0 && u[len(u)-1] == 0 {
 		u = u[:len(u)-1]
 	}
-	s, _ := plainText(string(utf16.Decode(u)))
+	s, _ := Normalize(string(utf16.Decode(u)))
 	return s
 }
 
@@ -288,12 +290,12 @@ func decodeCodepage(b []byte, cp int) string {
 		name = "utf-8"
 	default:
 		if cp >= 1250 && cp <= 1258 {
-			if _, err := htmlindex.Get("windows-" + itoa(cp)); err == nil {
-				name = "windows-" + itoa(cp)
+			if _, err := htmlindex.Get("windows-" + strconv.Itoa(cp)); err == nil {
+				name = "windows-" + strconv.Itoa(cp)
 			}
 		}
 	}
-	s, _, _ := decodeText(b, name)
+	s, _, _ := Decode(b, name)
 	return s
 }
 

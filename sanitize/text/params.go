@@ -1,4 +1,4 @@
-package sanitize
+package text
 
 import (
 	"net/url"
@@ -8,30 +8,25 @@ import (
 	"strings"
 )
 
-// params is a parsed Content-Type or Content-Disposition value.
-type params struct {
-	value    string            // "text/plain", "attachment"; lower-case
-	m        map[string]string // decoded to UTF-8, names lower-case
-	dups     []string          // names given more than once with different values
-	extended map[string]bool   // names given in RFC 2231 form (name*, name*0…)
+// Params is a parsed Content-Type or Content-Disposition value.
+type Params struct {
+	Value    string            // "text/plain", "attachment"; lower-case
+	Map      map[string]string // the parameters, decoded to UTF-8, names lower-case
+	Dups     []string          // names given more than once with different values
+	Extended map[string]bool   // names given in RFC 2231 form (name*, name*0…)
 }
 
-// parseParams parses a header value with parameters ourselves, because the
+// ParseParams parses a header value with parameters ourselves, because the
 // standard library and go-message drop what Japanese mailers send: RFC 2231
 // values in shift_jis or iso-2022-jp, continuations (name*0*, name*1, out
 // of order too), RFC 2047 words inside quotes, raw 8-bit bytes, unquoted
 // values with spaces. It never fails: what it cannot read it leaves out.
-func parseParams(s string) params {
+func ParseParams(s string) Params {
 	segs := splitParams(s)
-	p := params{value: strings.ToLower(strings.TrimSpace(segs[0])), m: map[string]string{}, extended: map[string]bool{}}
-	type section struct {
-		n       int
-		val     string
-		encoded bool
-	}
+	p := Params{Value: strings.ToLower(strings.TrimSpace(segs[0])), Map: map[string]string{}, Extended: map[string]bool{}}
 	plain := map[string]string{}
 	extended := map[string]string{}
-	sections := map[string][]section{}
+	sections := map[string][]paramSection{}
 	seen := map[string]string{}
 	for _, seg := range segs[1:] {
 		name, val, ok := strings.Cut(seg, "=")
@@ -44,12 +39,12 @@ func parseParams(s string) params {
 			continue
 		}
 		if prev, dup := seen[name]; dup && prev != val {
-			p.dups = append(p.dups, name)
+			p.Dups = append(p.Dups, name)
 		}
 		seen[name] = val
 		base, rest, star := strings.Cut(name, "*")
 		if star {
-			p.extended[base] = true
+			p.Extended[base] = true
 		}
 		switch {
 		case !star:
@@ -62,37 +57,51 @@ func parseParams(s string) params {
 			if err != nil || n < 0 || n > 999 {
 				continue
 			}
-			sections[base] = append(sections[base], section{n, val, enc})
+			sections[base] = append(sections[base], paramSection{n, val, enc})
 		}
 	}
 	for k, v := range plain {
-		p.m[k] = decodeHeader(v)
+		p.Map[k] = DecodeHeader(v)
 	}
 	for k, secs := range sections {
-		sort.SliceStable(secs, func(i, j int) bool { return secs[i].n < secs[j].n })
-		charset := ""
-		var raw []byte
-		for i, sec := range secs {
-			v := sec.val
-			if sec.encoded {
-				if i == 0 && sec.n == 0 {
-					if parts := strings.SplitN(v, "'", 3); len(parts) == 3 {
-						charset, v = parts[0], parts[2]
-					}
-				}
-				raw = append(raw, pctDecode(v)...)
-			} else {
-				raw = append(raw, v...)
-			}
-		}
-		p.m[k] = cleanLine(decodeParamBytes(raw, charset))
+		p.Map[k] = CleanLine(joinSections(secs))
 	}
 	for k, v := range extended { // name* wins over name and name*0
-		p.m[k] = cleanLine(v)
+		p.Map[k] = CleanLine(v)
 	}
-	slices.Sort(p.dups)
-	p.dups = slices.Compact(p.dups)
+	slices.Sort(p.Dups)
+	p.Dups = slices.Compact(p.Dups)
 	return p
+}
+
+// paramSection is one section of an RFC 2231 continued value (name*n or
+// name*n*).
+type paramSection struct {
+	n       int
+	val     string
+	encoded bool // name*n*: percent-encoded, the first one with charset'language'
+}
+
+// joinSections puts the sections of a continued value in order, joins
+// their bytes and decodes them in the charset the first one names.
+func joinSections(secs []paramSection) string {
+	sort.SliceStable(secs, func(i, j int) bool { return secs[i].n < secs[j].n })
+	charset := ""
+	var raw []byte
+	for i, sec := range secs {
+		v := sec.val
+		if sec.encoded {
+			if i == 0 && sec.n == 0 {
+				if parts := strings.SplitN(v, "'", 3); len(parts) == 3 {
+					charset, v = parts[0], parts[2]
+				}
+			}
+			raw = append(raw, pctDecode(v)...)
+		} else {
+			raw = append(raw, v...)
+		}
+	}
+	return decodeParamBytes(raw, charset)
 }
 
 // splitParams splits on semicolons outside quoted strings.
@@ -144,7 +153,7 @@ func unquoteParam(v string) string {
 func decode2231(v string) string {
 	parts := strings.SplitN(v, "'", 3)
 	if len(parts) != 3 {
-		return decodeHeader(v)
+		return DecodeHeader(v)
 	}
 	return decodeParamBytes(pctDecode(parts[2]), parts[0])
 }
@@ -168,6 +177,6 @@ func pctDecode(s string) []byte {
 // decodeParamBytes decodes RFC 2231 bytes in charset, guessing when the
 // charset is missing or wrong.
 func decodeParamBytes(raw []byte, charset string) string {
-	s, _, _ := decodeText(raw, charset)
+	s, _, _ := Decode(raw, charset)
 	return s
 }

@@ -1,61 +1,12 @@
-package sanitize
+package text
 
 import (
 	"strings"
 	"testing"
 
 	"mugai/policy"
+	"mugai/sanitize/sanitizetest"
 )
-
-// liveLink reports text a mail client would still link: any scheme
-// followed by // (ASCII or full-width, slashes or backslashes) other than
-// the ones defang writes, a program-starting scheme, a UNC path, www.
-// names. It is written apart from linkAnchor, by brute force over every
-// position, so that the two check each other.
-func liveLink(s string) string {
-	folded := strings.ToLower(foldWidth(s))
-	for i := 0; i < len(folded); i++ {
-		rest := folded[i:]
-		if strings.HasPrefix(rest, `\\`) && len(rest) > 2 && rest[2] > ' ' && !strings.ContainsRune("\\/<>\"'", rune(rest[2])) {
-			return rest
-		}
-		if (strings.HasPrefix(rest, "www.") || strings.HasPrefix(rest, "ftp.")) && len(rest) > 4 && rest[4] > ' ' && !strings.ContainsRune("/\\?#<>\"'", rune(rest[4])) {
-			return rest
-		}
-		if strings.HasPrefix(rest, "://") || strings.HasPrefix(rest, `:\\`) || strings.HasPrefix(rest, `:/\`) || strings.HasPrefix(rest, `:\/`) {
-			j := i
-			for j > 0 && strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789+-.", rune(folded[j-1])) {
-				j--
-			}
-			if scheme := strings.TrimLeft(folded[j:i], "0123456789+-."); scheme != "" && !inertSchemes[scheme] {
-				return folded[j:]
-			}
-		}
-		if rest[0] == ':' && len(rest) > 1 && rest[1] > ' ' && !strings.ContainsRune("<>\"'", rune(rest[1])) {
-			j := i
-			for j > 0 && strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789+-", rune(folded[j-1])) {
-				j--
-			}
-			scheme := folded[j:i]
-			if j > 0 && strings.ContainsRune("abcdefghijklmnopqrstuvwxyz", rune(folded[j-1])) {
-				continue
-			}
-			if (linkHandlers[scheme] || strings.HasPrefix(scheme, "ms-")) && !(scheme == "http" || scheme == "https" || scheme == "ftp") {
-				return folded[j:]
-			}
-		}
-	}
-	return ""
-}
-
-func foldWidth(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 0xff01 && r <= 0xff5e {
-			return r - 0xff01 + '!'
-		}
-		return r
-	}, s)
-}
 
 func TestDefangSchemes(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -103,14 +54,14 @@ func TestDefangSchemes(t *testing.T) {
 		{"already hxxps://evil[.]example and [\\]\\host", "already hxxps://evil[.]example and [\\]\\host"},
 	}
 	for _, tc := range tests {
-		got := transformLinks(tc.in, policy.LinksDefang)
+		got := TransformLinks(tc.in, policy.LinksDefang)
 		if got != tc.want {
 			t.Errorf("defang %q\n got %q\nwant %q", tc.in, got, tc.want)
 		}
-		if l := liveLink(got); l != "" {
+		if l := sanitizetest.LiveLink(got); l != "" {
 			t.Errorf("defang %q left a live link: %q", tc.in, l)
 		}
-		if again := transformLinks(got, policy.LinksDefang); again != got {
+		if again := TransformLinks(got, policy.LinksDefang); again != got {
 			t.Errorf("defang is not idempotent on %q: %q", got, again)
 		}
 		if !mayHoldURL(tc.in) && got != tc.in {
@@ -127,7 +78,7 @@ func TestLinkModesDangerous(t *testing.T) {
 		{policy.LinksRemove, "web " + removedLink + " and " + removedLink + " then " + removedLink + " " + removedLink + " " + removedLink + " x mailto:a@b.example"},
 	}
 	for _, tc := range tests {
-		if got := transformLinks(in, tc.mode); got != tc.want {
+		if got := TransformLinks(in, tc.mode); got != tc.want {
 			t.Errorf("%s:\n got %q\nwant %q", tc.mode, got, tc.want)
 		}
 	}
@@ -149,43 +100,58 @@ func TestHTMLLinkTargets(t *testing.T) {
 			if mode == policy.LinksKeep && strings.Contains(tc.want, "hxxps") {
 				continue // keep keeps web links
 			}
-			r := htmlToText([]byte(`<p>Click <a href="`+tc.href+`">here</a> now</p>`), mode)
-			got := transformLinks(r.text, mode)
+			r := HTMLToText([]byte(`<p>Click <a href="`+tc.href+`">here</a> now</p>`), mode)
+			got := TransformLinks(r.Text, mode)
 			if want := "Click here <" + tc.want + "> now"; got != want {
 				t.Errorf("%s %q:\n got %q\nwant %q", mode, tc.href, got, want)
 			}
-			if l := liveLink(got); l != "" {
+			if l := sanitizetest.LiveLink(got); l != "" {
 				t.Errorf("%s %q left a live link: %q", mode, tc.href, l)
 			}
 		}
 	}
 	// remove mode shows none of them; script URLs are never shown
 	for _, tc := range tests {
-		r := htmlToText([]byte(`<p>Click <a href="`+tc.href+`">here</a> now</p>`), policy.LinksRemove)
-		if got := transformLinks(r.text, policy.LinksRemove); got != "Click here now" {
+		r := HTMLToText([]byte(`<p>Click <a href="`+tc.href+`">here</a> now</p>`), policy.LinksRemove)
+		if got := TransformLinks(r.Text, policy.LinksRemove); got != "Click here now" {
 			t.Errorf("remove %q: got %q", tc.href, got)
 		}
 	}
 	// link text rendered from HTML is defanged like any text
-	r := htmlToText([]byte(`<div>a&#95;https://evil.example/ and &#92;&#92;unc.example&#92;s</div>`), policy.LinksDefang)
-	if got, want := transformLinks(r.text, policy.LinksDefang), `a_hxxps://evil[.]example/ and [\]\unc[.]example\s`; got != want {
+	r := HTMLToText([]byte(`<div>a&#95;https://evil.example/ and &#92;&#92;unc.example&#92;s</div>`), policy.LinksDefang)
+	if got, want := TransformLinks(r.Text, policy.LinksDefang), `a_hxxps://evil[.]example/ and [\]\unc[.]example\s`; got != want {
 		t.Errorf("entities: got %q, want %q", got, want)
 	}
 }
 
 func TestMayHoldURLNeverSkips(t *testing.T) {
-	// Every text for which transformLinks changes something must pass the
+	// Every text for which TransformLinks changes something must pass the
 	// pre-check; try the anchors in many surroundings.
 	anchors := []string{"https://x.example", "ms-msdt:x", `\\h\s`, "www.x.example", "ｈｔｔｐ：／／x", "＼＼h", " //h/s", "ｗｗｗ．x", "WwW.x.y"}
 	for _, a := range anchors {
 		for _, s := range []string{a, "_" + a, a + "y", "日本" + a + "語"} {
-			changed := transformLinks(s, policy.LinksDefang) != s
+			changed := TransformLinks(s, policy.LinksDefang) != s
 			if changed && !mayHoldURL(s) {
 				t.Errorf("mayHoldURL(%q) = false, but it holds a link", s)
 			}
 			if !changed {
 				t.Errorf("%q: no link found", s)
 			}
+		}
+	}
+}
+
+// TestHandlerSchemesAgree: the scanner and the independent check in
+// sanitizetest know the same schemes that need no "//".
+func TestHandlerSchemesAgree(t *testing.T) {
+	for s := range linkHandlers {
+		if !sanitizetest.HandlerSchemes[s] {
+			t.Errorf("%q is a handler to the scanner, not to sanitizetest.LiveLink", s)
+		}
+	}
+	for s := range sanitizetest.HandlerSchemes {
+		if !linkHandlers[s] {
+			t.Errorf("%q is a handler to sanitizetest.LiveLink, not to the scanner", s)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package sanitize
+package text
 
 import (
 	"encoding/base64"
@@ -8,11 +8,11 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// toJIS encodes s as ISO-2022-JP for legacy clients. Half-width katakana
+// EncodeJIS encodes s as ISO-2022-JP for legacy clients. Half-width katakana
 // are first folded to full width (ISO-2022-JP proper has no ESC ( I). ok is
 // false when s holds a character ISO-2022-JP cannot represent; the caller
 // then writes UTF-8.
-func toJIS(s string) ([]byte, bool) {
+func EncodeJIS(s string) ([]byte, bool) {
 	s = foldHalfwidthKana(s)
 	out, err := japanese.ISO2022JP.NewEncoder().String(s)
 	if err != nil || strings.Contains(out, "\x1b(I") {
@@ -49,9 +49,9 @@ func foldHalfwidthKana(s string) string {
 
 func isHalfwidthKana(r rune) bool { return r >= 0xFF61 && r <= 0xFF9F }
 
-// bEncodeJIS writes s as ISO-2022-JP B words, each one self-contained
+// EncodeJISWords writes s as ISO-2022-JP B words, each one self-contained
 // (ending in ESC ( B) and at most 75 characters long.
-func bEncodeJIS(s string) string {
+func EncodeJISWords(s string) string {
 	s = foldHalfwidthKana(s)
 	const max = 75 - len("=?ISO-2022-JP?B??=")
 	var words []string
@@ -59,11 +59,11 @@ func bEncodeJIS(s string) string {
 	for len(runes) > 0 {
 		n := len(runes)
 		for ; n > 1; n-- {
-			if enc, ok := toJIS(string(runes[:n])); ok && base64.StdEncoding.EncodedLen(len(enc)) <= max {
+			if enc, ok := EncodeJIS(string(runes[:n])); ok && base64.StdEncoding.EncodedLen(len(enc)) <= max {
 				break
 			}
 		}
-		enc, _ := toJIS(string(runes[:n]))
+		enc, _ := EncodeJIS(string(runes[:n]))
 		words = append(words, "=?ISO-2022-JP?B?"+base64.StdEncoding.EncodeToString(enc)+"?=")
 		runes = runes[n:]
 	}

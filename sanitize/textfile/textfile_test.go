@@ -1,4 +1,4 @@
-package sanitize
+package textfile
 
 import (
 	"bytes"
@@ -52,7 +52,7 @@ func runsAsFormula(field string) bool {
 func sanitizeCSV(t testing.TB, name string, in []byte) ([]byte, error) {
 	t.Helper()
 	var out bytes.Buffer
-	_, err := (&TextFile{}).Sanitize(context.Background(), format.Part{Filename: name}, bytes.NewReader(in), &out)
+	_, err := (&Disarmer{}).Sanitize(context.Background(), format.Part{Filename: name}, bytes.NewReader(in), &out)
 	return out.Bytes(), err
 }
 
@@ -139,5 +139,38 @@ func FuzzCSVEitherSeparator(f *testing.F) {
 			t.Fatal("output is not UTF-8")
 		}
 		checkNoFormula(t, in, out)
+	})
+}
+
+func FuzzTextFile(f *testing.F) {
+	f.Add([]byte("a,b\r\n=1+1,@x\r\n"), true)
+	f.Add([]byte("plain\x82\xa0text"), false)
+	f.Fuzz(func(t *testing.T, in []byte, csvName bool) {
+		name := "a.txt"
+		if csvName {
+			name = "a.csv"
+		}
+		var out bytes.Buffer
+		if _, err := (&Disarmer{}).Sanitize(context.Background(), format.Part{Filename: name}, bytes.NewReader(in), &out); err != nil {
+			return
+		}
+		if !utf8.Valid(out.Bytes()) {
+			t.Fatal("output is not UTF-8")
+		}
+		if csvName {
+			r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(out.Bytes(), []byte("\ufeff"))))
+			r.FieldsPerRecord, r.LazyQuotes = -1, true
+			recs, err := r.ReadAll()
+			if err != nil {
+				return // a tab-separated file written with tabs
+			}
+			for _, rec := range recs {
+				for _, cell := range rec {
+					if isFormula(cell) {
+						t.Fatalf("formula cell %q survived", cell)
+					}
+				}
+			}
+		}
 	})
 }

@@ -1,4 +1,4 @@
-package sanitize
+package text
 
 import (
 	"encoding/base64"
@@ -60,8 +60,8 @@ func TestCharsets(t *testing.T) {
 				enc, _ = lookupCharset(label)
 			}
 			b := mustEncode(t, enc, tc.text)
-			got, res, _ := decodeText(b, label)
-			if got != tc.text || res != decodedClean {
+			got, res, _ := Decode(b, label)
+			if got != tc.text || res != DecodedClean {
 				t.Errorf("%s: got %q (result %d), want %q", label, got, res, tc.text)
 			}
 		}
@@ -70,8 +70,8 @@ func TestCharsets(t *testing.T) {
 
 func TestISO2022JPEscapes(t *testing.T) {
 	// half-width katakana by ESC ( I, and NEC row 13 (①) inside ESC $ B
-	got, res, _ := decodeText([]byte("\x1b$B-!\x1b(B \x1b(I12\x1b(B ok"), "iso-2022-jp")
-	if got != "① ｱｲ ok" || res != decodedClean {
+	got, res, _ := Decode([]byte("\x1b$B-!\x1b(B \x1b(I12\x1b(B ok"), "iso-2022-jp")
+	if got != "① ｱｲ ok" || res != DecodedClean {
 		t.Errorf("got %q (%d)", got, res)
 	}
 }
@@ -85,8 +85,8 @@ func TestUTF7(t *testing.T) {
 		{"1 +- 1 = 2", "1 + 1 = 2"},
 	}
 	for _, tc := range tests {
-		got, res, _ := decodeText([]byte(tc.in), "utf-7")
-		if got != tc.want || res != decodedClean {
+		got, res, _ := Decode([]byte(tc.in), "utf-7")
+		if got != tc.want || res != DecodedClean {
 			t.Errorf("utf-7 %q = %q (%d), want %q", tc.in, got, res, tc.want)
 		}
 	}
@@ -105,28 +105,28 @@ func TestMislabelled(t *testing.T) {
 		name     string
 		b        []byte
 		declared string
-		want     decodeResult
+		want     Decoding
 		used     string
 	}{
 		// wrong labels
-		{"iso-2022-jp label, Shift_JIS bytes", sjis, "iso-2022-jp", decodedMislabelled, "shift_jis"},
-		{"shift_jis label, EUC-JP bytes", euc, "shift_jis", decodedMislabelled, "euc-jp"},
-		{"euc-jp label, Shift_JIS bytes", sjis, "euc-jp", decodedMislabelled, "shift_jis"},
-		{"us-ascii label, UTF-8 bytes", []byte(jp), "us-ascii", decodedMislabelled, "utf-8"},
-		{"latin-1 label, Shift_JIS bytes", sjis, "iso-8859-1", decodedMislabelled, "shift_jis"},
-		{"latin-1 label, UTF-8 bytes", []byte(jp), "iso-8859-1", decodedMislabelled, "utf-8"},
+		{"iso-2022-jp label, Shift_JIS bytes", sjis, "iso-2022-jp", DecodedMislabelled, "shift_jis"},
+		{"shift_jis label, EUC-JP bytes", euc, "shift_jis", DecodedMislabelled, "euc-jp"},
+		{"euc-jp label, Shift_JIS bytes", sjis, "euc-jp", DecodedMislabelled, "shift_jis"},
+		{"us-ascii label, UTF-8 bytes", []byte(jp), "us-ascii", DecodedMislabelled, "utf-8"},
+		{"latin-1 label, Shift_JIS bytes", sjis, "iso-8859-1", DecodedMislabelled, "shift_jis"},
+		{"latin-1 label, UTF-8 bytes", []byte(jp), "iso-8859-1", DecodedMislabelled, "utf-8"},
 		// no label, or an unknown one
-		{"no label, Shift_JIS", sjis, "", decodedGuessed, "shift_jis"},
-		{"no label, EUC-JP", euc, "", decodedGuessed, "euc-jp"},
-		{"no label, ISO-2022-JP", jis, "", decodedGuessed, "iso-2022-jp"},
-		{"unknown label, Shift_JIS", sjis, "x-unknown", decodedGuessed, "shift_jis"},
+		{"no label, Shift_JIS", sjis, "", DecodedGuessed, "shift_jis"},
+		{"no label, EUC-JP", euc, "", DecodedGuessed, "euc-jp"},
+		{"no label, ISO-2022-JP", jis, "", DecodedGuessed, "iso-2022-jp"},
+		{"unknown label, Shift_JIS", sjis, "x-unknown", DecodedGuessed, "shift_jis"},
 		// right labels stay clean
-		{"shift_jis label, Shift_JIS", sjis, "shift_jis", decodedClean, "shift_jis"},
-		{"cp932 label, Shift_JIS", sjis, "cp932", decodedClean, "cp932"},
-		{"utf-8 label, UTF-8", []byte(jp), "utf-8", decodedClean, "utf-8"},
+		{"shift_jis label, Shift_JIS", sjis, "shift_jis", DecodedClean, "shift_jis"},
+		{"cp932 label, Shift_JIS", sjis, "cp932", DecodedClean, "cp932"},
+		{"utf-8 label, UTF-8", []byte(jp), "utf-8", DecodedClean, "utf-8"},
 	}
 	for _, tc := range tests {
-		got, res, used := decodeText(tc.b, tc.declared)
+		got, res, used := Decode(tc.b, tc.declared)
 		if got != jp || res != tc.want || used != tc.used {
 			t.Errorf("%s: got %q, result %d via %s; want result %d via %s", tc.name, got, res, used, tc.want, tc.used)
 		}
@@ -136,7 +136,7 @@ func TestMislabelled(t *testing.T) {
 		{"half-width kana only", "\xba\xde\xd8\xd6\xb3\xb1\xd8\xb6\xde\xc4\xb3", "ｺﾞﾘﾖｳｱﾘｶﾞﾄｳ"},
 		{"bytes that happen to be UTF-8", "?\xed\x95\xb2X", "?﨑ｲX"},
 	} {
-		if got, res, _ := decodeText([]byte(tc.b), "shift_jis"); got != tc.want || res != decodedClean {
+		if got, res, _ := Decode([]byte(tc.b), "shift_jis"); got != tc.want || res != DecodedClean {
 			t.Errorf("%s: got %q (%d), want %q", tc.name, got, res, tc.want)
 		}
 	}
@@ -146,8 +146,8 @@ func TestMislabelled(t *testing.T) {
 func TestUndecodable(t *testing.T) {
 	b := append(mustEncode(t, japanese.ShiftJIS, "前半"), 0x81, 0x20) // 0x81 0x20: bad trail byte
 	b = append(b, mustEncode(t, japanese.ShiftJIS, "後半")...)
-	got, res, _ := decodeText(b, "shift_jis")
-	if strings.ContainsRune(got, utf8.RuneError) || !strings.Contains(got, "前半") || !strings.Contains(got, "後半") || res != decodedLossy {
+	got, res, _ := Decode(b, "shift_jis")
+	if strings.ContainsRune(got, utf8.RuneError) || !strings.Contains(got, "前半") || !strings.Contains(got, "後半") || res != DecodedLossy {
 		t.Errorf("got %q (%d)", got, res)
 	}
 }
@@ -176,12 +176,12 @@ func TestRoundTripProperty(t *testing.T) {
 			} else {
 				b = mustEncode(t, enc, s)
 			}
-			if got, _, _ := decodeText(b, name); got != s {
+			if got, _, _ := Decode(b, name); got != s {
 				t.Fatalf("%s: %q → %q", name, s, got)
 			}
 		}
 		s := randomText(rng, eucAlphabet)
-		if got, _, _ := decodeText(mustEncode(t, japanese.EUCJP, s), "euc-jp"); got != s {
+		if got, _, _ := Decode(mustEncode(t, japanese.EUCJP, s), "euc-jp"); got != s {
 			t.Fatalf("euc-jp: %q → %q", s, got)
 		}
 	}
@@ -219,8 +219,8 @@ func TestDecodeHeader(t *testing.T) {
 		{"a\r\n\tb\x00c\u202ed", "a bcd"},
 	}
 	for _, tc := range tests {
-		if got := decodeHeader(tc.in); got != tc.want {
-			t.Errorf("decodeHeader(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := DecodeHeader(tc.in); got != tc.want {
+			t.Errorf("DecodeHeader(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -235,7 +235,7 @@ func TestAddressNames(t *testing.T) {
 		{"good <g@example.jp>, bad <<>>, other@example.jp", "good <g@example.jp>|<other@example.jp>"},
 	}
 	for _, tc := range tests {
-		list, _ := parseAddressList(tc.in)
+		list, _ := ParseAddressList(tc.in)
 		var got []string
 		for _, a := range list {
 			s := "<" + a.Address + ">"
@@ -245,7 +245,7 @@ func TestAddressNames(t *testing.T) {
 			got = append(got, s)
 		}
 		if strings.Join(got, "|") != tc.want {
-			t.Errorf("parseAddressList(%q) = %q, want %q", tc.in, strings.Join(got, "|"), tc.want)
+			t.Errorf("ParseAddressList(%q) = %q, want %q", tc.in, strings.Join(got, "|"), tc.want)
 		}
 	}
 }
@@ -276,12 +276,12 @@ func TestFilenameParams(t *testing.T) {
 		{"2231 wins over plain", "attachment; filename=\"old.pdf\"; filename*=UTF-8''" + pct(u)},
 	}
 	for _, tc := range tests {
-		if got := parseParams(tc.in).m["filename"]; got != name {
+		if got := ParseParams(tc.in).Map["filename"]; got != name {
 			t.Errorf("%s: filename = %q, want %q", tc.desc, got, name)
 		}
 	}
-	p := parseParams(`multipart/mixed; boundary="a;b"; BOUNDARY=c`)
-	if p.value != "multipart/mixed" || len(p.dups) != 1 || p.dups[0] != "boundary" {
+	p := ParseParams(`multipart/mixed; boundary="a;b"; BOUNDARY=c`)
+	if p.Value != "multipart/mixed" || len(p.Dups) != 1 || p.Dups[0] != "boundary" {
 		t.Errorf("dups = %+v", p)
 	}
 }

@@ -1,4 +1,13 @@
-package sanitize
+// Package textfile disarms plain text and CSV attachments: the text is
+// decoded (charset detected as for bodies, by sanitize/text) and written
+// anew as UTF-8 with CRLF line ends. A CSV (or TSV) file is parsed with
+// the separator its first line suggests and written anew with it; a
+// spreadsheet may still open it with another one (Excel opens every .csv
+// with commas), so a formula is looked for after every place where a cell
+// could start under any separator (see neutraliseRow), and neutralised
+// with an apostrophe. CSV gets a UTF-8 BOM so that Japanese Excel reads it
+// as UTF-8.
+package textfile
 
 import (
 	"bytes"
@@ -10,30 +19,25 @@ import (
 	"unicode/utf8"
 
 	"mugai/sanitize/format"
+	"mugai/sanitize/text"
 )
 
-// TextFile disarms plain text and CSV attachments: the text is decoded
-// (charset detected as for bodies) and written anew as UTF-8 with CRLF
-// line ends. A CSV (or TSV) file is parsed with the separator its first
-// line suggests and written anew with it; a spreadsheet may still open it
-// with the other one (Excel opens every .csv with commas), so a formula is
-// looked for after every place where a cell could start under either
-// separator (see neutraliseRow), and neutralised with an apostrophe. CSV
-// gets a UTF-8 BOM so that Japanese Excel reads it as UTF-8.
-type TextFile struct {
+// Types lists the detected types the Disarmer takes.
+var Types = []string{"text/plain", "text/csv"}
+
+// Disarmer rebuilds text and CSV files. The zero value is ready to use.
+type Disarmer struct {
 	MaxInput int64 // default 16 MiB
 }
 
-var _ format.Sanitizer = (*TextFile)(nil)
-
-// TextFileTypes lists the detected types TextFile takes.
-var TextFileTypes = []string{"text/plain", "text/csv"}
+var _ format.Sanitizer = (*Disarmer)(nil)
 
 // Name implements format.Sanitizer.
-func (t *TextFile) Name() string { return "text" }
+func (t *Disarmer) Name() string { return "text" }
 
-// Sanitize implements format.Sanitizer.
-func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
+// Sanitize implements format.Sanitizer: a file named .csv or .tsv, or
+// found to be CSV, is rebuilt as CSV; anything else as text.
+func (t *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io.Writer) (format.Verdict, error) {
 	max := t.MaxInput
 	if max <= 0 {
 		max = 16 << 20
@@ -42,11 +46,11 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err != nil {
 		return format.Verdict{}, fmt.Errorf("text: %w", err)
 	}
-	text, res, used := decodeText(raw, "")
-	if res == decodedUnknown || res == decodedLossy {
+	s, res, used := text.Decode(raw, "")
+	if res == text.DecodedUnknown || res == text.DecodedLossy {
 		return format.Verdict{}, fmt.Errorf("text: not readable text in any charset we know")
 	}
-	text, hidden := plainText(text)
+	s, hidden := text.Normalize(s)
 	v := format.Verdict{Type: "text/plain; charset=utf-8"}
 	if used != "utf-8" {
 		v.Removed = append(v.Removed, "re-encoded from "+used+" to UTF-8")
@@ -55,22 +59,38 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		v.Removed = append(v.Removed, fmt.Sprintf("%d invisible or direction-changing characters", hidden))
 	}
 	if ext := strings.ToLower(extOf(p.Filename)); p.SniffedType != "text/csv" && ext != "csv" && ext != "tsv" {
-		_, err := io.WriteString(out, strings.ReplaceAll(text, "\n", "\r\n")+"\r\n")
+		_, err := io.WriteString(out, strings.ReplaceAll(s, "\n", "\r\n")+"\r\n")
 		return v, err
 	}
 	if err := ctx.Err(); err != nil {
 		return format.Verdict{}, err
 	}
-	r := csv.NewReader(strings.NewReader(text))
+	b, neutralised, err := rebuildCSV(s)
+	if err != nil {
+		return format.Verdict{}, err
+	}
+	if neutralised > 0 {
+		v.Removed = append(v.Removed, fmt.Sprintf("%d cells that a spreadsheet would run as formulas were neutralised", neutralised))
+	}
+	v.Type = "text/csv; charset=utf-8"
+	_, err = out.Write(b)
+	return v, err
+}
+
+// rebuildCSV parses s with the separator its first line suggests (tab or
+// comma), neutralises every formula, and writes it anew with that
+// separator, CRLF line ends and a BOM. It returns how many cells it
+// changed.
+func rebuildCSV(s string) (b []byte, neutralised int, err error) {
+	r := csv.NewReader(strings.NewReader(s))
 	r.FieldsPerRecord, r.LazyQuotes = -1, true
-	if strings.Count(firstLine(text), "\t") > strings.Count(firstLine(text), ",") {
+	if first, _, _ := strings.Cut(s, "\n"); strings.Count(first, "\t") > strings.Count(first, ",") {
 		r.Comma = '\t'
 	}
 	records, err := r.ReadAll()
 	if err != nil {
-		return format.Verdict{}, fmt.Errorf("csv: %w", err)
+		return nil, 0, fmt.Errorf("csv: %w", err)
 	}
-	neutralised := 0
 	for _, rec := range records {
 		neutralised += neutraliseRow(rec, r.Comma)
 	}
@@ -79,14 +99,9 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	w := csv.NewWriter(&buf)
 	w.Comma, w.UseCRLF = r.Comma, true
 	if err := w.WriteAll(records); err != nil {
-		return format.Verdict{}, err
+		return nil, 0, err
 	}
-	if neutralised > 0 {
-		v.Removed = append(v.Removed, fmt.Sprintf("%d cells that a spreadsheet would run as formulas were neutralised", neutralised))
-	}
-	v.Type = "text/csv; charset=utf-8"
-	_, err = out.Write(buf.Bytes())
-	return v, err
+	return buf.Bytes(), neutralised, nil
 }
 
 // neutraliseRow puts an apostrophe before every formula in a row (CSV and
@@ -101,8 +116,41 @@ func (t *TextFile) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 // "x,'=cmd|' /C calc'!A0"). A cell that starts with a tab, CR or LF gets
 // one too. It returns how many cells it changed.
 func neutraliseRow(rec []string, sep rune) int {
+	insert := formulaStarts(rec, sep)
+	if len(insert) == 0 {
+		return 0
+	}
+	changed := 0
+	for i, off := 0, 0; i < len(rec); i++ {
+		c := rec[i]
+		var b strings.Builder
+		last := 0
+		for j := 0; j < len(c); j++ {
+			if insert[off+j] {
+				b.WriteString(c[last:j])
+				b.WriteByte('\'')
+				last = j
+			}
+		}
+		if c == "" && insert[off] { // a field that starts here, read with another separator, runs
+			b.WriteByte('\'')
+		}
+		if last > 0 || insert[off] {
+			b.WriteString(c[last:])
+			rec[i] = b.String()
+			changed++
+		}
+		off += len(c) + utf8.RuneLen(sep)
+	}
+	return changed
+}
+
+// formulaStarts returns the positions, in the row joined with sep, where
+// an apostrophe goes: the start of a cell that starts with a tab, CR or
+// LF, and of every field that is a formula under any separator.
+func formulaStarts(rec []string, sep rune) map[int]bool {
 	row := strings.Join(rec, string(sep))
-	insert := map[int]bool{} // positions in row
+	insert := map[int]bool{}
 	for i, off := 0, 0; i < len(rec); i++ {
 		if c := rec[i]; c != "" && (c[0] == '\t' || c[0] == '\r' || c[0] == '\n') {
 			insert[off] = true
@@ -139,32 +187,7 @@ func neutraliseRow(rec []string, sep rune) int {
 			start = end + 1
 		}
 	}
-	if len(insert) == 0 {
-		return 0
-	}
-	changed := 0
-	for i, off := 0, 0; i < len(rec); i++ {
-		c := rec[i]
-		var b strings.Builder
-		last := 0
-		for j := 0; j < len(c); j++ {
-			if insert[off+j] {
-				b.WriteString(c[last:j])
-				b.WriteByte('\'')
-				last = j
-			}
-		}
-		if c == "" && insert[off] { // a field that starts here, read with another separator, runs
-			b.WriteByte('\'')
-		}
-		if last > 0 || insert[off] {
-			b.WriteString(c[last:])
-			rec[i] = b.String()
-			changed++
-		}
-		off += len(c) + utf8.RuneLen(sep)
-	}
-	return changed
+	return insert
 }
 
 // isFormula reports a field that a spreadsheet evaluates: after any
@@ -204,13 +227,7 @@ func isNumber(s string) bool {
 	return digit
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
+// extOf returns the extension of name, without its dot.
 func extOf(name string) string {
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		return name[i+1:]

@@ -1,4 +1,4 @@
-package sanitize
+package text
 
 import (
 	"regexp"
@@ -11,10 +11,11 @@ var (
 	binHexID = "(This file must be converted with BinHex"
 )
 
-// stripEmbeddedFiles removes files written as text into a body — uuencode
-// (begin … end), yEnc (=ybegin … =yend) and BinHex 4.0 blocks — and
-// returns the text without them and a description of each.
-func stripEmbeddedFiles(text string) (string, []string) {
+// StripEmbeddedFiles removes files written as text into a body — uuencode
+// (begin … end), yEnc (=ybegin … =yend) and BinHex 4.0 blocks, each
+// replaced by a line saying so — and returns the text without them and a
+// description of each.
+func StripEmbeddedFiles(text string) (string, []string) {
 	lines := strings.Split(text, "\n")
 	var out, found []string
 	for i := 0; i < len(lines); i++ {
@@ -44,7 +45,7 @@ func stripEmbeddedFiles(text string) (string, []string) {
 			}
 		}
 		found = append(found, what)
-		out = append(out, "[埋め込みファイルを削除 embedded file removed: "+cleanLine(what)+"]")
+		out = append(out, "[埋め込みファイルを削除 embedded file removed: "+CleanLine(what)+"]")
 		i = j
 	}
 	return strings.Join(out, "\n"), found

@@ -1,4 +1,4 @@
-package sanitize
+package text
 
 import (
 	"bytes"
@@ -68,23 +68,24 @@ func normCharset(name string) string {
 	return n
 }
 
-// decodeResult says how text was decoded.
-type decodeResult int
+// Decoding says how text was decoded.
+type Decoding int
 
+// How Decode decoded a text.
 const (
-	decodedClean       decodeResult = iota
-	decodedMislabelled              // the declared charset was wrong; another one decoded cleanly
-	decodedGuessed                  // no (known) charset was declared; we found one that decodes cleanly
-	decodedLossy                    // some bytes did not decode and were dropped
-	decodedUnknown                  // unknown charset, nothing fitted: read as UTF-8, invalid bytes dropped
+	DecodedClean       Decoding = iota // the declared charset read every byte
+	DecodedMislabelled                 // the declared charset was wrong; another one decoded cleanly
+	DecodedGuessed                     // no (known) charset was declared; we found one that decodes cleanly
+	DecodedLossy                       // some bytes did not decode and were dropped
+	DecodedUnknown                     // unknown charset, nothing fitted: read as UTF-8, invalid bytes dropped
 )
 
-// decodeText turns body bytes in the declared charset into valid UTF-8. When
+// Decode turns body bytes in the declared charset into valid UTF-8. When
 // the declared charset does not fit the bytes, or none is declared, it tries
 // the charsets real mail uses (UTF-8, ISO-2022-JP, Shift_JIS, EUC-JP). Bytes
 // that still do not decode are dropped, never turned into runs of U+FFFD.
 // used names the charset that was applied.
-func decodeText(b []byte, declared string) (text string, res decodeResult, used string) {
+func Decode(b []byte, declared string) (text string, res Decoding, used string) {
 	enc, known := lookupCharset(declared)
 	if bytes.HasPrefix(b, []byte{0xFE, 0xFF}) || bytes.HasPrefix(b, []byte{0xFF, 0xFE}) {
 		if s, ok := strictDecode(charsetAliases["utf-16"], b); ok && (!known || enc == nil) {
@@ -95,7 +96,7 @@ func decodeText(b []byte, declared string) (text string, res decodeResult, used 
 		if s, ok := strictDecode(enc, b); ok {
 			switch {
 			case enc == nil && !isASCIIBytes(b) && isASCIICharset(declared):
-				return s, decodedMislabelled, "utf-8" // us-ascii holding UTF-8
+				return s, DecodedMislabelled, "utf-8" // us-ascii holding UTF-8
 			case enc == nil && isASCIIBytes(b) && hasJISEscape(b):
 				// 7-bit ISO-2022-JP labelled as ASCII or not at all: the
 				// most common Japanese mail of all.
@@ -108,19 +109,19 @@ func decodeText(b []byte, declared string) (text string, res decodeResult, used 
 				// candidate that reads clearly better.
 				if cs, t, ok := guessCharset(b); ok && cs != normCharset(declared) &&
 					(cs == "utf-8" && multibyteRunes(t) >= 4 || readsAsJapanese(t) && japaneseScore(t) > japaneseScore(s)+4) {
-					return t, decodedMislabelled, cs
+					return t, DecodedMislabelled, cs
 				}
 			}
-			return s, decodedClean, orUTF8(declared)
+			return s, DecodedClean, orUTF8(declared)
 		}
 	}
 	if cs, s, ok := guessCharset(b); ok {
 		return s, resultFor(declared, known), cs
 	}
 	if !known {
-		return strings.ToValidUTF8(string(b), ""), decodedUnknown, "utf-8"
+		return strings.ToValidUTF8(string(b), ""), DecodedUnknown, "utf-8"
 	}
-	return lossyDecode(enc, b), decodedLossy, orUTF8(declared)
+	return lossyDecode(enc, b), DecodedLossy, orUTF8(declared)
 }
 
 // oftenMislabelled reports the labels Japanese text is wrongly sent under:
@@ -141,11 +142,11 @@ func hasJISEscape(b []byte) bool {
 	return bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) || bytes.Contains(b, []byte("\x1b(I"))
 }
 
-func resultFor(declared string, known bool) decodeResult {
+func resultFor(declared string, known bool) Decoding {
 	if declared == "" || !known {
-		return decodedGuessed
+		return DecodedGuessed
 	}
-	return decodedMislabelled
+	return DecodedMislabelled
 }
 
 func orUTF8(cs string) string {

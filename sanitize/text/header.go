@@ -1,7 +1,8 @@
-package sanitize
+package text
 
 import (
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime"
 	"net/mail"
@@ -10,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
+
+var errUnknownCharset = errors.New("text: unknown charset")
 
 // encodedWord matches an RFC 2047 encoded word. Real mailers put them
 // inside quoted strings and glue them to other text, so we find them
@@ -61,8 +64,8 @@ func decodeWords(s string) string {
 	last, prevDecoded := 0, false
 	for _, r := range runs {
 		gap := s[last:r.start]
-		text, res, _ := decodeText(r.raw, r.charset)
-		decoded := res != decodedUnknown
+		text, res, _ := Decode(r.raw, r.charset)
+		decoded := res != DecodedUnknown
 		if !(prevDecoded && decoded && strings.Trim(gap, " \t\r\n") == "") {
 			out.WriteString(gap)
 		}
@@ -128,20 +131,20 @@ func fix8bit(raw string) string {
 	return strings.ToValidUTF8(raw, "")
 }
 
-// decodeHeader turns a raw header value into clean display text.
-func decodeHeader(raw string) string {
-	return cleanLine(decodeWords(fix8bit(raw)))
+// DecodeHeader turns a raw header value into clean display text.
+func DecodeHeader(raw string) string {
+	return CleanLine(decodeWords(fix8bit(raw)))
 }
 
-// cleanLine removes control characters (CR and LF included), invisible
+// CleanLine removes control characters (CR and LF included), invisible
 // characters and bidi overrides, and trims surrounding space, so a value can
 // never break out of its line or disguise itself.
-func cleanLine(s string) string {
+func CleanLine(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t':
 			return ' '
-		case unicode.IsControl(r), r == utf8.RuneError, isInvisible(r), isBidiControl(r):
+		case unicode.IsControl(r), r == utf8.RuneError, IsInvisible(r), IsBidiControl(r):
 			return -1
 		}
 		return r
@@ -149,8 +152,8 @@ func cleanLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// isInvisible reports zero-width characters that hide or split text.
-func isInvisible(r rune) bool {
+// IsInvisible reports zero-width characters that hide or split text.
+func IsInvisible(r rune) bool {
 	switch r {
 	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u180e':
 		return true
@@ -158,13 +161,13 @@ func isInvisible(r rune) bool {
 	return false
 }
 
-// isBidiControl reports the characters that reorder text (the RLO trick
+// IsBidiControl reports the characters that reorder text (the RLO trick
 // that makes "exe.pdf" read as "fdp.exe").
-func isBidiControl(r rune) bool {
+func IsBidiControl(r rune) bool {
 	return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' || r == '\u200e' || r == '\u200f'
 }
 
-// addressParser decodes encoded words with our charsets. parseAddressList
+// addressParser decodes encoded words with our charsets. ParseAddressList
 // joins split words before parsing, and names get decodeWords afterwards
 // for the words real mailers put inside quoted strings.
 var addressParser = &mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: wordCharsetReader}}
@@ -174,16 +177,16 @@ func wordCharsetReader(charset string, input io.Reader) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, res, _ := decodeText(b, charset)
-	if res == decodedUnknown {
+	s, res, _ := Decode(b, charset)
+	if res == DecodedUnknown {
 		return nil, errUnknownCharset
 	}
 	return strings.NewReader(s), nil
 }
 
-// parseAddressList decodes an address header. Entries that do not parse are
+// ParseAddressList decodes an address header. Entries that do not parse are
 // dropped; ok is false when nothing parsed but the header was not empty.
-func parseAddressList(raw string) (addrs []*mail.Address, ok bool) {
+func ParseAddressList(raw string) (addrs []*mail.Address, ok bool) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, true
 	}
@@ -221,7 +224,7 @@ func joinWordRuns(s string) string {
 func cleanAddrs(list []*mail.Address) []*mail.Address {
 	out := list[:0]
 	for _, a := range list {
-		a.Name = cleanLine(decodeWords(a.Name))
+		a.Name = CleanLine(decodeWords(a.Name))
 		if a.Address == "" || strings.ContainsAny(a.Address, "\r\n<>") {
 			continue
 		}

@@ -1,4 +1,4 @@
-package sanitize
+package text
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"golang.org/x/text/transform"
 )
 
-var errUTF7 = errors.New("sanitize: invalid UTF-7")
+var errUTF7 = errors.New("text: invalid UTF-7")
 
 // utf7Encoding decodes UTF-7 (RFC 2152). It only decodes: we never write
 // UTF-7. The decoder needs the whole input at once (bodies and header words
