@@ -186,19 +186,12 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	if err != nil {
 		return s.abandon(ctx, id, err)
 	}
-	defer mem.release() // with everything the rebuild grew it by
-	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
+	defer mem.release()    // with everything the rebuild grew it by
 	eng := g.engine.Load() // this message keeps this policy, whatever a reload does
 	started := time.Now()
-	grow := func(n int64) error { return mem.grow(ctx, n) }
-	res, err := eng.rebuilder.RebuildContext(ctx, env, f, grow) // a file: the rebuild sizes its buffer from it
+	res, err := s.rebuild(ctx, eng, id, received, f, mem)
 	took := time.Since(started)
 	if err != nil {
-		var pe *sanitize.PanicError
-		if errors.As(err, &pe) {
-			g.panics.Add(1)
-			s.log.Error("panic in rebuild", "msg_id", id, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
-		}
 		return s.abandon(ctx, id, err)
 	}
 	// The last look before committing: a client that left gets nothing
@@ -208,8 +201,31 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	if errors.Is(context.Cause(alive), errClientGone) || clientGone(s.conn.Conn()) {
 		return s.abandon(ctx, id, errClientGone)
 	}
+	committed = true // from here commit owns f
+	return s.commit(id, received, f, size, hex.EncodeToString(sum.Sum(nil)), res, eng, took)
+}
+
+// rebuild rebuilds the received original under ctx, growing mem as the
+// rebuild expands. A panic in the rebuild is counted and logged here.
+func (s *session) rebuild(ctx context.Context, eng *engine, id string, received time.Time, f *os.File, mem *lease) (*sanitize.Result, error) {
+	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
+	grow := func(n int64) error { return mem.grow(ctx, n) }
+	res, err := eng.rebuilder.RebuildContext(ctx, env, f, grow) // a file: the rebuild sizes its buffer from it
+	var pe *sanitize.PanicError
+	if errors.As(err, &pe) {
+		s.g.panics.Add(1)
+		s.log.Error("panic in rebuild", "msg_id", id, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+	}
+	return res, err
+}
+
+// commit makes the original (f, which it owns), its meta, the rebuilt
+// message, its spool entry and its audit records durable together, then
+// hands the entry to delivery and gives the 250.
+func (s *session) commit(id string, received time.Time, f *os.File, size int64, sum string, res *sanitize.Result, eng *engine, took time.Duration) error {
+	g := s.g
 	meta := originals.Meta{ID: id, Received: received, From: s.from, Rcpts: s.rcpts, Client: s.client.String(),
-		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil)), Subject: res.Subject,
+		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: sum, Subject: res.Subject,
 		Policy: eng.policy.SHA256}
 	for _, d := range res.Decisions {
 		meta.Parts = append(meta.Parts, originals.Part{Path: d.Path, Filename: d.Filename, DeclaredType: d.DeclaredType,
@@ -231,7 +247,6 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	// between the renames and that round can keep a rename and lose the
 	// records: start-up recovery rewrites them from the originals index.)
 	var st safeio.Staged
-	committed = true // from here st owns f
 	if err := g.originals.Stage(&st, f, meta); err != nil {
 		st.Discard()
 		return err
