@@ -260,6 +260,20 @@ func (c *Config) Validate() error {
 	add := func(path, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 	}
+	c.validateAddresses(add)
+	c.validateAccept(add)
+	c.validateBudgets(add)
+	c.validateDeliver(add)
+	c.validateStores(add)
+	return errors.Join(errs...)
+}
+
+// problem records what is wrong with the value at a configuration path.
+type problem func(path, format string, args ...any)
+
+// validateAddresses checks retention and the addresses mugai listens on
+// and names itself by.
+func (c *Config) validateAddresses(add problem) {
 	if c.OriginalsRetention.D() < 24*time.Hour {
 		add("originals_retention", "%s is less than a day", c.OriginalsRetention.D())
 	}
@@ -274,6 +288,10 @@ func (c *Config) Validate() error {
 	if !validDomain(c.Hostname) {
 		add("hostname", "%q is not a valid host name", c.Hostname)
 	}
+}
+
+// validateAccept checks who may hand mail in and how much.
+func (c *Config) validateAccept(add problem) {
 	if len(c.Accept.Networks) == 0 {
 		add("accept.networks", "empty: no client could hand us mail")
 	}
@@ -302,6 +320,11 @@ func (c *Config) Validate() error {
 	if c.Accept.MaxConnections < 1 || c.Accept.MaxConnsPerIP < 1 {
 		add("accept.max_connections", "and max_connections_per_ip must be at least 1")
 	}
+}
+
+// validateBudgets checks the rebuild's budgets, durability, shutdown,
+// backpressure and every timeout.
+func (c *Config) validateBudgets(add problem) {
 	if c.Limits.RebuildMemory < 1<<20 {
 		add("limits.rebuild_memory", "%d is too small (at least 1048576)", c.Limits.RebuildMemory)
 	}
@@ -331,6 +354,10 @@ func (c *Config) Validate() error {
 			add(k, "must be a positive duration such as 30s, 5m or 2h")
 		}
 	}
+}
+
+// validateDeliver checks where and how mail leaves, and TLS on both sides.
+func (c *Config) validateDeliver(add problem) {
 	if c.Deliver.RetryMax < c.Deliver.RetryMin {
 		add("deliver.retry_max", "is shorter than deliver.retry_min")
 	}
@@ -365,6 +392,10 @@ func (c *Config) Validate() error {
 	if c.Deliver.Workers < 1 || c.Deliver.Workers > 256 {
 		add("deliver.workers", "must be between 1 and 256")
 	}
+}
+
+// validateStores checks the directories and the MIME limits.
+func (c *Config) validateStores(add problem) {
 	for k, v := range map[string]string{"spool": c.Spool, "originals": c.Originals, "audit": c.Audit, "cache": c.Cache} {
 		if v == "" {
 			add(k, "must not be empty")
@@ -380,7 +411,6 @@ func (c *Config) Validate() error {
 		add("limits.header_bytes", "must be at least 1024")
 	}
 	c.Limits.validateSanitize(add)
-	return errors.Join(errs...)
 }
 
 // validateSanitize checks the limits of the sanitizers, archives and
