@@ -415,7 +415,7 @@ func (c *Config) validateStores(add problem) {
 
 // validateSanitize checks the limits of the sanitizers, archives and
 // forwarded messages.
-func (l Limits) validateSanitize(add func(path, format string, args ...any)) {
+func (l Limits) validateSanitize(add problem) {
 	if t := l.SanitizeTimeout.D(); t <= 0 || t >= maxRebuildTimeout {
 		add("limits.sanitize_timeout", "%s must be a positive duration below 10m, such as 60s (limits.rebuild_timeout bounds the whole rebuild)", t)
 	}

@@ -165,9 +165,7 @@ func (s *Spool) finishMove(n *badNote) error {
 	if err := safeio.SyncDir(bad); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return safeio.SyncDir(s.dir)
+	return s.syncDir()
 }
 
 // MoveDamaged moves a damaged entry (ErrDamaged from Read) into bad/,

@@ -167,7 +167,5 @@ func (s *Spool) MoveToFailed(e *Entry) error {
 	if err := safeio.SyncDir(failed); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return safeio.SyncDir(s.dir)
+	return s.syncDir()
 }

@@ -192,9 +192,7 @@ func (s *Spool) writeMeta(e *Entry) error {
 	if err := safeio.WriteFile(s.metaPath(e.ID), data, 0o640); err != nil {
 		return fmt.Errorf("queue: write meta: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return safeio.SyncDir(s.dir)
+	return s.syncDir()
 }
 
 // Remove withdraws an entry durably: the meta first (the commit marker),
@@ -206,9 +204,7 @@ func (s *Spool) Remove(id string) error {
 	if err := s.Finish(id); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return safeio.SyncDir(s.dir)
+	return s.syncDir()
 }
 
 // Finish removes a delivered entry without waiting for the disk, as
@@ -252,4 +248,12 @@ func (s *Spool) Entry(id string) (*Entry, error) {
 		return nil, fmt.Errorf("queue: %s: %w", id, err)
 	}
 	return e, nil
+}
+
+// syncDir makes the spool directory's entries durable, under the lock
+// that orders it with the other changes to the directory.
+func (s *Spool) syncDir() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return safeio.SyncDir(s.dir)
 }

@@ -83,19 +83,20 @@ func (r *htmlRenderer) children(w *textBuilder, n *html.Node) {
 
 // sub renders n's children into a fresh builder and returns the text.
 func (r *htmlRenderer) sub(n *html.Node) string {
-	w := r.builder()
-	r.nest++
-	r.children(w, n)
-	r.nest--
-	r.invisible += w.invisible
-	return w.String()
+	return r.nested(func(w *textBuilder) { r.children(w, n) })
 }
 
 // subNode renders n itself into a fresh builder and returns the text.
 func (r *htmlRenderer) subNode(n *html.Node) string {
+	return r.nested(func(w *textBuilder) { r.node(w, n) })
+}
+
+// nested runs render one level deeper into a fresh builder, counts what
+// it left invisible, and returns its text.
+func (r *htmlRenderer) nested(render func(w *textBuilder)) string {
 	w := r.builder()
 	r.nest++
-	r.node(w, n)
+	render(w)
 	r.nest--
 	r.invisible += w.invisible
 	return w.String()
