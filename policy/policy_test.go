@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -233,5 +234,41 @@ rules:
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q\n--- got ---\n%v", want, err)
 		}
+	}
+}
+
+// TestRelease: a rule's release mode is checked, defaults to approval,
+// and the built-in rules for what cannot be made harmless are never.
+func TestRelease(t *testing.T) {
+	cs := DefaultClauses()
+	rule := "rules:\n  - id: pdf\n    clause: \"2(13)\"\n    match: {role: attachment}\n    action: strip\n    release: %s\n    reason: {ja: x, en: y}\n"
+	p, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "self")), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := p.RuleByID("pdf"); !ok || r.ReleaseMode() != ReleaseSelf {
+		t.Errorf("pdf: %+v %v", r, ok)
+	}
+	if _, err := Parse("p.yaml", []byte(fmt.Sprintf(rule, "always")), cs); err == nil ||
+		!strings.Contains(err.Error(), `p.yaml:6: rules[0] (pdf): release "always" is not one of: never, approval, self`) {
+		t.Errorf("bad release: %v", err)
+	}
+	p, err = Parse("p.yaml", []byte(strings.Replace(fmt.Sprintf(rule, "x"), "    release: x\n", "", 1)), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := p.RuleByID("pdf"); r.ReleaseMode() != ReleaseApproval {
+		t.Errorf("default release %q", r.ReleaseMode())
+	}
+	for _, id := range []string{"builtin-dangerous-type", "builtin-sanitize-failed", "builtin-encrypted", "builtin-type-check", "builtin-structure"} {
+		if r, ok := p.RuleByID(id); !ok || r.ReleaseMode() != ReleaseNever {
+			t.Errorf("%s: release %q", id, r.ReleaseMode())
+		}
+	}
+	if r, _ := p.RuleByID("builtin-default"); r.ReleaseMode() != ReleaseApproval {
+		t.Errorf("builtin-default: release %q", r.ReleaseMode())
+	}
+	if _, ok := p.RuleByID("nope"); ok {
+		t.Error("unknown id found")
 	}
 }

@@ -39,8 +39,30 @@ type Rule struct {
 	Action  Action  `yaml:"action"`
 	Reason  Text    `yaml:"reason"`
 	Options Options `yaml:"options"`
+	// Release says what staff may do, in the portal, about a part this
+	// rule decided: ReleaseNever, ReleaseApproval (the default when
+	// empty) or ReleaseSelf. See ReleaseMode.
+	Release string `yaml:"release"`
 
 	Line int `yaml:"-"` // where the rule starts in its file
+}
+
+// Release modes of a rule: what staff may ask for, in the portal, of the
+// original of a part the rule decided.
+const (
+	ReleaseNever    = "never"    // only the admin's command releases it
+	ReleaseApproval = "approval" // an approver decides each request
+	ReleaseSelf     = "self"     // released at once to the asking recipient
+)
+
+var releaseModes = []string{ReleaseNever, ReleaseApproval, ReleaseSelf}
+
+// ReleaseMode is the rule's release mode, ReleaseApproval when it names none.
+func (r Rule) ReleaseMode() string {
+	if r.Release == "" {
+		return ReleaseApproval
+	}
+	return r.Release
 }
 
 // Built-in rules apply where the policy file has no say: structure the
@@ -48,7 +70,7 @@ type Rule struct {
 var (
 	// RuleStructure removes parts beyond limits or with broken MIME.
 	RuleStructure = Rule{
-		ID: "builtin-structure", Clause: "2(13)", Action: ActionStrip,
+		ID: "builtin-structure", Clause: "2(13)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "メールの構造を完全には解析できない部分は、安全のため削除しました。",
 			EN: "A part whose structure could not be fully parsed was removed to be safe.",
@@ -57,7 +79,7 @@ var (
 	// RuleHiddenText records text in an HTML body that a mail client would
 	// not show; it is left out of the rebuilt text.
 	RuleHiddenText = Rule{
-		ID: "builtin-hidden-text", Clause: "3(1)", Action: ActionStrip,
+		ID: "builtin-hidden-text", Clause: "3(1)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "HTML 本文に画面に表示されない文字列（フィッシングで使われる手口）があったため、取り除きました。",
 			EN: "The HTML body held text that is not shown on screen (a phishing trick); it was left out.",
@@ -74,7 +96,7 @@ var (
 	}
 	// RuleEmbeddedFile removes files written as text into a body.
 	RuleEmbeddedFile = Rule{
-		ID: "builtin-embedded-file", Clause: "2(13)", Action: ActionStrip,
+		ID: "builtin-embedded-file", Clause: "2(13)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "本文の中に文字として埋め込まれたファイル（uuencode・yEnc・BinHex）を取り除きました。",
 			EN: "A file written as text into the body (uuencode, yEnc, BinHex) was removed.",
@@ -82,7 +104,7 @@ var (
 	}
 	// RuleDangerous removes content that can never be made harmless here.
 	RuleDangerous = Rule{
-		ID: "builtin-dangerous-type", Clause: "6(6)", Action: ActionStrip,
+		ID: "builtin-dangerous-type", Clause: "6(6)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "実行ファイル・スクリプト・ショートカット・ディスクイメージ等は無害化できないため削除しました。",
 			EN: "Executables, scripts, shortcuts, disk images and the like cannot be made harmless; removed.",
@@ -91,7 +113,7 @@ var (
 	// RuleTypeCheck removes disguised files and polyglots unless a rule
 	// names the flag.
 	RuleTypeCheck = Rule{
-		ID: "builtin-type-check", Clause: "3(1)", Action: ActionStrip,
+		ID: "builtin-type-check", Clause: "3(1)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "ファイル名・宣言された種類・中身が一致しない（偽装の疑いがある）ため削除しました。",
 			EN: "The file's name, declared type and content disagree (it may be disguised); removed.",
@@ -99,7 +121,7 @@ var (
 	}
 	// RuleEncrypted removes encrypted files, which cannot be inspected.
 	RuleEncrypted = Rule{
-		ID: "builtin-encrypted", Clause: "6(6)", Action: ActionStrip,
+		ID: "builtin-encrypted", Clause: "6(6)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "暗号化（パスワード付き）されていて中身を検査できないため削除しました。原本は保管されています。必要な場合はシステム管理者に連絡してください。",
 			EN: "The file is encrypted (password-protected), so its content cannot be inspected; removed. The original is held; ask the mail administrator if you need it.",
@@ -107,7 +129,7 @@ var (
 	}
 	// RuleSanitizeFailed removes a part whose sanitizer did not finish.
 	RuleSanitizeFailed = Rule{
-		ID: "builtin-sanitize-failed", Clause: "2(13)", Action: ActionStrip,
+		ID: "builtin-sanitize-failed", Clause: "2(13)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "無害化の処理を完了できなかったため、安全のため削除しました。原本は保管されています。",
 			EN: "The file could not be made harmless, so it was removed to be safe. The original is kept.",
@@ -127,4 +149,20 @@ var (
 func Builtins() []Rule {
 	return []Rule{RuleStructure, RuleEmbeddedFile, RuleDangerous, RuleTypeCheck, RuleEncrypted,
 		RuleSanitizeFailed, RuleHiddenText, RuleLinkCheck, RuleDefault}
+}
+
+// RuleByID returns the rule of p, or the built-in rule, with the id: the
+// rule that decided a part, as its records name it.
+func (p *Policy) RuleByID(id string) (Rule, bool) {
+	for _, r := range p.Rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	for _, r := range Builtins() {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Rule{}, false
 }

@@ -119,6 +119,9 @@ func (p *Policy) validateRule(r *Rule, c ruleCheck, seen map[string]int) {
 	if len(r.Match.Authenticated) > 0 && len(p.Authentication.AuthservIDs) == 0 {
 		c.add("match", "match.authenticated needs authentication.authserv_ids: the authserv-id of the upstream MTA whose Authentication-Results are trusted")
 	}
+	if r.Release != "" && !slices.Contains(releaseModes, r.Release) {
+		c.add("release", "release %q is not one of: %s", r.Release, strings.Join(releaseModes, ", "))
+	}
 	known := err == nil // the checks below that depend on the action need one
 	c.checkOptions(r.Options, act, known)
 	if known {

@@ -145,6 +145,8 @@ func TestPolicyExplain(t *testing.T) {
 		"6(3)② LGWAN 接続系の通信経路の分割",            // the clause title...
 		"両システム間で通信する場合には、無害化通信を実施する",         // ...and its text
 		"built-in builtin-encrypted — strip",
+		"release: never (staff cannot ask for the original; only mugai originals release)",
+		"release: approval (staff may ask for the original; an approver decides)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain lacks %q:\n%s", want, out)

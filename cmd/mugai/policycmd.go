@@ -81,6 +81,7 @@ func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
 		if o := describeOptions(r.Options); o != "" {
 			fmt.Fprintf(stdout, "  options: %s\n", o)
 		}
+		fmt.Fprintf(stdout, "  release: %s (%s)\n", r.ReleaseMode(), releaseWords[r.ReleaseMode()])
 		if r.Reason.JA != "" || r.Reason.EN != "" {
 			fmt.Fprintf(stdout, "  理由:    %s\n  reason:  %s\n", r.Reason.JA, r.Reason.EN)
 		}
@@ -98,6 +99,13 @@ func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
 		show("built-in", r)
 	}
 	return nil
+}
+
+// releaseWords says what each release mode lets staff do in the portal.
+var releaseWords = map[string]string{
+	policy.ReleaseNever:    "staff cannot ask for the original; only mugai originals release",
+	policy.ReleaseApproval: "staff may ask for the original; an approver decides",
+	policy.ReleaseSelf:     "staff get the original at once when they ask",
 }
 
 func describeOptions(o policy.Options) string {
