@@ -54,8 +54,15 @@ func composeText(opts policy.Body, env Envelope, items []noticeItem, body string
 	}
 	if env.ID != "" && !env.Nested {
 		b.WriteString("\n原本保管番号 / Original kept as: " + env.ID + "\n")
-		b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
-		b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+		if env.Portal != "" && len(items) > 0 {
+			// Ours, not the sender's: the one link of the body left live.
+			b.WriteString("原本や削除された添付ファイルが必要な場合は、次のページから申請できます（原本の保管期間中有効）。\n")
+			b.WriteString("To ask for the original or a removed attachment, open this page (valid while the original is kept):\n")
+			b.WriteString(env.Portal + "\n")
+		} else {
+			b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
+			b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+		}
 	}
 	b.WriteString(noticeRule + "\n")
 	if body != "" && opts.Notice != policy.NoticeBottom {

@@ -101,3 +101,42 @@ func TestNoticeHostileNames(t *testing.T) {
 		t.Errorf("%d item lines, %d items", items5, len(items))
 	}
 }
+
+// TestNoticePortalLink: a message with a changed part gets the portal link
+// as written, live and alone on its line; a message with nothing changed,
+// or a forwarded one inside another, gets none; and the input's own links
+// (one even pointing at the portal) stay defanged in the body.
+func TestNoticePortalLink(t *testing.T) {
+	const link = "http://127.0.0.1:8025/m/AbC_d-1.x"
+	rb := &Rebuilder{Policy: policy.Default()}
+	msg := "From: a@example.jp\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nsee " + link + "\r\n--b\r\nContent-Type: application/x-msdownload\r\n" +
+		"Content-Disposition: attachment; filename=a.exe\r\n\r\nMZ\r\n--b--\r\n"
+	res, err := rb.Rebuild(Envelope{ID: "20261130T000000-1", Portal: link}, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _ := parseOutput(res.Message)
+	text := top.text
+	var live []string
+	for _, line := range strings.Split(text, "\n") {
+		if l := sanitizetest.LiveLink(line); l != "" {
+			live = append(live, line)
+		}
+	}
+	if len(live) != 1 || strings.TrimSpace(live[0]) != link {
+		t.Errorf("live links %q, want only the portal's:\n%s", live, text)
+	}
+	plain := "From: a@example.jp\r\nSubject: s\r\n\r\nhello\r\n"
+	if res, err = rb.Rebuild(Envelope{ID: "20261130T000000-2", Portal: link}, strings.NewReader(plain)); err != nil {
+		t.Fatal(err)
+	}
+	if top, _ := parseOutput(res.Message); strings.Contains(top.text, link) {
+		t.Errorf("link in a notice with nothing changed:\n%s", top.text)
+	}
+	out := composeText(policy.Body{}, Envelope{ID: "x", Portal: link, Nested: true},
+		[]noticeItem{{decision: policy.Decision{Action: policy.ActionStrip}}}, "", true)
+	if strings.Contains(out, link) {
+		t.Errorf("link in a nested notice:\n%s", out)
+	}
+}

@@ -82,6 +82,10 @@ type Envelope struct {
 	ClientIP string
 	Helo     string
 	Received time.Time
+	// Portal is the link to the message's page in the staff portal,
+	// written into the notice when something was changed or removed (the
+	// one URL of a rebuilt body that is not defanged); "" for none.
+	Portal string
 	// Nested marks a forwarded message rebuilt inside another: no
 	// Received or X-Mugai-Id of its own, and the original's number is
 	// given in the outer notice only.
@@ -94,6 +98,10 @@ type Result struct {
 	Decisions []policy.Decision
 	MessageID string // the input's Message-ID, for the audit log
 	Subject   string // decoded subject, for logs
+	// Auth sums up the trusted Authentication-Results of the message
+	// ("dmarc=pass header.from=example.jp; …"), "" when none is trusted:
+	// what approvers see of the sender's authentication.
+	Auth string
 }
 
 // PanicError reports a panic inside the rebuild: a bug, never the sender's
@@ -214,7 +222,20 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 	}
 	body := strings.Join(m.bodies, "\n\n")
 	msg := rb.write(env, hdr, composeText(rb.Policy.Body, env, m.items, body, len(m.bodies) > 0), m.attached)
-	return &Result{Message: msg, Decisions: m.decisions, MessageID: hdr.origMessageID, Subject: hdr.subject}, nil
+	return &Result{Message: msg, Decisions: m.decisions, MessageID: hdr.origMessageID, Subject: hdr.subject, Auth: authSummary(st.auth)}, nil
+}
+
+// authSummary writes trusted authentication results on one line.
+func authSummary(rs []policy.AuthResult) string {
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		p := r.Method + "=" + r.Result
+		if r.Domain != "" {
+			p += " (" + r.Domain + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // rebuilt collects what the decided leaves of one message give.
