@@ -44,6 +44,8 @@ type Config struct {
 	// ShutdownGrace is how long SIGTERM waits for SMTP sessions to finish
 	// before it cuts them (logged; still a normal exit).
 	ShutdownGrace Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
+	// Portal is the staff and approver web pages (portalconfig.go).
+	Portal Portal `yaml:"portal" json:"portal"`
 }
 
 // The values of durability and deliver.tls.
@@ -200,6 +202,7 @@ func Defaults() Config {
 		Backpressure:       Backpressure{MinFreeBytes: 512 << 20, MaxQueued: 100000},
 		Durability:         DurabilityFilesystem,
 		ShutdownGrace:      Duration(30 * time.Second),
+		Portal:             defaultPortal(),
 	}
 }
 
@@ -265,6 +268,7 @@ func (c *Config) Validate() error {
 	c.validateBudgets(add)
 	c.validateDeliver(add)
 	c.validateStores(add)
+	c.validatePortal(add)
 	return errors.Join(errs...)
 }
 

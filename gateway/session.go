@@ -226,11 +226,12 @@ func (s *session) commit(id string, received time.Time, f *os.File, size int64, 
 	g := s.g
 	meta := originals.Meta{ID: id, Received: received, From: s.from, Rcpts: s.rcpts, Client: s.client.String(),
 		Helo: s.helo, MessageID: res.MessageID, Size: size, SHA256: sum, Subject: res.Subject,
-		Policy: eng.policy.SHA256}
+		Policy: eng.policy.SHA256, Auth: res.Auth}
 	for _, d := range res.Decisions {
+		rule, _ := eng.policy.RuleByID(d.RuleID)
 		meta.Parts = append(meta.Parts, originals.Part{Path: d.Path, Filename: d.Filename, DeclaredType: d.DeclaredType,
 			DetectedType: d.DetectedType, Size: d.Size, SHA256: d.SHA256, Action: string(d.Action), Rule: d.RuleID,
-			Clause: d.Clause, Reason: string(d.Reason), Detail: d.Detail, Delivered: d.Delivered})
+			Clause: d.Clause, Reason: string(d.Reason), Detail: d.Detail, Delivered: d.Delivered, Release: rule.ReleaseMode()})
 	}
 	entry := &queue.Entry{ID: id, From: s.from, Created: received, NextAttempt: received}
 	for _, rc := range s.rcpts {

@@ -30,6 +30,10 @@ type Part struct {
 	Reason       string `json:"reason"`
 	Detail       string `json:"detail,omitempty"`
 	Delivered    string `json:"delivered,omitempty"` // the name the rebuilt file was attached under
+	// Release is the deciding rule's release mode (never, approval,
+	// self) when the part was decided: what staff may ask for in the
+	// portal. "" in originals kept before the portal existed.
+	Release string `json:"release,omitempty"`
 }
 
 // ErrNotFound says no original is kept under an id.

@@ -29,6 +29,7 @@ type Meta struct {
 	Subject   string    `json:"subject,omitempty"` // as rebuilt (decoded)
 	Parts     []Part    `json:"parts"`             // every leaf with its decision
 	Policy    string    `json:"policy,omitempty"`  // sha256 of the policy that decided
+	Auth      string    `json:"auth,omitempty"`    // the trusted Authentication-Results, summed up
 }
 
 // Store is the originals folder.

@@ -334,6 +334,8 @@ func header(r any) *Header {
 		return &v.Header
 	case *ReleasedRecord:
 		return &v.Header
+	case *PortalRecord:
+		return &v.Header
 	}
 	panic(fmt.Sprintf("audit: unknown record type %T", r))
 }
