@@ -130,16 +130,16 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "id:         %s\nreceived:   %s\nfrom:       %s\nrecipients: %s\nclient:     %s (HELO %s)\n",
 		printable(m.ID), m.Received.Local().Format(time.RFC3339), printable(dash(m.From)), printable(strings.Join(m.Rcpts, ", ")), printable(m.Client), printable(m.Helo))
-	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\nsize:       %d bytes, sha256 %s\nkept at:    %s\n",
-		dash(printable(m.MessageID)), printable(m.Subject), m.Size, printable(m.SHA256), printable(path))
+	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\nsize:       %d bytes, sha256 %s\nkept at:    %s\nauth:       %s\n",
+		dash(printable(m.MessageID)), printable(m.Subject), m.Size, printable(m.SHA256), printable(path), dash(printable(m.Auth)))
 	if err := printHeader(stdout, path); err != nil {
 		fmt.Fprintf(stdout, "\n(header not readable: %v)\n", err)
 	}
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PART\tACTION\tRULE\tCLAUSE\tREASON\tDECLARED\tDETECTED\tSIZE\tFILENAME\tSHA256\tDETAIL")
+	fmt.Fprintln(tw, "PART\tACTION\tRULE\tCLAUSE\tREASON\tRELEASE\tDECLARED\tDETECTED\tSIZE\tFILENAME\tSHA256\tDETAIL")
 	for _, p := range m.Parts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", printable(p.Path), printable(p.Action), printable(p.Rule), printable(p.Clause), printable(p.Reason),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", printable(p.Path), printable(p.Action), printable(p.Rule), printable(p.Clause), printable(p.Reason), dash(printable(p.Release)),
 			printable(dash(p.DeclaredType)), printable(dash(p.DetectedType)), p.Size, dash(printable(p.Filename)), printable(p.SHA256[:min(12, len(p.SHA256))]), dash(printable(p.Detail)))
 	}
 	return tw.Flush()

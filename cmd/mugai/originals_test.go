@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,10 +40,10 @@ func TestOriginalsCommands(t *testing.T) {
 	} {
 		f, _ := st.TempFile(o.at, o.id)
 		f.WriteString("Subject: x\r\n\r\nx\r\n")
-		m := originals.Meta{ID: o.id, Received: o.at, From: "a@example.jp", Rcpts: []string{o.rcpt}, Subject: "見積",
+		m := originals.Meta{ID: o.id, Received: o.at, From: "a@example.jp", Rcpts: []string{o.rcpt}, Subject: "見積", Auth: "dmarc=pass (example.jp)",
 			Parts: []originals.Part{
 				{Path: "1", Action: "textify", Rule: "body-text", Clause: "2(13)", Reason: "body-text", SHA256: "0123456789abcdef"},
-				{Path: "2", Action: "strip", Rule: "builtin-dangerous-type", Clause: "6(6)", Reason: "dangerous-type", Filename: "a\x1b[31m.exe", SHA256: "fedcba9876543210"},
+				{Path: "2", Action: "strip", Rule: "builtin-dangerous-type", Clause: "6(6)", Reason: "dangerous-type", Filename: "a\x1b[31m.exe", SHA256: "fedcba9876543210", Release: "never"},
 			}}
 		var staged safeio.Staged
 		if err := st.Stage(&staged, f, m); err != nil {
@@ -70,6 +71,9 @@ func TestOriginalsCommands(t *testing.T) {
 	code, out, _ = runCLI(t, "originals", "show", "-config", cfg, newID)
 	if !strings.Contains(out, "header as received:\n  Subject: x\n") || strings.Contains(out, "\n  x\n") {
 		t.Errorf("show must print the header and not the body:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^2\s+strip\s+builtin-dangerous-type\s+6\(6\)\s+dangerous-type\s+never\s`).MatchString(out) || !strings.Contains(out, "auth:       dmarc=pass (example.jp)\n") {
+		t.Errorf("show lacks the release mode or the authentication:\n%s", out)
 	}
 	if code != 0 || !strings.Contains(out, "builtin-dangerous-type") || !strings.Contains(out, "a?[31m.exe") || strings.Contains(out, "\x1b") || !strings.Contains(out, "見積") {
 		t.Errorf("show: %d\n%q", code, out)
