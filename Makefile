@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 SHARED  ?= ../shared
 
-.PHONY: all build run test fmt-check vet unit fuzz corpus differential bench interop perf clean
+.PHONY: all build run test fmt-check vet unit fuzz corpus differential bench interop browser perf clean
 
 all: build
 
@@ -41,6 +41,14 @@ bench:
 interop: build
 	./.ci/install-interop-tools
 	$(GO) test -tags interop -count=1 -v -run 'TestInterop|TestDeploymentKit' ./gateway/interop -args -mugai $(CURDIR)/bin/mugai
+
+# The portal in a real browser (installs Debian's chromium and Japanese
+# fonts when missing): the browser tests, which make test skips on a
+# machine without chromium, here required; screenshots of every page land
+# in var/screenshots.
+browser:
+	./.ci/install-browser-tools
+	MUGAI_BROWSER=required MUGAI_SCREENSHOTS=$(CURDIR)/var/screenshots $(GO) test -count=1 -v -run 'TestBrowser' ./portal/... ./gateway
 
 # The comparison with Postfix (needs root, installs like interop): the
 # reference message through smtp-source -> X -> smtp-sink, where X is
