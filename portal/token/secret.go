@@ -45,10 +45,7 @@ func LoadSecret(path string) ([]byte, error) {
 func readSecret(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("portal secret: %w", err)
+		return nil, fmt.Errorf("portal secret: %w", err) // names path
 	}
 	defer f.Close()
 	fi, err := f.Stat()

@@ -119,3 +119,18 @@ func TestLoadSecretAdminKey(t *testing.T) {
 		t.Fatalf("%q, %v", got, err)
 	}
 }
+
+// A dangling symlink is neither read nor replaced; the error names it.
+func TestLoadSecretDanglingLink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k")
+	if err := os.Symlink(filepath.Join(dir, "gone"), path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadSecret(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("%v; want an error naming %s", err, path)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "gone")); err == nil {
+		t.Error("created the link's target")
+	}
+}
