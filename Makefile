@@ -30,7 +30,7 @@ unit:
 
 # Benchmarks in the standard format (compare runs with benchstat).
 bench:
-	$(GO) test -run XXX -bench . -benchmem -count 3 ./sanitize/... ./policy/report ./gateway ./gateway/delivery
+	$(GO) test -run XXX -bench . -benchmem -count 3 ./sanitize/... ./policy/report ./gateway ./gateway/delivery ./portal/auth
 
 # Interoperability with Postfix (needs root; installs Debian's postfix and
 # swaks when missing): swaks -> private Postfix -> mugai -> private Postfix
