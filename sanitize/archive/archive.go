@@ -1,9 +1,11 @@
 // Package archive reads ZIP archives defensively and writes fresh ones. It
 // never extracts to disk. Reading enforces limits on member count, total
 // and per-member decompressed bytes and compression ratio, refuses
-// encrypted members and members whose compressed data overlap (the
-// Fifield "better zip bomb": Go's archive/zip does not check), and cleans
-// member names (no absolute paths, no "..").
+// members whose compressed data overlap (the Fifield "better zip bomb":
+// Go's archive/zip does not check), and cleans member names (no absolute
+// paths, no ".."). Read refuses encrypted members; ReadEncrypted decrypts
+// them in memory with a password (PKWARE traditional encryption and
+// WinZip AES), under the same limits.
 package archive
 
 import (
@@ -81,6 +83,23 @@ type Member struct {
 // what is inflated never exceeds MaxTotal, nor MaxMember or the ratio for
 // one member, even while it is being read.
 func Read(data []byte, lim Limits) ([]Member, error) {
+	return read(data, lim, plainReader{})
+}
+
+// memberReader is how read gets at the members' contents: Read refuses
+// encrypted members, ReadEncrypted decrypts them. Every limit is read's.
+type memberReader interface {
+	// screen is called on every member, in order, after the member
+	// count and overlap checks and before the declared sizes are: an
+	// error refuses the archive before anything is inflated.
+	screen(f *zip.File) error
+	// contents returns one file member's bytes, read by readExact.
+	contents(f *zip.File) ([]byte, error)
+}
+
+// read checks the archive against lim (see Read) and reads its file
+// members through mr.
+func read(data []byte, lim Limits, mr memberReader) ([]Member, error) {
 	lim = lim.withDefaults()
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -93,26 +112,13 @@ func Read(data []byte, lim Limits) ([]Member, error) {
 		return nil, err
 	}
 	for _, f := range zr.File {
-		if f.Flags&0x1 != 0 {
-			return nil, fmt.Errorf("%w: %s", ErrEncrypted, f.Name)
+		if err := mr.screen(f); err != nil {
+			return nil, err
 		}
 	}
-	// The declared sizes, all of them, before any work.
-	var declared int64
-	for _, f := range zr.File {
-		if isDir(f) {
-			continue
-		}
-		n, c := f.UncompressedSize64, f.CompressedSize64
-		if n > uint64(lim.MaxMember) {
-			return nil, fmt.Errorf("%w: member %s declares %d bytes", ErrTooLarge, f.Name, n)
-		}
-		if declared += int64(n); declared > lim.MaxTotal {
-			return nil, fmt.Errorf("%w: members declare %d bytes or more", ErrTooLarge, declared)
-		}
-		if n > ratioFloor && (c == 0 || n/c > uint64(lim.MaxRatio)) {
-			return nil, fmt.Errorf("%w: %s (%d → %d bytes)", ErrRatio, f.Name, c, n)
-		}
+	declared, err := checkDeclared(zr.File, lim)
+	if err != nil {
+		return nil, err
 	}
 	if err := lim.Budget.Take(declared); err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
@@ -122,7 +128,7 @@ func Read(data []byte, lim Limits) ([]Member, error) {
 		if isDir(f) {
 			continue
 		}
-		b, err := inflate(f)
+		b, err := mr.contents(f)
 		if err != nil {
 			return nil, err
 		}
@@ -130,6 +136,41 @@ func Read(data []byte, lim Limits) ([]Member, error) {
 	}
 	return out, nil
 }
+
+// checkDeclared checks the declared sizes, all of them, before any work,
+// and returns their sum.
+func checkDeclared(files []*zip.File, lim Limits) (int64, error) {
+	var declared int64
+	for _, f := range files {
+		if isDir(f) {
+			continue
+		}
+		n, c := f.UncompressedSize64, f.CompressedSize64
+		if n > uint64(lim.MaxMember) {
+			return 0, fmt.Errorf("%w: member %s declares %d bytes", ErrTooLarge, f.Name, n)
+		}
+		if declared += int64(n); declared > lim.MaxTotal {
+			return 0, fmt.Errorf("%w: members declare %d bytes or more", ErrTooLarge, declared)
+		}
+		if n > ratioFloor && (c == 0 || n/c > uint64(lim.MaxRatio)) {
+			return 0, fmt.Errorf("%w: %s (%d → %d bytes)", ErrRatio, f.Name, c, n)
+		}
+	}
+	return declared, nil
+}
+
+// plainReader reads members that are not encrypted, as archive/zip
+// inflates them (checking the CRC).
+type plainReader struct{}
+
+func (plainReader) screen(f *zip.File) error {
+	if f.Flags&flagEncrypted != 0 {
+		return fmt.Errorf("%w: %s", ErrEncrypted, f.Name)
+	}
+	return nil
+}
+
+func (plainReader) contents(f *zip.File) ([]byte, error) { return inflate(f) }
 
 // ratioFloor: members up to this size are not held to MaxRatio (small
 // runs of zeros compress well and cost nothing).
@@ -139,22 +180,29 @@ func isDir(f *zip.File) bool {
 	return f.FileInfo().IsDir() || strings.HasSuffix(f.Name, "/")
 }
 
-// inflate reads one member into a buffer of its declared size and
-// fails if the member holds more (or less): the limits Read checked on
-// the declared size bind what is inflated, and nothing past it is.
+// inflate reads one member as archive/zip inflates it (archive/zip
+// checks the CRC at the end), see readExact.
 func inflate(f *zip.File) ([]byte, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
 	}
 	defer rc.Close()
+	return readExact(f, rc)
+}
+
+// readExact reads one member's content from r into a buffer of its
+// declared size and fails if r holds more (or less): the limits read
+// checked on the declared size bind what is inflated, and nothing past
+// it is.
+func readExact(f *zip.File, r io.Reader) ([]byte, error) {
 	b := make([]byte, f.UncompressedSize64)
-	if _, err := io.ReadFull(rc, b); err != nil {
+	if _, err := io.ReadFull(r, b); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, f.Name, err)
 	}
-	// The member must end here (archive/zip checks the CRC at the end).
+	// The member must end here.
 	var more [1]byte
-	switch k, err := io.ReadFull(rc, more[:]); {
+	switch k, err := io.ReadFull(r, more[:]); {
 	case k > 0:
 		return nil, fmt.Errorf("%w: member %s holds more than it declares", ErrTooLarge, f.Name)
 	case err != io.EOF:
