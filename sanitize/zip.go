@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"mugai/policy"
@@ -22,14 +23,10 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, found policy.D
 	if f.depth >= lim.MaxArchiveDepth {
 		return stripped(found, policy.RuleStructure, policy.ReasonDepthLimit, fmt.Sprintf("archive nested deeper than %d", lim.MaxArchiveDepth))
 	}
-	al := archive.Limits{MaxTotal: lim.MaxArchiveBytes, MaxMembers: min(archive.DefaultLimits.MaxMembers, st.members)}
-	if left := st.budget.Left(); left >= 0 {
-		al.MaxTotal = min(al.MaxTotal, left)
-	}
-	if al.MaxMembers <= 0 || al.MaxTotal <= 0 {
+	al, ok := rb.archiveLimits(st)
+	if !ok {
 		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, "the message's archive budget is used up")
 	}
-	al.Budget = st.budget // the declared sizes are taken before anything is inflated
 	members, err := archive.Read(f.body, al)
 	switch {
 	case st.stop(err):
@@ -47,19 +44,45 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, found policy.D
 	if len(kept) == 0 {
 		return stripped(found, rule, policy.ReasonNothingLeft, fmt.Sprintf("none of its %d members could be kept", len(members))).holding(items)
 	}
+	rebuilt := make([]archive.Member, len(kept))
+	for i, k := range kept {
+		rebuilt[i] = archive.Member{Name: k.path, Data: k.att.data, Modified: k.modified}
+	}
 	var buf bytes.Buffer
-	if err := archive.Write(&buf, kept); err != nil {
+	if err := archive.Write(&buf, rebuilt); err != nil {
 		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error()).holding(items)
 	}
 	return decided(found, rule, rule.Action, policy.ReasonDisarmed, fmt.Sprintf("archive rebuilt: %d of %d members kept", len(kept), len(members))).
 		holding(items).attaching(&attachment{name: f.filename, ctype: "application/zip", data: buf.Bytes()})
 }
 
+// archiveLimits are the limits of the next archive the message opens:
+// what is left of the message's members and expansion budget (taken on
+// the declared sizes before anything is inflated). ok is false when
+// nothing is left.
+func (rb *Rebuilder) archiveLimits(st *state) (al archive.Limits, ok bool) {
+	al = archive.Limits{MaxTotal: rb.Limits.withDefaults().MaxArchiveBytes, MaxMembers: min(archive.DefaultLimits.MaxMembers, st.members)}
+	if left := st.budget.Left(); left >= 0 {
+		al.MaxTotal = min(al.MaxTotal, left)
+	}
+	al.Budget = st.budget
+	return al, al.MaxMembers > 0 && al.MaxTotal > 0
+}
+
+// keptMember is an archive member that survives: its rebuilt file, its
+// path in a rebuilt archive (the cleaned folders and the file's rebuilt
+// name) and its time.
+type keptMember struct {
+	att      attachment
+	path     string
+	modified time.Time
+}
+
 // decideMembers decides each member of an archive as an attachment of its
 // own and returns the members to keep (with their rebuilt bytes, under
 // cleaned folders) and every decision made, in order. ok is false when
 // the rebuild was stopped.
-func (rb *Rebuilder) decideMembers(st *state, f file, msgID string, members []archive.Member) (kept []archive.Member, items []noticeItem, ok bool) {
+func (rb *Rebuilder) decideMembers(st *state, f file, msgID string, members []archive.Member) (kept []keptMember, items []noticeItem, ok bool) {
 	for i, m := range members {
 		name := memberName(m)
 		mf := file{path: fmt.Sprintf("%s/%d", f.path, i+1), filename: path.Base(name), filenames: []string{path.Base(name)},
@@ -76,7 +99,7 @@ func (rb *Rebuilder) decideMembers(st *state, f file, msgID string, members []ar
 			if dir := safeDir(path.Dir(name)); dir != "" {
 				newName = dir + "/" + o.att.name
 			}
-			kept = append(kept, archive.Member{Name: newName, Data: o.att.data, Modified: m.Modified})
+			kept = append(kept, keptMember{att: *o.att, path: newName, modified: m.Modified})
 		}
 	}
 	return kept, items, true

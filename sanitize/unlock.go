@@ -1,0 +1,226 @@
+package sanitize
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"mugai/policy"
+	"mugai/sanitize/archive"
+	"mugai/sanitize/detect"
+	"mugai/sanitize/format"
+	"mugai/sanitize/mailwrite"
+	"mugai/sanitize/text"
+)
+
+// Errors of Unlock, for errors.Is.
+var (
+	// ErrWrongPassword: the password does not open the archive (or a
+	// member failed its integrity check after the password check
+	// passed: see archive.ErrPassword). Nothing is delivered.
+	ErrWrongPassword = archive.ErrPassword
+	// ErrNotEncrypted: the part is not an encrypted ZIP.
+	ErrNotEncrypted = errors.New("sanitize: the part is not an encrypted ZIP")
+	// ErrNotOpened: the policy would not open this archive if it were
+	// not encrypted (its rule does not disarm ZIPs, or a built-in check
+	// removes it: a dangerous name, a disguised type).
+	ErrNotOpened = errors.New("sanitize: the policy does not open this archive")
+	// ErrArchive: the archive cannot be opened (a limit, a defect, an
+	// encryption or compression not supported); it wraps archive's
+	// error.
+	ErrArchive = errors.New("sanitize: the archive cannot be opened")
+)
+
+// UnlockRequest asks to open one encrypted ZIP kept in an original.
+type UnlockRequest struct {
+	Archive  []byte   // the encrypted ZIP as the original held it (transfer-decoded; see FindPart)
+	Filename string   // its name in the original, for the notice
+	Password []byte   // never stored; the caller zeroes it after
+	Env      Envelope // ID: the NEW message's gateway id; From: the gateway's sender; Rcpts: the asking recipient; Received: now
+	OrigID   string   // gateway id of the original
+	Part     string   // the part's path in the original
+	Subject  string   // the original's decoded subject
+	// Sender and Auth are what rules may match on besides the members,
+	// as in the original's rebuild: its envelope sender and its trusted
+	// Authentication-Results (Policy.Authentication.TrustedResults of
+	// its header fields). Left empty, rules that name a sender or an
+	// authentication result do not match.
+	Sender string
+	Auth   []policy.AuthResult
+}
+
+// Unlocked is the message to deliver and the decisions about its members
+// (for the audit log).
+type Unlocked struct {
+	Message   []byte
+	Decisions []policy.Decision
+	Kept      int // members delivered, sanitized
+	Removed   int // members removed
+}
+
+// Unlock decrypts the encrypted ZIP of req in memory with req.Password
+// and decides each of its members exactly as a member of any ZIP the
+// rebuild opens (the policy, the built-in checks, nested archives, the
+// limits and budgets of rb.Limits, the deadline of ctx, failing closed).
+// It returns a new message for req.Env.Rcpts, from req.Env.From, with the
+// sanitized members attached and a notice listing every member's
+// decision. The decisions' paths are req.Part/1, req.Part/2, … and their
+// message id is req.OrigID (the paths are the original's).
+//
+// A wrong password returns ErrWrongPassword and no message. It also
+// returns ErrNotEncrypted, ErrNotOpened, ErrArchive (wrapping archive's
+// error), an error wrapping ErrDeadline when ctx ends, a
+// *PanicError on a bug. Nothing of the password is kept or put in an
+// error.
+func (rb *Rebuilder) Unlock(ctx context.Context, req UnlockRequest) (res *Unlocked, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if len(req.Env.Rcpts) == 0 {
+		return nil, errors.New("sanitize: unlock: no recipient")
+	}
+	lim := rb.Limits.withDefaults()
+	st := &state{ctx: ctx, spend: spend{budget: format.NewBudget(lim.MaxExpansion, nil), members: lim.MaxArchiveMembers},
+		about: about{sender: req.Sender, rcpts: req.Env.Rcpts, auth: req.Auth, authSet: true}}
+	f := file{path: req.Part, filename: req.Filename, filenames: []string{req.Filename}, body: req.Archive, size: int64(len(req.Archive))}
+	if err := rb.checkUnlockable(st, f); err != nil {
+		return nil, err
+	}
+	al, ok := rb.archiveLimits(st)
+	if !ok {
+		return nil, fmt.Errorf("%w: no archive budget", ErrArchive)
+	}
+	members, err := archive.ReadEncrypted(req.Archive, req.Password, al)
+	switch {
+	case st.stop(err):
+		return nil, st.abort
+	case errors.Is(err, archive.ErrPassword):
+		return nil, ErrWrongPassword // which member failed is of no use to anyone asking
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrArchive, err)
+	}
+	st.members -= len(members)
+	kept, items, ok := rb.decideMembers(st, f, req.OrigID, members)
+	if !ok || st.stop(nil) {
+		return nil, st.abort
+	}
+	res = &Unlocked{Kept: len(kept), Removed: len(members) - len(kept)}
+	var listed []noticeItem
+	for _, it := range items {
+		res.Decisions = append(res.Decisions, it.decision)
+		if !it.auditOnly {
+			listed = append(listed, it)
+		}
+	}
+	res.Message = rb.unlockedMessage(req, composeUnlocked(req, listed), kept)
+	return res, nil
+}
+
+// checkUnlockable refuses what is not an encrypted ZIP, and a ZIP the
+// rebuild would not open if it were not encrypted: the rule that decides
+// it without the encrypted flag must disarm it (open it, for a ZIP), and
+// no built-in check may remove it.
+func (rb *Rebuilder) checkUnlockable(st *state, f file) error {
+	id := detect.Detect(f.body, f.declared, f.filenames)
+	if id.Type != detect.TypeZIP || !id.Has(policy.FlagEncrypted) {
+		return fmt.Errorf("%w (%s)", ErrNotEncrypted, id.Type)
+	}
+	id.Flags = slices.DeleteFunc(slices.Clone(id.Flags), func(fl policy.Flag) bool { return fl == policy.FlagEncrypted })
+	rule := rb.Policy.Evaluate(st.subject(policy.RoleAttachment, id.Type, f.declared, f.filename, f.size, id.Flags))
+	if o, removed := builtinCheck(f, id, rule, policy.Decision{}); removed {
+		return fmt.Errorf("%w: %s (%s)", ErrNotOpened, o.decision.Reason, o.decision.Detail)
+	}
+	if rule.Action != policy.ActionDisarm {
+		return fmt.Errorf("%w: rule %s says %s", ErrNotOpened, rule.ID, rule.Action)
+	}
+	return nil
+}
+
+// unlockedPrefix begins the subject of an unlocked message.
+const unlockedPrefix = "開封済み: "
+
+// unlockedMessage writes the unlocked message with the rebuild's writer:
+// from the gateway to the asking recipient, the notice as its text and
+// the kept members attached under their rebuilt names.
+func (rb *Rebuilder) unlockedMessage(req UnlockRequest, notice string, kept []keptMember) []byte {
+	host := rb.hostname()
+	from := req.Env.From
+	if from == "" {
+		from = "postmaster@" + host
+	}
+	date := req.Env.Received
+	if date.IsZero() {
+		date = time.Now()
+	}
+	hdr := headers{
+		from:      []*mail.Address{{Name: "mugai", Address: from}},
+		subject:   unlockedPrefix + text.CleanLine(req.Subject),
+		date:      date,
+		messageID: "<" + orRandomID(req.Env.ID) + "@" + host + ">",
+	}
+	for _, r := range req.Env.Rcpts {
+		hdr.to = append(hdr.to, &mail.Address{Address: r})
+	}
+	atts := make([]attachment, len(kept))
+	for i, k := range kept {
+		atts[i] = k.att
+	}
+	// Nested: no Received or X-Mugai-Id from rb.write (the message was
+	// not received); the gateway's fields come first.
+	msg := rb.write(Envelope{Nested: true}, hdr, notice, atts)
+	var h mailwrite.Header
+	if req.Env.ID != "" {
+		h.Add("X-Mugai-Id", req.Env.ID)
+	}
+	h.Add("X-Mugai-Unlocked", req.OrigID+" part "+req.Part)
+	return append(h.Fields(), msg...)
+}
+
+func orRandomID(id string) string {
+	if id != "" {
+		return id
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// composeUnlocked is the unlocked message's text: the notice, as the
+// rebuild writes it (Japanese first, English beside it), saying where the
+// files come from and listing every member's decision.
+func composeUnlocked(req UnlockRequest, items []noticeItem) string {
+	name, orig := orName(noticeSafe(req.Filename)), noticeSafe(req.OrigID)
+	var b strings.Builder
+	b.WriteString(noticeRule + "\n")
+	b.WriteString("【無害化処理のお知らせ】 Sanitization notice\n")
+	fmt.Fprintf(&b, "このメールは、原本 %s に添付されていたパスワード付き ZIP ファイル「%s」の中身です。\n", orig, name)
+	b.WriteString("受信者が入力したパスワードで開き、中のファイルを一つずつ市の情報セキュリティポリシー（無害化通信）に\n")
+	b.WriteString("基づいて処理してから配送しました。\n")
+	fmt.Fprintf(&b, "This mail holds the contents of the password-protected ZIP file \"%s\"\n", name)
+	fmt.Fprintf(&b, "of original %s, opened with the password the recipient entered.\n", orig)
+	b.WriteString("Each file in it was processed under the city's security policy (sanitized\n")
+	b.WriteString("communication) before delivery.\n")
+	if len(items) == 0 {
+		b.WriteString("\nZIP ファイルにはファイルがありませんでした。 The ZIP file held no files.\n")
+	} else {
+		b.WriteString("\n処理した部分 / Parts changed or removed:\n")
+		for _, it := range items {
+			writeItem(&b, it)
+		}
+	}
+	b.WriteString("\n入力されたパスワードはどこにも保存していません。 The password entered was not stored.\n")
+	b.WriteString("\n原本保管番号 / Original kept as: " + orig + "\n")
+	b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
+	b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+	b.WriteString(noticeRule + "\n")
+	return b.String()
+}
