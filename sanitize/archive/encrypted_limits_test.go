@@ -197,7 +197,8 @@ func FuzzReadEncrypted(f *testing.F) {
 			if ms != nil {
 				t.Fatal("members and an error")
 			}
-			if len(password) > 3 && strings.Contains(err.Error(), string(password)) {
+			// (Unless the archive holds it too: a member name may.)
+			if len(password) > 3 && strings.Contains(err.Error(), string(password)) && !bytes.Contains(data, password) {
 				t.Fatalf("the error holds the password: %v", err)
 			}
 			return
