@@ -1,16 +1,21 @@
 package sanitize
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/emersion/go-message/textproto"
 
 	"mugai/policy"
 	"mugai/sanitize/archive"
@@ -43,15 +48,14 @@ type UnlockRequest struct {
 	Archive  []byte   // the encrypted ZIP as the original held it (transfer-decoded; see FindPart)
 	Filename string   // its name in the original, for the notice
 	Password []byte   // never stored; the caller zeroes it after
-	Env      Envelope // ID: the NEW message's gateway id; From: the gateway's sender; Rcpts: the asking recipient; Received: now
+	Env      Envelope // ID: the NEW message's gateway id; From: the gateway's sender; Rcpts: the asking recipient; Received: now; Portal: the original's page
 	OrigID   string   // gateway id of the original
 	Part     string   // the part's path in the original
 	Subject  string   // the original's decoded subject
 	// Sender and Auth are what rules may match on besides the members,
 	// as in the original's rebuild: its envelope sender and its trusted
-	// Authentication-Results (Policy.Authentication.TrustedResults of
-	// its header fields). Left empty, rules that name a sender or an
-	// authentication result do not match.
+	// Authentication-Results (TrustedAuth of the original). Left empty,
+	// rules that name a sender or an authentication result do not match.
 	Sender string
 	Auth   []policy.AuthResult
 }
@@ -219,8 +223,35 @@ func composeUnlocked(req UnlockRequest, items []noticeItem) string {
 	}
 	b.WriteString("\n入力されたパスワードはどこにも保存していません。 The password entered was not stored.\n")
 	b.WriteString("\n原本保管番号 / Original kept as: " + orig + "\n")
-	b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
-	b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+	if req.Env.Portal != "" {
+		// As composeText writes it: the one live link of the text.
+		b.WriteString("原本や削除された添付ファイルが必要な場合は、次のページから申請できます（原本の保管期間中有効）。\n")
+		b.WriteString("To ask for the original or a removed attachment, open this page (valid while the original is kept):\n")
+		b.WriteString(req.Env.Portal + "\n")
+	} else {
+		b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
+		b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+	}
 	b.WriteString(noticeRule + "\n")
 	return b.String()
+}
+
+// TrustedAuth returns the trusted Authentication-Results of a message, as
+// its rebuild gave them to the rules (for UnlockRequest.Auth): only its
+// header is read, within Limits.MaxHeaderBytes; a header that is too
+// large or does not parse has none.
+func (rb *Rebuilder) TrustedAuth(msg io.Reader) []policy.AuthResult {
+	block, err := readHeaderBlock(bufio.NewReader(msg), rb.Limits.withDefaults().MaxHeaderBytes)
+	if err != nil {
+		return nil
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(block)))
+	if err != nil {
+		return nil
+	}
+	var fields []policy.Field
+	for f := h.Fields(); f.Next(); {
+		fields = append(fields, policy.Field{Name: f.Key(), Value: f.Value()})
+	}
+	return rb.Policy.Authentication.TrustedResults(fields)
 }

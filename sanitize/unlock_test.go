@@ -270,3 +270,87 @@ func TestUnlockRefused(t *testing.T) {
 		}
 	}
 }
+
+// Rules that match on the sender and its authentication decide members as
+// they would in the original's rebuild, given the original's sender and
+// TrustedAuth of its header.
+func TestUnlockSenderRules(t *testing.T) {
+	pol, err := policy.Parse("sender.yaml", []byte(`authentication:
+  authserv_ids: [mx.pref.example.lg.jp]
+rules:
+`+bodyRuleYAML+`  - id: bad-sender
+    clause: "6(6)"
+    match: {role: attachment, sender: "*@bad.example", type: text/plain}
+    action: strip
+    reason: {ja: この差出人の添付は削除, en: this sender's attachments are removed}
+  - id: partner-keep
+    clause: "6(6)"
+    match: {role: attachment, sender: "*.lg.jp", authenticated: dmarc, type: text/plain}
+    action: keep
+    reason: {ja: 連携自治体のテキスト, en: text from a partner municipality}
+  - id: archive-open
+    clause: "2(13)"
+    match: {role: attachment, type: application/zip}
+    action: disarm
+    reason: {ja: ZIP を開いた, en: ZIP opened}
+  - id: text-disarm
+    clause: "2(13)"
+    match: {role: attachment, type: text/plain}
+    action: disarm
+    reason: {ja: テキストを作り直した, en: text rewritten}
+  - id: strip-rest
+    clause: "6(3)②"
+    match: {role: attachment}
+    action: strip
+    reason: {ja: 添付は削除, en: attachments removed}
+`), policy.DefaultClauses())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &Rebuilder{Policy: pol, Hostname: "mugai.test", Sanitizers: fastSanitizers()}
+	trusted := "Authentication-Results: mx.pref.example.lg.jp;\r\n dmarc=pass header.from=town.example.lg.jp\r\nReceived: from outside by mx.pref.example.lg.jp\r\nSubject: x\r\n\r\nbody\r\n"
+	forged := "Received: from outside by mx.pref.example.lg.jp\r\nAuthentication-Results: mx.pref.example.lg.jp; dmarc=pass header.from=town.example.lg.jp\r\n\r\nbody\r\n"
+	for _, tc := range []struct {
+		name, sender, original, rule string
+	}{
+		{"a sender the policy strips", "a@bad.example", "", "bad-sender"},
+		{"a partner with a trusted DMARC pass", "a@town.example.lg.jp", trusted, "partner-keep"},
+		{"a partner with a pass written below the upstream", "a@town.example.lg.jp", forged, "text-disarm"},
+		{"no sender given", "", trusted, "text-disarm"},
+	} {
+		req := unlockRequest(t, "aes256.zip", vectorPassword)
+		req.Sender, req.Auth = tc.sender, rb.TrustedAuth(strings.NewReader(tc.original))
+		res, err := rb.Unlock(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if d := res.Decisions[0]; d.Filename != "hello.txt" || d.RuleID != tc.rule {
+			t.Errorf("%s: %s decided by %s, want %s", tc.name, d.Filename, d.RuleID, tc.rule)
+		}
+	}
+}
+
+// With the original's portal page in the envelope, the notice links to it
+// (the one live link); without it, it names the admin.
+func TestUnlockPortalLink(t *testing.T) {
+	const link = "http://127.0.0.1:8025/m/AbC_d-1.x"
+	req := unlockRequest(t, "hostile-aes256.zip", vectorPassword)
+	req.Env.Portal = link
+	res, err := testRebuilder().Unlock(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live []string
+	for _, line := range strings.Split(readUnlocked(t, res.Message).text, "\n") {
+		if l := sanitizetest.LiveLink(line); l != "" {
+			live = append(live, line)
+		}
+	}
+	if len(live) != 1 || strings.TrimSpace(live[0]) != link {
+		t.Errorf("live links %q, want only the portal's", live)
+	}
+	req.Env.Portal = ""
+	if res, err = testRebuilder().Unlock(context.Background(), req); err != nil || !strings.Contains(readUnlocked(t, res.Message).text, "ask the mail administrator") {
+		t.Errorf("without a portal: %v", err)
+	}
+}
