@@ -1,9 +1,6 @@
 package portal
 
 import (
-	"context"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -238,38 +235,5 @@ func TestTraceAndMessage(t *testing.T) {
 	}
 	if res := h.get("/admin/messages/nope", sess); res.code != http.StatusNotFound {
 		t.Errorf("unknown message: %d", res.code)
-	}
-}
-
-func TestServeTimeouts(t *testing.T) {
-	h := newHarness(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- h.s.Serve(l) }()
-	res, err := http.Get("http://" + l.Addr().String() + h.link("g1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "お見積り") {
-		t.Errorf("served page: %d", res.StatusCode)
-	}
-	h.s.srvMu.Lock()
-	hs := h.s.servers[0]
-	h.s.srvMu.Unlock()
-	if hs.ReadHeaderTimeout == 0 || hs.ReadTimeout == 0 || hs.WriteTimeout == 0 || hs.IdleTimeout == 0 || hs.MaxHeaderBytes == 0 {
-		t.Errorf("server limits %+v", hs)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := h.s.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != http.ErrServerClosed {
-		t.Errorf("Serve returned %v", err)
 	}
 }

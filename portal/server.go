@@ -37,13 +37,18 @@ type Config struct {
 // HTTP server limits: a slow or huge client cannot hold a connection or
 // memory for long (slowloris). An unlock decrypts and sanitizes before it
 // answers, so writes get more time than reads.
-const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 3 * time.Minute
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 32 << 10
-)
+type httpLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
+}
+
+var defaultHTTPLimits = httpLimits{
+	readHeader:     10 * time.Second,
+	read:           30 * time.Second,
+	write:          3 * time.Minute,
+	idle:           2 * time.Minute,
+	maxHeaderBytes: 32 << 10,
+}
 
 // Sessions and attempt limits.
 const (
@@ -76,6 +81,7 @@ type Server struct {
 	rate     *auth.Rate
 	pages    pages
 	handler  http.Handler
+	limits   httpLimits
 
 	mu sync.Mutex // serializes a request's creation and each decision
 
@@ -84,6 +90,7 @@ type Server struct {
 
 	srvMu   sync.Mutex
 	servers []*http.Server
+	closed  bool // Shutdown was called: Serve refuses to start
 }
 
 // New checks cfg and opens the requests store. Every problem is named.
@@ -97,7 +104,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{cfg: cfg, b: b}
+	s := &Server{cfg: cfg, b: b, limits: defaultHTTPLimits}
 	if err := s.checkConfig(); err != nil {
 		return nil, err
 	}
@@ -171,27 +178,44 @@ func (s *Server) checkConfig() error {
 // limit and panic recovery.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve answers HTTP on l until Shutdown.
-func (s *Server) Serve(l net.Listener) error { return s.httpServer().Serve(l) }
-
-// ServeTLS answers HTTPS on l until Shutdown.
-func (s *Server) ServeTLS(l net.Listener, certFile, keyFile string) error {
-	return s.httpServer().ServeTLS(l, certFile, keyFile)
+// Serve answers HTTP on l until Shutdown (then http.ErrServerClosed).
+func (s *Server) Serve(l net.Listener) error {
+	hs := s.httpServer()
+	if hs == nil {
+		l.Close()
+		return http.ErrServerClosed
+	}
+	return hs.Serve(l)
 }
 
+// ServeTLS answers HTTPS on l until Shutdown (then http.ErrServerClosed).
+func (s *Server) ServeTLS(l net.Listener, certFile, keyFile string) error {
+	hs := s.httpServer()
+	if hs == nil {
+		l.Close()
+		return http.ErrServerClosed
+	}
+	return hs.ServeTLS(l, certFile, keyFile)
+}
+
+// httpServer makes an http.Server with the portal's limits, nil after
+// Shutdown.
 func (s *Server) httpServer() *http.Server {
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: s.limits.readHeader,
+		ReadTimeout:       s.limits.read,
+		WriteTimeout:      s.limits.write,
+		IdleTimeout:       s.limits.idle,
+		MaxHeaderBytes:    s.limits.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
 	}
 	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	if s.closed {
+		return nil
+	}
 	s.servers = append(s.servers, hs)
-	s.srvMu.Unlock()
 	return hs
 }
 
@@ -200,7 +224,7 @@ func (s *Server) httpServer() *http.Server {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.srvMu.Lock()
 	servers := s.servers
-	s.servers = nil
+	s.servers, s.closed = nil, true
 	s.srvMu.Unlock()
 	var errs []error
 	for _, hs := range servers {
