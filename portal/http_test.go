@@ -31,6 +31,9 @@ func TestSecurityHeaders(t *testing.T) {
 		httptest.NewRequest("GET", "/", nil),
 		httptest.NewRequest("GET", "/static/style.css", nil),
 		httptest.NewRequest("GET", "/static/", nil),
+		httptest.NewRequest("GET", "/static/favicon.svg", nil),
+		httptest.NewRequest("GET", "/static/../server.go", nil),
+		httptest.NewRequest("GET", "/favicon.ico", nil),
 		httptest.NewRequest("GET", "/admin", nil),
 		httptest.NewRequest("GET", "/admin/", nil),
 		httptest.NewRequest("GET", "/admin/login", nil),
@@ -60,6 +63,9 @@ func TestSecurityHeaders(t *testing.T) {
 	css := h.get("/static/style.css")
 	if css.code != http.StatusOK || !strings.HasPrefix(css.hdr.Get("Content-Type"), "text/css") || !strings.Contains(css.body, "@media") {
 		t.Errorf("stylesheet: %d %q", css.code, css.hdr.Get("Content-Type"))
+	}
+	if icon := h.get("/static/favicon.svg"); icon.code != http.StatusOK || icon.hdr.Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("icon: %d %q", icon.code, icon.hdr.Get("Content-Type"))
 	}
 }
 

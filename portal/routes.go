@@ -10,8 +10,14 @@ import (
 	"mugai/portal/auth"
 )
 
-//go:embed static/style.css
+//go:embed static/style.css static/favicon.svg
 var static embed.FS
+
+// staticFiles are the only files under /static/, with their types.
+var staticFiles = map[string]string{
+	"style.css":   "text/css; charset=utf-8",
+	"favicon.svg": "image/svg+xml",
+}
 
 // securityHeaders go on every response: no script may run, the page may
 // not be framed, the link token in the address never leaves in a Referer,
@@ -44,7 +50,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /admin/login", s.login)
 	mux.HandleFunc("POST /admin/logout", s.logout)
 
-	mux.HandleFunc("GET /static/style.css", s.staticFile)
+	mux.HandleFunc("GET /static/{file}", s.staticFile)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("/", s.notFound)
 	return s.headers(s.recover(s.limit(mux)))
 }
@@ -134,14 +143,20 @@ func (s *Server) clientAddr(r *http.Request) netip.Addr {
 	return a
 }
 
-// staticFile serves the stylesheet, the only static file.
+// staticFile serves the stylesheet and the icon, embedded in the binary.
 func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
-	b, err := static.ReadFile("static/style.css")
+	name := r.PathValue("file")
+	ctype, ok := staticFiles[name]
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	b, err := static.ReadFile("static/" + name)
 	if err != nil {
 		s.notFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Content-Type", ctype)
 	w.Write(b)
 }
 
