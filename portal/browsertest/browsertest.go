@@ -1,267 +1,234 @@
-// Package browsertest drives Debian's chromium from tests through chromedp:
-// the portal's pages are tested in a real browser, with scripts blocked by
-// the pages' own Content-Security-Policy, as staff will see them.
+// Package browsertest drives a real, headless chromium for end-to-end
+// tests of the portal's web pages, through chromedp (the Chrome DevTools
+// Protocol over a pipe). Start gives a test its own browser; the methods
+// of Browser navigate, act on the page and read it, each with a timeout,
+// and fail the test (after saving a screenshot) when something goes wrong.
 //
-// A machine without chromium skips these tests with a message saying how
-// to install it (.ci/install-browser-tools), unless MUGAI_BROWSER=required
-// (set by make browser and CI), which fails them instead.
+// The browser is Debian's chromium, which .ci/install-browser-tools
+// installs with fonts-noto-cjk (so that Japanese renders). Without it the
+// browser tests skip with a message saying so, so that `make test` passes
+// on a machine without chromium; with MUGAI_BROWSER=required (as `make
+// browser` and CI set it) they fail instead. Environment:
+//
+//	MUGAI_CHROMIUM     the browser to run (a path or a name on PATH);
+//	                   default: chromium, then chromium-browser, on PATH
+//	MUGAI_BROWSER      "required": a missing browser fails the test
+//	MUGAI_SCREENSHOTS  folder for screenshots (created); default: the
+//	                   test's temp dir (removed after the test), but a
+//	                   failure's go to a kept os.MkdirTemp folder
+//
+// Name the tests that use it TestBrowser*: that is what `make browser`
+// runs (in ./portal/... and ./gateway).
 package browsertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
-// Timeout bounds every Run: a hung browser fails the test, never CI.
+// The viewport at start; SetWidth changes its width.
+const (
+	Width  = 1280
+	Height = 900
+)
+
+// Timeout is the default of Browser.Timeout.
 const Timeout = 30 * time.Second
 
-// Browser is one headless chromium with one tab, for one test.
+const (
+	startTimeout = 60 * time.Second // start chromium and open its first tab
+	stopTimeout  = 10 * time.Second // then it is killed
+)
+
+const noChromium = "chromium not installed: run .ci/install-browser-tools; browser tests skipped"
+
+// Browser is one headless chromium with one tab, owned by one test. Its
+// methods must be called from the test's goroutine (they call t.Fatal).
 type Browser struct {
-	t   testing.TB
-	ctx context.Context
-	n   int // screenshots taken
+	// Timeout bounds each method's work in the browser (a Run, a
+	// navigation, a query): a hung page or browser fails the test instead
+	// of hanging CI. Start sets it to Timeout.
+	Timeout time.Duration
+
+	t      testing.TB
+	ctx    context.Context // the tab's chromedp context
+	dir    string          // chromium's profile and caches: the test's temp dir
+	pgid   int             // chromium's process group
+	cancel func()          // closes the tab and stops chromium
 
 	mu      sync.Mutex
-	console []string
+	console []string // console errors and CSP violations, in order
+	notes   tail     // chromium's output and chromedp's errors, shown on failure
+
+	shots        int  // screenshots saved so far (numbers their files)
+	failureSaved bool // a failure screenshot was saved already
 }
 
-// Executable finds chromium: $MUGAI_CHROMIUM, else chromium or
-// chromium-browser on PATH; "" when there is none.
-func Executable() string {
-	if p := os.Getenv("MUGAI_CHROMIUM"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return ""
+// Start launches a headless chromium for t: its own profile (and crash
+// reports, caches) in t.TempDir(), no sandbox (CI runs as root), a
+// viewport of Width×Height, no host name but localhost resolving.
+// t.Cleanup saves a screenshot when the test failed, then stops chromium
+// and kills whatever is left of its process tree. Without chromium, Start
+// skips the test (or fails it under MUGAI_BROWSER=required).
+func Start(t testing.TB) *Browser {
+	t.Helper()
+	exe := Executable()
+	if exe == "" {
+		if os.Getenv("MUGAI_BROWSER") == "required" {
+			t.Fatalf("%s (MUGAI_BROWSER=required)", noChromium)
 		}
-		return p
+		t.Skip(noChromium)
 	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
+	b := &Browser{Timeout: Timeout, t: t, dir: t.TempDir()}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), b.options(exe)...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx,
+		chromedp.WithListener(b.listen),
+		chromedp.WithErrorf(b.notef),
+		chromedp.WithLogf(b.notef))
+	b.ctx = ctx
+	b.cancel = func() { cancelTab(); cancelAlloc() }
+	t.Cleanup(b.close)
+
+	// The first action starts chromium and binds it to ctx, which must
+	// not carry a deadline: wait for it here instead.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	var err error
+	select {
+	case err = <-started:
+	case <-time.After(startTimeout):
+		err = fmt.Errorf("no tab after %v", startTimeout)
+	}
+	if err != nil {
+		t.Fatalf("browsertest: start %s: %v", exe, err)
+	}
+	if c := chromedp.FromContext(ctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
+		b.pgid = c.Browser.Process().Pid
+	}
+	// The window's frame takes some of its height, even headless: the
+	// page gets exactly Width×Height.
+	b.SetWidth(Width)
+	return b
+}
+
+// options are chromedp's defaults (headless, no first-run pages, no
+// background work) and ours.
+func (b *Browser) options(exe string) []chromedp.ExecAllocatorOption {
+	return append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(filepath.Join(b.dir, "profile")),
+		// Its crash reports and caches too: nothing of it outside dir.
+		chromedp.Env("XDG_CONFIG_HOME="+filepath.Join(b.dir, "config"), "XDG_CACHE_HOME="+filepath.Join(b.dir, "cache")),
+		chromedp.NoSandbox,
+		chromedp.WindowSize(Width, Height),
+		chromedp.Flag("lang", "ja-JP"), // Accept-Language, as staff's browsers send it
+		// Tests reach the loopback only: no other host name resolves, so
+		// the browser's own calls home fail at once.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE ::1"),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.ModifyCmdFunc(ownProcessGroup),
+		chromedp.CombinedOutput(&b.notes),
+	)
+}
+
+// Executable finds chromium: $MUGAI_CHROMIUM (a path or a name on PATH)
+// when set, else chromium or chromium-browser on PATH; "" when there is
+// none.
+func Executable() string {
+	names := []string{"chromium", "chromium-browser"}
+	if v := os.Getenv("MUGAI_CHROMIUM"); v != "" {
+		names = []string{v}
+	}
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
 			return p
 		}
 	}
 	return ""
 }
 
-// Start launches a headless chromium for t with its own profile in
-// t.TempDir() and a 1280×900 window; it is stopped, with its process tree,
-// when t ends, after a screenshot if t failed.
-func Start(t testing.TB) *Browser {
-	t.Helper()
-	exe := Executable()
-	if exe == "" {
-		msg := "chromium not installed: run .ci/install-browser-tools; browser tests skipped"
-		if os.Getenv("MUGAI_BROWSER") == "required" {
-			t.Fatal(msg + " (MUGAI_BROWSER=required)")
+// close runs in t.Cleanup: a screenshot of a failed test's last page,
+// then chromium is stopped and its process tree killed.
+func (b *Browser) close() {
+	if b.t.Failed() {
+		if !b.failureSaved {
+			b.failureShot("failed")
 		}
-		t.Skip(msg)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "ja-JP"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	b := &Browser{t: t, ctx: ctx}
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		cancelAlloc()
-		t.Fatalf("starting %s: %v", exe, err)
-	}
-	chromedp.Listen(ctx, b.record)
-	if err := b.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
-		return chromedp.Void{}, err
-	}); err != nil {
-		t.Fatalf("log domain: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			b.Screenshot("failed")
-		}
-		cancel()
-		cancelAlloc()
-	})
-	return b
-}
-
-// record keeps console errors, uncaught exceptions and log entries of
-// level error or warning (CSP violations among them).
-func (b *Browser) record(ev any) {
-	var line string
-	switch e := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		if e.Type == runtime.ConsoleAPICalledTypeError {
-			line = "console.error"
-		}
-	case *runtime.EventExceptionThrown:
-		line = "exception: " + e.ExceptionDetails.Text
-	case *cdplog.EventEntryAdded:
-		if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
-			line = string(e.Entry.Source) + ": " + e.Entry.Text
+		if s := b.notes.String(); s != "" {
+			b.t.Logf("browsertest: chromium's output and chromedp's errors (of the last %d bytes):\n%s", tailSize, s)
 		}
 	}
-	if line != "" {
-		b.mu.Lock()
-		b.console = append(b.console, line)
-		b.mu.Unlock()
+	done := make(chan struct{})
+	go func() { b.cancel(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(stopTimeout):
+		b.t.Logf("browsertest: chromium did not stop within %v: killing it", stopTimeout)
+	}
+	killTree(b.pgid, b.dir)
+	select {
+	case <-done:
+	case <-time.After(stopTimeout):
+		b.t.Errorf("browsertest: chromium still running %v after it was killed", stopTimeout)
 	}
 }
 
-func (b *Browser) do(a chromedp.Action[chromedp.Void]) error {
-	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
-	defer cancel()
-	_, err := chromedp.Run(ctx, a)
-	return err
-}
-
-// Run runs actions in order; the first error fails the test after a
-// screenshot.
-func (b *Browser) Run(actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := b.do(chromedp.Steps(actions...)); err != nil {
-		b.Screenshot("error")
-		b.t.Fatalf("browser: %v", err)
-	}
-}
-
-// Navigate opens url and waits for it to load; it returns the HTTP status
-// of the main document.
-func (b *Browser) Navigate(url string) int {
-	b.t.Helper()
-	return b.response(chromedp.Navigate(url))
-}
-
-// Submit clicks the element sel (a submit button) and waits for the page
-// the form leads to; it returns that page's HTTP status.
-func (b *Browser) Submit(sel string) int {
-	b.t.Helper()
-	return b.response(chromedp.Click(chromedp.CSS(sel)))
-}
-
-func (b *Browser) response(a chromedp.Action[chromedp.Void]) int {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, a)
+// failureShot saves a screenshot for a failure, logging (not failing)
+// when that is impossible: the browser may be what failed.
+func (b *Browser) failureShot(name string) {
+	b.failureSaved = true
+	path, err := b.screenshot(name)
 	if err != nil {
-		b.Screenshot("error")
-		b.t.Fatalf("browser: %v", err)
+		b.t.Logf("browsertest: no screenshot of the failure: %v", err)
+		return
 	}
-	return int(resp.Status)
+	b.t.Logf("browsertest: screenshot of the failure: %s", path)
 }
 
-// Fill types value into the form field sel (after clearing it).
-func (b *Browser) Fill(sel, value string) {
-	b.t.Helper()
-	b.Run(chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), value))
+// notef keeps chromedp's own messages for the failure report instead of
+// printing them to the test binary's stderr.
+func (b *Browser) notef(format string, args ...any) {
+	fmt.Fprintf(&b.notes, format+"\n", args...)
 }
 
-// Text is the visible text of the first element matching sel.
-func (b *Browser) Text(sel string) string {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.Screenshot("error")
-		b.t.Fatalf("text of %s: %v", sel, err)
+// tailSize bounds what tail keeps.
+const tailSize = 16 << 10
+
+// tail keeps the last tailSize bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (w *tail) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > tailSize {
+		w.buf = append(w.buf[:0], w.buf[len(w.buf)-tailSize:]...)
 	}
-	return s
+	return len(p), nil
 }
 
-// Eval evaluates a JavaScript expression through the DevTools protocol
-// (the page's own scripts stay blocked by its CSP).
-func Eval[T any](b *Browser, expr string) T {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		b.t.Fatalf("eval %s: %v", expr, err)
-	}
-	return v
-}
-
-// Has says whether an element matches sel now.
-func (b *Browser) Has(sel string) bool {
-	b.t.Helper()
-	return Eval[bool](b, fmt.Sprintf("document.querySelector(%q) !== null", sel))
-}
-
-// SetWidth emulates a viewport of px CSS pixels (375 for a phone).
-func (b *Browser) SetWidth(px int) {
-	b.t.Helper()
-	b.Run(chromedp.EmulateViewport(int64(px), 900))
-}
-
-// Overflows says whether the page scrolls sideways at the current width.
-func (b *Browser) Overflows() bool {
-	b.t.Helper()
-	return Eval[bool](b, "document.scrollingElement.scrollWidth > document.scrollingElement.clientWidth")
-}
-
-// Console returns the errors and warnings the page caused so far (console
-// errors, exceptions, CSP violations).
-func (b *Browser) Console() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.console...)
-}
-
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// Screenshot saves a full-page PNG under $MUGAI_SCREENSHOTS (created when
-// missing), else the test's temp dir, logs its path and returns it.
-func (b *Browser) Screenshot(name string) string {
-	dir := os.Getenv("MUGAI_SCREENSHOTS")
-	if dir == "" {
-		dir = b.t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.t.Logf("screenshot: %v", err)
-		return ""
-	}
-	b.n++
-	file := filepath.Join(dir, fmt.Sprintf("%s-%02d-%s.png", unsafeName.ReplaceAllString(b.t.Name(), "_"), b.n, unsafeName.ReplaceAllString(name, "_")))
-	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
-	if err == nil {
-		err = os.WriteFile(file, png, 0o644)
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		b.t.Logf("screenshot %s: %v", name, err)
-		return ""
-	}
-	b.t.Logf("screenshot: %s", file)
-	return file
-}
-
-// Lines splits visible text into trimmed non-empty lines, for asserting
-// what a page says.
-func Lines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
+// String returns the lines kept, but chromium's complaints that there is
+// no D-Bus (there never is, in CI).
+func (w *tail) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for line := range strings.Lines(string(w.buf)) {
+		if !strings.Contains(line, ":ERROR:dbus/") {
+			b.WriteString(line)
 		}
 	}
-	return out
+	return b.String()
 }
