@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -89,6 +91,7 @@ func TestCrash(t *testing.T) {
 	listen := freePort(t)
 	cfg := filepath.Join(dir, "mugai.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: %q
+hostname: `+crashHost+`
 deliver:
   relay: %q
   retry_min: 100ms
@@ -100,6 +103,8 @@ audit: %q
 cache: %q
 backpressure:
   min_free_bytes: 0
+portal:
+  listen: ""
 `, listen, hl.Addr().String(), filepath.Join(dir, "spool"), filepath.Join(dir, "originals"),
 		filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "cache"))), 0o644)
 
@@ -146,7 +151,7 @@ backpressure:
 					tok := fmt.Sprintf("crash-token-%d", next)
 					mu.Unlock()
 					msg := "From: a@example.jp\r\nTo: b@city.example.lg.jp\r\nSubject: " + tok + "\r\n\r\nbody of " + tok + "\r\n"
-					err := send(listen, msg)
+					err := sendCrash(listen, msg)
 					mu.Lock()
 					if err == nil {
 						accepted[tok] = true
@@ -247,6 +252,24 @@ func checkAudited(t *testing.T, path string, rec *recorder) {
 	}
 }
 
+// crashHost names the crash test's gateway in its greeting. While the
+// gateway is down between a kill and its restart, its port is free, and a
+// test of another package running at the same time can be given it for
+// a listener of its own: send talks only to a server that greets with
+// this name, so the clients never deliver into another test's gateway.
+const crashHost = "crash-test.mugai.test"
+
+// replayConn gives the SMTP client the greeting send has already read.
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// errNotOurs is a server on the crash test's port that is not its gateway.
+var errNotOurs = errors.New("not the crash test's gateway")
+
 // send delivers one message without TLS (go-smtp's SendMail insists on
 // STARTTLS).
 func send(addr, msg string) error {
@@ -254,12 +277,38 @@ func send(addr, msg string) error {
 	if err != nil {
 		return err
 	}
+	return deliver(c, msg)
+}
+
+// deliver sends msg on c and closes it.
+func deliver(c *smtp.Client, msg string) error {
 	defer c.Close()
 	if err := c.SendMail("a@example.jp", []string{"b@city.example.lg.jp"}, strings.NewReader(msg)); err != nil {
 		return err
 	}
 	c.Quit()
 	return nil
+}
+
+// sendCrash is send to the crash test's gateway only.
+func sendCrash(addr, msg string) error {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	greeting, err := br.ReadString('\n')
+	conn.SetReadDeadline(time.Time{})
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	if !strings.HasPrefix(greeting, "220 "+crashHost+" ") {
+		conn.Close()
+		return errNotOurs
+	}
+	return deliver(smtp.NewClient(replayConn{Conn: conn, r: io.MultiReader(strings.NewReader(greeting), br)}), msg)
 }
 
 // errorClass groups the client errors a kill causes.
