@@ -50,6 +50,7 @@ type Gateway struct {
 
 	metrics  *metrics
 	metricsL net.Listener // when cfg.Metrics is set
+	portal   *portalSide  // when cfg.Portal.Listen is set
 
 	background sync.WaitGroup // the retention loop; waited for before the audit log closes
 
@@ -118,6 +119,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		if g.metricsL, err = net.Listen("tcp", cfg.Metrics); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
+	}
+	if err := g.openPortal(); err != nil {
+		return nil, err
 	}
 	g.delivery.Resume(entries)
 	if len(entries) > 0 {
@@ -296,6 +300,10 @@ func (g *Gateway) Serve(l net.Listener) error {
 		go g.serveMetrics(ctx, g.metricsL)
 		g.log.Info("metrics and health", "addr", g.metricsL.Addr().String(), "paths", "/metrics /healthz")
 	}
+	if g.portal != nil {
+		go g.servePortal(ctx)
+		g.log.Info("portal", "addr", g.portal.l.Addr().String(), "url", g.portal.base)
+	}
 	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.Policy().Source, "policy_sha256", g.Policy().SHA256)
 	a := g.cfg.Accept
 	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D(), a.MaxCmdsBeforeMail, withMaxLine(a.MaxLineLength)))
@@ -313,6 +321,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	cancel, l := g.cancel, g.listener
 	g.lifecycle.Unlock()
 	err := g.server.Shutdown(ctx)
+	if g.portal != nil {
+		g.portal.l.Close() // Serve may never have started it; servePortal shuts the server down with ctx
+	}
 	if l != nil {
 		// go-smtp closes only the listeners its Serve registered; a
 		// Shutdown between our start and its Serve must stop it too.

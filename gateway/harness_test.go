@@ -50,6 +50,10 @@ func testConfig(t testing.TB, mutate func(*Config)) Config {
 	cfg.Deliver.RetryMax = Duration(200 * time.Millisecond)
 	cfg.Deliver.Timeout = Duration(10 * time.Second)
 	cfg.Backpressure.MinFreeBytes = 0 // tests must not depend on this machine's free space
+	// The portal is off unless a test turns it on (on 127.0.0.1:0).
+	cfg.Portal.Listen = ""
+	cfg.Portal.SecretFile = filepath.Join(dir, "portal.key")
+	cfg.Portal.State = filepath.Join(dir, "portal")
 	if mutate != nil {
 		mutate(&cfg)
 	}

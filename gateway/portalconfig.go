@@ -84,6 +84,9 @@ func (c *Config) validatePortal(add problem) {
 	case p.URL == "":
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		add("portal.url", "%q is not an http:// or https:// URL without query, fragment or user", p.URL)
+	case strings.Trim(u.Path, "/") != "":
+		// The pages and the approvers' cookie live at the root (/m/, /admin/).
+		add("portal.url", "%q has a path: the portal is served at the root of its host (proxy a whole host name to it)", p.URL)
 	}
 	if (p.TLSCert == "") != (p.TLSKey == "") {
 		add("portal.tls_cert", "tls_cert and tls_key go together")

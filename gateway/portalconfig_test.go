@@ -21,6 +21,7 @@ func TestPortalConfig(t *testing.T) {
 		{"url scheme", func(p *Portal) { p.URL = "javascript:alert(1)" }, "portal.url: \"javascript:alert(1)\" is not an http:// or https:// URL"},
 		{"url query", func(p *Portal) { p.URL = "https://x.example/?a=b" }, "portal.url:"},
 		{"url user", func(p *Portal) { p.URL = "https://u:p@x.example/" }, "portal.url:"},
+		{"url path", func(p *Portal) { p.URL = "https://x.example/portal/" }, "portal.url: \"https://x.example/portal/\" has a path"},
 		{"tls half", func(p *Portal) { p.TLSCert = "c.pem" }, "portal.tls_cert: tls_cert and tls_key go together"},
 		{"secret", func(p *Portal) { p.SecretFile = "" }, "portal.secret_file: required"},
 		{"state", func(p *Portal) { p.State = "" }, "portal.state: required"},
@@ -48,8 +49,8 @@ func TestPortalConfig(t *testing.T) {
 	if got := c.Portal.BaseURL(); got != "http://127.0.0.1:8025" {
 		t.Errorf("default base %q", got)
 	}
-	c.Portal.URL = "https://mugai.city.lg.jp/portal/"
-	if got := c.Portal.BaseURL(); got != "https://mugai.city.lg.jp/portal" {
+	c.Portal.URL = "https://mugai.city.lg.jp/"
+	if got := c.Portal.BaseURL(); got != "https://mugai.city.lg.jp" {
 		t.Errorf("base %q", got)
 	}
 }

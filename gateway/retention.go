@@ -120,6 +120,14 @@ func (g *Gateway) purgeLoop(ctx context.Context) {
 		} else if len(p.Days) > 0 {
 			g.log.Info("originals purged", "messages", p.Messages, "bytes", p.Bytes, "days", strings.Join(p.Days, ","))
 		}
+		if g.portal != nil {
+			// Requests go with their original (their expiry is its purge).
+			if n, err := g.portal.server.Purge(g.Now()); err != nil {
+				g.log.Error("purging portal requests failed", "err", err)
+			} else if n > 0 {
+				g.log.Info("portal requests purged", "requests", n)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -208,7 +208,8 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 // rebuild rebuilds the received original under ctx, growing mem as the
 // rebuild expands. A panic in the rebuild is counted and logged here.
 func (s *session) rebuild(ctx context.Context, eng *engine, id string, received time.Time, f *os.File, mem *lease) (*sanitize.Result, error) {
-	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received}
+	env := sanitize.Envelope{ID: id, From: s.from, Rcpts: s.rcpts, ClientIP: s.client.String(), Helo: s.helo, Received: received,
+		Portal: s.g.portalLink(id, received)}
 	grow := func(n int64) error { return mem.grow(ctx, n) }
 	res, err := eng.rebuilder.RebuildContext(ctx, env, f, grow) // a file: the rebuild sizes its buffer from it
 	var pe *sanitize.PanicError

@@ -32,8 +32,9 @@ func adminSetup(t *testing.T) (gateway.Config, string) {
 	cfg.Spool, cfg.Originals, cfg.Audit = filepath.Join(dir, "spool"), filepath.Join(dir, "originals"), filepath.Join(dir, "audit.jsonl")
 	cfg.Cache, cfg.Deliver.Maildir = filepath.Join(dir, "cache"), filepath.Join(dir, "maildir")
 	cfg.Backpressure.MinFreeBytes = 0
+	cfg.Portal.Listen = ""
 	file := filepath.Join(dir, "mugai.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf("listen: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\n",
+	os.WriteFile(file, []byte(fmt.Sprintf("listen: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\nportal:\n  listen: \"\"\n",
 		cfg.Listen, cfg.Spool, cfg.Originals, cfg.Audit, cfg.Cache, cfg.Deliver.Maildir)), 0o644)
 	return cfg, file
 }

@@ -26,6 +26,7 @@ func TestLoad(t *testing.T) {
 	cfg.Deliver.RetryMin, cfg.Deliver.RetryMax = gateway.Duration(100*time.Millisecond), gateway.Duration(time.Second)
 	cfg.Accept.Domains = []string{"city.example.lg.jp"}
 	cfg.Backpressure.MinFreeBytes = 0
+	cfg.Portal.Listen = ""
 	g, err := gateway.New(cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)

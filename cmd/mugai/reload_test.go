@@ -42,7 +42,7 @@ func TestServeSIGHUP(t *testing.T) {
 	auditFile := filepath.Join(dir, "audit.jsonl")
 	listen := freePort(t)
 	cfg := filepath.Join(dir, "mugai.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: %q\npolicy: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\n",
+	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: %q\npolicy: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\nportal:\n  listen: \"\"\n",
 		listen, polPath, filepath.Join(dir, "spool"), filepath.Join(dir, "originals"), auditFile,
 		filepath.Join(dir, "cache"), filepath.Join(dir, "maildir"))), 0o644)
 
@@ -129,7 +129,7 @@ func TestServeEarlySIGHUP(t *testing.T) {
 	auditFile := filepath.Join(dir, "audit.jsonl")
 	listen := freePort(t)
 	cfg := filepath.Join(dir, "mugai.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\n",
+	os.WriteFile(cfg, []byte(fmt.Sprintf("listen: %q\nspool: %q\noriginals: %q\naudit: %q\ncache: %q\ndeliver:\n  maildir: %q\nbackpressure:\n  min_free_bytes: 0\nportal:\n  listen: \"\"\n",
 		listen, filepath.Join(dir, "spool"), filepath.Join(dir, "originals"), auditFile,
 		filepath.Join(dir, "cache"), filepath.Join(dir, "maildir"))), 0o644)
 	logPath := filepath.Join(dir, "serve.log")

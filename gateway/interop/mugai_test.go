@@ -74,6 +74,8 @@ spool: %q
 originals: %q
 audit: %q
 cache: %q
+portal:
+  listen: ""
 `, m.addr, filepath.Join(md, "spool"), filepath.Join(md, "originals"), m.audit, filepath.Join(md, "cache")) + extra
 	cfgFile := filepath.Join(md, "mugai.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
