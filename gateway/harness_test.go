@@ -54,6 +54,7 @@ func testConfig(t testing.TB, mutate func(*Config)) Config {
 	cfg.Portal.Listen = ""
 	cfg.Portal.SecretFile = filepath.Join(dir, "portal.key")
 	cfg.Portal.State = filepath.Join(dir, "portal")
+	cfg.Portal.Users = filepath.Join(dir, "approvers.htpasswd")
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -69,8 +69,10 @@ func TestPortalLinkInNotice(t *testing.T) {
 	if !ok || got != id || !exp.Equal(want) {
 		t.Errorf("link names %q until %v (ok %v), want %q until %v", got, exp, ok, id, want)
 	}
-	if info, err := os.Stat(tg.cfg.Portal.SecretFile); err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("secret file: %v %v", info.Mode(), err)
+	for _, f := range []string{tg.cfg.Portal.SecretFile, tg.cfg.Portal.Users} {
+		if info, err := os.Stat(f); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v (the key, and the approvers' file created empty, must be 0600)", f, info, err)
+		}
 	}
 }
 

@@ -42,7 +42,7 @@ type Portal struct {
 }
 
 func defaultPortal() Portal {
-	return Portal{Listen: "127.0.0.1:8025", SecretFile: "var/portal.key", State: "var/portal",
+	return Portal{Listen: "127.0.0.1:8025", SecretFile: "var/portal.key", State: "var/portal", Users: "var/approvers.htpasswd",
 		TrustedProxies: []string{}, Approvers: []string{}, Notify: []string{}}
 }
 

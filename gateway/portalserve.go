@@ -2,10 +2,15 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
+	"mugai/gateway/safeio"
 	"mugai/portal"
 	"mugai/portal/token"
 )
@@ -31,6 +36,9 @@ func (g *Gateway) openPortal() error {
 	if err != nil {
 		return fmt.Errorf("portal.secret_file: %w", err)
 	}
+	if err := g.ensureUsers(c.Users); err != nil {
+		return fmt.Errorf("portal.users: %w", err)
+	}
 	proxies, err := c.Proxies()
 	if err != nil {
 		return fmt.Errorf("portal.trusted_proxies: %w", err)
@@ -52,6 +60,29 @@ func (g *Gateway) openPortal() error {
 	}
 	g.portal = &portalSide{server: srv, l: l, secret: secret, base: base}
 	return nil
+}
+
+// ensureUsers creates an empty approvers file where portal.users names
+// one that does not exist (the embedded defaults name var/approvers.htpasswd),
+// so `mugai portal passwd NAME` can add the first approver to a running
+// gateway; until then nobody can approve, which the log says.
+func (g *Gateway) ensureUsers(path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	note := "# mugai approvers (bcrypt, as htpasswd -B writes): mugai portal passwd NAME adds one\n"
+	err := safeio.MkdirAll(filepath.Dir(path), 0o750)
+	if err == nil {
+		err = safeio.WriteFile(path, []byte(note), 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("%s does not exist and cannot be created (%w); add an approver with `mugai portal passwd NAME` or `htpasswd -B -c %s NAME`", path, err, path)
+	}
+	g.log.Warn("portal: no approvers yet; add one with `mugai portal passwd NAME` (or htpasswd -B)", "users", path)
+	return safeio.SyncDir(filepath.Dir(path))
 }
 
 // portalLink is the link written into the notice of message id, valid
