@@ -49,7 +49,8 @@ func (b portalBackend) message(m originals.Meta) portal.Message {
 	pol := b.g.Policy()
 	out := portal.Message{ID: m.ID, Received: m.Received, From: m.From, Rcpts: m.Rcpts, Subject: m.Subject,
 		MessageID: m.MessageID, Auth: m.Auth, Expires: b.g.expires(m.Received)}
-	for _, p := range m.Parts {
+	modes := releaseModes(m, pol)
+	for i, p := range m.Parts {
 		if policy.Reason(p.Reason) == policy.ReasonBodyText {
 			continue
 		}
@@ -61,7 +62,7 @@ func (b portalBackend) message(m originals.Meta) portal.Message {
 		out.Parts = append(out.Parts, portal.Part{Path: p.Path, Filename: p.Filename, DeclaredType: p.DeclaredType,
 			DetectedType: p.DetectedType, Size: p.Size, SHA256: p.SHA256, Action: p.Action, Rule: p.Rule,
 			Clause: p.Clause, Reason: p.Reason, DoneJA: doneJA, DoneEN: doneEN, WhyJA: rule.Reason.JA, WhyEN: rule.Reason.EN,
-			Release: partRelease(p, rule), Encrypted: unlockable(p)})
+			Release: modes[i], Encrypted: unlockable(p)})
 	}
 	return out
 }
@@ -73,14 +74,51 @@ func (b portalBackend) message(m originals.Meta) portal.Message {
 // for what the gateway found it could not make harmless, whatever the
 // mode says (the admin's release with -force stays the way).
 func partRelease(p originals.Part, rule policy.Rule) string {
+	if strings.Contains(p.Path, "/") {
+		return policy.ReleaseNever
+	}
+	return ownRelease(p, rule)
+}
+
+// ownRelease is the mode of p's own decision, wherever p sits.
+func ownRelease(p originals.Part, rule policy.Rule) string {
 	mode := p.Release
 	if mode == "" {
 		mode = rule.ReleaseMode()
 	}
-	if strings.Contains(p.Path, "/") || slices.Contains(forceReasons, policy.Reason(p.Reason)) && p.Release == "" {
+	if slices.Contains(forceReasons, policy.Reason(p.Reason)) && p.Release == "" {
 		return policy.ReleaseNever
 	}
 	return mode
+}
+
+// releaseModes is partRelease of each of m's parts, in order, and never
+// for a part that holds a part whose own decision is never: releasing a
+// ZIP or a forwarded message releases every member, so a program inside
+// one is no more released than on its own.
+func releaseModes(m originals.Meta, pol *policy.Policy) []string {
+	own := make([]string, len(m.Parts))
+	modes := make([]string, len(m.Parts))
+	for i, p := range m.Parts {
+		rule, _ := pol.RuleByID(p.Rule)
+		own[i], modes[i] = ownRelease(p, rule), partRelease(p, rule)
+	}
+	for i, p := range m.Parts {
+		for j, q := range m.Parts {
+			if own[j] == policy.ReleaseNever && inside(q.Path, p.Path) {
+				modes[i] = policy.ReleaseNever
+			}
+		}
+	}
+	return modes
+}
+
+// inside reports whether path names a part held by the part at outer: a
+// MIME child ("2.1" in "2"), an archive member or a part of a forwarded
+// message ("2/1", "2/1.2" in "2").
+func inside(path, outer string) bool {
+	rest, ok := strings.CutPrefix(path, outer)
+	return ok && rest != "" && (rest[0] == '.' || rest[0] == '/')
 }
 
 // unlockable: a top-level part removed because it is an encrypted ZIP.
@@ -147,10 +185,8 @@ func (b portalBackend) Release(id, part, rcpt, actor, reason string) (string, er
 	if err != nil {
 		return "", err
 	}
-	pol := g.Policy()
-	for _, p := range m.Parts {
-		rule, _ := pol.RuleByID(p.Rule)
-		if (part == "" || p.Path == part) && partRelease(p, rule) == policy.ReleaseNever {
+	for i, mode := range releaseModes(m, g.Policy()) {
+		if p := m.Parts[i]; (part == "" || p.Path == part) && mode == policy.ReleaseNever {
 			return "", fmt.Errorf("%w: part %s may not be released from the portal", portal.ErrNotAllowed, p.Path)
 		}
 	}
