@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -94,6 +95,38 @@ func TestInside(t *testing.T) {
 	} {
 		if got := inside(c.path, c.outer); got != c.want {
 			t.Errorf("inside(%q, %q) = %v", c.path, c.outer, got)
+		}
+	}
+}
+
+// TestPortalUnlockDisguised: an encrypted ZIP declared as a PDF is
+// removed as an encrypted archive (that check comes first), but the same
+// ZIP unencrypted would be removed as disguised: the password must not
+// open it either. The same ZIP declared as one is opened.
+func TestPortalUnlockDisguised(t *testing.T) {
+	cfg := testConfig(t, func(c *Config) { c.Portal.Listen = "127.0.0.1:0" })
+	tg := startGatewayWith(t, cfg)
+	b := portalBackend{tg.g}
+	data, err := os.ReadFile(ppapVector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, fields string
+		opens        bool
+	}{
+		{"declared a PDF", "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.zip\r\n", false},
+		{"named .zip and .pdf", "Content-Type: application/zip; name=a.pdf\r\nContent-Disposition: attachment; filename=a.zip\r\n", false},
+		{"a ZIP", zipFields, true},
+	} {
+		id := sendOne(t, tg, c.fields, data, "a@city.example.lg.jp")
+		m, _, _ := tg.g.originals.Get(id)
+		if len(m.Parts) < 2 || m.Parts[1].Reason != "encrypted-archive" {
+			t.Fatalf("%s: parts %+v", c.name, m.Parts)
+		}
+		_, err := b.Unlock(id, "2", "a@city.example.lg.jp", []byte("ppap-Test#2026"))
+		if opened := err == nil; opened != c.opens {
+			t.Errorf("%s: unlock: %v", c.name, err)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func (b portalBackend) Unlock(id, part, rcpt string, password []byte) (portal.Un
 	if err != nil {
 		return portal.Unlocked{}, err
 	}
-	found, err := sanitize.FindPart(bytes.NewReader(orig), part, g.cfg.sanitizeLimits())
+	found, err := sanitize.FindLocked(bytes.NewReader(orig), part, g.cfg.sanitizeLimits())
 	if err != nil || found.SHA256 != m.Parts[i].SHA256 {
 		failed("the part does not read back as the index says")
 		return portal.Unlocked{}, fmt.Errorf("part %s of %s does not read back as kept: %v", part, id, err)
@@ -59,7 +59,7 @@ func (b portalBackend) Unlock(id, part, rcpt string, password []byte) (portal.Un
 	// trusted authentication results, as they would have been without
 	// the password.
 	res, err := eng.rebuilder.Unlock(ctx, sanitize.UnlockRequest{Archive: found.Body, Filename: found.Filename,
-		Password: password, OrigID: id, Part: part, Subject: m.Subject, Sender: m.From,
+		DeclaredType: found.DeclaredType, Filenames: found.Filenames, Password: password, OrigID: id, Part: part, Subject: m.Subject, Sender: m.From,
 		Auth: eng.rebuilder.TrustedAuth(bytes.NewReader(orig)),
 		Env: sanitize.Envelope{ID: newID, From: g.cfg.releaseSender(), Rcpts: []string{to}, Received: g.Now(),
 			Portal: g.portalLink(id, m.Received)}})

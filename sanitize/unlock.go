@@ -45,13 +45,20 @@ var (
 
 // UnlockRequest asks to open one encrypted ZIP kept in an original.
 type UnlockRequest struct {
-	Archive  []byte   // the encrypted ZIP as the original held it (transfer-decoded; see FindPart)
-	Filename string   // its name in the original, for the notice
-	Password []byte   // never stored; the caller zeroes it after
-	Env      Envelope // ID: the NEW message's gateway id; From: the gateway's sender; Rcpts: the asking recipient; Received: now; Portal: the original's page
-	OrigID   string   // gateway id of the original
-	Part     string   // the part's path in the original
-	Subject  string   // the original's decoded subject
+	Archive  []byte // the encrypted ZIP as the original held it (transfer-decoded; see FindLocked)
+	Filename string // its name in the original, for the notice
+	// DeclaredType and Filenames are what the rebuild decided the part
+	// on besides its bytes: its Content-Type and every name it gives
+	// (see FindLocked). Left empty, a disguised ZIP (declared a PDF,
+	// named two ways) would be opened though the rebuild would have
+	// removed it unencrypted.
+	DeclaredType string
+	Filenames    []string
+	Password     []byte   // never stored; the caller zeroes it after
+	Env          Envelope // ID: the NEW message's gateway id; From: the gateway's sender; Rcpts: the asking recipient; Received: now; Portal: the original's page
+	OrigID       string   // gateway id of the original
+	Part         string   // the part's path in the original
+	Subject      string   // the original's decoded subject
 	// Sender and Auth are what rules may match on besides the members,
 	// as in the original's rebuild: its envelope sender and its trusted
 	// Authentication-Results (TrustedAuth of the original). Left empty,
@@ -95,7 +102,11 @@ func (rb *Rebuilder) Unlock(ctx context.Context, req UnlockRequest) (res *Unlock
 	lim := rb.Limits.withDefaults()
 	st := &state{ctx: ctx, spend: spend{budget: format.NewBudget(lim.MaxExpansion, nil), members: lim.MaxArchiveMembers},
 		about: about{sender: req.Sender, rcpts: req.Env.Rcpts, auth: req.Auth, authSet: true}}
-	f := file{path: req.Part, filename: req.Filename, filenames: []string{req.Filename}, body: req.Archive, size: int64(len(req.Archive))}
+	names := req.Filenames
+	if len(names) == 0 && req.Filename != "" {
+		names = []string{req.Filename}
+	}
+	f := file{path: req.Part, declared: req.DeclaredType, filename: req.Filename, filenames: names, body: req.Archive, size: int64(len(req.Archive))}
 	if err := rb.checkUnlockable(st, f); err != nil {
 		return nil, err
 	}
@@ -127,6 +138,28 @@ func (rb *Rebuilder) Unlock(ctx context.Context, req UnlockRequest) (res *Unlock
 	}
 	res.Message = rb.unlockedMessage(req, composeUnlocked(req, listed), kept)
 	return res, nil
+}
+
+// LockedPart is a part of an original to unlock, as the rebuild saw it.
+type LockedPart struct {
+	Part
+	Filenames []string // every name the part gives, Filename first
+}
+
+// FindLocked is FindPart with every name the part gives: what an
+// UnlockRequest needs (Archive, Filename, DeclaredType, Filenames).
+func FindLocked(r io.Reader, path string, lim Limits) (LockedPart, error) {
+	root, err := parseMessage(r, lim)
+	if err != nil {
+		return LockedPart{}, fmt.Errorf("sanitize: read message: %w", err)
+	}
+	for _, leaf := range root.leaves() {
+		if leaf.path == path && leaf.problem == "" {
+			return LockedPart{Part: Part{Path: path, Filename: leaf.filename, DeclaredType: leaf.declared, Body: leaf.body,
+				SHA256: sha256Hex(leaf.body)}, Filenames: slices.Clone(leaf.filenames)}, nil
+		}
+	}
+	return LockedPart{}, fmt.Errorf("sanitize: no readable part %s in the message", path)
 }
 
 // checkUnlockable refuses what is not an encrypted ZIP, and a ZIP the

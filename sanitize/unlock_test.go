@@ -257,6 +257,10 @@ func TestUnlockRefused(t *testing.T) {
 		{"a PDF", testRebuilder(), context.Background(), func(r *UnlockRequest) { r.Archive = []byte("%PDF-1.4\n%%EOF\n") }, ErrNotEncrypted},
 		{"a policy that does not open ZIPs", &Rebuilder{Policy: strict, Hostname: "mugai.test"}, context.Background(), func(*UnlockRequest) {}, ErrNotOpened},
 		{"an encrypted ZIP named .exe", testRebuilder(), context.Background(), func(r *UnlockRequest) { r.Filename = "資料.exe" }, ErrNotOpened},
+		// The rebuild removes an unencrypted ZIP declared as a PDF, or named
+		// two ways, as disguised: so is an encrypted one.
+		{"an encrypted ZIP declared a PDF", testRebuilder(), context.Background(), func(r *UnlockRequest) { r.DeclaredType = "application/pdf" }, ErrNotOpened},
+		{"an encrypted ZIP named .zip and .pdf", testRebuilder(), context.Background(), func(r *UnlockRequest) { r.Filenames = []string{"資料.zip", "資料.pdf"} }, ErrNotOpened},
 		{"a truncated ZIP", testRebuilder(), context.Background(), func(r *UnlockRequest) { r.Archive = r.Archive[:len(r.Archive)-30] }, ErrNotEncrypted},
 		{"an archive over the members' limit", &Rebuilder{Policy: policy.Default(), Limits: Limits{MaxArchiveMembers: 2}}, context.Background(), func(*UnlockRequest) {}, archive.ErrTooMany},
 		{"the deadline passed", testRebuilder(), ctx, func(*UnlockRequest) {}, ErrDeadline},
@@ -352,5 +356,23 @@ func TestUnlockPortalLink(t *testing.T) {
 	req.Env.Portal = ""
 	if res, err = testRebuilder().Unlock(context.Background(), req); err != nil || !strings.Contains(readUnlocked(t, res.Message).text, "ask the mail administrator") {
 		t.Errorf("without a portal: %v", err)
+	}
+}
+
+// FindLocked gives Unlock what the rebuild decided the part on: its
+// declared type and every name it gives.
+func TestFindLocked(t *testing.T) {
+	msg := "From: s@example.jp\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.zip\r\n\r\nPK\r\n--b--\r\n"
+	p, err := FindLocked(strings.NewReader(msg), "2", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DeclaredType != "application/pdf" || len(p.Filenames) != 2 || p.SHA256 != sha256Hex(p.Body) {
+		t.Errorf("found %+v", p)
+	}
+	if _, err := FindLocked(strings.NewReader(msg), "3", Limits{}); err == nil {
+		t.Error("found a part the message does not have")
 	}
 }
