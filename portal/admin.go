@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
+	"strings"
 
 	"mugai/portal/auth"
 	"mugai/portal/token"
@@ -63,12 +64,22 @@ func (s *Server) who(w http.ResponseWriter, r *http.Request, set bool) (approver
 	if err != nil || c.Value == "" {
 		return approver{}, false
 	}
-	u, ok := s.sessions.Get(c.Value)
+	held, ok := s.sessions.Get(c.Value)
 	if !ok {
+		return approver{}, false
+	}
+	u, stamp, _ := strings.Cut(held, "\x00")
+	if now, ok := s.users.Stamp(u); !ok || !token.Equal(now, stamp) {
+		// Removed from the file, or a new password: the session ends.
+		s.sessions.Delete(c.Value)
 		return approver{}, false
 	}
 	return approver{name: u, session: c.Value, csrf: token.MAC(s.cfg.Secret, csrfAdmin, c.Value)}, true
 }
+
+// sessionUser is what a session holds: the user and the fingerprint of
+// the user's entry at login (auth.Users.Stamp); names hold no NUL.
+func sessionUser(user, stamp string) string { return user + "\x00" + stamp }
 
 // admin wraps an approver's page: configured, signed in, an approver.
 // Without a sign-in a GET goes to the login page and a POST is refused;

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,40 @@ func TestTrustedHeader(t *testing.T) {
 	}
 	if got, _ := h.s.store.Get(q.ID); got.State != requests.Refused || got.Approver != "tanaka" {
 		t.Errorf("stored %+v", got)
+	}
+}
+
+// A session ends when its user leaves the htpasswd file or gets a new
+// password: revoking an approver takes effect at once, not after the
+// session's 12 hours.
+func TestSessionEndsWithUser(t *testing.T) {
+	lines := strings.SplitAfter(testUsers, "\n")
+	otherHash := strings.TrimPrefix(strings.TrimSpace(lines[1]), "other:")
+	for _, tc := range []struct {
+		name, file string
+	}{
+		{"removed", lines[1]},
+		{"new password", "approver:" + otherHash + "\n" + lines[1]},
+	} {
+		h := newHarness(t)
+		c := h.login("approver", "approver-pass")
+		if res := h.get("/admin/", c); res.code != http.StatusOK {
+			t.Fatalf("%s: signed in: %d", tc.name, res.code)
+		}
+		if err := os.WriteFile(h.cfg.Users, []byte(tc.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Hour)
+		os.Chtimes(h.cfg.Users, later, later)
+		if res := h.get("/admin/", c); res.code != http.StatusSeeOther {
+			t.Errorf("%s: the session still opens the requests: %d", tc.name, res.code)
+		}
+		// The other user's session lives on.
+		if tc.name == "removed" {
+			o := h.login("other", "other-pass")
+			if res := h.get("/admin/", o); res.code != http.StatusOK {
+				t.Errorf("other user: %d", res.code)
+			}
+		}
 	}
 }

@@ -87,7 +87,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusForbidden, errNotApprover)
 		return
 	}
-	id := s.sessions.Create(user)
+	stamp, ok := s.users.Stamp(user)
+	if !ok { // removed between the check and now
+		s.renderLogin(w, r, http.StatusForbidden, noteBadLogin)
+		return
+	}
+	id := s.sessions.Create(sessionUser(user, stamp))
 	http.SetCookie(w, s.cookie(r, cookieSession, id, cookieMaxAge))
 	http.SetCookie(w, s.cookie(r, cookiePre, "", -1))
 	s.cfg.Log.Info("portal: login", "user", user, "client", s.clientAddr(r).String())

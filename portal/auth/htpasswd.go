@@ -9,6 +9,7 @@ package auth
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -112,6 +113,22 @@ func (u *Users) Check(name, password string) bool {
 	}
 	err := bcrypt.CompareHashAndPassword(hash, pw)
 	return err == nil && known
+}
+
+// Stamp returns a fingerprint of name's entry in the file as it is now
+// (checked as Check checks it), false when the file no longer has name
+// or does not load. A login binds its session to it: removing the user
+// or changing the password ends the session at its next request.
+func (u *Users) Stamp(name string) (string, bool) {
+	u.refresh()
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	hash, known := u.users[name]
+	if !known || u.err != nil {
+		return "", false
+	}
+	sum := sha256.Sum256(hash)
+	return string(sum[:]), true
 }
 
 // refresh reloads the file when it changed since it was loaded.

@@ -291,3 +291,45 @@ func loadString(t *testing.T, content string) *Users {
 	}
 	return u
 }
+
+// Stamp changes with the user's entry and is gone with the user or a
+// file that does not load.
+func TestUsersStamp(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	write := func(s string, at time.Time) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(path, at, at)
+	}
+	a1, a2, b := hash(t, "a-pw"), hash(t, "a-new"), hash(t, "b-pw")
+	write("alice:"+a1+"\nbob:"+b+"\n", t0)
+	u, err := LoadUsers(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, ok1 := u.Stamp("alice")
+	sb, okb := u.Stamp("bob")
+	if !ok1 || !okb || s1 == sb {
+		t.Fatalf("stamps %v %v, equal %v", ok1, okb, s1 == sb)
+	}
+	if _, ok := u.Stamp("carol"); ok {
+		t.Error("a stamp for an unknown user")
+	}
+	write("alice:"+a2+"\nbob:"+b+"\n", t0.Add(time.Second))
+	if s2, ok := u.Stamp("alice"); !ok || s2 == s1 {
+		t.Error("a new password kept the stamp")
+	}
+	if s, _ := u.Stamp("bob"); s != sb {
+		t.Error("another user's new password changed bob's stamp")
+	}
+	write("bob:"+b+"\n", t0.Add(2*time.Second))
+	if _, ok := u.Stamp("alice"); ok {
+		t.Error("a removed user has a stamp")
+	}
+	write("bob:{SHA}EfatjsUqKYSrqv18O1FlA3hcIHI=\n", t0.Add(3*time.Second))
+	if _, ok := u.Stamp("bob"); ok {
+		t.Error("a stamp from a file that does not load")
+	}
+}
