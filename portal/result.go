@@ -19,6 +19,7 @@ const (
 	resBusy         = "busy"
 	resNoPassword   = "no-password"
 	resUnlockFailed = "unlock-failed"
+	resSentEnough   = "sent-enough"
 )
 
 // shownResult is a result note and the part it belongs to ("" the page).
@@ -76,6 +77,9 @@ func result(q url.Values, m Message) shownResult {
 			"This file is being unlocked right now. Reload the page in a moment."}
 	case resNoPassword:
 		n = &note{"warn", "パスワードを入力してください。", "Type the password."}
+	case resSentEnough:
+		n = &note{"warn", "このファイルは最近何度か開封してこの宛先に送りました。届いたメールを確認してください。1 時間ほどたつと、もう一度開封できます。何も送っていません。",
+			"This file was unlocked and sent to this address several times recently: check the mail that arrived. It can be unlocked again in about an hour. Nothing was sent."}
 	case resUnlockFailed:
 		n = &note{"err", "開封できませんでした。何も送っていません。ゲートウェイ ID を添えてメール管理者に連絡してください。",
 			"The file could not be unlocked; nothing was sent. Contact the mail administrator quoting the gateway id."}

@@ -57,9 +57,14 @@ const (
 	unlockTries  = 5 // failed unlocks of one part per unlockWindow
 	unlockWindow = 15 * time.Minute
 	unlockLock   = time.Hour
-	loginTries   = 5 // failed logins per user and address per loginWindow
-	loginWindow  = 15 * time.Minute
-	loginLock    = 15 * time.Minute
+	// Unlocked copies of one part mailed to one recipient per
+	// unlockLock: a lost mail can be asked for again, but a link holder
+	// who knows the password cannot flood a mailbox (and the CPU) with
+	// unlocks.
+	unlockDeliveries = 3
+	loginTries       = 5 // failed logins per user and address per loginWindow
+	loginWindow      = 15 * time.Minute
+	loginLock        = 15 * time.Minute
 	// Requests per client address: generous, as a city's staff may all
 	// come through one web proxy; a page is two requests (with its CSS).
 	ratePerMinute = 300
@@ -76,7 +81,8 @@ type Server struct {
 	users    *auth.Users // nil: no login form
 	sessions *auth.Sessions
 	unlocks  *auth.Limiter
-	tries    *tries // failures counted to tell how many remain
+	opened   *auth.Limiter // successful unlocks, by part and recipient
+	tries    *tries        // failures counted to tell how many remain
 	logins   *auth.Limiter
 	rate     *auth.Rate
 	pages    pages
@@ -123,6 +129,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 	s.store = st
 	s.sessions = auth.NewSessions(sessionIdle, sessionMax, cfg.Now)
 	s.unlocks = auth.NewLimiter(unlockTries, unlockWindow, unlockLock, cfg.Now)
+	s.opened = auth.NewLimiter(unlockDeliveries, unlockLock, unlockLock, cfg.Now)
 	s.tries = newTries(unlockTries, unlockWindow)
 	s.logins = auth.NewLimiter(loginTries, loginWindow, loginLock, cfg.Now)
 	s.rate = auth.NewRate(ratePerMinute, rateBurst, cfg.Now)

@@ -50,6 +50,10 @@ func (s *Server) unlock(id, part, rcpt string, pw []byte) (flag string, left int
 	if ok, _ := s.unlocks.Allow(key); !ok {
 		return resLocked, -1
 	}
+	sent := key + "\x00" + rcpt
+	if ok, _ := s.opened.Allow(sent); !ok {
+		return resSentEnough, -1
+	}
 	res, err := s.b.Unlock(id, part, rcpt, pw)
 	clear(pw)
 	switch {
@@ -67,6 +71,7 @@ func (s *Server) unlock(id, part, rcpt string, pw []byte) (flag string, left int
 	}
 	s.unlocks.Reset(key)
 	s.tries.reset(key)
+	s.opened.Fail(sent) // counts a delivery: the limiter locks after unlockDeliveries
 	s.cfg.Log.Info("portal: unlocked", "msg_id", id, "part", part, "spool_id", res.SpoolID, "kept", res.Kept, "removed", res.Removed)
 	return resUnlocked, -1
 }

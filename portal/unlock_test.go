@@ -102,3 +102,30 @@ func TestUnlockBackendError(t *testing.T) {
 		t.Error("the internal error is shown")
 	}
 }
+
+// A link holder who knows the password cannot flood a recipient with
+// unlocked copies: unlockDeliveries an hour per part and recipient.
+func TestUnlockDeliveriesBounded(t *testing.T) {
+	h := newHarness(t)
+	tag := h.staffForm("g1")
+	try := func() string {
+		res := h.post(h.link("g1")+"/unlock", url.Values{"part": {"5"}, "password": {"s3cret"}, "csrf": {tag}})
+		u, _ := url.Parse(res.hdr.Get("Location"))
+		return u.Query().Get("r")
+	}
+	for i := range unlockDeliveries {
+		if got := try(); got != resUnlocked {
+			t.Fatalf("unlock %d: %s", i+1, got)
+		}
+	}
+	if got := try(); got != resSentEnough || len(h.b.unlocks) != unlockDeliveries {
+		t.Fatalf("one more: %s, %d backend calls", got, len(h.b.unlocks))
+	}
+	if page := h.get(h.link("g1") + "?r=sent-enough&p=5"); !strings.Contains(page.body, "何も送っていません") {
+		t.Error("the page does not say why")
+	}
+	h.clock.Add(unlockLock + time.Second)
+	if got := try(); got != resUnlocked {
+		t.Errorf("an hour later: %s", got)
+	}
+}
