@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
+	"mugai/gateway/originals"
 	"mugai/policy/audit"
 	"mugai/portal"
 	"mugai/sanitize"
@@ -29,27 +31,17 @@ func (b portalBackend) Unlock(id, part, rcpt string, password []byte) (portal.Un
 	if err != nil {
 		return portal.Unlocked{}, err
 	}
-	i := -1
-	for j, p := range m.Parts {
-		if p.Path == part && unlockable(p) {
-			i = j
-		}
-	}
-	if i < 0 {
-		return portal.Unlocked{}, fmt.Errorf("%w: part %s of %s is not an encrypted archive", portal.ErrNotFound, part, id)
-	}
 	failed := func(detail string) {
 		g.audit.Portal(audit.EventUnlockFailed, audit.PortalRecord{Header: audit.Header{ID: id}, Actor: operatorName(to),
 			Part: part, Rcpt: []string{to}, Detail: detail})
 	}
-	orig, err := os.ReadFile(path)
-	if err != nil {
+	found, orig, err := lockedPart(m, path, part, g.cfg.sanitizeLimits())
+	if errors.Is(err, portal.ErrNotFound) {
 		return portal.Unlocked{}, err
 	}
-	found, err := sanitize.FindLocked(bytes.NewReader(orig), part, g.cfg.sanitizeLimits())
-	if err != nil || found.SHA256 != m.Parts[i].SHA256 {
+	if err != nil {
 		failed("the part does not read back as the index says")
-		return portal.Unlocked{}, fmt.Errorf("part %s of %s does not read back as kept: %v", part, id, err)
+		return portal.Unlocked{}, err
 	}
 	eng := g.engine.Load()
 	newID := NewID(g.Now())
@@ -83,4 +75,26 @@ func (b portalBackend) Unlock(id, part, rcpt string, password []byte) (portal.Un
 		return portal.Unlocked{}, err
 	}
 	return portal.Unlocked{SpoolID: newID, Kept: res.Kept, Removed: res.Removed}, nil
+}
+
+// lockedPart reads part of original m (kept at path) back for an unlock:
+// the index must know it as an encrypted archive (portal.ErrNotFound
+// otherwise), and it must read back with the sha256 the index says.
+func lockedPart(m originals.Meta, path, part string, lim sanitize.Limits) (sanitize.LockedPart, []byte, error) {
+	i := slices.IndexFunc(m.Parts, func(p originals.Part) bool { return p.Path == part && unlockable(p) })
+	if i < 0 {
+		return sanitize.LockedPart{}, nil, fmt.Errorf("%w: part %s of %s is not an encrypted archive", portal.ErrNotFound, part, m.ID)
+	}
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		return sanitize.LockedPart{}, nil, err
+	}
+	found, err := sanitize.FindLocked(bytes.NewReader(orig), part, lim)
+	if err == nil && found.SHA256 != m.Parts[i].SHA256 {
+		err = fmt.Errorf("sha256 %s, the index says %s", found.SHA256, m.Parts[i].SHA256)
+	}
+	if err != nil {
+		return sanitize.LockedPart{}, nil, fmt.Errorf("part %s of %s does not read back as kept: %w", part, m.ID, err)
+	}
+	return found, orig, nil
 }
