@@ -165,7 +165,7 @@ func nextLink(text string, from int) (link, bool) {
 			scheme := strings.ToLower(width.Fold.String(text[m[4]:m[5]]))
 			web := scheme == "http" || scheme == "https"
 			switch {
-			case m[8] >= 0 && inertSchemes[scheme]: // hxxps://: defanged already
+			case m[8] >= 0 && inertSchemes[scheme] && !gluedScheme(text, s): // hxxps://: defanged already
 				from = e
 				continue
 			case m[8] >= 0:
@@ -297,6 +297,11 @@ func defangPrefix(l link, text string) string {
 	scheme := width.Fold.String(text[l.start:l.colon])
 	_, size := utf8.DecodeRuneInString(text[l.colon:])
 	sep := bracketSlashes(width.Fold.String(text[l.colon+size : l.host]))
+	if gluedScheme(text, l.start) {
+		// "a.http://": a client may read the scheme as "a.http" or
+		// "a.hxxp", so the colon is bracketed too: a.hxxp[:]//.
+		return strings.NewReplacer("http", "hxxp", "ftp", "fxp").Replace(strings.ToLower(scheme)) + "[:]" + sep
+	}
 	switch strings.ToLower(scheme) {
 	case "http":
 		return "hxxp:" + sep
@@ -306,6 +311,18 @@ func defangPrefix(l link, text string) string {
 		return "fxp:" + sep
 	}
 	return scheme + "[:]" + sep
+}
+
+// gluedScheme says whether the character before text[i] could continue a
+// URI scheme (RFC 3986: letters, digits, "+", "-", "."), full-width forms
+// included: then the scheme found at i is only the end of a longer one.
+func gluedScheme(text string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(text[:i])
+	if i == 0 || r == utf8.RuneError {
+		return false
+	}
+	f, _ := utf8.DecodeRuneInString(width.Fold.String(string(r)))
+	return f < utf8.RuneSelf && (f >= 'a' && f <= 'z' || f >= 'A' && f <= 'Z' || f >= '0' && f <= '9' || strings.ContainsRune("+-.", f))
 }
 
 // bracketSlashes writes a run of slashes and backslashes so that no two

@@ -35,6 +35,14 @@ func TestDefangSchemes(t *testing.T) {
 		// handlers without //
 		{"search-ms:query=invoice&crumb=location:\\\\evil.example@80\\share", `search-ms[:]query=invoice&crumb=location[:][\]\evil[.]example@80\share`},
 		{"ms-msdt:/id PCWDiagnostic /skip force", "ms-msdt[:]/id PCWDiagnostic /skip force"},
+		// A scheme glued to scheme characters before it: a client may read
+		// "a.http" or "a.hxxp" as the scheme, so the colon is bracketed too
+		// (found by FuzzHTMLToText).
+		{"000A.ｈｔｔｐ://", "000A.hxxp[:]//"},
+		{"see a.http://e.example/x", "see a.hxxp[:]//e[.]example/x"},
+		{"a.hxxp://e.example", "a.hxxp[:]//e[.]example"},
+		{"x+hxxps://e.example", "x+hxxps[:]//e[.]example"},
+		{"(http://e.example)", "(hxxp://e[.]example)"},
 		{"MS-OFFICECMD:{json} ms-word:ofe|u|https://evil.example/a.docx ms-excel:ofv|u|x", "MS-OFFICECMD[:]{json} ms-word[:]ofe|u|hxxps://evil[.]example/a.docx ms-excel[:]ofv|u|x"},
 		{"shell:startup search:query=x file:c:/x.exe", "shell[:]startup search[:]query=x file[:]c:/x.exe"},
 		{"javascript:alert(1) vbscript:msgbox data:text/html,<b>", "javascript[:]alert(1) vbscript[:]msgbox data[:]text/html,<b>"},
