@@ -163,17 +163,64 @@ func (rb *Rebuilder) write(env Envelope, in headers, text string, kept []attachm
 	th.Add("Content-Transfer-Encoding", cte)
 	mp.Add(&th, body)
 	for _, a := range kept {
-		var ah mailwrite.Header
-		ct, cd := mailwrite.Attachment(a.ctype, a.name)
-		ah.Add("Content-Type", ct)
-		ah.Add("Content-Disposition", cd)
-		ah.Add("Content-Transfer-Encoding", "base64")
-		mp.Add(&ah, mailwrite.Base64(a.data))
+		mp.Add(attachmentPart(a))
 	}
 	hw.Add("Content-Type", mailwrite.MediaType("multipart/mixed", mailwrite.Param{Name: "boundary", Value: mp.Boundary()}))
 	buf.Write(hw.Bytes())
 	buf.Write(mp.Bytes())
 	return buf.Bytes()
+}
+
+// attachmentPart writes one attachment in base64, but for a message we
+// rebuilt (message/rfc822): RFC 2046 5.2.1 allows only 7bit, 8bit or
+// binary there, and ours is 7-bit text with short lines (headers encoded
+// and folded, bodies in base64 or 7bit), so it goes as 7bit. One that is
+// not (it should not happen) goes in base64 as application/octet-stream,
+// never as a message/rfc822 a client or parser would refuse.
+func attachmentPart(a attachment) (*mailwrite.Header, []byte) {
+	var ah mailwrite.Header
+	ctype, cte, body := a.ctype, "base64", []byte(nil)
+	if ctype == "message/rfc822" {
+		if sevenBit(a.data) {
+			cte, body = "7bit", a.data
+		} else {
+			ctype = "application/octet-stream"
+		}
+	}
+	if body == nil {
+		body = mailwrite.Base64(a.data)
+	}
+	ct, cd := mailwrite.Attachment(ctype, a.name)
+	ah.Add("Content-Type", ct)
+	ah.Add("Content-Disposition", cd)
+	ah.Add("Content-Transfer-Encoding", cte)
+	return &ah, body
+}
+
+// sevenBit says whether data is 7bit as RFC 2045 2.7 defines it: ASCII
+// without NUL, CR and LF only as CRLF, lines of at most 998 octets, and
+// ending with CRLF (so the boundary line that follows starts a line).
+func sevenBit(data []byte) bool {
+	line := 0
+	for i, c := range data {
+		switch {
+		case c == 0 || c >= 0x80:
+			return false
+		case c == '\r':
+			if i+1 >= len(data) || data[i+1] != '\n' {
+				return false
+			}
+		case c == '\n':
+			if i == 0 || data[i-1] != '\r' {
+				return false
+			}
+			line = -1
+		}
+		if line++; line > 999 { // 998 octets and the CR
+			return false
+		}
+	}
+	return len(data) == 0 || bytes.HasSuffix(data, []byte("\r\n"))
 }
 
 // header returns the new message's header up to MIME-Version: our

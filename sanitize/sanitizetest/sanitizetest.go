@@ -17,8 +17,8 @@ import (
 )
 
 // Attachments returns the files attached to a rebuilt message, by
-// filename, base64-decoded (the rebuilder writes every attachment in
-// base64). A message that is not multipart/mixed has none. Any part or
+// filename, decoded (the rebuilder writes every attachment in base64 but
+// rebuilt messages, message/rfc822 in 7bit). A message that is not multipart/mixed has none. Any part or
 // encoding that does not parse is an error.
 func Attachments(msg []byte) (map[string][]byte, error) {
 	m, err := mail.ReadMessage(bytes.NewReader(msg))
@@ -46,10 +46,18 @@ func Attachments(msg []byte) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(raw)))
-		if err != nil {
-			return nil, fmt.Errorf("attachment %q: %w", p.FileName(), err)
+		pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		switch cte := strings.ToLower(p.Header.Get("Content-Transfer-Encoding")); {
+		case cte == "7bit" && pt == "message/rfc822":
+			files[p.FileName()] = raw // a rebuilt message, 7bit as RFC 2046 5.2.1 asks
+		case cte == "base64":
+			data, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(raw)))
+			if err != nil {
+				return nil, fmt.Errorf("attachment %q: %w", p.FileName(), err)
+			}
+			files[p.FileName()] = data
+		default:
+			return nil, fmt.Errorf("attachment %q: Content-Transfer-Encoding %q", p.FileName(), cte)
 		}
-		files[p.FileName()] = data
 	}
 }
