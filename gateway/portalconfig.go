@@ -75,11 +75,12 @@ func (c *Config) validatePortal(add problem) {
 		return
 	}
 	host, _, err := net.SplitHostPort(p.Listen)
-	if err != nil {
+	listenOK := err == nil
+	if !listenOK {
 		add("portal.listen", "%q is not host:port (e.g. 127.0.0.1:8025)", p.Listen)
 	}
 	switch u, err := url.Parse(p.URL); {
-	case p.URL == "" && err == nil && host == "":
+	case p.URL == "" && err == nil && host == "" && listenOK:
 		add("portal.url", "required when portal.listen has no host (%q): the address staff's browsers use", p.Listen)
 	case p.URL == "":
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
@@ -106,8 +107,8 @@ func (c *Config) validatePortal(add problem) {
 		add("portal.trusted_header", "%q is not a header name", p.TrustedHeader)
 	}
 	for i, a := range p.Approvers {
-		if strings.TrimSpace(a) == "" {
-			add(fmt.Sprintf("portal.approvers[%d]", i), "empty name")
+		if err := CheckOperator(a); err != nil {
+			add(fmt.Sprintf("portal.approvers[%d]", i), "%v", err)
 		}
 	}
 	for i, a := range p.Notify {

@@ -32,7 +32,9 @@ func TestPortalConfig(t *testing.T) {
 			p.TrustedHeader = "X-Remote-User"
 			p.TrustedProxies = []string{"127.0.0.1", "10.1.0.0/16"}
 		}, ""},
-		{"approver", func(p *Portal) { p.Approvers = []string{"tanaka", " "} }, "portal.approvers[1]: empty name"},
+		{"approver", func(p *Portal) { p.Approvers = []string{"tanaka", " "} }, "portal.approvers[1]: bad operator name"},
+		{"approver name", func(p *Portal) { p.Approvers = []string{"bad name"} }, `portal.approvers[0]: bad operator name "bad name"`},
+		{"listen without port", func(p *Portal) { p.Listen = "localhost" }, `portal.listen: "localhost" is not host:port`},
 		{"notify", func(p *Portal) { p.Notify = []string{"admin@city.example.jp", "<x>"} }, `portal.notify[1]: "<x>" is not a plain local@domain address`},
 	} {
 		c := Defaults()

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"mugai/gateway/safeio"
 	"mugai/portal"
+	"mugai/portal/auth"
 	"mugai/portal/token"
 )
 
@@ -71,6 +73,9 @@ func (g *Gateway) ensureUsers(path string) error {
 		return nil
 	}
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		if u, lerr := auth.LoadUsers(path); err == nil && lerr == nil && u.Len() == 0 {
+			g.log.Warn("portal: no approvers yet; add one with `mugai portal passwd -config FILE NAME` (or htpasswd -B)", "users", path)
+		}
 		return err
 	}
 	note := "# mugai approvers (bcrypt, as htpasswd -B writes): mugai portal passwd NAME adds one\n"
@@ -81,7 +86,7 @@ func (g *Gateway) ensureUsers(path string) error {
 	if err != nil {
 		return fmt.Errorf("%s does not exist and cannot be created (%w); add an approver with `mugai portal passwd NAME` or `htpasswd -B -c %s NAME`", path, err, path)
 	}
-	g.log.Warn("portal: no approvers yet; add one with `mugai portal passwd NAME` (or htpasswd -B)", "users", path)
+	g.log.Warn("portal: no approvers yet; add one with `mugai portal passwd -config FILE NAME` (or htpasswd -B)", "users", path)
 	return safeio.SyncDir(filepath.Dir(path))
 }
 
@@ -118,7 +123,7 @@ func (g *Gateway) servePortal(ctx context.Context) {
 	} else {
 		err = p.server.Serve(p.l)
 	}
-	if err != nil && ctx.Err() == nil {
+	if err != nil && !g.closing.Load() && !errors.Is(err, http.ErrServerClosed) {
 		g.log.Error("portal stopped", "err", err)
 	}
 }

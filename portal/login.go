@@ -79,6 +79,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !good {
 		s.logins.Fail(key)
 		s.cfg.Log.Warn("portal: login failed", "user", user, "client", s.clientAddr(r).String())
+		if err := s.users.Err(); err != nil {
+			// Nobody can log in while the file does not load: say why.
+			s.cfg.Log.Error("portal: the approvers' file does not load; every login fails until it does", "err", err)
+		}
 		s.renderLogin(w, r, http.StatusForbidden, noteBadLogin)
 		return
 	}

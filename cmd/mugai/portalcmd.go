@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"mugai/gateway"
 	"mugai/portal/auth"
 )
 
@@ -25,6 +26,11 @@ func cmdPortalPasswd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("needs one user name")
 	}
+	// The name reaches the audit log and the released mail's header as
+	// the approver: it follows the operator rule.
+	if err := gateway.CheckOperator(fs.Arg(0)); err != nil {
+		return usagef("%v", err)
+	}
 	if cfg.Portal.Users == "" {
 		return usagef("portal.users is not set in the configuration: approvers log in through portal.trusted_header, or set it")
 	}
@@ -34,9 +40,21 @@ func cmdPortalPasswd(args []string, stdout, stderr io.Writer) error {
 	}
 	password := []byte(strings.TrimRight(line, "\r\n"))
 	defer clear(password)
+	if len(password) == 0 {
+		return usagef("no password on standard input (e.g. read -rs p && printf '%%s\\n' \"$p\" | mugai portal passwd %s)", fs.Arg(0))
+	}
 	if err := auth.SetPassword(cfg.Portal.Users, fs.Arg(0), password); err != nil {
-		return usagef("%v", err)
+		return usagef("portal.users %s (%s): %v", cfg.Portal.Users, configName(fs), err)
 	}
 	fmt.Fprintf(stdout, "password of %s set in %s\n", printable(fs.Arg(0)), cfg.Portal.Users)
 	return nil
+}
+
+// configName says which configuration a command used, for errors about a
+// path it named.
+func configName(fs *flags) string {
+	if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
+		return "from " + f.Value.String()
+	}
+	return "from the embedded defaults: give -config"
 }

@@ -28,8 +28,18 @@ func TestPortalPasswd(t *testing.T) {
 		t.Errorf("the approver cannot log in with the password given: %v", err)
 	}
 	stdin = strings.NewReader("")
-	if code, _, stderr := runCLI(t, "portal", "passwd", "-config", cfg, "suzuki"); code != 2 || !strings.Contains(stderr, "1 to 72 bytes") {
+	if code, _, stderr := runCLI(t, "portal", "passwd", "-config", cfg, "suzuki"); code != 2 || !strings.Contains(stderr, "no password on standard input") {
 		t.Errorf("empty password: exit %d %s", code, stderr)
+	}
+	stdin = strings.NewReader("pw\n")
+	if code, _, stderr := runCLI(t, "portal", "passwd", "-config", cfg, "bad name"); code != 2 || !strings.Contains(stderr, "bad operator name") {
+		t.Errorf("a name the audit log cannot carry: exit %d %s", code, stderr)
+	}
+	stdin = strings.NewReader("pw\n")
+	missing := filepath.Join(dir, "c2.yaml")
+	os.WriteFile(missing, []byte("portal:\n  users: "+filepath.Join(dir, "no", "such", "dir", "u")+"\n"), 0o644)
+	if code, _, stderr := runCLI(t, "portal", "passwd", "-config", missing, "suzuki"); code != 2 || !strings.Contains(stderr, "(from "+missing+")") {
+		t.Errorf("a users file in a missing folder: exit %d %s", code, stderr)
 	}
 	os.WriteFile(cfg, []byte("portal:\n  users: \"\"\n"), 0o644)
 	if code, _, stderr := runCLI(t, "portal", "passwd", "-config", cfg, "suzuki"); code != 2 || !strings.Contains(stderr, "portal.users is not set") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -37,6 +38,7 @@ func SetPassword(path, name string, password []byte) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("portal users: %w", err)
 	}
+	owner := ownerOf(path) // kept: root editing the file must not lock the gateway's user out of it
 	if _, _, err := parseUsers(path, old); err != nil {
 		return fmt.Errorf("not changed, the file has problems: %w", err)
 	}
@@ -61,5 +63,26 @@ func SetPassword(path, name string, password []byte) error {
 	if err := safeio.WriteFile(path, append(bytes.Join(out, []byte("\n")), '\n'), 0o600); err != nil {
 		return err
 	}
+	if owner != nil {
+		if err := os.Chown(path, owner.uid, owner.gid); err != nil {
+			return fmt.Errorf("%s written, but its owner could not be kept (%w): chown it to the user mugai runs as", path, err)
+		}
+	}
 	return safeio.SyncDir(filepath.Dir(path))
+}
+
+type fileOwner struct{ uid, gid int }
+
+// ownerOf is the owner of an existing file, nil when there is none or it
+// is the caller already.
+func ownerOf(path string) *fileOwner {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || (int(st.Uid) == os.Getuid() && int(st.Gid) == os.Getgid()) {
+		return nil
+	}
+	return &fileOwner{uid: int(st.Uid), gid: int(st.Gid)}
 }

@@ -46,6 +46,16 @@ func TestSetPassword(t *testing.T) {
 	if err := SetPassword(path, "sato", nil); err == nil {
 		t.Error("empty password accepted")
 	}
+	// Root editing a file the gateway's user owns keeps that owner.
+	if os.Getuid() == 0 {
+		os.Chown(path, 4242, 4343)
+		if err := SetPassword(path, "sato", []byte("sato-pass")); err != nil {
+			t.Fatal(err)
+		}
+		if o := ownerOf(path); o == nil || o.uid != 4242 || o.gid != 4343 {
+			t.Errorf("owner after an edit by root: %+v, want 4242:4343", o)
+		}
+	}
 	os.WriteFile(path, []byte("bad line\n"), 0o600)
 	if err := SetPassword(path, "sato", []byte("p")); err == nil || !strings.Contains(err.Error(), ":1:") {
 		t.Errorf("a broken file: %v", err)
