@@ -180,8 +180,8 @@ func releaseNotice(hostname, sender, id string, m originals.Meta, part sanitize.
 	if name == "" {
 		name = "part-" + strings.ReplaceAll(part.Path, ".", "-") + ".bin"
 	}
-	text := fmt.Sprintf("システム管理者が、無害化の際に保管した原本の一部を提供します。\n"+
-		"The mail administrator releases part of an original kept when the mail was sanitized.\n\n"+
+	text := fmt.Sprintf("無害化の際に保管した原本の一部を、申請に基づき提供します（提供者は下記）。\n"+
+		"Part of an original kept when the mail was sanitized is released on request (by whom: below).\n\n"+
 		"原本保管番号 / Original: %s\n差出人 / From: %s\n部分 / Part: %s %s (sha256 %s)\n"+
 		"提供者 / Released by: %s\n理由 / Reason: %s\n\n"+
 		"この添付ファイルは無害化されていません。開く前に内容を確認してください。\n"+

@@ -67,7 +67,7 @@ func (b portalBackend) Unlock(id, part, rcpt string, password []byte) (portal.Un
 		return portal.Unlocked{}, err
 	}
 	rec := audit.PortalRecord{Header: audit.Header{ID: id}, Actor: operatorName(to), Part: part, Rcpt: []string{to}, SpoolID: newID,
-		Detail: fmt.Sprintf("%d members delivered, %d removed", res.Kept, res.Removed)}
+		Detail: fmt.Sprintf("members: %d delivered, %d removed", res.Kept, res.Removed)}
 	err = g.spoolOwn(newID, []string{to}, res.Message, func() (*os.File, func(), error) {
 		return g.audit.UnlockedPinned(rec, res.Decisions, eng.policy.SHA256)
 	})

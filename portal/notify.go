@@ -44,7 +44,7 @@ func (s *Server) notifyDecided(q requests.Request) {
 		"approved, but the original could not be sent; the mail administrator will look into it"
 	switch q.State {
 	case requests.Delivered:
-		short, ja, en = "承認 / Request approved", "承認され、原本を送りました。", "approved: the original was sent"
+		short, ja, en = "承認 / Request approved", "承認され、申請したファイルの原本を送りました。", "approved: the original of the file you asked for was sent"
 	case requests.Refused:
 		short, ja, en = "却下 / Request refused", "却下されました。", "refused"
 	}

@@ -189,7 +189,7 @@ func (s *Server) request(m Message, p Part, rcpt, reason string) string {
 		s.cfg.Log.Error("portal: store request", "msg_id", m.ID, "part", p.Path, "err", err)
 		return resFailed
 	}
-	actor := "recipient " + rcpt
+	actor := rcpt // the link's holder, named by the recipient it asks for (as the audit log names it everywhere)
 	s.audit(Event{Kind: EventRequested, Actor: actor, ID: m.ID, Part: p.Path, Request: q.ID, Rcpt: rcpt, Detail: reason})
 	if p.Release == ReleaseApproval {
 		s.notifyWaiting(m, p, q)

@@ -173,7 +173,7 @@ func TestRequestApproval(t *testing.T) {
 	if len(h.b.releases) != 0 {
 		t.Error("released before approval")
 	}
-	if len(h.b.events) != 1 || h.b.events[0].Kind != EventRequested || h.b.events[0].Actor != "recipient staff@city.example.lg.jp" ||
+	if len(h.b.events) != 1 || h.b.events[0].Kind != EventRequested || h.b.events[0].Actor != "staff@city.example.lg.jp" ||
 		h.b.events[0].Request != qs[0].ID || h.b.events[0].Part != "2" || h.b.events[0].ID != "g1" {
 		t.Errorf("events %+v", h.b.events)
 	}
@@ -204,7 +204,7 @@ func TestRequestSelf(t *testing.T) {
 	if res.code != http.StatusSeeOther || !strings.Contains(res.hdr.Get("Location"), "r=released") {
 		t.Fatalf("%d %s", res.code, res.hdr.Get("Location"))
 	}
-	want := releaseCall{"g1", "3", "staff@city.example.lg.jp", "recipient staff@city.example.lg.jp", "need it"}
+	want := releaseCall{"g1", "3", "staff@city.example.lg.jp", "staff@city.example.lg.jp", "need it"}
 	if len(h.b.releases) != 1 || h.b.releases[0] != want {
 		t.Fatalf("releases %+v", h.b.releases)
 	}

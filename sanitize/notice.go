@@ -58,6 +58,10 @@ func composeText(opts policy.Body, env Envelope, items []noticeItem, body string
 			// Ours, not the sender's: the one link of the body left live.
 			b.WriteString("原本や削除された添付ファイルが必要な場合は、次のページから申請できます（原本の保管期間中有効）。\n")
 			b.WriteString("To ask for the original or a removed attachment, open this page (valid while the original is kept):\n")
+			if hasEncryptedArchive(items) {
+				b.WriteString("パスワード付き ZIP は、このページでパスワードを入力すると、中のファイルを無害化して受け取れます。\n")
+				b.WriteString("A password-protected ZIP can be opened there with its password: its files are sanitized and mailed to you.\n")
+			}
 			b.WriteString(env.Portal + "\n")
 		} else {
 			b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
@@ -69,6 +73,17 @@ func composeText(opts policy.Body, env Envelope, items []noticeItem, body string
 		b.WriteString("\n" + body + "\n")
 	}
 	return b.String()
+}
+
+// hasEncryptedArchive: an item is a top-level ZIP removed because it is
+// encrypted, which the portal can unlock.
+func hasEncryptedArchive(items []noticeItem) bool {
+	for _, it := range items {
+		if it.decision.Reason == policy.ReasonEncryptedArchive && !strings.Contains(it.decision.Path, "/") {
+			return true
+		}
+	}
+	return false
 }
 
 func writeItem(b *strings.Builder, it noticeItem) {

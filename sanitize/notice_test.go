@@ -134,6 +134,11 @@ func TestNoticePortalLink(t *testing.T) {
 	if top, _ := parseOutput(res.Message); strings.Contains(top.text, link) {
 		t.Errorf("link in a notice with nothing changed:\n%s", top.text)
 	}
+	ppap := composeText(policy.Body{}, Envelope{ID: "x", Portal: link},
+		[]noticeItem{{decision: policy.Decision{Path: "2", Action: policy.ActionStrip, Reason: policy.ReasonEncryptedArchive}}}, "", true)
+	if !strings.Contains(ppap, "パスワード付き ZIP は、このページでパスワードを入力すると") {
+		t.Errorf("the notice of a PPAP ZIP does not say it can be unlocked:\n%s", ppap)
+	}
 	out := composeText(policy.Body{}, Envelope{ID: "x", Portal: link, Nested: true},
 		[]noticeItem{{decision: policy.Decision{Action: policy.ActionStrip}}}, "", true)
 	if strings.Contains(out, link) {

@@ -82,6 +82,9 @@ func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "  options: %s\n", o)
 		}
 		fmt.Fprintf(stdout, "  release: %s (%s)\n", r.ReleaseMode(), releaseWords[r.ReleaseMode()])
+		if r.ID == policy.RuleEncrypted.ID {
+			fmt.Fprintf(stdout, "           a password-protected ZIP can be unlocked by its recipient in the portal (its members then decided by these rules)\n")
+		}
 		if r.Reason.JA != "" || r.Reason.EN != "" {
 			fmt.Fprintf(stdout, "  理由:    %s\n  reason:  %s\n", r.Reason.JA, r.Reason.EN)
 		}
