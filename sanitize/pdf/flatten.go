@@ -20,9 +20,6 @@ import (
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
 	"github.com/klippa-app/go-pdfium/webassembly"
-	"github.com/pdfcpu/pdfcpu/pkg/api"
-	pdfcpulib "github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/tetratelabs/wazero"
 	wapi "github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -193,14 +190,19 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	quality := orInt(p.Options.Quality, orInt(f.JPEGQuality, 80))
 	dpi := orInt(p.Options.DPI, orInt(f.DPI, 150))
 	var mu sync.Mutex
-	pages := map[int][]byte{}
-	rendered, total, err := f.render(ctx, p.Budget, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(i int, img image.Image) error {
+	pages := map[int]pageImage{}
+	rendered, total, err := f.render(ctx, p.Budget, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(i int, img image.Image, pageDPI int) error {
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
 			return err
 		}
+		// The page keeps its size in points: pixels at the DPI it was
+		// rendered at (within 72/dpi of a point), rotation included.
+		b := img.Bounds()
+		pi := pageImage{jpeg: buf.Bytes(), width: b.Dx(), height: b.Dy(),
+			ptW: float64(b.Dx()) * 72 / float64(pageDPI), ptH: float64(b.Dy()) * 72 / float64(pageDPI)}
 		mu.Lock()
-		pages[i] = buf.Bytes()
+		pages[i] = pi
 		mu.Unlock()
 		return nil
 	})
@@ -210,18 +212,11 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	if err := ctx.Err(); err != nil {
 		return format.Verdict{}, err
 	}
-	jpegs := make([]io.Reader, rendered)
-	for i := range jpegs {
-		jpegs[i] = bytes.NewReader(pages[i])
+	ordered := make([]pageImage, rendered)
+	for i := range ordered {
+		ordered[i] = pages[i]
 	}
-	disableConfig.Do(api.DisableConfigDir)
-	imp := pdfcpulib.DefaultImportConfig() // A4 pages, image fitted to the page
-	imp.Scale = 1
-	conf := model.NewDefaultConfiguration()
-	var pdfOut bytes.Buffer
-	if err := api.ImportImages(nil, &pdfOut, jpegs, imp, conf); err != nil {
-		return format.Verdict{}, fmt.Errorf("pdf: build: %w", err)
-	}
+	pdfOut := bytes.NewBuffer(imagePDF(ordered))
 	if err := verify(ctx, pdfOut.Bytes(), false); err != nil {
 		return format.Verdict{}, err
 	}
@@ -244,7 +239,7 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 //
 // Each page's bitmap is taken from budget before it is rendered; a budget
 // error stops every page and is returned (wrapped).
-func (f *Flattener) render(ctx context.Context, budget *format.Budget, data []byte, dpi, maxPages int, fn func(page int, img image.Image) error) (rendered, total int, err error) {
+func (f *Flattener) render(ctx context.Context, budget *format.Budget, data []byte, dpi, maxPages int, fn func(page int, img image.Image, dpi int) error) (rendered, total int, err error) {
 	maxPixels := f.MaxPixels
 	if maxPixels <= 0 {
 		maxPixels = 25_000_000
@@ -291,7 +286,7 @@ func (f *Flattener) render(ctx context.Context, budget *format.Budget, data []by
 // renderPage renders page i at dpi, or lower when the page is over
 // maxPixels, and hands the image to fn. The bitmap is taken from budget
 // first.
-func renderPage(ctx context.Context, budget *format.Budget, inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i, dpi int, maxPixels int64, fn func(page int, img image.Image) error) error {
+func renderPage(ctx context.Context, budget *format.Budget, inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i, dpi int, maxPixels int64, fn func(page int, img image.Image, dpi int) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -318,7 +313,7 @@ func renderPage(ctx context.Context, budget *format.Budget, inst pdfium.Pdfium, 
 	if err != nil {
 		return fmt.Errorf("pdfium: render page %d: %w", i+1, err)
 	}
-	err = fn(i, r.Result.Image)
+	err = fn(i, r.Result.Image, pageDPI)
 	r.Cleanup()
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"mugai/sanitize/format"
 )
@@ -53,7 +56,7 @@ func darkPixels(img image.Image) int {
 func TestFlattenJapaneseFont(t *testing.T) {
 	count := func(f *Flattener) int {
 		n := -1
-		_, _, err := f.render(context.Background(), nil, japanesePDF(), 72, 1, func(_ int, img image.Image) error {
+		_, _, err := f.render(context.Background(), nil, japanesePDF(), 72, 1, func(_ int, img image.Image, _ int) error {
 			n = darkPixels(img)
 			return nil
 		})
@@ -324,4 +327,56 @@ func slowPDF(n int) []byte {
 	}
 	objs[1] = "<< /Type /Pages /Kids [" + strings.Join(kids, " ") + "] /Count " + strconv.Itoa(n) + " >>"
 	return buildPDF(objs, nil)
+}
+
+// TestFlattenPageSize: each flattened page has its source page's size in
+// points (rotation included), whatever the DPI, so printing at actual
+// size gives the paper the sender chose; the image fills the page.
+func TestFlattenPageSize(t *testing.T) {
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.28 841.89] >>",                   // A4
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Rotate 90 >>",              // Letter, turned
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 842 1191] /CropBox [0 0 595 842] >>"} // A3 cropped to A4
+	want := [][2]float64{{595.28, 841.89}, {792, 612}, {595, 842}}
+	for _, dpi := range []int{72, 150, 200} {
+		var out bytes.Buffer
+		if _, err := (&Flattener{Engine: testEngine, DPI: dpi}).Sanitize(context.Background(), format.Part{}, bytes.NewReader(buildPDF(objs, nil)), &out); err != nil {
+			t.Fatal(err)
+		}
+		if err := Verify(out.Bytes(), false); err != nil {
+			t.Fatal(err)
+		}
+		pc, err := read(out.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pc.XRefTable.EnsurePageCount(); err != nil || pc.XRefTable.PageCount != len(want) {
+			t.Fatalf("%d pages (%v)", pc.XRefTable.PageCount, err)
+		}
+		for i, w := range want {
+			page, _, _, err := pc.XRefTable.PageDict(i+1, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			box := page.ArrayEntry("MediaBox")
+			if len(box) != 4 {
+				t.Fatalf("dpi %d page %d: MediaBox %v", dpi, i+1, box)
+			}
+			gw, gh := number(box[2]), number(box[3])
+			if tol := 72.0/float64(dpi) + 0.01; math.Abs(gw-w[0]) > tol || math.Abs(gh-w[1]) > tol {
+				t.Errorf("dpi %d page %d: %.2f×%.2f points, want %.2f×%.2f", dpi, i+1, gw, gh, w[0], w[1])
+			}
+		}
+	}
+}
+
+// number reads a PDF integer or real.
+func number(o any) float64 {
+	switch v := o.(type) {
+	case types.Integer:
+		return float64(v)
+	case types.Float:
+		return float64(v)
+	}
+	return -1
 }
