@@ -126,7 +126,11 @@ func writeItem(b *strings.Builder, it noticeItem) {
 		}
 		return
 	}
-	fmt.Fprintf(b, "・%s（%s, %s, 部分 part %s）\n", name, orUnknown(d.DeclaredType), humanSize(d.Size), d.Path)
+	kind := d.DeclaredType
+	if kind == "" {
+		kind = noticeSafe(d.DetectedType) // an archive member declares nothing: what it was found to be
+	}
+	fmt.Fprintf(b, "・%s（%s, %s, 部分 part %s）\n", name, orUnknown(kind), humanSize(d.Size), d.Path)
 	fmt.Fprintf(b, "    → %s / %s\n", ja, en)
 	if extra := d.Reason.Notice(); extra.JA != "" {
 		fmt.Fprintf(b, "    %s\n    %s\n", extra.JA, extra.EN)

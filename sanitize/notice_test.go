@@ -145,3 +145,14 @@ func TestNoticePortalLink(t *testing.T) {
 		t.Errorf("link in a nested notice:\n%s", out)
 	}
 }
+
+// TestNoticeMemberKind: an archive member declares no type; the notice
+// names what it was found to be, not "unknown type".
+func TestNoticeMemberKind(t *testing.T) {
+	d := policy.Decision{Path: "2/1", Filename: "見積.pdf", DetectedType: "application/pdf", Size: 2048,
+		Action: policy.ActionFlatten, Reason: policy.ReasonFlattened}
+	out := composeText(policy.Body{}, Envelope{ID: "x"}, []noticeItem{{decision: d, display: "a.zip › 見積.pdf"}}, "", true)
+	if !strings.Contains(out, "・a.zip › 見積.pdf（application/pdf, 2.0 KB, 部分 part 2/1）") || strings.Contains(out, "種類不明") {
+		t.Errorf("member kind:\n%s", out)
+	}
+}
