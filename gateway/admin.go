@@ -29,11 +29,16 @@ func CheckOperator(name string) error {
 		return fmt.Errorf("%w %q: %s", ErrBadOperator, name, OperatorRule)
 	}
 	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-+", r)) {
+		if !operatorRune(r) {
 			return fmt.Errorf("%w %q: %s", ErrBadOperator, name, OperatorRule)
 		}
 	}
 	return nil
+}
+
+// operatorRune says whether r may stand in an operator name (OperatorRule).
+func operatorRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-+", r)
 }
 
 // CleanReason reduces an admin's free text (a release or delete reason)

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"mugai/gateway/originals"
-	"mugai/gateway/queue"
-	"mugai/gateway/safeio"
 	"mugai/policy"
 	"mugai/policy/audit"
 	"mugai/portal"
@@ -163,7 +161,7 @@ func operatorName(actor string) string {
 		if len(out) == 64 {
 			break
 		}
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-+", r) {
+		if operatorRune(r) {
 			out = append(out, r)
 		} else {
 			out = append(out, '_')
@@ -252,21 +250,9 @@ func (b portalBackend) Notify(to []string, subject, body string) error {
 }
 
 // spoolOwn queues msg, a message the gateway wrote itself, for rcpts
-// under our own envelope sender, with records (written by records) in the
-// entry's commit, and schedules it.
+// with its records in the entry's commit (queueOwn), and schedules it.
 func (g *Gateway) spoolOwn(id string, rcpts []string, msg []byte, records func() (*os.File, func(), error)) error {
-	now := g.Now()
-	entry := &queue.Entry{ID: id, From: g.cfg.releaseSender(), Created: now, NextAttempt: now}
-	for _, r := range rcpts {
-		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: r, Status: queue.StatusPending})
-	}
-	var staged safeio.Staged
-	if err := g.spool.Stage(&staged, entry, msg); err != nil {
-		staged.Discard()
-		return err
-	}
-	staged.Journal = auditJournal(g.audit, records, nil)
-	if err := staged.Commit(nil); err != nil {
+	if err := queueOwn(g.cfg, g.spool, g.audit, id, rcpts, g.Now(), msg, records); err != nil {
 		return fmt.Errorf("not queued: %w", err)
 	}
 	g.schedule(id)

@@ -7,6 +7,7 @@ import (
 	"image"
 	pngenc "image/png"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +133,7 @@ func TestBrowserPortalFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := files["genba.png"]; !bytes.Equal(got, secret) {
-		t.Errorf("released part: %d bytes, want the original's %d byte for byte (attachments %v)", len(got), len(secret), keys(files))
+		t.Errorf("released part: %d bytes, want the original's %d byte for byte (attachments %v)", len(got), len(secret), slices.Sorted(maps.Keys(files)))
 	}
 	// The requester was told the request waits and was decided; the
 	// portal.notify address, outside the accepted mailboxes here, too.
@@ -160,13 +162,13 @@ func TestBrowserPortalFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := string(members["hello.txt"]); !strings.Contains(got, "パスワード付き ZIP の試験です") {
-		t.Errorf("unlocked hello.txt %q (members %v)", got, keys(members))
+		t.Errorf("unlocked hello.txt %q (members %v)", got, slices.Sorted(maps.Keys(members)))
 	}
 	for _, c := range b.Console() {
 		t.Errorf("browser console: %s", c)
 	}
 	for _, ev := range []string{"release-requested", "release-approved", "released", "unlock-failed", "unlocked"} {
-		if !slicesContains(eventNames(auditEvents(t, cfg.Audit, "")), ev) {
+		if !slices.Contains(eventNames(auditEvents(t, cfg.Audit, "")), ev) {
 			t.Errorf("no %s record", ev)
 		}
 	}
@@ -284,21 +286,4 @@ func newest(all, before map[string][]byte) []byte {
 		}
 	}
 	return nil
-}
-
-func keys(m map[string][]byte) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func TestPortalBackend(t *testing.T) {
 	recs := auditEvents(t, tg.cfg.Audit, "")
 	names := eventNames(recs)
 	for _, ev := range []string{"released", "unlock-failed", "notified"} {
-		if !slicesContains(names, ev) {
+		if !slices.Contains(names, ev) {
 			t.Errorf("no %s record in %v", ev, names)
 		}
 	}

@@ -134,26 +134,35 @@ func spoolRelease(cfg Config, sp *queue.Spool, log *audit.Log, rel Released, req
 	// and nothing about it (the original's headers, who released it and
 	// why) goes back to the Internet sender. The delivery path sends no
 	// DSN for it either (see delivery.Runner.retire).
-	entry := &queue.Entry{ID: rel.SpoolID, From: cfg.releaseSender(), Created: req.Now, NextAttempt: req.Now}
-	for _, r := range rel.Rcpts {
-		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: r, Status: queue.StatusPending})
-	}
 	// The released record is part of the entry's commit, as an accepted
 	// message's records are (session.go): written after the data is
 	// durable and before the entry's name exists, synced with the rename.
 	// A crash at any point leaves no release without its record.
+	err := queueOwn(cfg, sp, log, rel.SpoolID, rel.Rcpts, req.Now, msg, func() (*os.File, func(), error) {
+		return log.ReleasedPinned(req.ID, req.Operator, req.Reason, rel.SpoolID, rel.Rcpts, releasedParts(rel.Parts))
+	})
+	if err != nil {
+		return fmt.Errorf("release not queued: %w", err)
+	}
+	return nil
+}
+
+// queueOwn queues msg, a message the gateway wrote itself (a release, an
+// unlocked archive, a portal notice), for rcpts under the gateway's own
+// envelope sender, with the audit records records writes in the entry's
+// commit: no such message is queued without its records.
+func queueOwn(cfg Config, sp *queue.Spool, log *audit.Log, id string, rcpts []string, now time.Time, msg []byte, records func() (*os.File, func(), error)) error {
+	entry := &queue.Entry{ID: id, From: cfg.releaseSender(), Created: now, NextAttempt: now}
+	for _, r := range rcpts {
+		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: r, Status: queue.StatusPending})
+	}
 	var staged safeio.Staged
 	if err := sp.Stage(&staged, entry, msg); err != nil {
 		staged.Discard()
 		return err
 	}
-	staged.Journal = auditJournal(log, func() (*os.File, func(), error) {
-		return log.ReleasedPinned(req.ID, req.Operator, req.Reason, rel.SpoolID, rel.Rcpts, releasedParts(rel.Parts))
-	}, nil)
-	if err := staged.Commit(nil); err != nil {
-		return fmt.Errorf("release not queued: %w", err)
-	}
-	return nil
+	staged.Journal = auditJournal(log, records, nil)
+	return staged.Commit(nil)
 }
 
 // releaseSender is the envelope sender of mail the gateway originates.
