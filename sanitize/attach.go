@@ -191,6 +191,9 @@ func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, f file, typ strin
 	}
 	o := decided(found, rule, rule.Action, reason, "")
 	o.decision.Detail = strings.Join(v.Removed, "; ")
+	for _, n := range v.Notes { // the audit record's words: English
+		o.decision.Detail = strings.TrimPrefix(o.decision.Detail+"; "+n.EN, "; ")
+	}
 	name := v.Filename
 	if name == "" {
 		name = f.filename

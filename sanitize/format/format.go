@@ -48,9 +48,29 @@ type Options struct {
 
 // Verdict says what a sanitizer wrote.
 type Verdict struct {
-	Type     string   // media type of the output
-	Filename string   // name to attach the output under ("" = the original name)
-	Removed  []string // what was taken out, in plain words, for the notice and the audit
+	Type     string // media type of the output
+	Filename string // name to attach the output under ("" = the original name)
+	// Removed is what was taken out, in plain English words.
+	// Deprecated: being replaced by Notes (issue 15); a sanitizer sets one.
+	Removed []string
+	// Notes say what was done, for the notice (Japanese first, English
+	// beside it) and the audit record (English).
+	Notes []Note
+	// Body is text for the message body beside the file (a calendar
+	// event rendered for staff); "" for none. It is body text: links
+	// follow the body's link mode.
+	Body string
+}
+
+// Note is one thing a sanitizer did or left out, in plain words for
+// staff: Japanese and English, numbers spelled with correct plurals.
+// Nothing from the input is quoted in a note.
+type Note struct {
+	JA, EN string
+	// Loss marks content staff do not get at all (pages not rendered
+	// because of the page limit): the notice puts it in a ⚠ line at its
+	// top, where it cannot be missed.
+	Loss bool
 }
 
 // Sanitizer rebuilds one file format.
