@@ -89,7 +89,7 @@ type inflatingSanitizer struct{ size map[string]int }
 func (s *inflatingSanitizer) Name() string { return "inflating" }
 func (s *inflatingSanitizer) Sanitize(_ context.Context, p format.Part, _ io.Reader, out io.Writer) (format.Verdict, error) {
 	_, err := out.Write(bytes.Repeat([]byte{'x'}, s.size[p.Filename]))
-	return format.Verdict{Type: "application/octet-stream", Filename: p.Filename + ".bin", Removed: []string{"everything"}}, err
+	return format.Verdict{Type: "application/octet-stream", Filename: p.Filename + ".bin", Notes: []format.Note{{JA: "すべて", EN: "everything"}}}, err
 }
 
 func registry(s format.Sanitizer) *format.Registry {

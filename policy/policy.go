@@ -67,6 +67,20 @@ type Body struct {
 	// NoticeText replaces the notice's opening paragraph (both languages
 	// must be given); the list of parts and the original's id follow it.
 	NoticeText Text `yaml:"notice_text"`
+	// NoticeLanguages are the languages the notice is written in:
+	// [ja, en] (default: Japanese first, English after it) or [ja].
+	NoticeLanguages []string `yaml:"notice_languages"`
+}
+
+// Notice languages.
+const (
+	LangJA = "ja"
+	LangEN = "en"
+)
+
+// NoticeEN reports whether the notice has English after the Japanese.
+func (b Body) NoticeEN() bool {
+	return b.NoticeLanguages == nil || slices.Contains(b.NoticeLanguages, LangEN)
 }
 
 // Notice positions.
@@ -124,7 +138,8 @@ func LoadFile(file string, clauses Catalogue) (*Policy, error) {
 // own). The error, if any, is a *strictyaml.Error listing every problem
 // as file:line.
 func Parse(file string, data []byte, clauses Catalogue) (*Policy, error) {
-	p := &Policy{Body: Body{Prefer: "plain", Links: LinksDefang, Charset: CharsetUTF8, Notice: NoticeTop}, Clauses: clauses}
+	p := &Policy{Body: Body{Prefer: "plain", Links: LinksDefang, Charset: CharsetUTF8, Notice: NoticeTop,
+		NoticeLanguages: []string{LangJA, LangEN}}, Clauses: clauses}
 	root, err := strictyaml.Decode(file, data, p)
 	errs := &strictyaml.Error{File: file}
 	if err != nil {
@@ -137,7 +152,7 @@ func Parse(file string, data []byte, clauses Catalogue) (*Policy, error) {
 	p.Source = file
 	sum := sha256.Sum256(data)
 	p.SHA256 = hex.EncodeToString(sum[:])
-	p.validate(ruleKeyLines(root), errs)
+	p.validate(ruleKeyLines(root), keyLines(root, "body"), errs)
 	slices.SortStableFunc(errs.Problems, func(a, b strictyaml.Problem) int { return a.Line - b.Line })
 	if err := errs.Err(); err != nil {
 		return nil, err

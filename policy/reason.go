@@ -36,10 +36,16 @@ const (
 	ReasonEncryptedArchive Reason = "encrypted-archive"
 	// ReasonEncrypted: an encrypted PDF or Office document.
 	ReasonEncrypted Reason = "encrypted"
-	// ReasonDangerousType: executables, scripts, shortcuts, disk images,
-	// OneNote, CHM, HTML and SVG attachments, macro-bearing legacy Office
-	// files, unknown content: never passed, whatever the policy says.
+	// ReasonDangerousType: programs: executables, scripts, shortcuts, disk
+	// images, installers, OneNote, CHM, macro-bearing legacy Office files,
+	// RTF with objects, files named as programs: never passed, whatever
+	// the policy says.
 	ReasonDangerousType Reason = "dangerous-type"
+	// ReasonUnsupportedType: content mugai cannot rebuild and that is not
+	// a program: unknown binary content, archives it cannot open, HTML and
+	// SVG files, Office XML flat files. Never passed, whatever the policy
+	// says; an approver may release the original.
+	ReasonUnsupportedType Reason = "unsupported-type"
 	// ReasonSanitizeFailed: the sanitizer for the part failed, panicked, hit
 	// a limit or ran out of time; the part was removed.
 	ReasonSanitizeFailed Reason = "sanitize-failed"
@@ -136,6 +142,9 @@ var reasonNotices = map[Reason]Text{
 	ReasonUnknownCharset: {
 		"本文の文字コードが不明なため、読める部分だけを表示しています。",
 		"The text's character set is unknown; only the readable part is shown."},
+	ReasonNoSanitizer: {
+		"この形式は変換できないため、添付しませんでした。原本は保管しています。",
+		"This kind of file cannot be converted, so it was not attached. The original is kept."},
 	ReasonNotKeepable: {
 		"メールの中のメールはそのまま渡せません。",
 		"A message inside the message cannot be passed as it is."},

@@ -102,12 +102,23 @@ var (
 			EN: "A file written as text into the body (uuencode, yEnc, BinHex) was removed.",
 		},
 	}
-	// RuleDangerous removes content that can never be made harmless here.
+	// RuleDangerous removes programs: content that can never be made
+	// harmless here, nor released by staff.
 	RuleDangerous = Rule{
 		ID: "builtin-dangerous-type", Clause: "6(6)", Action: ActionStrip, Release: ReleaseNever,
 		Reason: Text{
 			JA: "実行ファイル・スクリプト・ショートカット・ディスクイメージ等は無害化できないため削除しました。",
 			EN: "Executables, scripts, shortcuts, disk images and the like cannot be made harmless; removed.",
+		},
+	}
+	// RuleUnsupported removes content that is not a program but that
+	// mugai cannot rebuild (unknown content, archives it cannot open,
+	// HTML files): an approver may release the original.
+	RuleUnsupported = Rule{
+		ID: "builtin-unsupported", Clause: "2(13)", Action: ActionStrip, Release: ReleaseApproval,
+		Reason: Text{
+			JA: "この形式は変換できないため、添付しませんでした。原本は保管しています。",
+			EN: "This kind of file cannot be converted, so it was not attached. The original is kept.",
 		},
 	}
 	// RuleTypeCheck removes disguised files and polyglots unless a rule
@@ -147,7 +158,7 @@ var (
 
 // Builtins lists the built-in rules, in the order they are shown to admins.
 func Builtins() []Rule {
-	return []Rule{RuleStructure, RuleEmbeddedFile, RuleDangerous, RuleTypeCheck, RuleEncrypted,
+	return []Rule{RuleStructure, RuleEmbeddedFile, RuleDangerous, RuleUnsupported, RuleTypeCheck, RuleEncrypted,
 		RuleSanitizeFailed, RuleHiddenText, RuleLinkCheck, RuleDefault}
 }
 

@@ -16,11 +16,11 @@ import (
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // validate checks the whole policy and records every problem.
-func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
+func (p *Policy) validate(lines []map[string]int, bodyLines map[string]int, errs *strictyaml.Error) {
 	if len(p.Rules) == 0 {
 		errs.Add(1, "rules", "a policy needs at least one rule")
 	}
-	p.Body.validate(errs)
+	p.Body.validate(bodyLines, errs)
 	if p.Authentication.ReceivedAbove < 0 {
 		errs.Add(0, "authentication.received_above", "%d is negative", p.Authentication.ReceivedAbove)
 	}
@@ -37,31 +37,54 @@ func (p *Policy) validate(lines []map[string]int, errs *strictyaml.Error) {
 	}
 }
 
-// validate checks the body options; the charset is kept in lower case.
-func (b *Body) validate(errs *strictyaml.Error) {
+// validate checks the body options, each problem at the line of its key
+// (lines, from keyLines; 0 when it is not written); the charset is kept
+// in lower case.
+func (b *Body) validate(lines map[string]int, errs *strictyaml.Error) {
+	add := func(key, format string, args ...any) { errs.Add(lines[key], "body."+key, format, args...) }
 	if b.Prefer != "plain" && b.Prefer != "html" {
-		errs.Add(0, "body.prefer", "%q is not plain or html", b.Prefer)
+		add("prefer", "%q is not plain or html", b.Prefer)
 	}
 	if !validLinks(b.Links) || b.Links == "" {
-		errs.Add(0, "body.links", "%q is not keep, defang or remove", b.Links)
+		add("links", "%q is not keep, defang or remove", b.Links)
 	}
 	switch strings.ToLower(b.Charset) {
 	case CharsetUTF8, CharsetISO2022JP:
 		b.Charset = strings.ToLower(b.Charset)
 	default:
-		errs.Add(0, "body.charset", "%q is not utf-8 or iso-2022-jp", b.Charset)
+		add("charset", "%q is not utf-8 or iso-2022-jp", b.Charset)
 	}
 	if b.Notice != NoticeTop && b.Notice != NoticeBottom {
-		errs.Add(0, "body.notice", "%q is not top or bottom", b.Notice)
+		add("notice", "%q is not top or bottom", b.Notice)
 	}
 	if t := b.SubjectTag; len([]rune(t)) > 40 || strings.ContainsFunc(t, unicode.IsControl) {
-		errs.Add(0, "body.subject_tag", "%q must be at most 40 characters on one line", t)
+		add("subject_tag", "%q must be at most 40 characters on one line", t)
 	}
 	if nt := b.NoticeText; (nt.JA == "") != (nt.EN == "") {
-		errs.Add(0, "body.notice_text", "needs both ja and en text, or neither (the built-in text)")
+		add("notice_text", "needs both ja and en text, or neither (the built-in text)")
 	} else if len([]rune(nt.JA))+len([]rune(nt.EN)) > 4000 || strings.ContainsFunc(nt.JA+nt.EN, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) {
-		errs.Add(0, "body.notice_text", "must be plain text lines, at most 4000 characters")
+		add("notice_text", "must be plain text lines, at most 4000 characters")
 	}
+	if l := b.NoticeLanguages; !slices.Equal(l, []string{LangJA, LangEN}) && !slices.Equal(l, []string{LangJA}) {
+		add("notice_languages", "%q is not [ja, en] or [ja] (the notice is in Japanese first; English may follow it)", l)
+	}
+}
+
+// keyLines returns the line of each key of the mapping under key in the
+// document's root mapping (empty when there is none).
+func keyLines(root *yaml.Node, key string) map[string]int {
+	lines := map[string]int{}
+	if root == nil || root.Kind != yaml.MappingNode {
+		return lines
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if m := root.Content[i+1]; root.Content[i].Value == key && m.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				lines[m.Content[j].Value] = m.Content[j].Line
+			}
+		}
+	}
+	return lines
 }
 
 // ruleCheck records the problems of one rule, each at the line of the key

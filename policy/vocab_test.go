@@ -26,6 +26,7 @@ var stableReasons = map[string]string{
 	"ReasonEncryptedArchive":   "encrypted-archive",
 	"ReasonEncrypted":          "encrypted",
 	"ReasonDangerousType":      "dangerous-type",
+	"ReasonUnsupportedType":    "unsupported-type",
 	"ReasonSanitizeFailed":     "sanitize-failed",
 	"ReasonNoSanitizer":        "no-sanitizer",
 	"ReasonHiddenContent":      "hidden-content",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"mugai/policy"
@@ -21,24 +22,44 @@ type attachment struct {
 	intoBody    bool // extracted text that goes into the body instead
 }
 
-// alwaysStrip lists what is never passed, whatever the policy says: it
-// cannot be made harmless by rebuilding (issue: executables, scripts,
-// shortcuts, disk images, OneNote, CHM, HTML and SVG, unknown content).
+// alwaysStrip lists programs, never passed whatever the policy says:
+// executables, scripts, shortcuts, disk images, installers, OneNote, CHM,
+// Java and Flash. Staff cannot ask for them (builtin-dangerous-type).
 var alwaysStrip = map[string]bool{
 	detect.TypePE: true, detect.TypeELF: true, detect.TypeMachO: true, "application/x-msdownload": true,
 	detect.TypeJS: true, detect.TypeVBS: true, detect.TypePowerShell: true, detect.TypeBatch: true,
 	detect.TypeHTA: true, detect.TypeLNK: true, detect.TypeURLShortcut: true, detect.TypeISO: true,
-	detect.TypeOneNote: true, detect.TypeCHM: true, detect.TypeHTML: true, detect.TypeSVG: true,
-	// Text to look at, active to the program that opens it: Excel 4
-	// macros in SYLK; macros, ActiveX and fields in Office XML documents.
+	detect.TypeOneNote: true, detect.TypeCHM: true,
+	"application/java-archive": true, "application/x-java-applet": true,
+	"application/x-shockwave-flash": true, "application/x-msi": true,
+}
+
+// unsupported lists content that is not a program but that mugai cannot
+// rebuild, never passed whatever the policy says (builtin-unsupported:
+// an approver may release the original). The Japanese formats of
+// detect/kinds.go are not here: a policy names them.
+var unsupported = map[string]bool{
+	// Active in a browser or in the program that opens it, but documents:
+	// HTML and SVG; Excel 4 macros in SYLK; macros, ActiveX and fields in
+	// Office XML flat files.
+	detect.TypeHTML: true, detect.TypeSVG: true,
 	detect.TypeSYLK: true, detect.TypeWordXML: true, detect.TypeExcelXML: true, detect.TypePowerPointXML: true,
 	detect.TypeOfficeXML: true,
 	// Archives we cannot open yet: their members could not be checked.
 	"application/x-7z-compressed": true, "application/x-rar-compressed": true, "application/vnd.rar": true,
 	detect.TypeLZH: true, "application/vnd.ms-cab-compressed": true, "application/x-tar": true,
 	"application/gzip": true, "application/x-bzip2": true, "application/x-xz": true, "application/zstd": true,
-	"application/java-archive": true, "application/x-java-applet": true, "application/octet-stream": true,
-	"application/x-shockwave-flash": true, "application/x-msi": true,
+	// Content nothing recognised.
+	detect.TypeOctet: true,
+}
+
+// isWebName reports a name a browser opens: unsupported, not a program.
+func isWebName(name string) bool {
+	switch detect.Ext(name) {
+	case "html", "htm", "svg":
+		return true
+	}
+	return false
 }
 
 // alwaysStripDeclared lists declared types stripped on sight.
@@ -111,14 +132,21 @@ func (rb *Rebuilder) decideAttachment(st *state, f file, found policy.Decision) 
 // decide. ok is false when none applies.
 func builtinCheck(f file, id detect.Result, rule policy.Rule, found policy.Decision) (o outcome, ok bool) {
 	names := rule.NamesFlag
-	dangerousName, hasDangerousName := detect.DangerousName(f.filenames)
+	// A name Windows would open in a browser (.html, .svg) is unsupported;
+	// any other dangerous name makes the file a program.
+	dangerousName, hasDangerousName := detect.DangerousName(slices.DeleteFunc(slices.Clone(f.filenames), isWebName))
+	webName, hasWebName := detect.DangerousName(f.filenames)
 	switch {
-	case alwaysStrip[id.Type] || alwaysStripDeclared[f.declared] || isLegacyMacro(id):
+	case alwaysStrip[id.Type] || isLegacyMacro(id):
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "content is "+id.Type), true
 	case (id.Type == detect.TypeRTF || id.Type == "application/rtf") && rtffile.HasObjects(f.body):
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "RTF with embedded or linked objects"), true
 	case hasDangerousName:
 		return stripped(found, policy.RuleDangerous, policy.ReasonDangerousType, "named "+dangerousName), true
+	case unsupported[id.Type] || alwaysStripDeclared[f.declared]:
+		return stripped(found, policy.RuleUnsupported, policy.ReasonUnsupportedType, "content is "+id.Type), true
+	case hasWebName:
+		return stripped(found, policy.RuleUnsupported, policy.ReasonUnsupportedType, "named "+webName), true
 	case id.Has(policy.FlagEncrypted) && !names(policy.FlagEncrypted):
 		reason := policy.ReasonEncrypted
 		if id.Type == detect.TypeZIP {
@@ -155,7 +183,11 @@ func (rb *Rebuilder) act(st *state, rule policy.Rule, f file, typ string, found 
 		}
 		return o
 	case policy.ActionStrip:
-		return stripped(found, rule, policy.ReasonAttachment, "")
+		o := stripped(found, rule, policy.ReasonAttachment, "")
+		if rb.cannotConvert(typ) { // a 一太郎 document: the policy could not have asked for more
+			o = o.noting(noteCannotConvert)
+		}
+		return o
 	}
 	// An action this build cannot carry out never passes a part.
 	return stripped(found, rule, policy.ReasonNoSanitizer, "action "+string(rule.Action)+" is not available")
@@ -190,15 +222,31 @@ func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, f file, typ strin
 		reason = policy.ReasonFlattened
 	}
 	o := decided(found, rule, rule.Action, reason, "")
-	o.decision.Detail = strings.Join(v.Removed, "; ")
-	for _, n := range v.Notes { // the audit record's words: English
-		o.decision.Detail = strings.TrimPrefix(o.decision.Detail+"; "+n.EN, "; ")
-	}
+	o.decision.Detail = ""
+	o = o.noting(v.Notes...)
 	name := v.Filename
 	if name == "" {
 		name = f.filename
 	}
 	return o.attaching(&attachment{name: name, ctype: v.Type, data: out}) // named by attachment (deliveredName)
+}
+
+// noteCannotConvert tells staff that a removed file is of a kind mugai
+// has no sanitizer for (a 一太郎 or DocuWorks document), not a danger.
+var noteCannotConvert = format.Note{JA: "この形式は mugai では変換できません。", EN: "mugai cannot convert this kind of file."}
+
+// cannotConvert reports a detected type no sanitizer of this build takes,
+// whatever the action.
+func (rb *Rebuilder) cannotConvert(typ string) bool {
+	if rb.Sanitizers == nil || typ == detect.TypeZIP || typ == detect.TypeMessage {
+		return false
+	}
+	for _, a := range []policy.Action{policy.ActionDisarm, policy.ActionFlatten, policy.ActionExtract} {
+		if rb.Sanitizers.Lookup(a, typ) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // sanitize runs one sanitizer on a file in a goroutine of its own, within

@@ -81,11 +81,18 @@ func TestDisarmedAttachments(t *testing.T) {
 		if out != want {
 			t.Errorf("csv:\n%q\nwant\n%q", out, want)
 		}
-		if !strings.Contains(res.Decisions[1].Detail, "re-encoded from shift_jis") || !strings.Contains(res.Decisions[1].Detail, "2 cells") {
-			t.Errorf("detail %q", res.Decisions[1].Detail)
+		if d := res.Decisions[1].Detail; d != "Re-encoded from shift_jis to UTF-8. 2 cells that a spreadsheet would run as formulas were neutralised (an apostrophe put before each)." {
+			t.Errorf("detail %q", d)
 		}
-		if top, _ := parseOutput(res.Message); !strings.Contains(top.text, "処理内容 / what was done: re-encoded from shift_jis") {
-			t.Errorf("the notice does not say what was done:\n%s", top.text)
+		top, _ := parseOutput(res.Message)
+		for _, want := range []string{
+			"\n    文字コードを shift_jis から UTF-8 に変換しました。\n    表計算ソフトで数式として実行されるセル 2 個を、先頭に ' を付けて文字として扱うようにしました。\n",
+			"\n    Re-encoded from shift_jis to UTF-8.\n    2 cells that a spreadsheet would run as formulas were neutralised",
+			"・list.csv（CSV、93 B）→ 無害化して添付 / disarmed and attached\n",
+		} {
+			if !strings.Contains(top.text, want) {
+				t.Errorf("the notice does not say %q:\n%s", want, top.text)
+			}
 		}
 	})
 }
@@ -131,8 +138,10 @@ rules:
 	}{
 		{"exe named pdf", "application/pdf", "invoice.pdf", pe, policy.ReasonDangerousType, "builtin-dangerous-type"},
 		{"batch by name", "text/plain", "run.bat", []byte("echo hi\r\n"), policy.ReasonDangerousType, "builtin-dangerous-type"},
-		{"html attachment", "text/html", "page.html", []byte("<html><body>x</body></html>"), policy.ReasonDangerousType, "builtin-dangerous-type"},
-		{"unknown bytes", "application/octet-stream", "data.bin", []byte{0, 1, 2, 3, 0xff, 0xfe}, policy.ReasonDangerousType, "builtin-dangerous-type"},
+		{"html attachment", "text/html", "page.html", []byte("<html><body>x</body></html>"), policy.ReasonUnsupportedType, "builtin-unsupported"},
+		{"unknown bytes", "application/octet-stream", "data.bin", []byte{0, 1, 2, 3, 0xff, 0xfe}, policy.ReasonUnsupportedType, "builtin-unsupported"},
+		{"7z archive", "application/x-7z-compressed", "a.7z", []byte("7z\xbc\xaf\x27\x1c\x00\x04rest-of-archive"), policy.ReasonUnsupportedType, "builtin-unsupported"},
+		{"unknown bytes named exe", "application/octet-stream", "data.exe", []byte{0, 1, 2, 3, 0xff, 0xfe}, policy.ReasonDangerousType, "builtin-dangerous-type"},
 		{"encrypted zip (PPAP)", "application/zip", "見積.zip", zipBytes(t, true, "a.pdf", "x"), policy.ReasonEncryptedArchive, "builtin-encrypted"},
 		{"pdf zip polyglot", "application/pdf", "a.pdf", append([]byte("%PDF-1.4\n"), zipBytes(t, false, "a.exe", "MZ")...), policy.ReasonPolyglot, "builtin-type-check"},
 		{"text named pdf", "application/pdf", "a.pdf", []byte("just text\n"), policy.ReasonTypeMismatch, "builtin-type-check"},

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/html/charset"
 
 	"mugai/policy"
+	"mugai/sanitize/format"
 	"mugai/sanitize/text"
 )
 
@@ -298,4 +299,71 @@ func pluralDetail(n int, one, many string) string {
 		return "1 " + one
 	}
 	return itoa(n) + " " + many
+}
+
+// alternativeNote says what became of a version of the body that was not
+// used: which version was used instead, and what this one was ("HTML 版を
+// 使用し、テキスト版は省略しました"), from the parts themselves.
+func alternativeNote(root, leaf *node) format.Note {
+	dropJA, dropEN := versionName(leaf)
+	used := chosenVersion(root, leaf)
+	if used == nil {
+		return format.Note{JA: "本文の別の形式（" + dropJA + "）は省略しました。",
+			EN: "Another version of the body (the " + dropEN + ") was left out."}
+	}
+	useJA, useEN := versionName(used)
+	return format.Note{JA: useJA + "を使用し、" + dropJA + "は省略しました。",
+		EN: "The " + useEN + " was used; the " + dropEN + " was left out."}
+}
+
+// versionName names a version of the body for staff.
+func versionName(n *node) (ja, en string) {
+	switch n.declared {
+	case "text/plain":
+		return "テキスト版", "text version"
+	case "text/html":
+		return "HTML 版", "HTML version"
+	case "text/enriched", "text/richtext", "text/rtf", "application/rtf":
+		return "リッチテキスト版", "rich text version"
+	}
+	k := kindOf(n.declared)
+	return k.ja + "の部分", k.en + " part"
+}
+
+// chosenVersion returns the leaf used as the body in the innermost
+// multipart/alternative holding leaf, or nil.
+func chosenVersion(root, leaf *node) *node {
+	var chain []*node // root … leaf's parent
+	var find func(n *node) bool
+	find = func(n *node) bool {
+		if n == leaf {
+			return true
+		}
+		if !n.isMultipart() {
+			return false
+		}
+		chain = append(chain, n)
+		for _, c := range n.children {
+			if find(c) {
+				return true
+			}
+		}
+		chain = chain[:len(chain)-1]
+		return false
+	}
+	if !find(root) {
+		return nil
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].declared != "multipart/alternative" {
+			continue
+		}
+		for _, l := range chain[i].leaves() {
+			if l.role == policy.RoleBody {
+				return l
+			}
+		}
+		return nil
+	}
+	return nil
 }

@@ -51,7 +51,7 @@ func TestRenamedTextSaysSo(t *testing.T) {
 		t.Errorf("decision %+v", d)
 	}
 	out, _ := parseOutput(res.Message)
-	if !strings.Contains(out.text, "添付名 / attached as: query.iqy.txt") || !strings.Contains(out.text, "not for the name it came with") {
+	if !strings.Contains(out.text, "添付名: query.iqy.txt（ファイルの種類は名前ではなく内容から判定し") || !strings.Contains(out.text, "not for the name it came with") {
 		t.Errorf("notice does not say the file was renamed:\n%s", out.text)
 	}
 	// Kept under its own name: nothing to say.

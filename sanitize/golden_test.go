@@ -76,12 +76,12 @@ func TestGolden(t *testing.T) {
 			reasons:  []policy.Reason{policy.ReasonHTMLConverted, policy.ReasonHiddenText}},
 		// multipart/alternative: text/plain wins, HTML dropped
 		{name: "02-alternative", subject: "Re: meeting", from: `Sato <sato@example.co.jp>`,
-			contains: []string{"会議は木曜日です。\nSee you on Thursday.", "HTML 本文 / HTML body → 削除 / removed"},
+			contains: []string{"会議は木曜日です。\nSee you on Thursday.", "・テキスト版を使用し、HTML 版は省略しました。\n    The text version was used; the HTML version was left out.\n    （規則 rule: alternative-drop"},
 			absent:   []string{"<b>", "<p>"},
 			reasons:  []policy.Reason{policy.ReasonBodyText, policy.ReasonAlternativeUnused}},
 		// attachments: both stripped, named in the notice
 		{name: "03-attachments", subject: "Invoice", from: `<vendor@example.net>`,
-			contains: []string{"Please find the invoice attached.", "・請求書.pdf（application/pdf", "・invoice.pdf.exe（application/octet-stream", "rule: builtin-sanitize-failed", "rule: builtin-dangerous-type"},
+			contains: []string{"Please find the invoice attached.", "・請求書.pdf（PDF、91 B）→ 削除 / removed", "・invoice.pdf.exe（実行ファイル等の名前 / named as a program、86 B）", "rule: builtin-sanitize-failed", "rule: builtin-dangerous-type"},
 			absent:   []string{"JVBERi", "payload-bytes-EXE", "app.alert", "TVqQ"},
 			// the "PDF" is a fake pdfium cannot open: flattening fails closed
 			reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonSanitizeFailed, policy.ReasonDangerousType}},

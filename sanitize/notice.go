@@ -9,6 +9,7 @@ import (
 
 	"mugai/policy"
 	"mugai/sanitize/detect"
+	"mugai/sanitize/format"
 	"mugai/sanitize/text"
 )
 
@@ -16,56 +17,90 @@ import (
 type noticeItem struct {
 	decision  policy.Decision
 	rule      policy.Rule
-	display   string // name to show instead of the filename (archive members)
-	auditOnly bool   // recorded, but listed in a nested message's own notice
+	notes     []format.Note // what was done, for staff (the decision's detail is for the audit)
+	display   string        // name to show instead of the filename (archive members)
+	auditOnly bool          // recorded, but listed in a nested message's own notice
 }
 
 const noticeRule = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━"
 
-// composeText puts the notice (Japanese first, English beside it) above
+// noticeWriter writes the notice's lines: Japanese first, the English
+// after it when the policy's notice_languages has it.
+type noticeWriter struct {
+	b  *strings.Builder
+	en bool
+}
+
+// pair writes a Japanese line and, when English is on, its English one.
+func (w noticeWriter) pair(ja, en string) {
+	w.b.WriteString(ja + "\n")
+	if w.en && en != "" {
+		w.b.WriteString(en + "\n")
+	}
+}
+
+// line is "ja en" on one line (a short heading or statement), or ja
+// alone.
+func (w noticeWriter) line(ja, en string) string {
+	if w.en {
+		return ja + " " + en
+	}
+	return ja
+}
+
+// both is "ja / en", or ja alone (also when both say the same).
+func (w noticeWriter) both(ja, en string) string {
+	if w.en && ja != en {
+		return ja + " / " + en
+	}
+	return ja
+}
+
+// composeText puts the notice (Japanese first, English after it) above
 // the body text, or below it when the policy says so.
 func composeText(opts policy.Body, env Envelope, items []noticeItem, body string, hasBody bool) string {
 	var b strings.Builder
+	w := noticeWriter{b: &b, en: opts.NoticeEN()}
 	if opts.Notice == policy.NoticeBottom && body != "" {
 		b.WriteString(body + "\n\n")
 	}
 	b.WriteString(noticeRule + "\n")
-	b.WriteString("【無害化処理のお知らせ】 Sanitization notice\n")
+	b.WriteString(w.line("【無害化処理のお知らせ】", "Sanitization notice") + "\n")
+	writeLosses(w, items)
 	if t := opts.NoticeText; t.JA != "" {
-		b.WriteString(strings.TrimRight(t.JA, "\n") + "\n")
-		b.WriteString(strings.TrimRight(t.EN, "\n") + "\n")
+		w.pair(strings.TrimRight(t.JA, "\n"), strings.TrimRight(t.EN, "\n"))
 	} else {
 		b.WriteString("このメールはインターネットから届いたため、市の情報セキュリティポリシー（無害化通信）に基づき、\n")
-		b.WriteString("本文をテキストに変換し、添付ファイル等を処理してから配送しました。\n")
-		b.WriteString("This mail came from the Internet. Under the city's security policy (sanitized\n")
-		b.WriteString("communication) its body was converted to plain text and its attachments were\n")
-		b.WriteString("processed before delivery.\n")
+		w.pair("本文をテキストに変換し、添付ファイル等を処理してから配送しました。",
+			"This mail came from the Internet. Under the city's security policy (sanitized\n"+
+				"communication) its body was converted to plain text and its attachments were\n"+
+				"processed before delivery.")
 	}
 	if len(items) == 0 {
-		b.WriteString("\n変更・削除した部分はありません。 Nothing was changed or removed.\n")
+		b.WriteString("\n" + w.line("変更・削除した部分はありません。", "Nothing was changed or removed.") + "\n")
 	} else {
-		b.WriteString("\n処理した部分 / Parts changed or removed:\n")
+		b.WriteString("\n" + w.both("処理した部分", "Parts changed or removed") + ":\n")
 		for _, it := range items {
-			writeItem(&b, it)
+			it.write(w)
 		}
 	}
 	if !hasBody {
-		b.WriteString("\n本文として表示できる部分がありませんでした。 The mail had no body text that could be shown.\n")
+		b.WriteString("\n" + w.line("本文として表示できる部分がありませんでした。", "The mail had no body text that could be shown.") + "\n")
 	}
 	if env.ID != "" && !env.Nested {
-		b.WriteString("\n原本保管番号 / Original kept as: " + env.ID + "\n")
+		b.WriteString("\n" + w.both("原本保管番号", "Original kept as") + ": " + env.ID + "\n")
 		if env.Portal != "" && len(items) > 0 {
 			// Ours, not the sender's: the one link of the body left live.
-			b.WriteString("原本や削除された添付ファイルが必要な場合は、次のページから申請できます（原本の保管期間中有効）。\n")
-			b.WriteString("To ask for the original or a removed attachment, open this page (valid while the original is kept):\n")
+			w.pair("原本や削除された添付ファイルが必要な場合は、次のページから申請できます（原本の保管期間中有効）。",
+				"To ask for the original or a removed attachment, open this page (valid while the original is kept):")
 			if hasEncryptedArchive(items) {
-				b.WriteString("パスワード付き ZIP は、このページでパスワードを入力すると、中のファイルを無害化して受け取れます。\n")
-				b.WriteString("A password-protected ZIP can be opened there with its password: its files are sanitized and mailed to you.\n")
+				w.pair("パスワード付き ZIP は、このページでパスワードを入力すると、中のファイルを無害化して受け取れます。",
+					"A password-protected ZIP can be opened there with its password: its files are sanitized and mailed to you.")
 			}
 			b.WriteString(env.Portal + "\n")
 		} else {
-			b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
-			b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+			w.pair("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。",
+				"If you need the original, ask the mail administrator and quote this number.")
 		}
 	}
 	b.WriteString(noticeRule + "\n")
@@ -73,6 +108,19 @@ func composeText(opts policy.Body, env Envelope, items []noticeItem, body string
 		b.WriteString("\n" + body + "\n")
 	}
 	return b.String()
+}
+
+// writeLosses puts what staff do not get at all (pages left out by the
+// page limit) at the top of the notice, where it cannot be missed.
+func writeLosses(w noticeWriter, items []noticeItem) {
+	for _, it := range items {
+		for _, n := range it.notes {
+			if n.Loss {
+				name := it.name(w)
+				w.pair("⚠ "+name+": "+n.JA, "⚠ "+name+": "+n.EN)
+			}
+		}
+	}
 }
 
 // hasEncryptedArchive: an item is a top-level ZIP removed because it is
@@ -86,70 +134,143 @@ func hasEncryptedArchive(items []noticeItem) bool {
 	return false
 }
 
+// writeItem writes one item in both languages (an unlocked archive's
+// notice).
 func writeItem(b *strings.Builder, it noticeItem) {
-	d := it.decision
-	name := d.Filename
+	it.write(noticeWriter{b: b, en: true})
+}
+
+// name is what the item calls its part: the filename, the archive
+// member's name, or what the part is; safe to show.
+func (it noticeItem) name(w noticeWriter) string {
+	name := it.decision.Filename
 	if it.display != "" {
 		name = it.display
 	}
 	if name == "" {
-		name = partLabel(d)
+		ja, en := partLabel(it.decision)
+		return w.both(ja, en)
 	}
 	// Everything below that comes from the mail is made safe to show:
 	// one line, no invisible characters, no live links, bounded.
-	name = noticeSafe(name)
-	d.Detail = noticeSafe(d.Detail)
-	d.DeclaredType = noticeSafe(d.DeclaredType)
-	d.Path = noticeSafe(d.Path)
+	return noticeSafe(name)
+}
+
+// footnote is the rule and clause that decided, and (withPath) the
+// part's path:
+// at the end of the item, out of the way.
+func (it noticeItem) footnote(w noticeWriter, withPath bool) string {
+	d := it.decision
+	if !withPath {
+		d.Path = "" // the body, a finding in it: its path says nothing to staff
+	}
+	if w.en {
+		s := "（規則 rule: " + it.rule.ID + "、条項 clause: " + it.rule.Clause
+		if d.Path != "" {
+			s += "、部分 part: " + noticeSafe(d.Path)
+		}
+		return s + "）"
+	}
+	s := "（規則: " + it.rule.ID + "、条項: " + it.rule.Clause
+	if d.Path != "" {
+		s += "、部分: " + noticeSafe(d.Path)
+	}
+	return s + "）"
+}
+
+func (it noticeItem) write(w noticeWriter) {
+	d := it.decision
+	b := w.b
 	ja, en := d.Action.Label()
 	switch {
 	case d.Reason == policy.ReasonHiddenText || d.Reason == policy.ReasonLinkMismatch || d.Reason == policy.ReasonEmbeddedFile:
 		// Warnings about the body: what was found matters more than the part.
-		fmt.Fprintf(b, "・⚠ %s\n    %s\n", it.rule.Reason.JA, it.rule.Reason.EN)
-		if d.Reason == policy.ReasonLinkMismatch || d.Reason == policy.ReasonEmbeddedFile {
-			fmt.Fprintf(b, "    （%s）\n", d.Detail)
+		b.WriteString("・⚠ " + it.rule.Reason.JA + "\n")
+		if w.en {
+			b.WriteString("    " + it.rule.Reason.EN + "\n")
 		}
-		fmt.Fprintf(b, "    （規則 rule: %s、条項 clause: %s）\n", it.rule.ID, it.rule.Clause)
+		if d.Reason == policy.ReasonLinkMismatch || d.Reason == policy.ReasonEmbeddedFile {
+			b.WriteString("    （" + noticeSafe(d.Detail) + "）\n")
+		}
+		b.WriteString("    " + it.footnote(w, false) + "\n")
 		return
-	case d.Reason == policy.ReasonAlternativeUnused:
-		// Every HTML newsletter has one: one line is enough.
-		fmt.Fprintf(b, "・%s → %s / %s（テキスト版を使用 text version used; rule %s, clause %s）\n", name, ja, en, it.rule.ID, it.rule.Clause)
+	case d.Reason == policy.ReasonAlternativeUnused && len(it.notes) > 0:
+		// Every HTML newsletter has one: what was used and what was not.
+		it.writeNotes(w, "・", "    ")
+		b.WriteString("    " + it.footnote(w, false) + "\n")
 		return
 	case d.Action == policy.ActionTextify:
-		fmt.Fprintf(b, "・%s → %s / %s（rule %s, clause %s）\n", name, ja, en, it.rule.ID, it.rule.Clause)
+		b.WriteString("・" + it.name(w) + " → " + w.both(ja, en) + it.footnote(w, false) + "\n")
 		if d.Reason == policy.ReasonBodyLimit {
-			extraJA, extraEN := bodyLimitText(d.Detail)
-			fmt.Fprintf(b, "    %s\n    %s\n", extraJA, extraEN)
+			w.indented(bodyLimitText(noticeSafe(d.Detail)))
 		} else if d.Reason != policy.ReasonHTMLConverted {
 			extra := d.Reason.Notice()
-			fmt.Fprintf(b, "    %s\n    %s\n", extra.JA, extra.EN)
+			w.indented(extra.JA, extra.EN)
 		}
 		return
 	}
-	kind := d.DeclaredType
-	if kind == "" {
-		kind = noticeSafe(d.DetectedType) // an archive member declares nothing: what it was found to be
+	k := decidedKind(d.DetectedType, d.DeclaredType)
+	if d.Reason == policy.ReasonDangerousType && strings.HasPrefix(d.Detail, "named ") {
+		k = kind{"実行ファイル等の名前", "named as a program"} // whatever the bytes are, the name makes it run
 	}
-	fmt.Fprintf(b, "・%s（%s, %s, 部分 part %s）\n", name, orUnknown(kind), humanSize(d.Size), d.Path)
-	fmt.Fprintf(b, "    → %s / %s\n", ja, en)
-	if extra := d.Reason.Notice(); extra.JA != "" {
-		fmt.Fprintf(b, "    %s\n    %s\n", extra.JA, extra.EN)
+	fmt.Fprintf(b, "・%s（%s、%s）→ %s\n", it.name(w), w.both(k.ja, k.en), humanSize(d.Size), w.both(ja, en))
+	it.writeNotes(w, "    ", "    ")
+	b.WriteString("    " + it.footnote(w, true) + "\n")
+}
+
+// indented writes a pair of lines under an item.
+func (w noticeWriter) indented(ja, en string) {
+	if ja != "" {
+		w.pair("    "+ja, "    "+en)
 	}
-	fmt.Fprintf(b, "    %s\n    %s\n", it.rule.Reason.JA, it.rule.Reason.EN)
-	switch d.Reason {
-	case policy.ReasonDisarmed, policy.ReasonFlattened, policy.ReasonExtracted:
-		// Written by our sanitizers for people (what was removed, pages
-		// dropped); error texts of failed parts stay in the audit log.
-		if d.Detail != "" {
-			fmt.Fprintf(b, "    処理内容 / what was done: %s\n", d.Detail)
+}
+
+// writeNotes writes what the item says about its part, Japanese lines
+// first, English after them: the reason's own words, the rule's reason
+// (when the rule's action is what was done: a rule that asked for more
+// than could be done says nothing true), the sanitizer's notes (⚠ for
+// what was lost), and a name changed to fit the content. first prefixes
+// the first Japanese line, indent the others.
+func (it noticeItem) writeNotes(w noticeWriter, first, indent string) {
+	d := it.decision
+	var ja, en []string
+	add := func(j, e string) {
+		if j != "" {
+			ja, en = append(ja, j), append(en, e)
 		}
 	}
-	if d.Delivered != "" && detect.Ext(d.Delivered) != detect.Ext(path.Base(it.decision.Filename)) {
-		fmt.Fprintf(b, "    添付名 / attached as: %s\n", noticeSafe(d.Delivered))
-		b.WriteString("    ファイルの種類は名前ではなく内容から判定し、その種類の拡張子を付けました。\n")
-		b.WriteString("    The file is named for what it was found to be, not for the name it came with.\n")
+	extra := d.Reason.Notice()
+	add(extra.JA, extra.EN)
+	ruleSays := it.rule.Action == d.Action && d.Reason != policy.ReasonAlternativeUnused &&
+		!(it.rule.ID == policy.RuleEncrypted.ID && extra.JA != "") // a PPAP ZIP: said once, by its reason
+	if ruleSays {
+		add(it.rule.Reason.JA, it.rule.Reason.EN)
 	}
-	fmt.Fprintf(b, "    （規則 rule: %s、条項 clause: %s）\n", it.rule.ID, it.rule.Clause)
+	for _, n := range it.notes {
+		if n.Loss {
+			add("⚠ "+n.JA, "⚠ "+n.EN)
+		} else {
+			add(n.JA, n.EN)
+		}
+	}
+	if d.Delivered != "" && detect.Ext(d.Delivered) != detect.Ext(path.Base(d.Filename)) {
+		as := noticeSafe(d.Delivered)
+		add("添付名: "+as+"（ファイルの種類は名前ではなく内容から判定し、その種類の拡張子を付けました）",
+			"Attached as: "+as+" (named for what the file was found to be, not for the name it came with)")
+	}
+	for i, l := range ja {
+		p := indent
+		if i == 0 {
+			p = first
+		}
+		w.b.WriteString(p + l + "\n")
+	}
+	if !w.en {
+		return
+	}
+	for _, l := range en {
+		w.b.WriteString(indent + l + "\n")
+	}
 }
 
 // noticeMaxRunes bounds every string from the mail shown in the notice.
@@ -209,25 +330,18 @@ func bodyLimitText(detail string) (ja, en string) {
 }
 
 // partLabel names a part that has no filename.
-func partLabel(d policy.Decision) string {
+func partLabel(d policy.Decision) (ja, en string) {
 	switch {
 	case d.Reason == policy.ReasonTNEFBody:
-		return "winmail.dat"
+		return "winmail.dat", "winmail.dat"
 	case d.DeclaredType == "text/html":
-		return "HTML 本文 / HTML body"
+		return "HTML 本文", "HTML body"
 	case strings.HasPrefix(d.DeclaredType, "text/"):
-		return "テキスト部分 / text part"
+		return "テキスト部分", "text part"
 	case d.DeclaredType == "message/rfc822":
-		return "転送・添付されたメール / attached message"
+		return "転送・添付されたメール", "attached message"
 	}
-	return "名前のない部分 / unnamed part"
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "種類不明 unknown type"
-	}
-	return s
+	return "名前のない部分", "unnamed part"
 }
 
 func humanSize(n int64) string {

@@ -152,7 +152,7 @@ func TestNoticeMemberKind(t *testing.T) {
 	d := policy.Decision{Path: "2/1", Filename: "見積.pdf", DetectedType: "application/pdf", Size: 2048,
 		Action: policy.ActionFlatten, Reason: policy.ReasonFlattened}
 	out := composeText(policy.Body{}, Envelope{ID: "x"}, []noticeItem{{decision: d, display: "a.zip › 見積.pdf"}}, "", true)
-	if !strings.Contains(out, "・a.zip › 見積.pdf（application/pdf, 2.0 KB, 部分 part 2/1）") || strings.Contains(out, "種類不明") {
+	if !strings.Contains(out, "・a.zip › 見積.pdf（PDF、2.0 KB）→ 画像化して添付 / flattened to images\n") || !strings.Contains(out, "部分 part: 2/1）") {
 		t.Errorf("member kind:\n%s", out)
 	}
 }

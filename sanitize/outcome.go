@@ -1,6 +1,11 @@
 package sanitize
 
-import "mugai/policy"
+import (
+	"strings"
+
+	"mugai/policy"
+	"mugai/sanitize/format"
+)
 
 // outcome is what deciding one part gives: its decision, the rule that
 // decided it (the notice quotes it), the file to attach if any, and the
@@ -12,6 +17,31 @@ type outcome struct {
 	rule     policy.Rule
 	att      *attachment
 	inner    []noticeItem
+	// notes say what was done to the part, in the notice's words
+	// (Japanese and English); the decision's detail holds the English.
+	notes []format.Note
+}
+
+// item is the notice's entry for the part itself.
+func (o outcome) item() noticeItem {
+	return noticeItem{decision: o.decision, rule: o.rule, notes: o.notes}
+}
+
+// noting returns o with notes for the notice, their English appended to
+// the decision's detail (the audit record's words).
+func (o outcome) noting(notes ...format.Note) outcome {
+	o.notes = append(o.notes, notes...)
+	for _, n := range notes {
+		switch d := o.decision.Detail; {
+		case d == "":
+			o.decision.Detail = n.EN
+		case strings.HasSuffix(d, "."):
+			o.decision.Detail = d + " " + n.EN
+		default:
+			o.decision.Detail = d + "; " + n.EN
+		}
+	}
+	return o
 }
 
 // decided is the constructor of every outcome: the part's decision so far

@@ -255,7 +255,7 @@ func (m *rebuilt) add(o outcome, text string, isText bool) {
 	}
 	m.decisions = append(m.decisions, o.decision)
 	if o.decision.Reason != policy.ReasonBodyText {
-		m.items = append(m.items, noticeItem{decision: o.decision, rule: o.rule})
+		m.items = append(m.items, o.item())
 	}
 	for _, f := range o.inner {
 		m.decisions = append(m.decisions, f.decision)
@@ -284,7 +284,11 @@ func (rb *Rebuilder) decideLeaf(st *state, env Envelope, root, leaf *node, prefi
 	case leaf.role == policy.RoleAttachment:
 		return rb.decideLeafAttachment(st, leaf, found, prefix)
 	}
-	return rb.decideBody(st, leaf, found)
+	o, text, isText = rb.decideBody(st, leaf, found)
+	if leaf.role == policy.RoleAlternative && o.decision.Reason == policy.ReasonAlternativeUnused {
+		o = o.noting(alternativeNote(root, leaf)) // which version was used, which left out
+	}
+	return o, text, isText
 }
 
 // decideLeafAttachment decides an attachment of the message. Text the

@@ -145,7 +145,7 @@ func TestUnlockVectors(t *testing.T) {
 		}
 		for _, s := range []string{"原本 20261126T000000-0123456789ab に添付されていたパスワード付き ZIP ファイル「資料.zip」の中身です",
 			"password-protected ZIP file \"資料.zip\"\nof original 20261126T000000-0123456789ab", "opened with the password the recipient entered",
-			"・資料.zip › 報告書.txt（text/csv", "・資料.zip › hello.txt（text/plain", "部分 part 3/1）", "原本保管番号 / Original kept as: 20261126T000000-0123456789ab"} {
+			"・資料.zip › 報告書.txt（CSV、", "・資料.zip › hello.txt（テキスト / text、", "部分 part: 3/1）", "原本保管番号 / Original kept as: 20261126T000000-0123456789ab"} {
 			if !strings.Contains(u.text, s) {
 				t.Errorf("%s: the notice lacks %q:\n%s", tc.vector, s, u.text)
 			}
@@ -225,7 +225,7 @@ func TestUnlockHostileMembers(t *testing.T) {
 		t.Errorf("attachments %v", keys(u.files))
 	}
 	for _, s := range []string{"・資料.zip › setup.exe", policy.RuleDangerous.Reason.JA, policy.RuleDangerous.Reason.EN,
-		"・資料.zip › locked.zip", policy.RuleEncrypted.Reason.JA, "→ 削除 / removed"} {
+		"・資料.zip › locked.zip", policy.ReasonEncryptedArchive.Notice().JA, "→ 削除 / removed"} {
 		if !strings.Contains(u.text, s) {
 			t.Errorf("the notice lacks %q:\n%s", s, u.text)
 		}

@@ -90,7 +90,7 @@ var structureCases = []struct {
 	{name: "name and filename disagree", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/plain; name=setup.exe\nContent-Disposition: attachment; filename=readme.txt\n\nATTACHED-PAYLOAD\n--b--\n"),
 		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
 	{name: "html attachment is not the body", msg: crlf("From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: text/html\nContent-Disposition: attachment; filename=page.html\n\n<p>ATTACHED-PAYLOAD</p>\n--b--\n"),
-		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonDangerousType}, body: "body"},
+		reasons: []policy.Reason{policy.ReasonBodyText, policy.ReasonUnsupportedType}, body: "body"},
 }
 
 func TestStructureCases(t *testing.T) {

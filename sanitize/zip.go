@@ -92,7 +92,9 @@ func (rb *Rebuilder) decideMembers(st *state, f file, msgID string, members []ar
 		if st.abort != nil {
 			return nil, nil, false
 		}
-		items = append(items, noticeItem{decision: o.decision, rule: o.rule, display: displayName(f.filename) + " › " + name})
+		it := o.item()
+		it.display = displayName(f.filename) + " › " + name
+		items = append(items, it)
 		items = append(items, o.inner...)
 		if o.att != nil {
 			newName := o.att.name

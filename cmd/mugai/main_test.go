@@ -72,6 +72,18 @@ func TestPolicyCheck(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "attachment-strip") || !strings.Contains(out, "builtin-default") || !strings.Contains(out, "6(3)②") {
 		t.Errorf("embedded policy: exit %d\n%s", code, out)
 	}
+	if !strings.Contains(out, " notice_languages=ja,en\n") || !strings.Contains(out, "builtin-unsupported") {
+		t.Errorf("embedded policy: no notice languages or builtin-unsupported:\n%s", out)
+	}
+	jaOnly := filepath.Join(t.TempDir(), "ja.yaml")
+	os.WriteFile(jaOnly, []byte("body:\n  notice_languages: [ja]\nrules:\n  - id: x\n    clause: \"2(13)\"\n    match: {role: attachment}\n    action: strip\n    reason: {ja: a, en: b}\n"), 0o644)
+	if code, out, stderr := runCLI(t, "policy", "check", jaOnly); code != 0 || !strings.Contains(out, " notice_languages=ja\n") {
+		t.Errorf("notice_languages [ja]: exit %d\n%s%s", code, out, stderr)
+	}
+	os.WriteFile(jaOnly, []byte("body:\n  prefer: plain\n  notice_languages: [en]\nrules:\n  - id: x\n    clause: \"2(13)\"\n    match: {role: attachment}\n    action: strip\n    reason: {ja: a, en: b}\n"), 0o644)
+	if code, _, stderr := runCLI(t, "policy", "check", jaOnly); code != 1 || !strings.Contains(stderr, jaOnly+":3: body.notice_languages: [\"en\"] is not [ja, en] or [ja]") {
+		t.Errorf("notice_languages [en]: exit %d\n%s", code, stderr)
+	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("rules:\n  - id: x\n    clause: \"99\"\n    action: strip\n    reason: {ja: a, en: b}\n    extra: 1\n"), 0o644)
 	code, _, stderr := runCLI(t, "policy", "check", bad)
@@ -145,6 +157,7 @@ func TestPolicyExplain(t *testing.T) {
 		"6(3)② LGWAN 接続系の通信経路の分割",            // the clause title...
 		"両システム間で通信する場合には、無害化通信を実施する",         // ...and its text
 		"built-in builtin-encrypted — strip",
+		"built-in builtin-unsupported — strip",
 		"release: never (staff cannot ask for the original; only mugai originals release)",
 		"release: approval (staff may ask for the original; an approver decides)",
 	} {

@@ -70,9 +70,10 @@ func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "policy %q from %s (sha256 %s)\n", pol.Name, pol.Source, pol.SHA256)
 	fmt.Fprintf(stdout, "The first rule that matches a part decides. Built-in rules decide before the policy's rules for\n"+
-		"broken structure, files written into a body, and files that can never be made harmless; encrypted and\n"+
-		"disguised files and polyglots too, unless a rule names that flag; a sanitizer that fails removes its part;\n"+
-		"builtin-default removes what no rule matches.\n")
+		"broken structure, files written into a body, programs (never made harmless) and files mugai cannot\n"+
+		"rebuild (unknown content, archives it cannot open, HTML); encrypted and disguised files and polyglots\n"+
+		"too, unless a rule names that flag; a sanitizer that fails removes its part; builtin-default removes\n"+
+		"what no rule matches.\n")
 	show := func(label string, r policy.Rule) {
 		fmt.Fprintf(stdout, "\n%s %s — %s\n", label, r.ID, r.Action)
 		if label != "built-in" {
@@ -135,8 +136,9 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "policy %q from %s: valid, sha256 %s\n", pol.Name, pol.Source, pol.SHA256)
-	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s notice=%s subject_tag=%q custom_notice_text=%v\n",
-		pol.Body.Prefer, pol.Body.Links, pol.Body.Charset, pol.Body.Notice, pol.Body.SubjectTag, pol.Body.NoticeText.JA != "")
+	fmt.Fprintf(stdout, "body: prefer=%s links=%s charset=%s notice=%s subject_tag=%q custom_notice_text=%v notice_languages=%s\n",
+		pol.Body.Prefer, pol.Body.Links, pol.Body.Charset, pol.Body.Notice, pol.Body.SubjectTag, pol.Body.NoticeText.JA != "",
+		strings.Join(pol.Body.NoticeLanguages, ","))
 	if a := pol.Authentication; len(a.AuthservIDs) > 0 {
 		fmt.Fprintf(stdout, "authentication: trusted authserv-ids %s, at most %d Received above\n", strings.Join(a.AuthservIDs, ", "), a.ReceivedAbove)
 	}

@@ -50,9 +50,6 @@ type Options struct {
 type Verdict struct {
 	Type     string // media type of the output
 	Filename string // name to attach the output under ("" = the original name)
-	// Removed is what was taken out, in plain English words.
-	// Deprecated: being replaced by Notes (issue 15); a sanitizer sets one.
-	Removed []string
 	// Notes say what was done, for the notice (Japanese first, English
 	// beside it) and the audit record (English).
 	Notes []Note
@@ -71,6 +68,25 @@ type Note struct {
 	// because of the page limit): the notice puts it in a ⚠ line at its
 	// top, where it cannot be missed.
 	Loss bool
+}
+
+// EN is the English of the notes, joined by "; ": the detail of the
+// part's audit record.
+func (v Verdict) EN() string {
+	s := make([]string, len(v.Notes))
+	for i, n := range v.Notes {
+		s[i] = n.EN
+	}
+	return strings.Join(s, "; ")
+}
+
+// Count is n with the English noun in the singular or the plural:
+// "1 cell", "2 cells".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Sanitizer rebuilds one file format.

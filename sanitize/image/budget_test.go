@@ -141,8 +141,8 @@ func TestGIFManyFrames(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != side || img.Bounds().Dy() != side {
 		t.Fatalf("output %v %v", img, err)
 	}
-	if got := v.Removed[len(v.Removed)-1]; got != "animation (first frame kept)" {
-		t.Errorf("removed %q", v.Removed)
+	if got := v.Notes[len(v.Notes)-1]; got.EN != "Only the first frame of the animation was kept." || got.Loss {
+		t.Errorf("notes %+v", v.Notes)
 	}
 }
 

@@ -104,20 +104,23 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if err != nil {
 		return format.Verdict{}, err
 	}
-	removed := []string{"metadata (EXIF/GPS, comments, profiles) and any data after the image"}
+	notes := []format.Note{{JA: "撮影情報（EXIF・位置情報）・コメント・カラープロファイルと、画像の後ろに付いたデータを取り除きました。",
+		EN: "Metadata (EXIF and location data, comments, colour profiles) and any data after the image were removed."}}
 	if o > 1 { // JPEG only
 		if img, err = upright(ctx, p.Budget, img, cfg, data, o); err != nil {
 			return format.Verdict{}, err
 		}
-		removed = append(removed, "EXIF orientation applied to the pixels")
+		notes = append(notes, format.Note{JA: "撮影時の向き（EXIF）に合わせて画像を回転しました。",
+			EN: "The image was turned the way its EXIF orientation said."})
 	}
 	if kind == "gif" && bytes.Count(data, []byte{0x00, 0x21, 0xF9, 0x04}) > 1 {
-		removed = append(removed, "animation (first frame kept)")
+		notes = append(notes, format.Note{JA: "アニメーションは最初のコマだけを残しました。",
+			EN: "Only the first frame of the animation was kept."})
 	}
 	if err := ctx.Err(); err != nil {
 		return format.Verdict{}, err
 	}
-	return d.encode(ctx, p.Filename, kind, img, removed, out)
+	return d.encode(ctx, p.Filename, kind, img, notes, out)
 }
 
 // checkDeclared refuses an image whose declared size is over MaxPixels or
@@ -185,8 +188,8 @@ func upright(ctx context.Context, budget *format.Budget, img image.Image, cfg im
 
 // encode writes img as JPEG if it was one, as PNG otherwise (then a file
 // named other than .png is renamed).
-func (d *Disarmer) encode(ctx context.Context, name, kind string, img image.Image, removed []string, out io.Writer) (format.Verdict, error) {
-	v := format.Verdict{Removed: removed}
+func (d *Disarmer) encode(ctx context.Context, name, kind string, img image.Image, notes []format.Note, out io.Writer) (format.Verdict, error) {
+	v := format.Verdict{Notes: notes}
 	cw := ctxWriter{ctx, out}
 	if kind == "jpeg" {
 		q := d.JPEGQuality

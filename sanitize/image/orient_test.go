@@ -88,8 +88,8 @@ func TestOrientationAll(t *testing.T) {
 		if got := corners(m); got != uprightCorners[o] {
 			t.Errorf("orientation %d: corners %s, want %s", o, got, uprightCorners[o])
 		}
-		if applied := len(v.Removed) == 2; applied != (o > 1) {
-			t.Errorf("orientation %d: removed %q", o, v.Removed)
+		if applied := len(v.Notes) == 2; applied != (o > 1) {
+			t.Errorf("orientation %d: notes %+v", o, v.Notes)
 		}
 		if exifOrientation(out) != 0 {
 			t.Errorf("orientation %d: the tag survived", o)

@@ -237,7 +237,7 @@ type fieldCase struct {
 	parts   map[string]string // more parts
 	rels    string
 	ct      string
-	removed string   // in Verdict.Removed
+	removed string   // in the verdict's English notes
 	gone    []string // not in any output part
 	kept    []string // still in the named (or document) part
 	in      string   // the part kept is checked in
@@ -280,11 +280,11 @@ func fieldCases() []fieldCase {
 		{name: "HYPERLINK to the web goes like a web link; a bookmark jump stays", body: para(fld("市", `HYPERLINK "https://city.example.lg.jp/"`)) + para(fld("目次へ", `HYPERLINK \l "_Toc1" \h`)),
 			removed: whatWebLink + " (1)", gone: []string{"city.example"}, kept: []string{`HYPERLINK \l "_Toc1" \h`, "目次へ"}},
 		{name: "safe fields are left alone", body: para(fld("1", " PAGE ")) + para(fld("目次", `TOC \o "1-3" \h \z \u`)) + para(`<w:fldSimple w:instr=" NUMPAGES "><w:r><w:t>3</w:t></w:r></w:fldSimple>`) + para(fld("6", "= 2 * 3")),
-			removed: "nothing active", kept: []string{" PAGE ", `TOC \o "1-3"`, `<w:fldSimple w:instr=" NUMPAGES ">`, "= 2 * 3"}},
+			removed: "Nothing active", kept: []string{" PAGE ", `TOC \o "1-3"`, `<w:fldSimple w:instr=" NUMPAGES ">`, "= 2 * 3"}},
 		{name: "a PAGE field in a text box of a footer stays", body: para(`<w:r><w:t>a</w:t></w:r>`) + `<w:sectPr><w:footerReference w:type="default" r:id="rIdH"/></w:sectPr>`,
 			parts: map[string]string{"word/footer1.xml": part("ftr", para(`<w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml"><v:textbox><w:txbxContent>`+para(fld("1", "PAGE"))+`</w:txbxContent></v:textbox></v:shape></w:pict></w:r>`))},
 			rels:  relEl("rIdH", "footer", "footer1.xml"), ct: `<Override PartName="/word/footer1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/>`,
-			removed: "nothing active", kept: []string{"PAGE", "fldChar"}, in: "word/footer1.xml"},
+			removed: "Nothing active", kept: []string{"PAGE", "fldChar"}, in: "word/footer1.xml"},
 		{name: "a field across paragraphs", body: `<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>INCLUDETEXT "\\\\h\\s\\a.docx"</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>一</w:t></w:r></w:p><w:p><w:r><w:t>二</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`,
 			removed: whatInclude + " (1)", gone: []string{"fldChar", "INCLUDETEXT"}, kept: []string{"<w:t>一</w:t></w:r></w:p><w:p><w:r><w:t>二</w:t>"}},
 		{name: "an unended field", body: para(`<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>PAGE</w:instrText></w:r>`) + para(`<w:r><w:instrText> DDEAUTO x y</w:instrText></w:r>`),
@@ -329,7 +329,7 @@ func TestDisarmFields(t *testing.T) {
 					t.Errorf("%s lost %q:\n%s", in, k, parts[in])
 				}
 			}
-			if got := strings.Join(v.Removed, "; "); c.removed != "" && !strings.Contains(got, c.removed) {
+			if got := v.EN(); c.removed != "" && !strings.Contains(got, c.removed) {
 				t.Errorf("removed %q, want %q", got, c.removed)
 			}
 		})
@@ -362,7 +362,7 @@ func TestDisarmAltChunk(t *testing.T) {
 	if strings.Contains(parts["word/_rels/document.xml.rels"], "aFChunk") {
 		t.Error("aFChunk relationship survived")
 	}
-	if got := strings.Join(v.Removed, "; "); !strings.Contains(got, whatAltChunk+" (2)") {
+	if got := v.EN(); !strings.Contains(got, whatAltChunk+" (2)") {
 		t.Errorf("removed %q", got)
 	}
 }
@@ -455,7 +455,7 @@ func TestDisarmSpreadsheetData(t *testing.T) {
 	if ct := parts["[Content_Types].xml"]; strings.Contains(ct, "connections") || strings.Contains(ct, "queryTable") || strings.Contains(ct, "model") || strings.Contains(ct, "itemProps") {
 		t.Errorf("content types: %s", ct)
 	}
-	got := strings.Join(v.Removed, "; ")
+	got := v.EN()
 	for _, want := range []string{whatData, whatPowerQuery, whatFormula + " (2)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("removed %q lacks %q", got, want)

@@ -45,7 +45,7 @@ func TestFormulasOutsideCells(t *testing.T) {
 			t.Errorf("%q was removed:\n%s", kept, all)
 		}
 	}
-	if got := strings.Join(v.Removed, "; "); !strings.Contains(got, whatFormula) || !strings.Contains(got, whatDDE) {
+	if got := v.EN(); !strings.Contains(got, whatFormula) || !strings.Contains(got, whatDDE) {
 		t.Errorf("removed: %s", got)
 	}
 

@@ -200,7 +200,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 // verdict reports the plain type and what was removed, and renames a
 // macro-enabled file (.docm, .xlsm, .pptm) to its plain extension.
 func verdict(p format.Part, removed map[string]int) format.Verdict {
-	v := format.Verdict{Type: plainType(p.SniffedType), Removed: describe(removed)}
+	v := format.Verdict{Type: plainType(p.SniffedType), Notes: []format.Note{describe(removed)}}
 	if ext := path.Ext(p.Filename); strings.HasSuffix(strings.ToLower(ext), "m") && len(ext) == 5 {
 		v.Filename = strings.TrimSuffix(p.Filename, ext) + ext[:4] + "x"
 	}
@@ -233,16 +233,41 @@ func plainType(t string) string {
 	return t
 }
 
-func describe(removed map[string]int) []string {
-	var out []string
-	for _, what := range []string{"VBA macros", "Excel 4 macro sheets", "ActiveX controls", "embedded objects", "links to other workbooks", "external links and remote templates", whatWebLink, "custom ribbon with macro callbacks", whatDDE,
-		whatInclude, whatOddLink, whatOddField, whatAltChunk, whatData, whatPowerQuery, whatFormula} {
-		if n := removed[what]; n > 0 {
-			out = append(out, fmt.Sprintf("%s (%d)", what, n))
+// removedKinds are the kinds of content the disarm counts, in the order
+// the note names them, with their Japanese names.
+var removedKinds = []struct{ en, ja string }{
+	{"VBA macros", "VBA マクロ"},
+	{"Excel 4 macro sheets", "Excel 4 マクロシート"},
+	{"ActiveX controls", "ActiveX コントロール"},
+	{"embedded objects", "埋め込みオブジェクト"},
+	{"links to other workbooks", "他のブックへのリンク"},
+	{"external links and remote templates", "外部リンク・外部テンプレート"},
+	{whatWebLink, "Web ページへのリンク"},
+	{"custom ribbon with macro callbacks", "マクロを呼ぶリボンの設定"},
+	{whatDDE, "DDE のフィールドと数式"},
+	{whatInclude, "ファイルやアドレスを読み込むフィールド（INCLUDEPICTURE・INCLUDETEXT・LINK など）"},
+	{whatOddLink, "ファイル・共有フォルダ・プログラムへのリンク"},
+	{whatOddField, "他のフィールドで組み立てられた、または解釈できないフィールド（表示されている文字は残しました）"},
+	{whatAltChunk, "取り込まれた文書（altChunk）"},
+	{whatData, "データ接続・Web クエリ・外部データ"},
+	{whatPowerQuery, "Power Query とデータモデル"},
+	{whatFormula, "データを取得したりリンクを開いたりする数式"},
+}
+
+// describe is the note on what was removed: each kind with its count, in
+// Japanese and English.
+func describe(removed map[string]int) format.Note {
+	var ja, en []string
+	for _, k := range removedKinds {
+		if n := removed[k.en]; n > 0 {
+			ja = append(ja, fmt.Sprintf("%s %d 件", k.ja, n))
+			en = append(en, fmt.Sprintf("%s (%d)", k.en, n))
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, "nothing active was found; the package was rewritten")
+	if len(en) == 0 {
+		return format.Note{JA: "動作する内容は見つかりませんでした。ファイルは作り直しました。",
+			EN: "Nothing active was found; the package was rewritten."}
 	}
-	return out
+	return format.Note{JA: "次の動作する内容を取り除きました: " + strings.Join(ja, "、") + "。",
+		EN: "Removed: " + strings.Join(en, ", ") + "."}
 }

@@ -89,7 +89,7 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if _, err := out.Write(buf.Bytes()); err != nil {
 		return format.Verdict{}, err
 	}
-	return format.Verdict{Type: "application/pdf", Removed: describe(removed)}, nil
+	return format.Verdict{Type: "application/pdf", Notes: []format.Note{describe(removed)}}, nil
 }
 
 // scrub removes active content from the document in place: the keys of
@@ -406,14 +406,70 @@ func describeAnnot(sub string) string {
 	return "multimedia and 3D content"
 }
 
-func describe(removed map[string]int) []string {
-	var out []string
-	for what, n := range removed {
-		out = append(out, fmt.Sprintf("%s (%d)", what, n))
+// describe is the note on what was removed: each kind with its count,
+// in Japanese and English.
+func describe(removed map[string]int) format.Note {
+	whats := make([]string, 0, len(removed))
+	for what := range removed {
+		whats = append(whats, what)
 	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		out = []string{"nothing active was found; the file was rewritten as one fresh revision"}
+	sort.Strings(whats)
+	var ja, en []string
+	for _, what := range whats {
+		ja = append(ja, fmt.Sprintf("%s %d 件", japaneseOf(what), removed[what]))
+		en = append(en, fmt.Sprintf("%s (%d)", what, removed[what]))
 	}
-	return out
+	if len(whats) == 0 {
+		return format.Note{JA: "動作する内容は見つかりませんでした。ファイルは新しく書き直しました。",
+			EN: "Nothing active was found; the file was rewritten as one fresh revision."}
+	}
+	return format.Note{JA: "次の動作する内容を取り除きました: " + strings.Join(ja, "、") + "。",
+		EN: "Removed: " + strings.Join(en, ", ") + "."}
+}
+
+// whatJA names in Japanese what describeKey, describeAnnot, the scrubber,
+// the outline and sanitizeAction count in English.
+var whatJA = map[string]string{
+	"actions run on opening":                     "開いたときに動くアクション",
+	"JavaScript and embedded files (name trees)": "JavaScript と埋め込みファイル（名前ツリー）",
+	"forms (AcroForm/XFA)":                       "フォーム（AcroForm/XFA）",
+	"JavaScript":                                 "JavaScript",
+	"program launch actions":                     "プログラムを起動するアクション",
+	"links to other files":                       "他のファイルへのリンク",
+	"form submissions":                           "フォームの送信",
+	"attached files":                             "添付ファイル",
+	"form fields":                                "フォームの入力欄",
+	"multimedia and 3D content":                  "動画・音声・3D の内容",
+	"page actions":                               "ページのアクション",
+	"annotations":                                "注釈",
+	"annotation actions":                         "注釈のアクション",
+	"other automatic actions":                    "その他の自動アクション",
+	"embedded and associated files":              "埋め込みファイル・関連ファイル",
+	"private application data":                   "アプリケーション独自のデータ",
+	"actions":                                    "アクション",
+	"chained actions":                            "連鎖するアクション",
+	"named actions":                              "名前付きアクション",
+	"links to web pages":                         "Web ページへのリンク",
+	"links to structure elements":                "構造要素へのリンク",
+	"links to destinations outside the document": "文書外の移動先へのリンク",
+	"bookmarks outside the bookmark tree":        "しおりの木の外にあるしおり",
+	"other bookmark entries":                     "しおりのその他の項目",
+	"uri entries":                                "URI の設定",
+	"collection entries":                         "ポートフォリオの設定",
+	"perms entries":                              "権限の設定",
+}
+
+// japaneseOf is what in Japanese: the table, the bookmarks' forms of its
+// entries, else the English words as they are.
+func japaneseOf(what string) string {
+	if ja, ok := whatJA[what]; ok {
+		return ja
+	}
+	if base, ok := strings.CutSuffix(what, " (bookmarks)"); ok {
+		return japaneseOf(base) + "（しおり）"
+	}
+	if strings.HasPrefix(what, "bookmarks, whole") {
+		return "しおり全体"
+	}
+	return what
 }

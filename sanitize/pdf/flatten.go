@@ -223,10 +223,11 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	if _, err := out.Write(pdfOut.Bytes()); err != nil {
 		return format.Verdict{}, err
 	}
-	v = format.Verdict{Type: "application/pdf", Removed: []string{
-		fmt.Sprintf("the PDF was turned into page images (%d dpi): text can no longer be selected or copied", dpi)}}
+	v = format.Verdict{Type: "application/pdf", Notes: []format.Note{{
+		JA: fmt.Sprintf("各ページを %d dpi の画像にしました。文字の選択・コピーはできません。", dpi),
+		EN: fmt.Sprintf("Each page was turned into an image at %d dpi; its text can no longer be selected or copied.", dpi)}}}
 	if rendered < total {
-		v.Removed = append(v.Removed, fmt.Sprintf("pages %d to %d were not rendered (page limit %d)", rendered+1, total, rendered))
+		v.Notes = append(v.Notes, pagesLost("変換しました", "converted", rendered, total))
 	}
 	return v, nil
 }

@@ -107,7 +107,7 @@ func TestFlatten(t *testing.T) {
 			t.Errorf("output contains %s", payload)
 		}
 	}
-	if !strings.Contains(v.Removed[0], "page images") {
+	if len(v.Notes) != 1 || !strings.Contains(v.Notes[0].EN, "turned into an image") || v.Notes[0].Loss {
 		t.Errorf("verdict %+v", v)
 	}
 
@@ -122,7 +122,8 @@ func TestFlatten(t *testing.T) {
 	short := &Flattener{Engine: testEngine, DPI: 36, MaxPages: 2}
 	out.Reset()
 	v, err = short.Sanitize(context.Background(), format.Part{}, bytes.NewReader(buildPDF(objs, nil)), &out)
-	if err != nil || len(v.Removed) != 2 || !strings.Contains(v.Removed[1], "pages 3 to 3 were not rendered") {
+	if err != nil || len(v.Notes) != 2 || !v.Notes[1].Loss || v.Notes[1].JA != "3 ページ中 2 ページのみ変換しました（3 ページ目は、ページ数の上限のため含まれていません）。" ||
+		v.Notes[1].EN != "Only 2 of 3 pages were converted; page 3 is not included (page limit)." {
 		t.Errorf("page budget: %+v %v", v, err)
 	}
 }

@@ -112,7 +112,7 @@ func TestDisarm(t *testing.T) {
 	if got := actionTypes(t, out); got != "GoTo" {
 		t.Errorf("annotation actions left: %q, want only the internal GoTo", got)
 	}
-	joined := strings.Join(v.Removed, "; ")
+	joined := v.EN()
 	for _, want := range []string{"actions run on opening", "JavaScript and embedded files", "forms", "attached files", "program launch", "links to web pages", "page actions"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("removed %q lacks %q", joined, want)

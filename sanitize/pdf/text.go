@@ -61,9 +61,10 @@ func (t *Text) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io
 		name = "document.txt"
 	}
 	v = format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
-		Removed: []string{"only the text was kept: layout, images and everything active removed"}}
+		Notes: []format.Note{{JA: "文字だけを取り出しました。レイアウト・画像・動作する内容は含まれていません。",
+			EN: "Only the text was kept; layout, images and everything active were left out."}}}
 	if pages < total {
-		v.Removed = append(v.Removed, fmt.Sprintf("pages %d to %d were not read (page limit %d)", pages+1, total, pages))
+		v.Notes = append(v.Notes, pagesLost("文字を取り出しました", "read", pages, total))
 	}
 	_, err = io.WriteString(out, strings.ReplaceAll(b.String(), "\n", "\r\n"))
 	return v, err
@@ -78,4 +79,18 @@ func hasLetters(s string) bool {
 		return true
 	}
 	return false
+}
+
+// pagesLost is the note on pages left out by the page limit: done of
+// total pages were worked on (didJA "変換しました", didEN "converted").
+// Content staff do not get: a Loss, shown at the top of the notice.
+func pagesLost(didJA, didEN string, done, total int) format.Note {
+	restJA := fmt.Sprintf("%d〜%d ページ", done+1, total)
+	restEN := fmt.Sprintf("pages %d to %d are", done+1, total)
+	if done+1 == total {
+		restJA, restEN = fmt.Sprintf("%d ページ目", total), fmt.Sprintf("page %d is", total)
+	}
+	return format.Note{Loss: true,
+		JA: fmt.Sprintf("%d ページ中 %d ページのみ%s（%sは、ページ数の上限のため含まれていません）。", total, done, didJA, restJA),
+		EN: fmt.Sprintf("Only %d of %d pages were %s; %s not included (page limit).", done, total, didEN, restEN)}
 }

@@ -50,13 +50,23 @@ func (t *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 	if res == text.DecodedUnknown || res == text.DecodedLossy {
 		return format.Verdict{}, fmt.Errorf("text: not readable text in any charset we know")
 	}
+	// A byte order mark says how the file is encoded; it is not hidden
+	// text, and a rebuilt CSV gets one again.
+	bom := strings.HasPrefix(s, "\ufeff")
 	s, hidden := text.Normalize(s)
+	if bom {
+		hidden--
+	}
 	v := format.Verdict{Type: "text/plain; charset=utf-8"}
 	if used != "utf-8" {
-		v.Removed = append(v.Removed, "re-encoded from "+used+" to UTF-8")
+		v.Notes = append(v.Notes, format.Note{
+			JA: "文字コードを " + used + " から UTF-8 に変換しました。",
+			EN: "Re-encoded from " + used + " to UTF-8."})
 	}
 	if hidden > 0 {
-		v.Removed = append(v.Removed, fmt.Sprintf("%d invisible or direction-changing characters", hidden))
+		v.Notes = append(v.Notes, format.Note{
+			JA: fmt.Sprintf("画面に表示されない文字や文字の向きを変える文字を %d 個取り除きました。", hidden),
+			EN: "Removed " + format.Count(hidden, "invisible or direction-changing character", "invisible or direction-changing characters") + "."})
 	}
 	if ext := strings.ToLower(extOf(p.Filename)); p.SniffedType != "text/csv" && ext != "csv" && ext != "tsv" {
 		_, err := io.WriteString(out, strings.ReplaceAll(s, "\n", "\r\n")+"\r\n")
@@ -70,7 +80,10 @@ func (t *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		return format.Verdict{}, err
 	}
 	if neutralised > 0 {
-		v.Removed = append(v.Removed, fmt.Sprintf("%d cells that a spreadsheet would run as formulas were neutralised", neutralised))
+		en := format.Count(neutralised, "cell that a spreadsheet would run as a formula was", "cells that a spreadsheet would run as formulas were")
+		v.Notes = append(v.Notes, format.Note{
+			JA: fmt.Sprintf("表計算ソフトで数式として実行されるセル %d 個を、先頭に ' を付けて文字として扱うようにしました。", neutralised),
+			EN: en + " neutralised (an apostrophe put before each)."})
 	}
 	v.Type = "text/csv; charset=utf-8"
 	_, err = out.Write(b)

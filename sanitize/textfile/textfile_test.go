@@ -174,3 +174,44 @@ func FuzzTextFile(f *testing.F) {
 		}
 	})
 }
+
+// TestNotes: what the verdict tells staff, in both languages, with the
+// English counted right; a byte order mark alone is no hidden text.
+func TestNotes(t *testing.T) {
+	tests := []struct {
+		name, file, in string
+		ja, en         []string // the notes, in order
+	}{
+		// Byte order marks and hidden characters
+		{"BOM only", "memo.txt", "\ufeffお知らせ\r\n", nil, nil},
+		{"BOM and one zero-width space", "memo.txt", "\ufeffお\u200bしらせ\r\n",
+			[]string{"画面に表示されない文字や文字の向きを変える文字を 1 個取り除きました。"},
+			[]string{"Removed 1 invisible or direction-changing character."}},
+		{"two bidi controls", "memo.txt", "a\u202eb\u202cc\r\n",
+			[]string{"画面に表示されない文字や文字の向きを変える文字を 2 個取り除きました。"},
+			[]string{"Removed 2 invisible or direction-changing characters."}},
+		// Formulas in CSV
+		{"one formula", "list.csv", "a,b\r\n1,=1+1\r\n", []string{"表計算ソフトで数式として実行されるセル 1 個を、先頭に ' を付けて文字として扱うようにしました。"},
+			[]string{"1 cell that a spreadsheet would run as a formula was neutralised (an apostrophe put before each)."}},
+		{"two formulas", "list.csv", "a,b\r\n=1+1,=2+2\r\n", []string{"表計算ソフトで数式として実行されるセル 2 個を、先頭に ' を付けて文字として扱うようにしました。"},
+			[]string{"2 cells that a spreadsheet would run as formulas were neutralised (an apostrophe put before each)."}},
+		{"BOM-only CSV", "list.csv", "\ufeffa,b\r\n1,2\r\n", nil, nil},
+	}
+	for _, tc := range tests {
+		var out bytes.Buffer
+		v, err := (&Disarmer{}).Sanitize(context.Background(), format.Part{Filename: tc.file}, strings.NewReader(tc.in), &out)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var ja, en []string
+		for _, n := range v.Notes {
+			ja, en = append(ja, n.JA), append(en, n.EN)
+			if n.Loss {
+				t.Errorf("%s: nothing is lost: %+v", tc.name, n)
+			}
+		}
+		if strings.Join(ja, "|") != strings.Join(tc.ja, "|") || strings.Join(en, "|") != strings.Join(tc.en, "|") {
+			t.Errorf("%s: notes\n%q\n%q\nwant\n%q\n%q", tc.name, ja, en, tc.ja, tc.en)
+		}
+	}
+}
