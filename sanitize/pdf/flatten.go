@@ -224,8 +224,8 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 		return format.Verdict{}, err
 	}
 	v = format.Verdict{Type: "application/pdf", Notes: []format.Note{{
-		JA: fmt.Sprintf("各ページを %d dpi の画像にしました。文字の選択・コピーはできません。", dpi),
-		EN: fmt.Sprintf("Each page was turned into an image at %d dpi; its text can no longer be selected or copied.", dpi)}}}
+		JA: fmt.Sprintf("%d ページを %d dpi の画像にしました。", rendered, dpi),
+		EN: fmt.Sprintf("%s at %d dpi.", format.Count(rendered, "page was turned into an image", "pages were turned into images"), dpi)}}}
 	if rendered < total {
 		v.Notes = append(v.Notes, pagesLost("変換しました", "converted", rendered, total))
 	}

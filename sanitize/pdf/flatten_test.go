@@ -107,7 +107,7 @@ func TestFlatten(t *testing.T) {
 			t.Errorf("output contains %s", payload)
 		}
 	}
-	if len(v.Notes) != 1 || !strings.Contains(v.Notes[0].EN, "turned into an image") || v.Notes[0].Loss {
+	if len(v.Notes) != 1 || v.Notes[0].EN != "1 page was turned into an image at 72 dpi." || v.Notes[0].JA != "1 ページを 72 dpi の画像にしました。" || v.Notes[0].Loss {
 		t.Errorf("verdict %+v", v)
 	}
 
