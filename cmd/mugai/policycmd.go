@@ -69,6 +69,7 @@ func cmdPolicyExplain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "policy %q from %s (sha256 %s)\n", pol.Name, pol.Source, pol.SHA256)
+	fmt.Fprintf(stdout, "The notice staff read is written in: %s (body.notice_languages).\n", strings.Join(pol.Body.NoticeLanguages, ", "))
 	fmt.Fprintf(stdout, "The first rule that matches a part decides. Built-in rules decide before the policy's rules for\n"+
 		"broken structure, files written into a body, programs (never made harmless) and files mugai cannot\n"+
 		"rebuild (unknown content, archives it cannot open, HTML); encrypted and disguised files and polyglots\n"+
