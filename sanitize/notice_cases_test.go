@@ -268,3 +268,18 @@ func TestKinds(t *testing.T) {
 		t.Errorf("image: %+v", k)
 	}
 }
+
+// TestNoticeRuleNotCarriedOut: a rule whose action could not be carried
+// out is not quoted (it would say the file was extracted); the reason
+// says what happened.
+func TestNoticeRuleNotCarriedOut(t *testing.T) {
+	rule := policy.Rule{ID: "office-extract", Clause: "2(13)", Action: policy.ActionExtract,
+		Reason: policy.Text{JA: "文字だけを取り出したテキストファイルにして添付しました。", EN: "Reduced to their text, attached as a text file."}}
+	d := policy.Decision{Path: "2", Filename: "図面.dwg", DetectedType: "image/vnd.dwg", Size: 100,
+		Action: policy.ActionStrip, Reason: policy.ReasonNoSanitizer, RuleID: rule.ID}
+	out := composeText(policy.Body{}, Envelope{}, []noticeItem{{decision: d, rule: rule}}, "", true)
+	if strings.Contains(out, rule.Reason.JA) || strings.Contains(out, rule.Reason.EN) ||
+		!strings.Contains(out, "・図面.dwg（CAD 図面 (DWG) / CAD drawing (DWG)、100 B）→ 削除 / removed\n    "+policy.ReasonNoSanitizer.Notice().JA+"\n    "+policy.ReasonNoSanitizer.Notice().EN+"\n") {
+		t.Errorf("notice:\n%s", out)
+	}
+}
