@@ -122,8 +122,8 @@ var reasonNotices = map[Reason]Text{
 		"パスワード付き ZIP（PPAP）は中身を検査できないため届けられません。原本は保管されています。",
 		"A password-protected ZIP (PPAP) cannot be inspected, so it cannot be delivered. The original is held."},
 	ReasonExtracted: {
-		"文書の文字だけを取り出しました。元の文書は届きません（原本は保管されています）。",
-		"Only the document's text was taken out; the document itself is not delivered (the original is kept)."},
+		"元の文書は添付していません（原本は保管されています）。",
+		"The document itself is not attached (the original is kept)."},
 	ReasonNothingLeft: {
 		"アーカイブ内のファイルがすべて削除されたため、アーカイブごと削除しました。",
 		"Every file in the archive was removed, so the archive was removed."},

@@ -198,7 +198,7 @@ func TestNoticeCannotConvert(t *testing.T) {
 
 // TestNoticeJapaneseOnly: body.notice_languages [ja] leaves the English out.
 func TestNoticeJapaneseOnly(t *testing.T) {
-	pol := policyWith(t, "  charset: utf-8", "  charset: utf-8\n  notice_languages: [ja]")
+	pol := policyWith(t, "notice_languages: [ja, en]", "notice_languages: [ja]")
 	csv := "名前,式\r\nりんご,=HYPERLINK(\"http://evil\")\r\n"
 	msg := crlf("From: a@example.jp\nSubject: s\nContent-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: multipart/alternative; boundary=b\n\n--b\n"+
 		"Content-Type: text/plain\n\nbody text\n--b\nContent-Type: text/html\n\n<p>body text</p>\n--b--\n--m\n") +

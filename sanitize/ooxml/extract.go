@@ -58,8 +58,8 @@ func (e *Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	}
 	_, err = io.WriteString(out, strings.ReplaceAll(strings.TrimRight(text, "\n")+"\n", "\n", "\r\n"))
 	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
-		Notes: []format.Note{{JA: "文字だけを取り出しました。レイアウト・画像・マクロ・埋め込みオブジェクトは含まれていません。",
-			EN: "Only the text was kept; layout, images, macros and objects were left out."}}}, err
+		Notes: []format.Note{{JA: "レイアウト・画像・マクロ・埋め込みオブジェクトは含まれていません。",
+			EN: "Layout, images, macros and objects are not included."}}}, err
 }
 
 // walkText calls fn for every start, end and character data token.

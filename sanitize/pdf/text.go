@@ -61,8 +61,8 @@ func (t *Text) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io
 		name = "document.txt"
 	}
 	v = format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
-		Notes: []format.Note{{JA: "文字だけを取り出しました。レイアウト・画像・動作する内容は含まれていません。",
-			EN: "Only the text was kept; layout, images and everything active were left out."}}}
+		Notes: []format.Note{{JA: "レイアウト・画像・動作する内容は含まれていません。",
+			EN: "Layout, images and everything active are not included."}}}
 	if pages < total {
 		v.Notes = append(v.Notes, pagesLost("文字を取り出しました", "read", pages, total))
 	}

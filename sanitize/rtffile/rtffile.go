@@ -74,6 +74,6 @@ func (Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, out 
 	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
 	_, err = io.WriteString(out, strings.ReplaceAll(s, "\n", "\r\n")+"\r\n")
 	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
-		Notes: []format.Note{{JA: "文字だけを取り出しました。書式と画像は含まれていません。",
-			EN: "Only the text was kept; formatting and pictures were left out."}}}, err
+		Notes: []format.Note{{JA: "書式と画像は含まれていません。",
+			EN: "Formatting and pictures are not included."}}}, err
 }
