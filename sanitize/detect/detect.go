@@ -2,8 +2,9 @@
 // gabriel-vasile/mimetype as a first pass, then our own checks where it is
 // blind (OOXML and its macro forms, encrypted ZIP and Office files, OLE2
 // macros, ISO 9660, a real PE header, scripts and HTML by content, PDF+ZIP
-// polyglots, encrypted PDF, shortcuts, OneNote, CHM), and compares the
-// result with the declared type and every candidate filename.
+// polyglots, encrypted PDF, shortcuts, OneNote, CHM, the Japanese document
+// formats), and compares the result with the declared type and every
+// candidate filename.
 //
 // Detect only reads: it never writes, executes or renders anything.
 package detect
@@ -79,6 +80,15 @@ func (r *Result) flag(f policy.Flag, detail string) {
 func Detect(data []byte, declared string, names []string) Result {
 	var r Result
 	r.Type = contentType(data, &r)
+	if r.Type == TypeOctet {
+		// Content nothing knows: a Japanese format's extension names it
+		// (japanese.go). Content that is anything else keeps its type,
+		// and the name's claim is checked against it below.
+		if t := typeByName(names); t != "" {
+			r.Type = t
+		}
+	}
+	r.Type = refineByName(r.Type, names)
 	checkNames(&r, declared, names)
 	return r
 }
@@ -113,6 +123,9 @@ func contentType(data []byte, r *Result) string {
 			return t
 		}
 		return TypeOutlookMessage
+	}
+	if t := jpMagic(data); t != "" {
+		return t
 	}
 	if t := textFormat(data); t != "" {
 		return t
