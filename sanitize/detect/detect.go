@@ -113,6 +113,14 @@ func contentType(data []byte, r *Result) string {
 		return TypeLZH
 	case isISO9660(data):
 		return TypeISO
+	case wellFormedZip(data):
+		// A ZIP from its first byte to its last is a ZIP, even when a
+		// stored member puts "%PDF-" in its first KiB (zipfile.go).
+		t := zipType(data, r)
+		if pdfStart(data) >= 0 {
+			r.flag(policy.FlagPolyglot, "a PDF reader would also open this ZIP (%PDF- in its first 1,024 bytes): it may only be rebuilt, never passed as it is")
+		}
+		return t
 	case pdfStart(data) >= 0:
 		checkPDF(data, r)
 		return TypePDF
