@@ -51,7 +51,8 @@ rules:
 		{"一太郎 extracted", "通知.jtd", taro, extract, detect.TypeIchitaro, policy.ActionExtract, "ichitaro-extract", "通知.txt"},
 		// What cannot be read is held (removed, the original kept), never guessed at.
 		{"一太郎 7 held", "通知.jfw", taro7, extract, detect.TypeIchitaro, policy.ActionStrip, "builtin-sanitize-failed", ""},
-		{"一太郎 by name only held", "通知.jtd", unknown, extract, detect.TypeIchitaro, policy.ActionStrip, "builtin-sanitize-failed", ""},
+		// Bytes without 一太郎's signature are not 一太郎, whatever the name.
+		{"一太郎 name without the signature", "通知.jtd", unknown, extract, detect.TypeOctet, policy.ActionStrip, "builtin-dangerous-type", ""},
 		// A name never passes other content.
 		{"executable named jtd", "通知.jtd", pe, extract, detect.TypePE, policy.ActionStrip, "builtin-dangerous-type", ""},
 	}

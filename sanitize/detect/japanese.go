@@ -6,9 +6,10 @@ import (
 )
 
 // The Japanese document formats (一太郎, 花子, DocuWorks, JW-CAD) are
-// recognised by their signatures where they have one, and by name when
-// the content is nothing detection knows (application/octet-stream):
-// a name never overrides content that is something else.
+// recognised by their signatures where they have one, and by name only
+// where they have none (DocuWorks binders, .jwc) and the content is
+// nothing detection knows (application/octet-stream): a name never
+// overrides content that is something else.
 //
 // Signatures, and what they rest on:
 //   - 一太郎 8 and later (.jtd/.jtt): an OLE2 compound file whose root
@@ -80,13 +81,20 @@ func jpMagic(b []byte) string {
 	return ""
 }
 
-// typeByName gives the Japanese format the names claim, when every name
-// claims the same one; "" otherwise. Only for content detection could not
-// place (application/octet-stream).
+// nameOnly lists the extensions of the formats without a documented
+// signature: for these alone a name gives the type. A .jtd, .jhd, .xdw or
+// .jww without its format's signature is not taken as one (it is unknown
+// content, and disguised): a name never passes bytes the format's own
+// program would not have written.
+var nameOnly = map[string]string{"xbd": TypeDocuWorksBinder, "jwc": TypeJWCAD}
+
+// typeByName gives the format the names claim, when every name claims
+// the same one of nameOnly; "" otherwise. Only for content detection
+// could not place (application/octet-stream).
 func typeByName(names []string) string {
 	t := ""
 	for _, n := range names {
-		nt := jpExt[Ext(n)]
+		nt := nameOnly[Ext(n)]
 		if nt == "" || t != "" && nt != t {
 			return ""
 		}
@@ -99,7 +107,7 @@ func typeByName(names []string) string {
 // has the DocuWorks signature (whether binders share it is not
 // documented) and every name says .xbd.
 func refineByName(typ string, names []string) string {
-	if typ == TypeDocuWorks && typeByName(names) == TypeDocuWorksBinder {
+	if typ == TypeDocuWorks && len(names) > 0 && typeByName(names) == TypeDocuWorksBinder {
 		return TypeDocuWorksBinder
 	}
 	return typ

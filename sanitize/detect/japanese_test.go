@@ -58,12 +58,16 @@ func TestJapaneseFormats(t *testing.T) {
 		{"DocuWorks binder with the document signature", s["docuworks"], "", []string{"綴り.xbd"}, TypeDocuWorksBinder, nil},
 		{"JW-CAD", s["jww"], "application/x-jwcad", []string{"平面図.jww"}, TypeJWCAD, nil},
 		{"declared x-js-taro", s["ichitaro8"], "application/x-js-taro", []string{"a.jtd"}, TypeIchitaro, nil},
-		// By name, only for content nothing recognises.
+		// By name, only for formats without a signature and content
+		// nothing recognises.
 		{"binder by name", s["unknown"], "application/octet-stream", []string{"綴り.xbd"}, TypeDocuWorksBinder, nil},
 		{"jwc by name", s["unknown"], "", []string{"図面.JWC"}, TypeJWCAD, nil},
-		{"花子 by name", s["unknown"], "", []string{"a.jhd"}, TypeHanako, nil},
-		{"一太郎 by name", s["unknown"], "", []string{"a.jtd"}, TypeIchitaro, nil},
-		{"names disagree", s["unknown"], "", []string{"a.jtd", "a.xdw"}, TypeOctet, []policy.Flag{policy.FlagDisguised}},
+		{"names disagree", s["unknown"], "", []string{"a.xbd", "a.jwc"}, TypeOctet, []policy.Flag{policy.FlagDisguised}},
+		// A format with a signature is never taken by its name alone.
+		{"花子 name, no signature", s["unknown"], "", []string{"a.jhd"}, TypeOctet, []policy.Flag{policy.FlagDisguised}},
+		{"一太郎 name, no signature", s["unknown"], "", []string{"a.jtd"}, TypeOctet, []policy.Flag{policy.FlagDisguised}},
+		{"DocuWorks name, no signature", s["unknown"], "application/vnd.fujixerox.docuworks", []string{"a.xdw"}, TypeOctet, []policy.Flag{policy.FlagDisguised}},
+		{"JW-CAD name, no signature", s["unknown"], "", []string{"a.jww"}, TypeOctet, []policy.Flag{policy.FlagDisguised}},
 		// The content wins: a name never hides what the bytes are.
 		{"exe named jtd", pe(), "application/x-js-taro", []string{"議事録.jtd"}, TypePE, []policy.Flag{policy.FlagDisguised}},
 		{"text named xdw", []byte("just some text\n"), "", []string{"a.xdw"}, TypeText, []policy.Flag{policy.FlagDisguised}},
