@@ -153,7 +153,7 @@ func builtinCheck(f file, id detect.Result, rule policy.Rule, found policy.Decis
 			reason = policy.ReasonEncryptedArchive
 		}
 		return stripped(found, policy.RuleEncrypted, reason, strings.Join(id.Detail, "; ")), true
-	case id.Has(policy.FlagPolyglot) && !names(policy.FlagPolyglot):
+	case id.Has(policy.FlagPolyglot) && !names(policy.FlagPolyglot) && !rebuildEndsPolyglot(id, rule):
 		return stripped(found, policy.RuleTypeCheck, policy.ReasonPolyglot, strings.Join(id.Detail, "; ")), true
 	case id.Has(policy.FlagDisguised) && !names(policy.FlagDisguised):
 		return stripped(found, policy.RuleTypeCheck, policy.ReasonTypeMismatch, strings.Join(id.Detail, "; ")), true

@@ -11,6 +11,7 @@ import (
 
 	"mugai/policy"
 	"mugai/sanitize/archive"
+	"mugai/sanitize/detect"
 	"mugai/sanitize/text"
 )
 
@@ -52,8 +53,24 @@ func (rb *Rebuilder) openZip(st *state, rule policy.Rule, f file, found policy.D
 	if err := archive.Write(&buf, rebuilt); err != nil {
 		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, err.Error()).holding(items)
 	}
+	if detect.Detect(buf.Bytes(), "", nil).Has(policy.FlagPolyglot) {
+		// Deflated members put no "%PDF-" where a PDF reader looks; if
+		// they ever did, the archive is not delivered.
+		return stripped(found, policy.RuleSanitizeFailed, policy.ReasonSanitizeFailed, "the rebuilt archive would also open as a PDF").holding(items)
+	}
 	return decided(found, rule, rule.Action, policy.ReasonDisarmed, fmt.Sprintf("archive rebuilt: %d of %d members kept", len(kept), len(members))).
 		holding(items).attaching(&attachment{name: f.filename, ctype: "application/zip", data: buf.Bytes()})
+}
+
+// rebuildEndsPolyglot reports a polyglot that the rule's action ends: a
+// ZIP well-formed from its first byte that a PDF reader would also open
+// (a PDF stored uncompressed as its first member, detect's zipfile.go)
+// is opened and written anew by disarm, deflated and with its members
+// rebuilt, so that what is delivered is only a ZIP. Any other action
+// (keep above all) would deliver or read the original bytes: the
+// polyglot verdict stands.
+func rebuildEndsPolyglot(id detect.Result, rule policy.Rule) bool {
+	return id.Type == detect.TypeZIP && rule.Action == policy.ActionDisarm
 }
 
 // archiveLimits are the limits of the next archive the message opens:

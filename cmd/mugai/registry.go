@@ -4,6 +4,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
+	"mugai/sanitize/jpdoc"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -36,5 +37,6 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionDisarm, &pdf.Disarmer{}, pdf.Types...)
 	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
 	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
+	r.Register(policy.ActionExtract, jpdoc.Extractor{}, jpdoc.Types...)
 	return r
 }

@@ -89,27 +89,31 @@ func readZipFile(zr *zip.Reader, name string, max int64) []byte {
 	return nil
 }
 
-// oleType identifies OLE2 compound files: legacy Office documents, and the
-// container an encrypted OOXML document travels in. It flags VBA storages
-// and Excel 4 (XLM) macro sheets.
+// oleType identifies OLE2 compound files: legacy Office documents, the
+// container an encrypted OOXML document travels in, and JustSystems
+// documents (一太郎, 花子: by their root class, see japanese.go). It flags
+// VBA storages, Excel 4 (XLM) macro sheets and 一太郎 macros.
 func oleType(data []byte, r *Result) string {
 	doc, err := mscfb.New(bytes.NewReader(data))
 	if err != nil {
 		return TypeOLE
 	}
 	typ := TypeOLE
+	var js jsFacts
 	for i := 0; i < 100000; i++ {
 		e, err := doc.Next()
 		if err != nil {
 			break
 		}
+		js.see(e)
 		switch e.Name {
 		case "EncryptionInfo", "EncryptedPackage":
 			if !r.Has(policy.FlagEncrypted) {
 				r.flag(policy.FlagEncrypted, "encrypted Office document")
 			}
 		case "Macros", "_VBA_PROJECT_CUR", "VBA", "_VBA_PROJECT":
-			if !r.Has(policy.FlagMacro) {
+			// 一太郎 keeps its own macros in DocumentMacro/Macros: judged below.
+			if !r.Has(policy.FlagMacro) && !underJSMacro(e) {
 				r.flag(policy.FlagMacro, "holds a VBA project ("+e.Name+")")
 			}
 		case "WordDocument":
@@ -126,7 +130,44 @@ func oleType(data []byte, r *Result) string {
 			}
 		}
 	}
-	return typ
+	jp := jpOLEClass[doc.ID()]
+	if jp == "" && typ == TypeOLE && js.text && js.summary {
+		jp = TypeIchitaro
+	}
+	if jp == "" {
+		return typ
+	}
+	if js.macros && !r.Has(policy.FlagMacro) {
+		r.flag(policy.FlagMacro, "holds JustSystems macros (DocumentMacro)")
+	}
+	return jp
+}
+
+// jsFacts are what an OLE2 listing tells of a JustSystems document.
+type jsFacts struct {
+	text    bool // a root "DocumentText" stream starting "SsmgV.01"
+	summary bool // a root "JSRV_SummaryInformation" stream
+	macros  bool // a macro stream in DocumentMacro longer than an empty one
+}
+
+func (js *jsFacts) see(e *mscfb.File) {
+	switch {
+	case len(e.Path) == 0 && e.Name == "DocumentText":
+		head := make([]byte, 8)
+		n, _ := io.ReadFull(e, head)
+		js.text = string(head[:n]) == "SsmgV.01"
+	case len(e.Path) == 0 && e.Name == "JSRV_SummaryInformation":
+		js.summary = true
+	case underJSMacro(e) && strings.HasPrefix(e.Name, "MacrosStream") && e.Size > 2:
+		// Files without macros hold 2-byte MacrosStream* streams (seen
+		// in 一太郎 7 and 2016 files); anything longer may be a macro.
+		js.macros = true
+	}
+}
+
+// underJSMacro reports an entry inside 一太郎's macro storage.
+func underJSMacro(e *mscfb.File) bool {
+	return len(e.Path) > 0 && e.Path[0] == "DocumentMacro"
 }
 
 // hasXLMSheet scans BIFF8 records for a BoundSheet8 whose sheet type is a

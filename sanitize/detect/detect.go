@@ -2,8 +2,9 @@
 // gabriel-vasile/mimetype as a first pass, then our own checks where it is
 // blind (OOXML and its macro forms, encrypted ZIP and Office files, OLE2
 // macros, ISO 9660, a real PE header, scripts and HTML by content, PDF+ZIP
-// polyglots, encrypted PDF, shortcuts, OneNote, CHM), and compares the
-// result with the declared type and every candidate filename.
+// polyglots, encrypted PDF, shortcuts, OneNote, CHM, the Japanese document
+// formats), and compares the result with the declared type and every
+// candidate filename.
 //
 // Detect only reads: it never writes, executes or renders anything.
 package detect
@@ -79,6 +80,15 @@ func (r *Result) flag(f policy.Flag, detail string) {
 func Detect(data []byte, declared string, names []string) Result {
 	var r Result
 	r.Type = contentType(data, &r)
+	if r.Type == TypeOctet {
+		// Content nothing knows: a Japanese format's extension names it
+		// (japanese.go). Content that is anything else keeps its type,
+		// and the name's claim is checked against it below.
+		if t := typeByName(names); t != "" {
+			r.Type = t
+		}
+	}
+	r.Type = refineByName(r.Type, names)
 	checkNames(&r, declared, names)
 	return r
 }
@@ -103,6 +113,14 @@ func contentType(data []byte, r *Result) string {
 		return TypeLZH
 	case isISO9660(data):
 		return TypeISO
+	case wellFormedZip(data):
+		// A ZIP from its first byte to its last is a ZIP, even when a
+		// stored member puts "%PDF-" in its first KiB (zipfile.go).
+		t := zipType(data, r)
+		if pdfStart(data) >= 0 {
+			r.flag(policy.FlagPolyglot, "a PDF reader would also open this ZIP (%PDF- in its first 1,024 bytes): it may only be rebuilt, never passed as it is")
+		}
+		return t
 	case pdfStart(data) >= 0:
 		checkPDF(data, r)
 		return TypePDF
@@ -113,6 +131,9 @@ func contentType(data []byte, r *Result) string {
 			return t
 		}
 		return TypeOutlookMessage
+	}
+	if t := jpMagic(data); t != "" {
+		return t
 	}
 	if t := textFormat(data); t != "" {
 		return t

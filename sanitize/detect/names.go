@@ -124,6 +124,9 @@ func family(t string) string {
 	case t == TypeOLE || t == "application/x-msi":
 		return "ole"
 	}
+	if f := jpFamily(t); f != "" {
+		return f
+	}
 	return t
 }
 
