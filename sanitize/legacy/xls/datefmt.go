@@ -236,11 +236,15 @@ func elapsed(code string, k clock) string {
 	return pad((hours*60+k.mi)*60+k.s, len(inner))
 }
 
-// pad writes v with at least n digits.
+// pad writes v with at least n digits; no code asks for more than 4
+// ("yyyy"), so longer runs of a letter count as 2 ("hhhh" is "hh").
 func pad(v int64, n int) string {
 	s := strconv.FormatInt(v, 10)
-	for len(s) < n {
-		s = "0" + s
+	if n > 4 {
+		n = 2
+	}
+	if len(s) < n {
+		s = strings.Repeat("0", n-len(s)) + s
 	}
 	return s
 }

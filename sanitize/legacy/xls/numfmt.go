@@ -135,8 +135,8 @@ func tokenize(sec string) []tok {
 			i += 1 + n
 		case c == '[':
 			end := strings.IndexByte(sec[i:], ']')
-			if end < 0 {
-				end = len(sec) - i - 1
+			if end < 0 { // unclosed: to the end
+				end = len(sec) - i
 			}
 			out = append(out, bracket(sec[i+1:i+end])...)
 			i += end + 1
@@ -226,6 +226,10 @@ func general(v float64) string {
 	return strconv.FormatFloat(r, 'E', -1, 64)
 }
 
+// maxDigits bounds the digits a format's placeholders ask for (a format
+// code is at most 255 characters in Excel).
+const maxDigits = 255
+
 // formatDigits writes v by a number section: literals before and after,
 // digit placeholders with decimals, thousands separators, scaling commas,
 // percent and scientific notation. A negative v gets a minus sign in
@@ -271,7 +275,7 @@ func digits(pat string, v float64) string {
 	}
 	if i := strings.IndexAny(pat, "E"); i >= 0 {
 		_, frac, _ := strings.Cut(pat[:i], ".")
-		return strconv.FormatFloat(v, 'E', min(len(frac), 30), 64)
+		return strconv.FormatFloat(v, 'E', min(len(frac), maxDigits), 64)
 	}
 	intPat, frac, hasPoint := strings.Cut(pat, ".")
 	for strings.HasSuffix(intPat, ",") { // each trailing comma scales by a thousand
@@ -279,7 +283,7 @@ func digits(pat string, v float64) string {
 		v /= 1000
 	}
 	frac = strings.ReplaceAll(frac, ",", "")
-	s := fixed(v, min(len(frac), 30))
+	s := fixed(v, min(len(frac), maxDigits))
 	ip, fp, _ := strings.Cut(s, ".")
 	minFrac := strings.Count(frac, "0")
 	for len(fp) > minFrac && fp[len(fp)-1] == '0' {
@@ -288,8 +292,8 @@ func digits(pat string, v float64) string {
 	if ip == "0" && !strings.Contains(intPat, "0") {
 		ip = ""
 	}
-	for len(ip) < strings.Count(intPat, "0") {
-		ip = "0" + ip
+	if n := min(strings.Count(intPat, "0"), maxDigits); len(ip) < n {
+		ip = strings.Repeat("0", n-len(ip)) + ip
 	}
 	if strings.Contains(intPat, ",") {
 		ip = group(ip)
