@@ -2,8 +2,10 @@ package main
 
 import (
 	"mugai/policy"
+	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
+	"mugai/sanitize/legacy/xls"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -20,6 +22,7 @@ var (
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
 	_ format.Sanitizer = (*pdf.Text)(nil)
+	_ format.Sanitizer = (*xls.Extractor)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -36,5 +39,6 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionDisarm, &pdf.Disarmer{}, pdf.Types...)
 	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
 	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
+	r.Register(policy.ActionExtract, &xls.Extractor{}, detect.TypeXLS)
 	return r
 }
