@@ -2,9 +2,11 @@ package main
 
 import (
 	"mugai/policy"
+	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
 	"mugai/sanitize/jpdoc"
+	"mugai/sanitize/legacy/xls"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -21,6 +23,7 @@ var (
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
 	_ format.Sanitizer = (*pdf.Text)(nil)
+	_ format.Sanitizer = (*xls.Extractor)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -38,5 +41,6 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
 	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
 	r.Register(policy.ActionExtract, jpdoc.Extractor{}, jpdoc.Types...)
+	r.Register(policy.ActionExtract, &xls.Extractor{}, detect.TypeXLS)
 	return r
 }

@@ -124,7 +124,13 @@ func oleType(data []byte, r *Result) string {
 			typ = "application/vnd.ms-excel"
 			if e.Size > 0 && e.Size < 64<<20 {
 				wb := make([]byte, e.Size)
-				if n, _ := io.ReadFull(e, wb); hasXLMSheet(wb[:n]) && !r.Has(policy.FlagMacro) {
+				n, _ := io.ReadFull(e, wb)
+				switch {
+				case hasFilePass(wb[:n]): // the records after it are ciphertext
+					if !r.Has(policy.FlagEncrypted) {
+						r.flag(policy.FlagEncrypted, "encrypted Excel workbook (FILEPASS)")
+					}
+				case hasXLMSheet(wb[:n]) && !r.Has(policy.FlagMacro):
 					r.flag(policy.FlagMacro, "holds Excel 4 (XLM) macro sheets")
 				}
 			}
@@ -181,6 +187,20 @@ func hasXLMSheet(b []byte) bool {
 			return true
 		}
 		off += 4 + n
+	}
+	return false
+}
+
+// hasFilePass reports a FILEPASS record in the workbook globals (the
+// records up to the first EOF): the workbook is encrypted.
+func hasFilePass(b []byte) bool {
+	for off := 0; off+4 <= len(b); off += 4 + int(binary.LittleEndian.Uint16(b[off+2:])) {
+		switch binary.LittleEndian.Uint16(b[off:]) {
+		case 0x002F:
+			return true
+		case 0x000A:
+			return false
+		}
 	}
 	return false
 }
