@@ -8,16 +8,12 @@
 package doc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path"
-	"slices"
 	"strings"
-
-	"github.com/richardlehane/mscfb"
 
 	"mugai/sanitize/format"
 	"mugai/sanitize/text"
@@ -103,41 +99,4 @@ func txtName(name string) string {
 		return "document.txt"
 	}
 	return strings.TrimSuffix(name, path.Ext(name)) + ".txt"
-}
-
-// streams reads the root streams named, at most the input's size each
-// and taken from the budget. A malformed compound file is an error, also
-// where the reader would panic.
-func streams(data []byte, budget *format.Budget, names ...string) (got map[string][]byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			got, err = nil, fmt.Errorf("doc: malformed compound file")
-		}
-	}()
-	r, err := mscfb.New(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("doc: %w", err)
-	}
-	got = map[string][]byte{}
-	for i := 0; i < 100000; i++ {
-		f, err := r.Next()
-		if err != nil {
-			break
-		}
-		if len(f.Path) != 0 || !slices.Contains(names, f.Name) || got[f.Name] != nil {
-			continue // streams of embedded objects are never opened
-		}
-		if f.Size < 0 || f.Size > int64(len(data)) {
-			return nil, fmt.Errorf("%w: stream %s claims %d bytes", errLimit, f.Name, f.Size)
-		}
-		if err := budget.Take(f.Size); err != nil {
-			return nil, err
-		}
-		b := make([]byte, f.Size)
-		if _, err := io.ReadFull(f, b); err != nil {
-			return nil, fmt.Errorf("doc: reading %s: %w", f.Name, err)
-		}
-		got[f.Name] = b
-	}
-	return got, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"mugai/sanitize/format"
+	"mugai/sanitize/legacy/internal/ole"
 )
 
 var le = binary.LittleEndian
@@ -152,7 +153,7 @@ var stories = []struct {
 
 // extract reads the document's text.
 func (e *Extractor) extract(ctx context.Context, data []byte, budget *format.Budget) (result, error) {
-	st, err := streams(data, budget, "WordDocument", "0Table", "1Table")
+	st, err := ole.Streams(data, budget, "WordDocument", "0Table", "1Table")
 	if err != nil {
 		return result{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"mugai/sanitize/format"
+	"mugai/sanitize/legacy/internal/ole"
 )
 
 // FuzzExtract: any input either fails or gives text within the limits,
@@ -32,7 +33,7 @@ func FuzzExtract(f *testing.F) {
 // the compound file.
 func FuzzStreams(f *testing.F) {
 	for _, d := range []testDoc{sample, {pieces: []testPiece{{"Main\rFoot\r", true}}, ccp: [8]uint32{5, 5}}} {
-		st, err := streams(d.build(), nil, "WordDocument", "1Table")
+		st, err := ole.Streams(d.build(), nil, "WordDocument", "1Table")
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -1,0 +1,103 @@
+package ppt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"mugai/sanitize/format"
+)
+
+func extract(t *testing.T, e *Extractor, data []byte) (string, format.Verdict, error) {
+	t.Helper()
+	var out bytes.Buffer
+	v, err := e.Sanitize(context.Background(), format.Part{Filename: "説明会.ppt"}, bytes.NewReader(data), &out)
+	return out.String(), v, err
+}
+
+func TestExtract(t *testing.T) {
+	got, v, err := extract(t, &Extractor{}, samplePPT(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"--- スライド 1 / slide 1 ---",
+		"会議資料",
+		"テキスト ボックス",
+		"Body line 1",
+		"line 2",
+		"break",
+		"--- スライド 2 / slide 2 ---",
+		"Second slide",
+	}, "\r\n") + "\r\n"
+	if got != want {
+		t.Errorf("text:\n%q\nwant\n%q", got, want)
+	}
+	for _, bad := range []string{"SECRET", "evil", "OLD"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("%q came through", bad)
+		}
+	}
+	if v.Filename != "説明会.txt" || v.Type != "text/plain; charset=utf-8" || len(v.Notes) != 1 {
+		t.Errorf("verdict %+v", v)
+	}
+}
+
+// oneSave is an empty presentation saved once.
+func oneSave() *stream {
+	var s stream
+	s.add(container(rtDocument, 0))
+	s.save(1, 1, []int{0}, false)
+	return &s
+}
+
+func TestRefused(t *testing.T) {
+	noEdit := oneSave()
+	noEdit.edits = append(noEdit.edits, 0) // the Current User points at the document, not an edit
+	loop := oneSave()
+	le.PutUint32(loop.b[loop.edits[0]+8+8:], loop.edits[0]) // offsetLastEdit: itself
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"encrypted edit", samplePPT(true), ErrEncrypted},
+		{"encrypted token", oneSave().file(headerTokenEncrypted), ErrEncrypted},
+		{"no edit", noEdit.file(headerTokenPlain), nil},
+		{"loop", loop.file(headerTokenPlain), nil},
+		{"not OLE", []byte("plain"), nil},
+	} {
+		_, _, err := extract(t, &Extractor{}, tc.data)
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if got, _, err := extract(t, &Extractor{}, oneSave().file(headerTokenPlain)); err != nil || got != "\r\n" {
+		t.Errorf("empty presentation: %q, %v", got, err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	data := samplePPT(false)
+	if _, _, err := extract(t, &Extractor{MaxRecords: 10}, data); !errors.Is(err, errLimit) {
+		t.Errorf("records: %v", err)
+	}
+	if _, _, err := extract(t, &Extractor{MaxDepth: 3}, data); !errors.Is(err, errLimit) {
+		t.Errorf("depth: %v", err)
+	}
+	got, v, err := extract(t, &Extractor{MaxText: 6}, data)
+	if err != nil || !strings.HasPrefix(got, "--- スライド 1 / slide 1 ---\r\n会議資料\r\nテキ\r\n") || strings.Contains(got, "slide 2") || len(v.Notes) != 2 || !v.Notes[1].Loss {
+		t.Errorf("cut: %q %+v %v", got, v, err)
+	}
+	var out bytes.Buffer
+	if _, err := (&Extractor{}).Sanitize(context.Background(), format.Part{Budget: format.NewBudget(100, nil)}, bytes.NewReader(data), &out); !errors.Is(err, format.ErrBudget) {
+		t.Errorf("budget: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (&Extractor{}).Sanitize(ctx, format.Part{}, bytes.NewReader(data), &out); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
