@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"testing"
 
 	"mugai/sanitize/format"
@@ -16,6 +17,9 @@ func FuzzExtract(f *testing.F) {
 	f.Add(sample.build())
 	f.Add(testDoc{table0: true, pieces: []testPiece{{"abc\r", true}, {"日本\a" + string(rowMark), false}}}.build())
 	f.Add([]byte("not a document"))
+	if b, err := os.ReadFile("../testdata/sample.doc"); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := &Extractor{MaxText: 1000}
 		_, err := e.Sanitize(context.Background(), format.Part{Budget: format.NewBudget(1<<20, nil)}, bytes.NewReader(data), io.Discard)
