@@ -103,6 +103,9 @@ func oleType(data []byte, r *Result) string {
 		if err != nil {
 			break
 		}
+		if why := legacyEncrypted(e); why != "" && !r.Has(policy.FlagEncrypted) {
+			r.flag(policy.FlagEncrypted, why)
+		}
 		switch e.Name {
 		case "EncryptionInfo", "EncryptedPackage":
 			if !r.Has(policy.FlagEncrypted) {
