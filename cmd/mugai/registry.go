@@ -2,8 +2,11 @@ package main
 
 import (
 	"mugai/policy"
+	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
+	"mugai/sanitize/legacy/doc"
+	"mugai/sanitize/legacy/ppt"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -36,5 +39,7 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionDisarm, &pdf.Disarmer{}, pdf.Types...)
 	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
 	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
+	r.Register(policy.ActionExtract, &doc.Extractor{}, detect.TypeDOC)
+	r.Register(policy.ActionExtract, &ppt.Extractor{}, detect.TypePPT)
 	return r
 }
