@@ -117,3 +117,18 @@ func TestCancelled(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// TestDeepFields: fields nested past the limit in a field's code are
+// hidden with it, and do not end the outer field early.
+func TestDeepFields(t *testing.T) {
+	n := maxFieldNest + 6
+	code := "\x13 DDEAUTO " + strings.Repeat("\x13 X ", n) + strings.Repeat("\x14res\x15", n) + " secret code \x14result\x15"
+	d := testDoc{pieces: []testPiece{{"a" + code + "b\r", true}}}
+	got, _, err := extract(t, d.build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "aresultb\r\n" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -40,6 +40,7 @@ var compressed = map[byte]rune{
 type writer struct {
 	b      strings.Builder
 	fields []bool // open fields, innermost last: true once past the separator
+	deeper int    // fields open past maxFieldNest: all of them hidden
 	rows   spans  // FCs of paragraphs that end a table row
 	high   uint16 // a pending high surrogate
 	n, max int    // characters written, at most
@@ -48,7 +49,7 @@ type writer struct {
 
 func (w *writer) reset() {
 	w.b.Reset()
-	w.fields, w.high = w.fields[:0], 0
+	w.fields, w.deeper, w.high = w.fields[:0], 0, 0
 }
 
 // story writes the characters [from, to) of the piece table.
@@ -112,18 +113,26 @@ func (w *writer) char(r rune, fc uint64) {
 	case chFieldBegin:
 		if len(w.fields) < maxFieldNest {
 			w.fields = append(w.fields, false)
+		} else {
+			w.deeper++
 		}
 		return
 	case chFieldSep:
-		if len(w.fields) > 0 {
+		if w.deeper == 0 && len(w.fields) > 0 {
 			w.fields[len(w.fields)-1] = true
 		}
 		return
 	case chFieldEnd:
-		if len(w.fields) > 0 {
+		switch {
+		case w.deeper > 0:
+			w.deeper--
+		case len(w.fields) > 0:
 			w.fields = w.fields[:len(w.fields)-1]
 		}
 		return
+	}
+	if w.deeper > 0 {
+		return // too deep to tell code from result: nothing is written
 	}
 	for _, result := range w.fields {
 		if !result {
