@@ -43,6 +43,20 @@ func slidePersist(id uint32) []byte {
 	return atom(rtSlidePersistAtom, 0, append(u32(id), make([]byte, 16)...))
 }
 
+// notesPersist is the slide list's entry of a notes page.
+func notesPersist(id, notesID uint32) []byte {
+	d := append(u32(id), make([]byte, 8)...)
+	d = append(d, u32(notesID)...)
+	return atom(rtSlidePersistAtom, 0, append(d, 0, 0, 0, 0))
+}
+
+// slideAtom names the slide's notes page.
+func slideAtom(notesID uint32) []byte {
+	d := make([]byte, 16)
+	d = append(d, u32(notesID)...)
+	return atom(rtSlideAtom, 0, append(d, 0, 0, 0, 0))
+}
+
 // drawing wraps shapes' client text boxes in a slide's PPDrawing.
 func drawing(boxes ...[]byte) []byte {
 	var shapes [][]byte
@@ -113,8 +127,8 @@ func (s *stream) file(token uint32) []byte {
 }
 
 // samplePPT is a presentation of two slides, saved twice (the second save
-// rewrites slide 1), with notes, a hyperlink and an embedded object whose
-// text must not come through.
+// rewrites slide 1), with a notes page, a hyperlink and an embedded
+// object whose text must not come through.
 func samplePPT(encrypted bool) []byte {
 	var s stream
 	slide2 := s.add(container(rtSlide, 0, atom(rtSlideAtom, 0, make([]byte, 24)), drawing()))
@@ -126,11 +140,12 @@ func samplePPT(encrypted bool) []byte {
 			slidePersist(2), textHeader(0), chars("会議資料"), textHeader(1), bytesAtom("Body line 1\rline 2\vbreak"),
 			slidePersist(3), textHeader(0), chars("Second slide"), atom(0x0FA1, 0, make([]byte, 10)),
 		),
-		container(rtSlideListWithText, 2, slidePersist(4), textHeader(2), chars("NOTES SECRET")),
+		container(rtSlideListWithText, 2, notesPersist(4, 0x100)),
 	))
 	s.add(atom(0x1011, 0, []byte("OLE OBJECT SECRET")))
-	s.save(1, 1, []int{doc, slide1old, slide2}, false)
-	slide1 := s.add(container(rtSlide, 0, drawing(outlineRef(0), append(textHeader(4), chars("テキスト ボックス")...), outlineRef(1))))
+	notes := s.add(container(rtNotes, 0, slideAtom(0), drawing(append(textHeader(2), bytesAtom("Speaker notes")...))))
+	s.save(1, 1, []int{doc, slide1old, slide2, notes}, false)
+	slide1 := s.add(container(rtSlide, 0, slideAtom(0x100), drawing(outlineRef(0), append(textHeader(4), chars("テキスト ボックス")...), outlineRef(1))))
 	s.save(1, 2, []int{slide1}, encrypted)
 	return s.file(headerTokenPlain)
 }

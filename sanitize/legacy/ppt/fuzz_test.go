@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"testing"
 
 	"mugai/sanitize/format"
@@ -29,6 +30,11 @@ func FuzzStreams(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(st["Current User"], st["PowerPoint Document"])
+	if b, err := os.ReadFile("../testdata/sample.ppt"); err == nil {
+		if st, err := ole.Streams(b, nil, "Current User", "PowerPoint Document"); err == nil {
+			f.Add(st["Current User"], st["PowerPoint Document"])
+		}
+	}
 	f.Fuzz(func(t *testing.T, cur, doc []byte) {
 		e := &Extractor{MaxText: 1000, MaxRecords: 10000}
 		r, err := e.fromStreams(context.Background(), cur, doc)

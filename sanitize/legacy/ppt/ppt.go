@@ -4,7 +4,7 @@
 // (its placeholders' text in the slide list, its text boxes in the
 // slide's drawing) is written as UTF-8, slide by slide in presentation
 // order. Nothing else is read: not the macros (VBA), not embedded objects
-// (ExOleObjStg), not links, not comments, not the notes pages.
+// (ExOleObjStg), not links, not comments. The notes pages' text follows each slide's.
 package ppt
 
 import (
@@ -76,8 +76,8 @@ func (e *Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	}
 	v := format.Verdict{Type: "text/plain; charset=utf-8", Filename: txtName(p.Filename),
 		Notes: []format.Note{{
-			JA: "PowerPoint プレゼンテーションからスライドの文字だけを取り出しました（レイアウト、画像、マクロ、埋め込みオブジェクト、ノートは含みません）。",
-			EN: "only the text of the slides was kept (no layout, images, macros, embedded objects or notes)",
+			JA: "PowerPoint プレゼンテーションからスライドとノートの文字だけを取り出しました（レイアウト、画像、マクロ、埋め込みオブジェクトは含みません）。",
+			EN: "only the text of the slides and their notes was kept (no layout, images, macros or embedded objects)",
 		}}}
 	if res.cut {
 		v.Notes = append(v.Notes, format.Note{
@@ -112,7 +112,7 @@ func (e *Extractor) fromStreams(ctx context.Context, cur, doc []byte) (result, e
 	if err != nil {
 		return result{}, err
 	}
-	slides, err := w.slideList(docRec)
+	slides, notes, err := w.slideList(docRec)
 	if err != nil {
 		return result{}, err
 	}
@@ -125,6 +125,15 @@ func (e *Extractor) fromStreams(ctx context.Context, cur, doc []byte) (result, e
 		rec, err := ed.record(doc, s.persist, rtSlide)
 		if err := w.slideText(&b, rec, s, err == nil); err != nil {
 			return result{}, err
+		}
+		if err == nil {
+			if np, ok := notes[w.notesID(rec)]; ok {
+				if nr, err := ed.record(doc, np, rtNotes); err == nil {
+					if err := w.notesText(&b, nr); err != nil {
+						return result{}, err
+					}
+				}
+			}
 		}
 		if w.cut {
 			break

@@ -29,6 +29,8 @@ func TestExtract(t *testing.T) {
 		"Body line 1",
 		"line 2",
 		"break",
+		"(ノート / notes)",
+		"Speaker notes",
 		"--- スライド 2 / slide 2 ---",
 		"Second slide",
 	}, "\r\n") + "\r\n"

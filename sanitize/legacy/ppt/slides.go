@@ -24,36 +24,83 @@ type walker struct {
 	cut     bool
 }
 
-// slideList reads the SlideListWithTextContainer of the slides (instance
-// 0) in the DocumentContainer.
-func (w *walker) slideList(docRec header) ([]slide, error) {
+// slideList reads the SlideListWithTextContainers of the slides
+// (instance 0) and of the notes (instance 2) in the DocumentContainer:
+// the slides in order, and the notes pages' persist ids by notes id.
+func (w *walker) slideList(docRec header) ([]slide, map[uint32]uint32, error) {
 	var slides []slide
+	notes := map[uint32]uint32{}
 	err := children(w.doc, docRec, &w.records, func(c header) error {
-		if c.typ != rtSlideListWithText || c.inst != 0 || !c.container() {
+		if c.typ != rtSlideListWithText || !c.container() {
 			return nil
 		}
-		return children(w.doc, c, &w.records, func(r header) error {
-			if err := w.ctx.Err(); err != nil {
-				return err
-			}
-			switch {
-			case r.typ == rtSlidePersistAtom && r.len >= 4:
-				slides = append(slides, slide{persist: le.Uint32(r.data(w.doc))})
-			case len(slides) == 0:
-			case r.typ == rtTextHeaderAtom:
-				s := &slides[len(slides)-1]
-				s.texts = append(s.texts, "")
-			case r.typ == rtTextCharsAtom || r.typ == rtTextBytesAtom:
-				s := &slides[len(slides)-1]
-				if len(s.texts) == 0 {
-					s.texts = append(s.texts, "")
+		switch c.inst {
+		case 0:
+			return children(w.doc, c, &w.records, func(r header) error {
+				return w.listEntry(&slides, r)
+			})
+		case 2:
+			return children(w.doc, c, &w.records, func(r header) error {
+				if r.typ == rtSlidePersistAtom && r.len >= 16 {
+					d := r.data(w.doc)
+					notes[le.Uint32(d[12:])] = le.Uint32(d)
 				}
-				s.texts[len(s.texts)-1] += w.text(r)
-			}
-			return nil
-		})
+				return nil
+			})
+		}
+		return nil
 	})
-	return slides, err
+	return slides, notes, err
+}
+
+// listEntry reads one record of the slides' list: a SlidePersistAtom
+// starts a slide, the text records after it are its placeholders' text.
+func (w *walker) listEntry(slides *[]slide, r header) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	switch {
+	case r.typ == rtSlidePersistAtom && r.len >= 4:
+		*slides = append(*slides, slide{persist: le.Uint32(r.data(w.doc))})
+	case len(*slides) == 0:
+	case r.typ == rtTextHeaderAtom:
+		s := &(*slides)[len(*slides)-1]
+		s.texts = append(s.texts, "")
+	case r.typ == rtTextCharsAtom || r.typ == rtTextBytesAtom:
+		s := &(*slides)[len(*slides)-1]
+		if len(s.texts) == 0 {
+			s.texts = append(s.texts, "")
+		}
+		s.texts[len(s.texts)-1] += w.text(r)
+	}
+	return nil
+}
+
+// notesID is the notes id of a slide's notes page (its SlideAtom's
+// notesIdRef), or 0 for none.
+func (w *walker) notesID(rec header) uint32 {
+	var id uint32
+	_ = children(w.doc, rec, &w.records, func(c header) error {
+		if c.typ == rtSlideAtom && c.len >= 20 {
+			id = le.Uint32(c.data(w.doc)[16:])
+		}
+		return nil
+	})
+	return id
+}
+
+// notesText writes the text of a notes page: its drawing's text boxes.
+func (w *walker) notesText(b *strings.Builder, rec header) error {
+	var lines strings.Builder
+	err := w.walk(rec, func(r header) {
+		if r.typ == rtTextCharsAtom || r.typ == rtTextBytesAtom {
+			w.line(&lines, w.text(r))
+		}
+	})
+	if lines.Len() > 0 {
+		b.WriteString("(ノート / notes)\n" + lines.String())
+	}
+	return err
 }
 
 // slideText writes the text of one slide: its drawing's text boxes in
