@@ -15,6 +15,7 @@ var le = binary.LittleEndian
 // FibBase flags ([MS-DOC] 2.5.2).
 const (
 	fibMagic      = 0xA5EC
+	fibMagic95    = 0xA5DC // Word 6 and Word 95
 	fEncrypted    = 0x0100
 	fWhichTblStm  = 0x0200
 	fObfuscated   = 0x8000
@@ -48,6 +49,9 @@ const (
 // WordDocument stream, taking each section's length from its count.
 func parseFIB(wd []byte) (fib, error) {
 	var f fib
+	if len(wd) >= 2 && le.Uint16(wd) == fibMagic95 {
+		return f, errOld
+	}
 	if len(wd) < 34 || le.Uint16(wd) != fibMagic {
 		return f, errNotWord
 	}

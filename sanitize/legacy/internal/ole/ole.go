@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/richardlehane/mscfb"
 
@@ -22,7 +23,8 @@ var ErrMalformed = errors.New("malformed compound file")
 // maxEntries bounds the directory entries looked at.
 const maxEntries = 100000
 
-// Streams reads the root streams named. Each is at most the input's size
+// Streams reads the root streams named, matched case-insensitively, and
+// returns them under the names asked for. Each is at most the input's size
 // (a longer one is an error) and is taken from budget before it is read.
 // A name that is not there is absent from the map. A malformed compound
 // file is an error wrapping ErrMalformed, also where the reader would panic.
@@ -42,20 +44,22 @@ func Streams(data []byte, budget *format.Budget, names ...string) (got map[strin
 		if err != nil {
 			break
 		}
-		if len(f.Path) != 0 || !slices.Contains(names, f.Name) || got[f.Name] != nil {
-			continue
+		i := slices.IndexFunc(names, func(n string) bool { return strings.EqualFold(n, f.Name) })
+		if len(f.Path) != 0 || i < 0 || got[names[i]] != nil {
+			continue // names are case-insensitive ([MS-CFB] 2.6.4); the first one counts
 		}
+		name := names[i]
 		if f.Size < 0 || f.Size > int64(len(data)) {
-			return nil, fmt.Errorf("%w: stream %s claims %d bytes", ErrMalformed, f.Name, f.Size)
+			return nil, fmt.Errorf("%w: stream %s claims %d bytes", ErrMalformed, name, f.Size)
 		}
 		if err := budget.Take(f.Size); err != nil {
 			return nil, err
 		}
 		b := make([]byte, f.Size)
 		if _, err := io.ReadFull(f, b); err != nil {
-			return nil, fmt.Errorf("%w: reading %s: %v", ErrMalformed, f.Name, err)
+			return nil, fmt.Errorf("%w: reading %s: %v", ErrMalformed, name, err)
 		}
-		got[f.Name] = b
+		got[name] = b
 	}
 	return got, nil
 }

@@ -13,12 +13,13 @@ func TestStreams(t *testing.T) {
 		cfbwrite.Entry{Name: "ObjectPool", Children: []cfbwrite.Entry{{Name: "WordDocument", Data: []byte("embedded")}}},
 		cfbwrite.Entry{Name: "WordDocument", Data: []byte("root")},
 		cfbwrite.Entry{Name: "Other", Data: []byte("other")},
+		cfbwrite.Entry{Name: "1table", Data: []byte("table")},
 	)
 	got, err := Streams(data, nil, "WordDocument", "1Table")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || string(got["WordDocument"]) != "root" {
+	if len(got) != 2 || string(got["WordDocument"]) != "root" || string(got["1Table"]) != "table" {
 		t.Errorf("got %q", got)
 	}
 	if _, err := Streams(data, format.NewBudget(2, nil), "WordDocument"); !errors.Is(err, format.ErrBudget) {
