@@ -105,8 +105,13 @@ func (e *Extractor) fromStreams(ctx context.Context, cur, doc []byte) (result, e
 	w := &walker{ctx: ctx, doc: doc, records: orDefault(e.MaxRecords, DefaultMaxRecords),
 		depth: orDefault(e.MaxDepth, DefaultMaxDepth), chars: orDefault(e.MaxText, DefaultMaxText)}
 	ed, err := readEdits(cur, doc, w.records)
-	if err != nil {
+	if errors.Is(err, ErrEncrypted) {
 		return result{}, err
+	}
+	if err != nil {
+		if ed, err = scanEdits(doc, w.records); err != nil {
+			return result{}, err
+		}
 	}
 	docRec, err := ed.record(doc, ed.doc, rtDocument)
 	if err != nil {

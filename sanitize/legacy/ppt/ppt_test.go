@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"mugai/sanitize/format"
+	"mugai/sanitize/legacy/internal/ole"
 )
 
 func extract(t *testing.T, e *Extractor, data []byte) (string, format.Verdict, error) {
@@ -56,10 +57,8 @@ func oneSave() *stream {
 }
 
 func TestRefused(t *testing.T) {
-	noEdit := oneSave()
-	noEdit.edits = append(noEdit.edits, 0) // the Current User points at the document, not an edit
-	loop := oneSave()
-	le.PutUint32(loop.b[loop.edits[0]+8+8:], loop.edits[0]) // offsetLastEdit: itself
+	noSave := oneSave()
+	noSave.b = noSave.b[:noSave.offs[0]+8] // only the document: no persist directory, no save
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -67,8 +66,7 @@ func TestRefused(t *testing.T) {
 	}{
 		{"encrypted edit", samplePPT(true), ErrEncrypted},
 		{"encrypted token", oneSave().file(headerTokenEncrypted), ErrEncrypted},
-		{"no edit", noEdit.file(headerTokenPlain), nil},
-		{"loop", loop.file(headerTokenPlain), nil},
+		{"no save", noSave.file(headerTokenPlain), errNotPPT},
 		{"not OLE", []byte("plain"), nil},
 	} {
 		_, _, err := extract(t, &Extractor{}, tc.data)
@@ -78,6 +76,34 @@ func TestRefused(t *testing.T) {
 	}
 	if got, _, err := extract(t, &Extractor{}, oneSave().file(headerTokenPlain)); err != nil || got != "\r\n" {
 		t.Errorf("empty presentation: %q, %v", got, err)
+	}
+}
+
+// TestBrokenChain: where the chain of saves is broken, the saves are
+// read in stream order, the newest last, and give the same text.
+func TestBrokenChain(t *testing.T) {
+	want, _, err := extract(t, &Extractor{}, samplePPT(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ole.Streams(samplePPT(false), nil, "Current User", "PowerPoint Document")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, doc := st["Current User"], st["PowerPoint Document"]
+	lastEdit := le.Uint32(cur[16:])
+	loop := bytes.Clone(doc)
+	le.PutUint32(loop[lastEdit+8+8:], lastEdit) // offsetLastEdit: itself
+	nowhere := bytes.Clone(cur)
+	le.PutUint32(nowhere[16:], 0) // offsetToCurrentEdit: the first record, not a save
+	for name, s := range map[string][2][]byte{"loop": {cur, loop}, "nowhere": {nowhere, doc}} {
+		if _, err := readEdits(s[0], s[1], 100); err == nil {
+			t.Errorf("%s: the chain reads", name)
+		}
+		r, err := (&Extractor{}).fromStreams(context.Background(), s[0], s[1])
+		if got := strings.ReplaceAll(r.text, "\n", "\r\n"); err != nil || got != want {
+			t.Errorf("%s: %v\n%q\nwant\n%q", name, err, got, want)
+		}
 	}
 }
 

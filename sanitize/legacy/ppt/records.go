@@ -119,7 +119,7 @@ func readEdits(cur, doc []byte, maxEntries int) (edit, error) {
 		if first {
 			e.doc = le.Uint32(ud[16:])
 		}
-		if err := readPersist(doc, int(le.Uint32(ud[12:])), e.persist, maxEntries); err != nil {
+		if err := readPersist(doc, int(le.Uint32(ud[12:])), e.persist, maxEntries, false); err != nil {
 			return edit{}, err
 		}
 		if off = le.Uint32(ud[8:]); off == 0 {
@@ -128,9 +128,9 @@ func readEdits(cur, doc []byte, maxEntries int) (edit, error) {
 	}
 }
 
-// readPersist adds the entries of the PersistDirectoryAtom at off that
-// a newer save has not set.
-func readPersist(doc []byte, off int, into map[uint32]uint32, maxEntries int) error {
+// readPersist adds the entries of the PersistDirectoryAtom at off: those
+// a newer save has not set, or all of them when override is set.
+func readPersist(doc []byte, off int, into map[uint32]uint32, maxEntries int, override bool) error {
 	h, err := readHeader(doc, off)
 	if err != nil || h.typ != rtPersistDirectory {
 		return fmt.Errorf("ppt: no PersistDirectoryAtom at %d", off)
@@ -144,7 +144,7 @@ func readPersist(doc []byte, off int, into map[uint32]uint32, maxEntries int) er
 			return fmt.Errorf("ppt: malformed persist directory")
 		}
 		for k := 0; k < n; k++ {
-			if _, ok := into[id+uint32(k)]; !ok {
+			if _, ok := into[id+uint32(k)]; !ok || override {
 				if len(into) >= maxEntries {
 					return errLimit
 				}
@@ -171,4 +171,35 @@ func (e edit) record(doc []byte, id uint32, typ uint16) (header, error) {
 		return header{}, fmt.Errorf("ppt: persist id %d is a 0x%04X record, not 0x%04X", id, h.typ, typ)
 	}
 	return h, nil
+}
+
+// scanEdits is the way in when the chain of saves is broken (a
+// UserEditAtom that points at itself, a Current User stream that points
+// nowhere): the top-level records are read in stream order, each save's
+// persist directory overriding the ones before it, and the last
+// UserEditAtom names the document.
+func scanEdits(doc []byte, maxRecords int) (edit, error) {
+	e := edit{persist: map[uint32]uint32{}}
+	found := false
+	for off, n := 0, 0; off < len(doc) && n < maxRecords; n++ {
+		h, err := readHeader(doc, off)
+		if err != nil {
+			break
+		}
+		off = h.end()
+		if h.typ != rtUserEditAtom || h.len < 0x1C {
+			continue
+		}
+		if h.len >= 0x20 {
+			return edit{}, ErrEncrypted
+		}
+		d := h.data(doc)
+		if readPersist(doc, int(le.Uint32(d[12:])), e.persist, maxRecords, true) == nil {
+			e.doc, found = le.Uint32(d[16:]), true
+		}
+	}
+	if !found {
+		return edit{}, errNotPPT
+	}
+	return e, nil
 }
