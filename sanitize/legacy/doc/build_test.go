@@ -26,11 +26,13 @@ type testDoc struct {
 	table0 bool      // the piece table in 0Table instead of 1Table
 }
 
-var cp1252 = map[rune]byte{}
+var toCP1252 = map[rune]byte{}
 
 func init() {
 	for b, r := range compressed {
-		cp1252[r] = b
+		if r != 0 {
+			toCP1252[r] = byte(b)
+		}
 	}
 }
 
@@ -52,7 +54,7 @@ func (d testDoc) build() []byte {
 			fc := uint32(len(wd))
 			switch {
 			case p.compressed:
-				b, ok := cp1252[r]
+				b, ok := toCP1252[r]
 				if !ok {
 					b = byte(r)
 				}

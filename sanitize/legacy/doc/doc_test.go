@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"mugai/sanitize/format"
+	"mugai/sanitize/legacy/internal/ole"
 )
 
 func extract(t *testing.T, data []byte) (string, format.Verdict, error) {
@@ -130,5 +131,37 @@ func TestDeepFields(t *testing.T) {
 	}
 	if got != "aresultb\r\n" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestRepeatedPieces: many pieces over the same bytes, all inside a
+// field code, are bounded by maxVisits.
+func TestRepeatedPieces(t *testing.T) {
+	d := testDoc{pieces: []testPiece{{"\x13" + strings.Repeat("x", 1<<16), true}}}
+	data := d.build()
+	st, err := ole.Streams(data, nil, "WordDocument", "1Table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the piece table: 5,000 pieces of 65,536 characters, all at the same place.
+	wd, table := st["WordDocument"], st["1Table"]
+	fc := le.Uint32(table[5+1+4+8+2:]) // the one piece's FcCompressed
+	var plc []byte
+	const n = 5000
+	for i := 0; i <= n; i++ {
+		plc = le.AppendUint32(plc, uint32(i)<<16)
+	}
+	for i := 0; i < n; i++ {
+		plc = append(le.AppendUint32(append(plc, 0, 0), fc), 0, 0)
+	}
+	clx := append([]byte{0x02}, le.AppendUint32(nil, uint32(len(plc)))...)
+	clx = append(clx, plc...)
+	le.PutUint32(wd[154+8*33+4:], uint32(len(clx)))
+	le.PutUint32(wd[154+8*33:], 0)
+	le.PutUint32(wd[154+8*13+4:], 0)
+	le.PutUint32(wd[76:], n<<16) // ccpText
+	_, err = (&Extractor{}).fromStreams(context.Background(), map[string][]byte{"WordDocument": wd, "1Table": clx})
+	if !errors.Is(err, errLimit) {
+		t.Errorf("err %v", err)
 	}
 }

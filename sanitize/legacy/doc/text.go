@@ -27,11 +27,18 @@ const (
 
 // compressed maps the bytes of a compressed piece that are not Latin-1
 // ([MS-DOC] 2.4.1: the CP1252 characters in 0x82–0x9F).
-var compressed = map[byte]rune{
+var compressed = [256]rune{
 	0x82: 0x201A, 0x83: 0x0192, 0x84: 0x201E, 0x85: 0x2026, 0x86: 0x2020, 0x87: 0x2021,
 	0x88: 0x02C6, 0x89: 0x2030, 0x8A: 0x0160, 0x8B: 0x2039, 0x8C: 0x0152, 0x91: 0x2018,
 	0x92: 0x2019, 0x93: 0x201C, 0x94: 0x201D, 0x95: 0x2022, 0x96: 0x2013, 0x97: 0x2014,
 	0x98: 0x02DC, 0x99: 0x2122, 0x9A: 0x0161, 0x9B: 0x203A, 0x9C: 0x0153, 0x9F: 0x0178,
+}
+
+func cp1252(c byte) rune {
+	if r := compressed[c]; r != 0 {
+		return r
+	}
+	return rune(c)
 }
 
 // writer turns a story's characters into plain text: field codes are
@@ -45,6 +52,26 @@ type writer struct {
 	high   uint16 // a pending high surrogate
 	n, max int    // characters written, at most
 	cut    bool
+	// visits counts the characters read, written or not (a field code
+	// is read and hidden): at most maxVisits, ctx checked as it goes.
+	visits int
+}
+
+// maxVisits bounds the characters read from the pieces over all stories:
+// each takes at least a byte of the WordDocument stream, and a piece table
+// whose pieces share bytes must not make more of them (field codes are
+// read but not written, so the text limit does not bound them).
+func maxVisits(wd []byte) int { return 2*len(wd) + 1<<20 }
+
+// visit counts one more character read.
+func (w *writer) visit(ctx context.Context, wd []byte) error {
+	if w.visits++; w.visits&0xFFFF == 0 {
+		if w.visits > maxVisits(wd) {
+			return errLimit
+		}
+		return ctx.Err()
+	}
+	return nil
 }
 
 func (w *writer) reset() {
@@ -71,12 +98,10 @@ func (w *writer) story(ctx context.Context, wd []byte, pieces []piece, from, to 
 				return errPiece
 			}
 			for j := uint64(0); j < n && !w.cut; j++ {
-				c := wd[off+j]
-				r, ok := compressed[c]
-				if !ok {
-					r = rune(c)
+				if err := w.visit(ctx, wd); err != nil {
+					return err
 				}
-				w.char(r, off+j)
+				w.char(cp1252(wd[off+j]), off+j)
 			}
 			continue
 		}
@@ -85,6 +110,9 @@ func (w *writer) story(ctx context.Context, wd []byte, pieces []piece, from, to 
 			return errPiece
 		}
 		for j := uint64(0); j < n && !w.cut; j++ {
+			if err := w.visit(ctx, wd); err != nil {
+				return err
+			}
 			w.unit(le.Uint16(wd[off+2*j:]), off+2*j)
 		}
 	}

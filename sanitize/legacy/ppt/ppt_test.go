@@ -107,6 +107,26 @@ func TestBrokenChain(t *testing.T) {
 	}
 }
 
+// TestManySaves: saves that all point at one persist directory are
+// bounded by the records limit, however many there are.
+func TestManySaves(t *testing.T) {
+	s := oneSave()
+	pd := le.Uint32(s.b[s.edits[0]+8+12:])
+	for i := 0; i < 3000; i++ {
+		ue := bytes.Clone(s.b[s.edits[0] : s.edits[0]+8+28])
+		le.PutUint32(ue[8+8:], s.edits[len(s.edits)-1])
+		le.PutUint32(ue[8+12:], pd)
+		s.edits = append(s.edits, uint32(len(s.b)))
+		s.b = append(s.b, ue...)
+	}
+	if _, _, err := extract(t, &Extractor{MaxRecords: 1000}, s.file(headerTokenPlain)); !errors.Is(err, errLimit) {
+		t.Errorf("err %v", err)
+	}
+	if _, _, err := extract(t, &Extractor{}, s.file(headerTokenPlain)); err != nil {
+		t.Errorf("within the default limits: %v", err)
+	}
+}
+
 func TestLimits(t *testing.T) {
 	data := samplePPT(false)
 	if _, _, err := extract(t, &Extractor{MaxRecords: 10}, data); !errors.Is(err, errLimit) {

@@ -2,6 +2,7 @@ package ppt
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -85,7 +86,8 @@ const maxEdits = 4096
 
 // readEdits follows the UserEditAtom chain from the Current User stream's
 // offset, newest first, and builds the persist directory: a persist id
-// takes the offset of the newest save that wrote it ([MS-PPT] 2.1.2). An
+// takes the offset of the newest save that wrote it ([MS-PPT] 2.1.2). At
+// most maxEntries persist entries are read over all the saves. An
 // encrypted document is ErrEncrypted.
 func readEdits(cur, doc []byte, maxEntries int) (edit, error) {
 	h, err := readHeader(cur, 0)
@@ -102,6 +104,7 @@ func readEdits(cur, doc []byte, maxEntries int) (edit, error) {
 	}
 	e := edit{persist: map[uint32]uint32{}}
 	seen := map[uint32]bool{}
+	left := maxEntries
 	off := le.Uint32(d[8:])
 	for first := true; ; first = false {
 		if seen[off] || len(seen) >= maxEdits {
@@ -119,7 +122,7 @@ func readEdits(cur, doc []byte, maxEntries int) (edit, error) {
 		if first {
 			e.doc = le.Uint32(ud[16:])
 		}
-		if err := readPersist(doc, int(le.Uint32(ud[12:])), e.persist, maxEntries, false); err != nil {
+		if err := readPersist(doc, int(le.Uint32(ud[12:])), e.persist, &left, false); err != nil {
 			return edit{}, err
 		}
 		if off = le.Uint32(ud[8:]); off == 0 {
@@ -130,7 +133,8 @@ func readEdits(cur, doc []byte, maxEntries int) (edit, error) {
 
 // readPersist adds the entries of the PersistDirectoryAtom at off: those
 // a newer save has not set, or all of them when override is set.
-func readPersist(doc []byte, off int, into map[uint32]uint32, maxEntries int, override bool) error {
+// left counts the entries that may still be read, over all the saves.
+func readPersist(doc []byte, off int, into map[uint32]uint32, left *int, override bool) error {
 	h, err := readHeader(doc, off)
 	if err != nil || h.typ != rtPersistDirectory {
 		return fmt.Errorf("ppt: no PersistDirectoryAtom at %d", off)
@@ -143,11 +147,11 @@ func readPersist(doc []byte, off int, into map[uint32]uint32, maxEntries int, ov
 		if 4*n > len(d) {
 			return fmt.Errorf("ppt: malformed persist directory")
 		}
+		if *left -= n + 1; *left < 0 {
+			return errLimit
+		}
 		for k := 0; k < n; k++ {
 			if _, ok := into[id+uint32(k)]; !ok || override {
-				if len(into) >= maxEntries {
-					return errLimit
-				}
 				into[id+uint32(k)] = le.Uint32(d[4*k:])
 			}
 		}
@@ -180,7 +184,7 @@ func (e edit) record(doc []byte, id uint32, typ uint16) (header, error) {
 // UserEditAtom names the document.
 func scanEdits(doc []byte, maxRecords int) (edit, error) {
 	e := edit{persist: map[uint32]uint32{}}
-	found := false
+	found, left := false, maxRecords
 	for off, n := 0, 0; off < len(doc) && n < maxRecords; n++ {
 		h, err := readHeader(doc, off)
 		if err != nil {
@@ -194,8 +198,11 @@ func scanEdits(doc []byte, maxRecords int) (edit, error) {
 			return edit{}, ErrEncrypted
 		}
 		d := h.data(doc)
-		if readPersist(doc, int(le.Uint32(d[12:])), e.persist, maxRecords, true) == nil {
+		switch err := readPersist(doc, int(le.Uint32(d[12:])), e.persist, &left, true); {
+		case err == nil:
 			e.doc, found = le.Uint32(d[16:]), true
+		case errors.Is(err, errLimit):
+			return edit{}, err
 		}
 	}
 	if !found {
