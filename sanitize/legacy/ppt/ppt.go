@@ -127,18 +127,8 @@ func (e *Extractor) fromStreams(ctx context.Context, cur, doc []byte) (result, e
 			return result{}, err
 		}
 		fmt.Fprintf(&b, "--- スライド %d / slide %d ---\n", i+1, i+1)
-		rec, err := ed.record(doc, s.persist, rtSlide)
-		if err := w.slideText(&b, rec, s, err == nil); err != nil {
+		if err := w.slide(&b, ed, s, notes); err != nil {
 			return result{}, err
-		}
-		if err == nil {
-			if np, ok := notes[w.notesID(rec)]; ok {
-				if nr, err := ed.record(doc, np, rtNotes); err == nil {
-					if err := w.notesText(&b, nr); err != nil {
-						return result{}, err
-					}
-				}
-			}
 		}
 		if w.cut {
 			break

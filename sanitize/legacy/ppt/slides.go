@@ -103,6 +103,28 @@ func (w *walker) notesText(b *strings.Builder, rec header) error {
 	return err
 }
 
+// slide writes one slide's text, then its notes page's. A slide whose
+// record cannot be found still has its text in the slide list.
+func (w *walker) slide(b *strings.Builder, ed edit, s slide, notes map[uint32]uint32) error {
+	rec, err := ed.record(w.doc, s.persist, rtSlide)
+	if err != nil {
+		return w.slideText(b, header{}, s, false)
+	}
+	if err := w.slideText(b, rec, s, true); err != nil {
+		return err
+	}
+	id := w.notesID(rec)
+	np, ok := notes[id]
+	if id == 0 || !ok {
+		return nil
+	}
+	nr, err := ed.record(w.doc, np, rtNotes)
+	if err != nil {
+		return nil // a notes page that cannot be found is left out
+	}
+	return w.notesText(b, nr)
+}
+
 // slideText writes the text of one slide: its drawing's text boxes in
 // drawing order, a placeholder's text from the slide list where the
 // drawing refers to it, and the slide list's texts no shape referred to.
