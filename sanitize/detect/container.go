@@ -103,9 +103,6 @@ func oleType(data []byte, r *Result) string {
 		if err != nil {
 			break
 		}
-		if why := legacyEncrypted(e); why != "" && !r.Has(policy.FlagEncrypted) {
-			r.flag(policy.FlagEncrypted, why)
-		}
 		switch e.Name {
 		case "EncryptionInfo", "EncryptedPackage":
 			if !r.Has(policy.FlagEncrypted) {
@@ -117,8 +114,11 @@ func oleType(data []byte, r *Result) string {
 			}
 		case "WordDocument":
 			typ = "application/msword"
+			flagLegacyEncrypted(e, r)
 		case "PowerPoint Document":
 			typ = "application/vnd.ms-powerpoint"
+		case "Current User", "EncryptedSummary":
+			flagLegacyEncrypted(e, r)
 		case "Workbook", "Book":
 			typ = "application/vnd.ms-excel"
 			if e.Size > 0 && e.Size < 64<<20 {

@@ -4,7 +4,17 @@ import (
 	"encoding/binary"
 
 	"github.com/richardlehane/mscfb"
+
+	"mugai/policy"
 )
+
+// flagLegacyEncrypted flags the file encrypted when the stream e shows a
+// password-protected Word or PowerPoint 97-2003 file.
+func flagLegacyEncrypted(e *mscfb.File, r *Result) {
+	if why := legacyEncrypted(e); why != "" && !r.Has(policy.FlagEncrypted) {
+		r.flag(policy.FlagEncrypted, why)
+	}
+}
 
 // legacyEncrypted tells why a root stream shows a Word or PowerPoint
 // 97-2003 file encrypted with a password, or "": the FIB of a
