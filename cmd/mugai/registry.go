@@ -7,6 +7,8 @@ import (
 	"mugai/sanitize/image"
 	"mugai/sanitize/jpdoc"
 	"mugai/sanitize/legacy/xls"
+	"mugai/sanitize/legacy/doc"
+	"mugai/sanitize/legacy/ppt"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -42,5 +44,7 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
 	r.Register(policy.ActionExtract, jpdoc.Extractor{}, jpdoc.Types...)
 	r.Register(policy.ActionExtract, &xls.Extractor{}, detect.TypeXLS)
+	r.Register(policy.ActionExtract, &doc.Extractor{}, detect.TypeDOC)
+	r.Register(policy.ActionExtract, &ppt.Extractor{}, detect.TypePPT)
 	return r
 }

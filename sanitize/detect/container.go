@@ -118,8 +118,11 @@ func oleType(data []byte, r *Result) string {
 			}
 		case "WordDocument":
 			typ = "application/msword"
+			flagLegacyEncrypted(e, r)
 		case "PowerPoint Document":
 			typ = "application/vnd.ms-powerpoint"
+		case "Current User", "EncryptedSummary":
+			flagLegacyEncrypted(e, r)
 		case "Workbook", "Book":
 			typ = "application/vnd.ms-excel"
 			if e.Size > 0 && e.Size < 64<<20 {
