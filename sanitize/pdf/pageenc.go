@@ -37,11 +37,8 @@ type pageImage struct {
 	ptW, ptH      float64 // points
 }
 
-// lossless says whether the page's pixels are stored exactly.
-func (p pageImage) lossless() bool { return p.filter == "FlateDecode" }
-
 // pageColours is what a page's pixels hold: whether every pixel is grey,
-// and its colours (0xRRGGBB, sorted) when there are at most 256.
+// and its colours (0xRRGGBB, sorted) when there are 1 to 256.
 type pageColours struct {
 	grey    bool
 	palette []uint32 // nil when more than 256
@@ -92,7 +89,7 @@ func encodePage(ctx context.Context, img image.Image, quality int, enc encoding)
 		return encodeJPEGPage(img, quality)
 	}
 	cols := survey(rgba)
-	if cols.palette == nil {
+	if len(cols.palette) == 0 {
 		// More than 256 colours: a photo, a gradient, coloured text's
 		// antialiasing. Lossless RGB would be larger than the JPEG (a
 		// Japanese text page with a red seal: 1.6 times).
