@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"io"
 	"strings"
@@ -144,4 +145,64 @@ func BenchmarkRenderJPEG1MB(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10), "ns/page")
+}
+
+// BenchmarkFlattenJapaneseText flattens a 24-page A4 notice of 10.5-point
+// Japanese text (a table every third page, a red seal on the first) at
+// 150 dpi, storing page images as JPEGs only (the flattener before the
+// choice per page) and as chosen per page; out/in is the size of the
+// flattened file over the original's.
+func BenchmarkFlattenJapaneseText(b *testing.B) {
+	const pages = 24
+	in := japaneseTextPDF(pages, 10.5, 842)
+	for _, c := range []struct {
+		name string
+		enc  encoding
+	}{{"jpeg-only", encodeJPEG}, {"per-page", encodeBest}} {
+		b.Run(c.name, func(b *testing.B) {
+			f := &Flattener{Engine: benchEngines["per-core"], encoding: c.enc}
+			var out bytes.Buffer
+			for b.Loop() {
+				out.Reset()
+				if _, err := f.Sanitize(context.Background(), format.Part{}, bytes.NewReader(in), &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages), "ns/page")
+			b.ReportMetric(float64(len(in)), "in-bytes")
+			b.ReportMetric(float64(out.Len()), "out-bytes")
+			b.ReportMetric(float64(out.Len())/float64(len(in)), "out/in")
+		})
+	}
+}
+
+// BenchmarkEncodePage is the encoding alone of one rendered A4 page of
+// 10.5-point Japanese text at 150 dpi: JPEG only, and the choice per page
+// (survey of the colours, lossless Flate, the JPEG to compare with).
+func BenchmarkEncodePage(b *testing.B) {
+	var page *image.RGBA
+	_, _, err := testFlattener.render(context.Background(), nil, japaneseTextPDF(2, 10.5, 842), 150, 2, func(i int, img image.Image, _ int) error {
+		if i == 1 {
+			page = image.NewRGBA(img.Bounds())
+			copy(page.Pix, img.(*image.RGBA).Pix)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		enc  encoding
+	}{{"jpeg-only", encodeJPEG}, {"per-page", encodeBest}} {
+		b.Run(c.name, func(b *testing.B) {
+			var p pageImage
+			for b.Loop() {
+				if p, err = encodePage(context.Background(), page, 80, c.enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(p.data)), "out-bytes")
+		})
+	}
 }

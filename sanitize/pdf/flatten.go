@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 	"io/fs"
 	"math"
@@ -61,6 +60,8 @@ type Flattener struct {
 	JPEGQuality int   // default 80
 	MaxPages    int   // pages rendered at most; later ones are dropped (said so); default 50
 	MaxPixels   int64 // per page; the DPI is lowered for larger pages; default 25 million
+
+	encoding encoding // how page images are stored; zero: chosen per page
 }
 
 var _ format.Sanitizer = (*Flattener)(nil)
@@ -192,15 +193,13 @@ func (f *Flattener) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	var mu sync.Mutex
 	pages := map[int]pageImage{}
 	rendered, total, err := f.render(ctx, p.Budget, data, dpi, orInt(p.Options.Pages, orInt(f.MaxPages, 50)), func(i int, img image.Image, pageDPI int) error {
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
-			return err
+		pi, err := encodePage(ctx, img, quality, f.encoding)
+		if err != nil {
+			return fmt.Errorf("pdf: page %d: %w", i+1, err)
 		}
 		// The page keeps its size in points: pixels at the DPI it was
 		// rendered at (within 72/dpi of a point), rotation included.
-		b := img.Bounds()
-		pi := pageImage{jpeg: buf.Bytes(), width: b.Dx(), height: b.Dy(),
-			ptW: float64(b.Dx()) * 72 / float64(pageDPI), ptH: float64(b.Dy()) * 72 / float64(pageDPI)}
+		pi.ptW, pi.ptH = float64(pi.width)*72/float64(pageDPI), float64(pi.height)*72/float64(pageDPI)
 		mu.Lock()
 		pages[i] = pi
 		mu.Unlock()

@@ -8,17 +8,9 @@ import (
 	"strings"
 )
 
-// pageImage is one flattened page: its JPEG and the size, in points, the
-// page had (so "print at actual size" prints A4 as A4).
-type pageImage struct {
-	jpeg          []byte
-	width, height int     // pixels
-	ptW, ptH      float64 // points
-}
-
-// imagePDF writes a PDF of one page per image, each page as large as its
-// source page (MediaBox in points) with the image scaled onto it, and
-// nothing else: no fonts, no annotations, no actions, no metadata. Written
+// imagePDF writes a PDF of one page per image (JPEG or Flate, see
+// encodePage), each page as large as its source page (MediaBox in
+// points) with the image scaled onto it, and nothing else: no fonts, no annotations, no actions, no metadata. Written
 // here rather than by pdfcpu's image import, which sizes every page by
 // the image's pixels or one fixed paper size.
 func imagePDF(pages []pageImage) []byte {
@@ -48,8 +40,8 @@ func imagePDF(pages []pageImage) []byte {
 			w, h, image, content), nil)
 		draw := []byte(fmt.Sprintf("q %s 0 0 %s 0 0 cm /Im0 Do Q", w, h))
 		obj(fmt.Sprintf("<< /Length %d >>", len(draw)), draw)
-		obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>",
-			p.width, p.height, len(p.jpeg)), p.jpeg)
+		obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s /BitsPerComponent %d /Filter /%s /Length %d >>",
+			p.width, p.height, p.colorSpace, p.bits, p.filter, len(p.data)), p.data)
 	}
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets))
