@@ -12,7 +12,7 @@ import (
 // layout table (nested tables, single column, or block content in cells)
 // as the sequence of its cells' blocks.
 func (r *htmlRenderer) table(w *textBuilder, n *html.Node) {
-	rows := tableRows(n)
+	rows := tableRows(n, r.hiddenElement)
 	if r.deep() || isLayoutTable(n, rows) {
 		w.block(1)
 		for _, row := range rows {
@@ -90,22 +90,31 @@ func alignCells(cells [][]string) string {
 }
 
 // tableRows returns the cells of each row of n, not descending into nested
-// tables.
-func tableRows(n *html.Node) [][]*html.Node {
+// tables; hidden rows and cells are left out and given to hidden.
+func tableRows(n *html.Node, hidden func(*html.Node)) [][]*html.Node {
 	var rows [][]*html.Node
 	var walk func(*html.Node)
 	walk = func(p *html.Node) {
 		for c := p.FirstChild; c != nil; c = c.NextSibling {
-			if c.Type != html.ElementNode || isHiddenElement(c) {
+			if c.Type != html.ElementNode {
+				continue
+			}
+			if isHiddenElement(c) {
+				hidden(c)
 				continue
 			}
 			switch c.DataAtom {
 			case atom.Tr:
 				var row []*html.Node
 				for td := c.FirstChild; td != nil; td = td.NextSibling {
-					if td.Type == html.ElementNode && (td.DataAtom == atom.Td || td.DataAtom == atom.Th) && !isHiddenElement(td) {
-						row = append(row, td)
+					if td.Type != html.ElementNode || td.DataAtom != atom.Td && td.DataAtom != atom.Th {
+						continue
 					}
+					if isHiddenElement(td) {
+						hidden(td)
+						continue
+					}
+					row = append(row, td)
 				}
 				rows = append(rows, row)
 			case atom.Thead, atom.Tbody, atom.Tfoot:
