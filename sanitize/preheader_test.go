@@ -26,6 +26,7 @@ func TestPreheaderMessages(t *testing.T) {
 		{file: "ok-litmus.html", visible: "New opening hours", prefer: "html"},
 		{file: "ok-benesse.html", visible: "いつも進研ゼミをご利用いただき"},
 		{file: "ok-rakuten.html", visible: "新米 5kg はこちら", prefer: "html"},
+		{file: "ok-hybrid.html", visible: "親子料理教室：12月13日（土）13時から。"},
 		{file: "bad-link.html", warn: true, visible: "Dear user"},
 		{file: "bad-stacked.html", warn: true, visible: "詳細は添付"},
 		{file: "bad-long.html", warn: true, visible: "お知らせ"},

@@ -43,7 +43,8 @@ func HTMLToTextLimit(doc []byte, links string, limit int) Rendering {
 	if err != nil { // too deeply nested (reader errors cannot happen)
 		return HTMLTokensToText(doc, links, limit)
 	}
-	r := &htmlRenderer{links: links, limit: limit, pre: findPreheader(root)}
+	scan := &hideScan{}
+	r := &htmlRenderer{links: links, limit: limit, scan: scan, pre: findPreheader(root, scan)}
 	w := r.builder()
 	r.root = w
 	r.children(w, root)
@@ -68,6 +69,8 @@ type htmlRenderer struct {
 	cut        bool         // a builder hit the limit
 	root       *textBuilder // the document's builder: once full, rendering stops
 	pre        preheader    // the document's preheader, if it has one
+	scan       *hideScan    // which elements are hidden as a whole
+	zeroFont   bool         // inside an element whose font size is zero: its text is hidden
 }
 
 // builder returns a fresh builder under the renderer's limit.
@@ -134,6 +137,10 @@ func (r *htmlRenderer) prefixed(w *textBuilder, n *html.Node, self bool, first, 
 // (a hidden one is counted instead; comments and the doctype show nothing).
 func (r *htmlRenderer) node(w *textBuilder, n *html.Node) {
 	switch {
+	case n.Type == html.TextNode && r.zeroFont: // text of size zero beside text that is shown
+		if !isPadding(n.Data) {
+			r.hidden++
+		}
 	case n.Type == html.TextNode && r.pre.lead[n]: // a preheader's padding: not counted
 		w.inline(strings.Map(dropInvisible, n.Data))
 	case n.Type == html.TextNode:
@@ -141,10 +148,10 @@ func (r *htmlRenderer) node(w *textBuilder, n *html.Node) {
 	case n.Type == html.DocumentNode:
 		r.children(w, n)
 	case n.Type != html.ElementNode: // comments, doctype
-	case isHiddenElement(n):
+	case r.scan.hiddenBy(n):
 		r.hiddenElement(n)
 	default:
-		r.element(w, n)
+		r.withFont(n, func() { r.element(w, n) })
 	}
 }
 
@@ -162,7 +169,7 @@ func (r *htmlRenderer) element(w *textBuilder, n *html.Node) {
 		w.rule()
 	case atom.Pre:
 		w.block(2)
-		w.raw(strings.TrimSuffix(preText(n, r.hiddenElement), "\n"))
+		w.raw(strings.TrimSuffix(r.preText(n), "\n"))
 		w.block(2)
 	case atom.Blockquote:
 		w.block(2)
@@ -232,7 +239,7 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 		if c.Type != html.ElementNode {
 			continue
 		}
-		if isHiddenElement(c) {
+		if r.scan.hiddenBy(c) {
 			r.hiddenElement(c)
 			continue
 		}
@@ -247,7 +254,7 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 			bullet = fmt.Sprintf("%d. ", i)
 		}
 		w.block(1)
-		r.prefixed(w, c, false, bullet, strings.Repeat(" ", displayWidth(bullet)))
+		r.withFont(c, func() { r.prefixed(w, c, false, bullet, strings.Repeat(" ", displayWidth(bullet))) })
 		w.block(1)
 	}
 	r.listNest--
@@ -291,8 +298,8 @@ func (r *htmlRenderer) ruby(w *textBuilder, n *html.Node) {
 }
 
 // preText is the text of a pre element as it is; hidden elements in it are
-// left out and given to hidden.
-func preText(n *html.Node, hidden func(*html.Node)) string {
+// left out and counted.
+func (r *htmlRenderer) preText(n *html.Node) string {
 	var b strings.Builder
 	var walk func(*html.Node)
 	walk = func(p *html.Node) {
@@ -302,8 +309,8 @@ func preText(n *html.Node, hidden func(*html.Node)) string {
 				b.WriteString(c.Data)
 			case c.Type == html.ElementNode && c.DataAtom == atom.Br:
 				b.WriteByte('\n')
-			case c.Type == html.ElementNode && isHiddenElement(c):
-				hidden(c)
+			case c.Type == html.ElementNode && r.scan.hiddenBy(c):
+				r.hiddenElement(c)
 			case c.Type == html.ElementNode && c.DataAtom != atom.Script && c.DataAtom != atom.Style:
 				walk(c)
 			}
@@ -339,8 +346,17 @@ func dropInvisible(r rune) rune {
 	return r
 }
 
-// isHiddenElement reports elements a mail client would not show.
+// isHiddenElement reports elements a mail client would not show, as
+// far as the element alone tells: its box is hidden, or its font size is
+// zero (see hideScan for what its descendants change about that).
 func isHiddenElement(n *html.Node) bool {
+	return isHiddenBox(n) || styleFontSize(n) == fontZero
+}
+
+// isHiddenBox reports elements hidden whatever they hold: display:none,
+// visibility:hidden, a zero max-height with overflow hidden, the hidden
+// attribute.
+func isHiddenBox(n *html.Node) bool {
 	if n.Type != html.ElementNode {
 		return false
 	}
@@ -353,8 +369,7 @@ func isHiddenElement(n *html.Node) bool {
 		case "style":
 			s := strings.ToLower(strings.Join(strings.Fields(a.Val), ""))
 			if strings.Contains(s, "display:none") || strings.Contains(s, "visibility:hidden") ||
-				strings.Contains(s, "font-size:0;") || strings.HasSuffix(s, "font-size:0") ||
-				strings.Contains(s, "font-size:0px") || strings.Contains(s, "max-height:0") && strings.Contains(s, "overflow:hidden") {
+				strings.Contains(s, "max-height:0") && strings.Contains(s, "overflow:hidden") {
 				return true
 			}
 		}

@@ -45,8 +45,8 @@ type preheader struct {
 }
 
 // findPreheader looks for a newsletter preheader in a parsed document.
-func findPreheader(root *html.Node) preheader {
-	f := &preheaderFinder{excused: map[*html.Node]bool{}, lead: map[*html.Node]bool{}}
+func findPreheader(root *html.Node, scan *hideScan) preheader {
+	f := &preheaderFinder{excused: map[*html.Node]bool{}, lead: map[*html.Node]bool{}, scan: scan}
 	f.walk(root, false)
 	if f.bad || f.texts > 1 || len(f.excused) == 0 {
 		return preheader{}
@@ -58,6 +58,7 @@ func findPreheader(root *html.Node) preheader {
 type preheaderFinder struct {
 	excused map[*html.Node]bool
 	lead    map[*html.Node]bool
+	scan    *hideScan
 	text    string
 	texts   int  // hidden elements holding text
 	bad     bool // a hidden element that cannot be a preheader's: nothing is excused
@@ -72,7 +73,7 @@ func (f *preheaderFinder) walk(n *html.Node, inLink bool) {
 				f.lead[c] = true
 			}
 		case c.Type != html.ElementNode: // comments, doctype
-		case isHiddenElement(c):
+		case f.scan.hiddenBy(c):
 			f.hidden(c, inLink)
 		default:
 			switch c.DataAtom {

@@ -24,6 +24,7 @@ func TestPreheaderNewsletters(t *testing.T) {
 		{file: "ok-litmus.html", preheader: "Your monthly update from the library: new opening hours and the autumn reading list.", contains: "New opening hours"},
 		{file: "ok-benesse.html", preheader: "今月の特集は「冬休みの学習計画」。保護者向けの無料オンライン説明会のご案内もあります。", contains: "保護者の皆さま"},
 		{file: "ok-rakuten.html", preheader: "【本日限定】ポイント10倍！人気のお米・産直野菜をお得に", contains: "ポイントが10倍"},
+		{file: "ok-hybrid.html", preheader: "12月の講座案内と年末年始の開館日をお知らせします", contains: "親子料理教室"},
 		// hostile: a link, two texts, text after the body starts, a hidden
 		// table row, a preheader inside a link, a tracking image, 10 KB
 		{file: "bad-link.html", hidden: true, contains: "Dear user"},
@@ -100,6 +101,14 @@ func TestPreheaderRules(t *testing.T) {
 		{name: "no preheader: leading zero-width characters count", html: "\u200b<p>Body</p>", hidden: 1},
 		{name: "a bidi control is not padding", html: hide("\u202e") + "<p>Body</p>", hidden: 0},
 		{name: "bidi control in visible text", html: "\u202e<p>Body</p>", hidden: 1},
+		// font-size:0 on a cell whose columns set their size again (hybrid layouts)
+		{name: "zero font reset inside", html: `<p>Body</p><table><tr><td style="font-size:0"> <div style="display:inline-block;font-size:15px">Left</div> <div style="font-size:15px !important">Right</div></td></tr></table>`, hidden: 0},
+		{name: "zero font text beside a reset", html: `<p>Body</p><div style="font-size:0">Secret<span style="font-size:12px">shown</span></div>`, hidden: 1},
+		{name: "zero font reset only by a hidden element", html: `<p>Body</p><div style="font-size:0">Secret<span style="font-size:12px;display:none">x</span></div>`, hidden: 2},
+		{name: "zero font, nothing reset", html: `<p>Body</p><div style="font-size:0px">Secret</div>`, hidden: 1},
+		{name: "zero font, the last declaration wins", html: `<p>Body</p><div style="font-size:0;font-size:14px">shown</div>`, hidden: 0},
+		{name: "zero font around a linked image", html: `<p>Body</p><div style="font-size:0"><a href="https://x.example/"><img src="b.png" alt="Buy"></a></div>`, hidden: 0},
+		{name: "zero font text beside an image", html: `<p>Body</p><div style="font-size:0">Secret<img src="b.png"></div>`, hidden: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
