@@ -221,6 +221,7 @@ func (rb *Rebuilder) rebuild(st *state, env Envelope, r io.Reader, prefix string
 		hdr.subject = strings.TrimSpace(tag + " " + hdr.subject)
 	}
 	body := strings.Join(m.bodies, "\n\n")
+	hdr.actions = actionsValue(m.items, len(m.bodies) > 0, body)
 	msg := rb.write(env, hdr, composeText(rb.Policy.Body, env, m.items, body, len(m.bodies) > 0), m.attached)
 	return &Result{Message: msg, Decisions: m.decisions, MessageID: hdr.origMessageID, Subject: hdr.subject, Auth: authSummary(st.auth)}, nil
 }

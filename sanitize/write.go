@@ -25,6 +25,7 @@ type headers struct {
 	origMessageID         string
 	inReplyTo, references []string
 	received              []string // the trace so far, newest first, cleaned
+	actions               string   // the X-Mugai-Actions value (ours, see actionsValue); "" for none
 }
 
 // maxTrace bounds the Received fields we carry over. It is above every
@@ -224,8 +225,8 @@ func sevenBit(data []byte) bool {
 }
 
 // header returns the new message's header up to MIME-Version: our
-// Received, the trace carried over, X-Mugai-Id, and the other fields
-// carried over.
+// Received, the trace carried over, X-Mugai-Id, X-Mugai-Actions, and the
+// other fields carried over.
 func (rb *Rebuilder) header(env Envelope, in headers, enc textEncoder) *mailwrite.Header {
 	var hw mailwrite.Header
 	host := rb.hostname()
@@ -237,6 +238,9 @@ func (rb *Rebuilder) header(env Envelope, in headers, enc textEncoder) *mailwrit
 	}
 	if env.ID != "" && !env.Nested {
 		hw.Add("X-Mugai-Id", env.ID)
+	}
+	if in.actions != "" {
+		hw.Add(actionsField, in.actions)
 	}
 	hw.Add("Date", in.date.Format(time.RFC1123Z))
 	hw.Add("From", mailwrite.Addresses(in.from, enc.words))

@@ -13,7 +13,8 @@ import (
 // way.
 type Rendering struct {
 	Text       string   // LF line ends, at most one blank line in a row
-	Hidden     int      // hidden elements and invisible characters left out
+	Hidden     int      // hidden elements and invisible characters left out (a preheader is not counted)
+	Preheader  string   // a newsletter's hidden preview line, left out and not counted in Hidden
 	Mismatches []string // links whose text names another host: "shows X, leads to Y"
 	Cut        bool     // the rendering stopped at its size limit
 	TooDeep    bool     // HTML nested too deeply: read without its layout
@@ -23,7 +24,8 @@ type Rendering struct {
 // structure kept as line breaks, lists bulleted, data tables row by row,
 // links as "text <url>" (or text only when links are removed), image alt
 // text; scripts, styles, comments, the head and hidden elements dropped and
-// counted, and links whose text names another host than their target
+// counted (but a newsletter's preheader and hidden padding: see
+// findPreheader), and links whose text names another host than their target
 // reported. links is the link mode (policy.LinksKeep, LinksDefang,
 // LinksRemove); the text is at most Limit(0, len(doc)) bytes.
 func HTMLToText(doc []byte, links string) Rendering {
@@ -41,11 +43,13 @@ func HTMLToTextLimit(doc []byte, links string, limit int) Rendering {
 	if err != nil { // too deeply nested (reader errors cannot happen)
 		return HTMLTokensToText(doc, links, limit)
 	}
-	r := &htmlRenderer{links: links, limit: limit}
+	scan := &hideScan{}
+	r := &htmlRenderer{links: links, limit: limit, scan: scan, pre: findPreheader(root, scan)}
 	w := r.builder()
 	r.root = w
 	r.children(w, root)
-	return Rendering{Text: w.String(), Hidden: r.hidden + r.invisible + w.invisible, Mismatches: r.mismatches, Cut: r.cut}
+	return Rendering{Text: w.String(), Hidden: r.hidden + r.invisible + w.invisible, Preheader: r.pre.text,
+		Mismatches: r.mismatches, Cut: r.cut}
 }
 
 // maxPrefixNest is how many quote and list levels get their own prefix
@@ -64,6 +68,9 @@ type htmlRenderer struct {
 	limit      int          // bytes any one builder may hold
 	cut        bool         // a builder hit the limit
 	root       *textBuilder // the document's builder: once full, rendering stops
+	pre        preheader    // the document's preheader, if it has one
+	scan       *hideScan    // which elements are hidden as a whole
+	zeroFont   bool         // inside an element whose font size is zero: its text is hidden
 }
 
 // builder returns a fresh builder under the renderer's limit.
@@ -130,15 +137,21 @@ func (r *htmlRenderer) prefixed(w *textBuilder, n *html.Node, self bool, first, 
 // (a hidden one is counted instead; comments and the doctype show nothing).
 func (r *htmlRenderer) node(w *textBuilder, n *html.Node) {
 	switch {
+	case n.Type == html.TextNode && r.zeroFont: // text of size zero beside text that is shown
+		if !isPadding(n.Data) {
+			r.hidden++
+		}
+	case n.Type == html.TextNode && r.pre.lead[n]: // a preheader's padding: not counted
+		w.inline(strings.Map(dropInvisible, n.Data))
 	case n.Type == html.TextNode:
 		w.inline(n.Data)
 	case n.Type == html.DocumentNode:
 		r.children(w, n)
 	case n.Type != html.ElementNode: // comments, doctype
-	case isHiddenElement(n):
-		r.hidden++
+	case r.scan.hiddenBy(n):
+		r.hiddenElement(n)
 	default:
-		r.element(w, n)
+		r.withFont(n, func() { r.element(w, n) })
 	}
 }
 
@@ -156,7 +169,7 @@ func (r *htmlRenderer) element(w *textBuilder, n *html.Node) {
 		w.rule()
 	case atom.Pre:
 		w.block(2)
-		w.raw(strings.TrimSuffix(preText(n), "\n"))
+		w.raw(strings.TrimSuffix(r.preText(n), "\n"))
 		w.block(2)
 	case atom.Blockquote:
 		w.block(2)
@@ -223,7 +236,11 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 	r.listNest++
 	i := 0
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if c.Type != html.ElementNode || isHiddenElement(c) {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		if r.scan.hiddenBy(c) {
+			r.hiddenElement(c)
 			continue
 		}
 		if c.DataAtom == atom.Ul || c.DataAtom == atom.Ol { // a list directly in a list
@@ -237,7 +254,7 @@ func (r *htmlRenderer) list(w *textBuilder, n *html.Node) {
 			bullet = fmt.Sprintf("%d. ", i)
 		}
 		w.block(1)
-		r.prefixed(w, c, false, bullet, strings.Repeat(" ", displayWidth(bullet)))
+		r.withFont(c, func() { r.prefixed(w, c, false, bullet, strings.Repeat(" ", displayWidth(bullet))) })
 		w.block(1)
 	}
 	r.listNest--
@@ -280,7 +297,9 @@ func (r *htmlRenderer) ruby(w *textBuilder, n *html.Node) {
 	}
 }
 
-func preText(n *html.Node) string {
+// preText is the text of a pre element as it is; hidden elements in it are
+// left out and counted.
+func (r *htmlRenderer) preText(n *html.Node) string {
 	var b strings.Builder
 	var walk func(*html.Node)
 	walk = func(p *html.Node) {
@@ -290,7 +309,9 @@ func preText(n *html.Node) string {
 				b.WriteString(c.Data)
 			case c.Type == html.ElementNode && c.DataAtom == atom.Br:
 				b.WriteByte('\n')
-			case c.Type == html.ElementNode && !isHiddenElement(c) && c.DataAtom != atom.Script && c.DataAtom != atom.Style:
+			case c.Type == html.ElementNode && r.scan.hiddenBy(c):
+				r.hiddenElement(c)
+			case c.Type == html.ElementNode && c.DataAtom != atom.Script && c.DataAtom != atom.Style:
 				walk(c)
 			}
 		}
@@ -304,8 +325,38 @@ func preText(n *html.Node) string {
 	}, b.String())
 }
 
-// isHiddenElement reports elements a mail client would not show.
+// hiddenElement counts a hidden element left out, unless it is the
+// document's preheader or hides no text: a hidden element holding only
+// padding (spacers, &zwnj;&nbsp; runs) and no link or image shows nothing
+// by being hidden.
+func (r *htmlRenderer) hiddenElement(n *html.Node) {
+	if r.pre.excused[n] {
+		return
+	}
+	if t, ok := preheaderContent(n); ok && t == "" {
+		return
+	}
+	r.hidden++
+}
+
+func dropInvisible(r rune) rune {
+	if IsInvisible(r) {
+		return -1
+	}
+	return r
+}
+
+// isHiddenElement reports elements a mail client would not show, as
+// far as the element alone tells: its box is hidden, or its font size is
+// zero (see hideScan for what its descendants change about that).
 func isHiddenElement(n *html.Node) bool {
+	return isHiddenBox(n) || styleFontSize(n) == fontZero
+}
+
+// isHiddenBox reports elements hidden whatever they hold: display:none,
+// visibility:hidden, a zero max-height with overflow hidden, the hidden
+// attribute.
+func isHiddenBox(n *html.Node) bool {
 	if n.Type != html.ElementNode {
 		return false
 	}
@@ -318,8 +369,7 @@ func isHiddenElement(n *html.Node) bool {
 		case "style":
 			s := strings.ToLower(strings.Join(strings.Fields(a.Val), ""))
 			if strings.Contains(s, "display:none") || strings.Contains(s, "visibility:hidden") ||
-				strings.Contains(s, "font-size:0;") || strings.HasSuffix(s, "font-size:0") ||
-				strings.Contains(s, "font-size:0px") || strings.Contains(s, "max-height:0") && strings.Contains(s, "overflow:hidden") {
+				strings.Contains(s, "max-height:0") && strings.Contains(s, "overflow:hidden") {
 				return true
 			}
 		}

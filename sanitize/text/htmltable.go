@@ -12,13 +12,13 @@ import (
 // layout table (nested tables, single column, or block content in cells)
 // as the sequence of its cells' blocks.
 func (r *htmlRenderer) table(w *textBuilder, n *html.Node) {
-	rows := tableRows(n)
+	rows := r.tableRows(n)
 	if r.deep() || isLayoutTable(n, rows) {
 		w.block(1)
 		for _, row := range rows {
 			for _, cell := range row {
 				w.block(1)
-				r.children(w, cell)
+				r.withFont(cell, func() { r.children(w, cell) })
 				w.block(1)
 			}
 		}
@@ -38,7 +38,9 @@ func (r *htmlRenderer) cellTexts(rows [][]*html.Node) [][]string {
 	for _, row := range rows {
 		var line []string
 		for _, cell := range row {
-			line = append(line, strings.Join(strings.Fields(r.sub(cell)), " "))
+			var text string
+			r.withFont(cell, func() { text = r.sub(cell) })
+			line = append(line, strings.Join(strings.Fields(text), " "))
 		}
 		for len(line) > 0 && line[len(line)-1] == "" {
 			line = line[:len(line)-1]
@@ -90,22 +92,31 @@ func alignCells(cells [][]string) string {
 }
 
 // tableRows returns the cells of each row of n, not descending into nested
-// tables.
-func tableRows(n *html.Node) [][]*html.Node {
+// tables; hidden rows and cells are left out and counted.
+func (r *htmlRenderer) tableRows(n *html.Node) [][]*html.Node {
 	var rows [][]*html.Node
 	var walk func(*html.Node)
 	walk = func(p *html.Node) {
 		for c := p.FirstChild; c != nil; c = c.NextSibling {
-			if c.Type != html.ElementNode || isHiddenElement(c) {
+			if c.Type != html.ElementNode {
+				continue
+			}
+			if r.scan.hiddenBy(c) {
+				r.hiddenElement(c)
 				continue
 			}
 			switch c.DataAtom {
 			case atom.Tr:
 				var row []*html.Node
 				for td := c.FirstChild; td != nil; td = td.NextSibling {
-					if td.Type == html.ElementNode && (td.DataAtom == atom.Td || td.DataAtom == atom.Th) && !isHiddenElement(td) {
-						row = append(row, td)
+					if td.Type != html.ElementNode || td.DataAtom != atom.Td && td.DataAtom != atom.Th {
+						continue
 					}
+					if r.scan.hiddenBy(td) {
+						r.hiddenElement(td)
+						continue
+					}
+					row = append(row, td)
 				}
 				rows = append(rows, row)
 			case atom.Thead, atom.Tbody, atom.Tfoot:
