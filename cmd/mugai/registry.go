@@ -2,6 +2,7 @@ package main
 
 import (
 	"mugai/policy"
+	"mugai/sanitize/calendar"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
 	"mugai/sanitize/ooxml"
@@ -20,6 +21,8 @@ var (
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
 	_ format.Sanitizer = (*pdf.Text)(nil)
+	_ format.Sanitizer = (*calendar.Extractor)(nil)
+	_ format.Sanitizer = (*calendar.Disarmer)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -36,5 +39,7 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionDisarm, &pdf.Disarmer{}, pdf.Types...)
 	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
 	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
+	r.Register(policy.ActionExtract, &calendar.Extractor{}, calendar.Types...)
+	r.Register(policy.ActionDisarm, &calendar.Disarmer{}, calendar.Types...)
 	return r
 }

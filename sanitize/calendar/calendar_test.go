@@ -53,7 +53,7 @@ func TestOutlookInvitation(t *testing.T) {
 	mustContain(t, "body", v.Body,
 		"種別 Type: 招待 / invitation (REQUEST)",
 		"件名 Subject: 第3回 地域防災計画 打合せ",
-		"日時 When: 2026年12月3日（木） 14:00–15:00 (Tokyo Standard Time)",
+		"日時 When: 2026年12月3日（木）14:00–15:00 (Tokyo Standard Time)",
 		"場所 Location: 本庁舎 3階 第2会議室",
 		"主催者 Organizer: 山田 太郎 <yamada@example.co.jp>",
 		"出席者 Attendees (2):",
@@ -115,7 +115,7 @@ func TestGoogleInvitation(t *testing.T) {
 	data, _ := os.ReadFile("testdata/google.ics")
 	v, file := run(t, &Disarmer{Now: fixedNow}, "invite.ics", detect.TypeCalendar, data)
 	mustContain(t, "body", v.Body,
-		"日時 When: 2026年12月3日（木） 14:00–15:00 (日本時間 / Japan time)",
+		"日時 When: 2026年12月3日（木）14:00–15:00 (日本時間 / Japan time)",
 		"繰り返し Repeats: 毎週 weekly (FREQ=WEEKLY;COUNT=4;BYDAY=TH)",
 		"・tanaka@example.jp（承諾 accepted）",
 		"Google Meet に参加: https://meet.google.com/abc-defg-hij\n\n  この予定についての詳細:")
@@ -137,9 +137,9 @@ func TestAllDayJapanese(t *testing.T) {
 	v, file := run(t, &Disarmer{Now: fixedNow}, "matsuri.ics", detect.TypeCalendar, sjis)
 	mustContain(t, "body", v.Body,
 		"件名 Subject: 市民まつり（表彰式）",
-		"日時 When: 2026年12月3日（木） 終日 / all day",
+		"日時 When: 2026年12月3日（木）終日 / all day",
 		"場所 Location: 中央公園, 野外ステージ",
-		"日時 When: 2026年12月30日（水）～2027年1月3日（日） 終日 / all day")
+		"日時 When: 2026年12月30日（水）～2027年1月3日（日）終日 / all day")
 	mustContain(t, "file", file, "DTSTART;VALUE=DATE:20261203\r\n", "DTEND;VALUE=DATE:20261204\r\n",
 		"SUMMARY:市民まつり（表彰式）", "LOCATION:中央公園\\, 野外ステージ", "DTSTAMP:20261130T000000Z")
 	assertReparses(t, file, 2)
@@ -151,7 +151,7 @@ func TestCancelled(t *testing.T) {
 		"DTSTART;TZID=Asia/Tokyo:20261203T140000\r\nDURATION:PT1H30M\r\nSUMMARY:中止: 説明会\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	v, file := run(t, &Disarmer{Now: fixedNow}, "cancel.ics", detect.TypeCalendar, []byte(ics))
 	mustContain(t, "body", v.Body, "種別 Type: 取消 / cancellation (CANCEL)", "状態 Status: ⚠ この予定は取り消されました",
-		"2026年12月3日（木） 14:00–15:30 (Asia/Tokyo)")
+		"2026年12月3日（木）14:00–15:30 (Asia/Tokyo)")
 	if file != "" {
 		t.Errorf("a cancellation gave a file:\n%s", file)
 	}
@@ -164,5 +164,28 @@ func TestExtractWritesNoFile(t *testing.T) {
 	v, file := run(t, &Extractor{}, "invite.ics", detect.TypeCalendar, data)
 	if file != "" || !strings.Contains(v.Body, "第3回 地域防災計画 打合せ") {
 		t.Errorf("extract: file %q, body %q", file, v.Body)
+	}
+}
+
+// TestFormatSpan: how 日時 reads for each shape of event.
+func TestFormatSpan(t *testing.T) {
+	at := func(v, tzid string) When { return parseWhenValue(v, When{TZID: tzid}) }
+	tests := []struct {
+		start, end When
+		want       string
+	}{
+		{at("20261203T140000", "Asia/Tokyo"), at("20261203T150000", "Asia/Tokyo"), "2026年12月3日（木）14:00–15:00 (Asia/Tokyo)"},
+		{at("20261203T220000", "Asia/Tokyo"), at("20261204T000000", "Asia/Tokyo"), "2026年12月3日（木）22:00–24:00 (Asia/Tokyo)"},
+		{at("20261203T140000", "Asia/Tokyo"), at("20261205T100000", "Asia/Tokyo"), "2026年12月3日（木）14:00 – 12月5日（土）10:00 (Asia/Tokyo)"},
+		{at("20261231T230000", ""), at("20270101T010000", ""), "2026年12月31日（木）23:00 – 2027年1月1日（金）01:00 (時間帯の指定なし / no time zone given)"},
+		{at("20261203T230000Z", ""), at("20261204T000000Z", ""), "2026年12月4日（金）08:00–09:00 (日本時間 / Japan time)"},
+		{at("20261203T140000", "Asia/Tokyo"), at("20261203T140000", "Asia/Tokyo"), "2026年12月3日（木）14:00 (Asia/Tokyo)"},
+		{at("20261203", ""), at("20261204", ""), "2026年12月3日（木）終日 / all day"},
+		{at("20261203", ""), at("20261206", ""), "2026年12月3日（木）～12月5日（土）終日 / all day"},
+	}
+	for _, tt := range tests {
+		if got := formatSpan(tt.start, tt.end); got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
 	}
 }

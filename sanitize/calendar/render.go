@@ -154,9 +154,9 @@ func formatSpan(start, end When) string {
 	if start.IsDate {
 		last := e.AddDate(0, 0, -1)
 		if !end.IsDate || !last.After(s) {
-			return jaDate(s, true) + " 終日 / all day"
+			return jaDate(s, true) + "終日 / all day"
 		}
-		return jaDate(s, true) + "～" + jaDate(last, last.Year() != s.Year()) + " 終日 / all day"
+		return jaDate(s, true) + "～" + jaDate(last, last.Year() != s.Year()) + "終日 / all day"
 	}
 	zone := zoneLabel(start)
 	if start.UTC {
@@ -167,11 +167,11 @@ func formatSpan(start, end When) string {
 	}
 	switch {
 	case end.IsDate || !e.After(s):
-		return fmt.Sprintf("%s %s %s", jaDate(s, true), hm(s), zone)
+		return fmt.Sprintf("%s%s %s", jaDate(s, true), hm(s), zone)
 	case e.Year() == s.Year() && e.YearDay() == s.YearDay() || e.Sub(s) < 24*time.Hour && hm(e) == "00:00":
-		return fmt.Sprintf("%s %s–%s %s", jaDate(s, true), hm(s), endHM(s, e), zone)
+		return fmt.Sprintf("%s%s–%s %s", jaDate(s, true), hm(s), endHM(s, e), zone)
 	}
-	return fmt.Sprintf("%s %s – %s %s %s", jaDate(s, true), hm(s), jaDate(e, e.Year() != s.Year()), hm(e), zone)
+	return fmt.Sprintf("%s%s – %s%s %s", jaDate(s, true), hm(s), jaDate(e, e.Year() != s.Year()), hm(e), zone)
 }
 
 // endHM writes an end at midnight of the next day as 24:00.

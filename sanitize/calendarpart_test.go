@@ -1,0 +1,183 @@
+package sanitize
+
+import (
+	"encoding/base64"
+	"os"
+	"strings"
+	"testing"
+
+	"mugai/policy"
+	"mugai/sanitize/calendar"
+)
+
+// calendarRebuilder is the test rebuilder with the calendar sanitizers
+// main registers.
+func calendarRebuilder() *Rebuilder {
+	rb := testRebuilder()
+	rb.Sanitizers.Register(policy.ActionExtract, &calendar.Extractor{}, calendar.Types...)
+	rb.Sanitizers.Register(policy.ActionDisarm, &calendar.Disarmer{}, calendar.Types...)
+	return rb
+}
+
+func readCalendarFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("calendar/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// meetingRequest builds a meeting request as Outlook (and Google) send
+// it: multipart/mixed holding multipart/alternative (text/plain,
+// text/html, text/calendar; method=REQUEST) and the same calendar as an
+// attachment, declared as attachType and named invite.ics.
+func meetingRequest(ics, attachType string) string {
+	b64 := base64.StdEncoding.EncodeToString([]byte(ics))
+	var wrapped strings.Builder
+	for len(b64) > 76 {
+		wrapped.WriteString(b64[:76] + "\n")
+		b64 = b64[76:]
+	}
+	wrapped.WriteString(b64 + "\n")
+	return crlf("From: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <yamada@example.co.jp>\nTo: sato@city.example.lg.jp\n" +
+		"Subject: =?UTF-8?B?56ysM+WbniDlnLDln5/pmLLngb3oqIjnlLsg5omT5ZCI44Gb?=\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=mixed\n\n--mixed\nContent-Type: multipart/alternative; boundary=alt\n\n" +
+		"--alt\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n" +
+		"佐藤様\n\n打合せを下記のとおり開催します。\n\n--alt\nContent-Type: text/html; charset=utf-8\n\n" +
+		"<html><body><p>佐藤様</p><p>打合せを下記のとおり開催します。</p></body></html>\n" +
+		"--alt\nContent-Type: text/calendar; charset=utf-8; method=REQUEST\nContent-Transfer-Encoding: base64\n\n" +
+		wrapped.String() + "--alt--\n\n--mixed\nContent-Type: " + attachType + "; name=\"invite.ics\"\n" +
+		"Content-Disposition: attachment; filename=\"invite.ics\"\nContent-Transfer-Encoding: base64\n\n" +
+		wrapped.String() + "--mixed--\n")
+}
+
+// TestMeetingRequest: the event is rendered once into the body after
+// the body text, the calendar alternative is an extract by the calendar
+// rule, and invite.ics (declared application/ics by Outlook, text/calendar
+// by Google) is rebuilt and attached.
+func TestMeetingRequest(t *testing.T) {
+	tests := []struct {
+		name, fixture, attachType, when string
+	}{
+		{"outlook", "outlook.ics", "application/ics", "日時 When: 2026年12月3日（木）14:00–15:00 (Tokyo Standard Time)"},
+		{"google", "google.ics", "text/calendar; method=REQUEST", "日時 When: 2026年12月3日（木）14:00–15:00 (日本時間 / Japan time)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := calendarRebuilder().Rebuild(testEnvelope, strings.NewReader(meetingRequest(readCalendarFixture(t, tt.fixture), tt.attachType)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := parseOutput(res.Message)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if testing.Verbose() {
+				t.Logf("%s", res.Message)
+			}
+			body := out.text
+			i, j := strings.Index(body, "打合せを下記のとおり開催します。"), strings.Index(body, "――― 予定表 / Calendar ―――")
+			if i < 0 || j < i {
+				t.Fatalf("the event is not after the body text:\n%s", body)
+			}
+			if n := strings.Count(body, "種別 Type: 招待 / invitation (REQUEST)"); n != 1 {
+				t.Errorf("the event is in the body %d times:\n%s", n, body)
+			}
+			for _, want := range []string{tt.when, "hxxps://"} {
+				if !strings.Contains(body, want) {
+					t.Errorf("body lacks %q:\n%s", want, body)
+				}
+			}
+			if strings.Contains(body, "https://") && !strings.Contains(body, "https://portal") {
+				t.Errorf("a live link in the body:\n%s", body)
+			}
+			files := attachmentsOf(t, res.Message)
+			ics, ok := files["invite.ics"]
+			if !ok || len(files) != 1 || !strings.Contains(string(ics), "METHOD:PUBLISH\r\n") || strings.Contains(string(ics), "X-") {
+				t.Fatalf("attachments %v:\n%s", keys(files), ics)
+			}
+			var alt, att *policy.Decision
+			for k := range res.Decisions {
+				switch d := &res.Decisions[k]; d.Path {
+				case "1.3":
+					alt = d
+				case "2":
+					att = d
+				}
+			}
+			if alt == nil || alt.RuleID != "calendar" || alt.Action != policy.ActionExtract || alt.Reason != policy.ReasonExtracted {
+				t.Errorf("calendar alternative: %+v", alt)
+			}
+			if att == nil || att.RuleID != "calendar" || att.Action != policy.ActionDisarm || att.DetectedType != "text/calendar" {
+				t.Errorf("invite.ics: %+v", att)
+			}
+		})
+	}
+}
+
+// TestCalendarPolicy: extract drops the file; a policy without a
+// calendar rule leaves the alternative unused and strips the attachment,
+// as before.
+func TestCalendarPolicy(t *testing.T) {
+	msg := meetingRequest(readCalendarFixture(t, "outlook.ics"), "application/ics")
+	extract := calendarRebuilder()
+	extract.Policy = policy.Default()
+	var without []policy.Rule
+	for _, r := range extract.Policy.Rules {
+		if r.ID == "calendar" {
+			r.Action = policy.ActionExtract
+		}
+		without = append(without, r)
+	}
+	extract.Policy.Rules = without
+	res, err := extract.Rebuild(testEnvelope, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := parseOutput(res.Message)
+	if files := attachmentsOf(t, res.Message); len(files) != 0 || !strings.Contains(out.text, "件名 Subject: 第3回 地域防災計画 打合せ") {
+		t.Errorf("extract: files %v, body:\n%s", keys(files), out.text)
+	}
+
+	strict := calendarRebuilder()
+	strict.Policy = policy.Default()
+	without = nil
+	for _, r := range strict.Policy.Rules {
+		if r.ID != "calendar" {
+			without = append(without, r)
+		}
+	}
+	strict.Policy.Rules = without
+	res, err = strict.Rebuild(testEnvelope, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = parseOutput(res.Message)
+	if strings.Contains(out.text, "予定表 / Calendar") || len(attachmentsOf(t, res.Message)) != 0 {
+		t.Errorf("without a calendar rule:\n%s", out.text)
+	}
+	for _, d := range res.Decisions {
+		if d.Path == "1.3" && d.Reason != policy.ReasonAlternativeUnused || d.Path == "2" && d.RuleID != "attachment-strip" {
+			t.Errorf("without a calendar rule: %+v", d)
+		}
+	}
+}
+
+// TestContactCardAttachment: a vCard from an old phone is written into
+// the body and attached as a vCard 3.0.
+func TestContactCardAttachment(t *testing.T) {
+	card := "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=SHIFT_JIS;ENCODING=QUOTED-PRINTABLE:=8E=52=93=63;=91=BE=98=59;;;\r\n" +
+		"TEL;CELL:090-1234-5678\r\nPHOTO;ENCODING=BASE64;TYPE=JPEG:/9j/4AAQ\r\n\r\nEND:VCARD\r\n"
+	res, err := calendarRebuilder().Rebuild(testEnvelope, strings.NewReader(withAttachment("text/x-vcard", "yamada.vcf", []byte(card))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := parseOutput(res.Message)
+	files := attachmentsOf(t, res.Message)
+	vcf := string(files["yamada.vcf"])
+	if !strings.Contains(out.text, "氏名 Name: 山田 太郎\n電話 Phone: 090-1234-5678（携帯 mobile）") ||
+		!strings.Contains(vcf, "VERSION:3.0\r\nFN:山田 太郎\r\n") || strings.Contains(vcf, "PHOTO") {
+		t.Errorf("body:\n%s\nfile:\n%s", out.text, vcf)
+	}
+}
