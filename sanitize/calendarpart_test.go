@@ -8,6 +8,7 @@ import (
 
 	"mugai/policy"
 	"mugai/sanitize/calendar"
+	"mugai/sanitize/detect"
 )
 
 // calendarRebuilder is the test rebuilder with the calendar sanitizers
@@ -179,5 +180,49 @@ func TestContactCardAttachment(t *testing.T) {
 	if !strings.Contains(out.text, "氏名 Name: 山田 太郎\n電話 Phone: 090-1234-5678（携帯 mobile）") ||
 		!strings.Contains(vcf, "VERSION:3.0\r\nFN:山田 太郎\r\n") || strings.Contains(vcf, "PHOTO") {
 		t.Errorf("body:\n%s\nfile:\n%s", out.text, vcf)
+	}
+}
+
+// TestCalendarDeliveredSafely: the active-format samples for .ics and
+// .vcf (an ATTACH, a URL) as attachments, in a ZIP and in a forwarded
+// message: whatever is delivered is mugai's rebuilt file (or the event's
+// text in a ZIP), typed as what it is, and holds no live link. An event
+// without a date gives no file.
+func TestCalendarDeliveredSafely(t *testing.T) {
+	safe := map[string]string{"ics": "text/calendar", "vcf": "text/vcard", "txt": "text/plain", "zip": "application/zip", "eml": "message/rfc822"}
+	rb := calendarRebuilder()
+	for _, c := range activeText {
+		if c.ext != "ics" && c.ext != "vcf" {
+			continue
+		}
+		file, body := "sample."+c.ext, []byte(c.body)
+		for vname, msg := range map[string]string{
+			"octet-stream": withAttachment("application/octet-stream", file, body),
+			"zip":          withAttachment("application/zip", "files.zip", makeZip(t, zipEntry{name: "dir/" + file, data: body})),
+			"forwarded":    forwardedWith(withAttachment("application/octet-stream", file, body)),
+		} {
+			res, err := rb.Rebuild(testEnvelope, strings.NewReader(msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var files []deliveredFile
+			if err := collectFiles(res.Message, "", &files, 0); err != nil {
+				t.Fatalf("%s/%s: %v", c.ext, vname, err)
+			}
+			found := false
+			for _, f := range files {
+				ext := detect.Ext(f.name)
+				found = found || ext == c.ext || vname == "zip" && ext == "txt"
+				if want, ok := safe[ext]; !ok || f.ctype != "" && f.ctype != want {
+					t.Errorf("%s/%s: delivered %s as %s", c.ext, vname, f.name, f.ctype)
+				}
+				if strings.Contains(string(f.data), "https://evil") || strings.Contains(string(f.data), "ATTACH") {
+					t.Errorf("%s/%s: %s holds the payload:\n%s", c.ext, vname, f.name, f.data)
+				}
+			}
+			if !found && c.ext == "vcf" { // the .ics sample has no date: its text only, no file
+				t.Errorf("%s/%s: the rebuilt file is missing: %v", c.ext, vname, files)
+			}
+		}
 	}
 }
