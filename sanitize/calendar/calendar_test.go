@@ -67,7 +67,7 @@ func TestOutlookInvitation(t *testing.T) {
 	}
 	mustContain(t, "file", file,
 		"METHOD:PUBLISH\r\n", "BEGIN:VTIMEZONE\r\nTZID:Tokyo Standard Time\r\n", "TZOFFSETTO:+0900",
-		"DTSTART;TZID=\"Tokyo Standard Time\":20261203T140000\r\n", "DTEND;TZID=\"Tokyo Standard Time\":20261203T150000\r\n",
+		"DTSTART;TZID=Tokyo Standard Time:20261203T140000\r\n", "DTEND;TZID=Tokyo Standard Time:20261203T150000\r\n",
 		"UID:040000008200E00074C5B7101A82E00800000000B0A1D2C3E4F5", "DTSTAMP:20261125T013000Z",
 		"SUMMARY:第3回 地域防災計画 打合せ", "hxxps://example[.]co[.]jp/docs/agenda.pdf",
 		"ORGANIZER;CN=\"山田 太郎\":mailto:yamada@example.co.jp",

@@ -91,7 +91,7 @@ func (c *Calendar) readEvent(comp *Component) Event {
 		c.Left.count(p, eventProps...)
 		switch p.Name {
 		case "UID":
-			e.UID = clip(clean(p.Value), 255)
+			e.UID = clip(p.Text(), 255)
 		case "SUMMARY":
 			e.Summary = p.Text()
 		case "LOCATION":

@@ -83,6 +83,8 @@ func (d *Disarmer) Sanitize(ctx context.Context, p format.Part, in io.Reader, ou
 		} else {
 			v.Notes = append(v.Notes, format.Note{JA: "日時を読み取れる予定がないため、ファイルは添付していません", EN: "no event had a readable date, so no file is attached"})
 		}
+	case len(r.cards) == 0:
+		v.Notes = append(v.Notes, format.Note{JA: "連絡先が見つからないため、ファイルは添付していません", EN: "no contact was found, so no file is attached"})
 	default:
 		file = WriteContacts(r.cards)
 		v.Type, v.Filename = "text/vcard; charset=utf-8", icsName(p.Filename, ".vcf")

@@ -48,7 +48,7 @@ func safeText(s string) string {
 }
 
 // paramValue is a parameter value, always quoted: no DQUOTE, no
-// controls, bounded.
+// controls, bounded, "^" written as RFC 6868 asks.
 func paramValue(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r == '"' || r < 0x20 || r == 0x7f {
@@ -56,7 +56,18 @@ func paramValue(s string) string {
 		}
 		return r
 	}, s)
-	return `"` + clip(s, 200) + `"`
+	return `"` + strings.ReplaceAll(clip(s, 200), "^", "^^") + `"` // RFC 6868
+}
+
+// tzidParam is a TZID parameter as Outlook and Google write it:
+// unquoted ("Tokyo Standard Time", Asia/Tokyo), quoted only when it
+// holds ":", ";" or ",".
+func tzidParam(s string) string {
+	q := paramValue(s)
+	if strings.ContainsAny(q, ":;,") {
+		return q
+	}
+	return strings.Trim(q, `"`)
 }
 
 // whenProp writes a DATE or DATE-TIME property.
@@ -67,7 +78,7 @@ func whenProp(name string, w When) string {
 	case w.UTC:
 		return name + ":" + w.T.Format("20060102T150405") + "Z"
 	case w.TZID != "":
-		return name + ";TZID=" + paramValue(w.TZID) + ":" + w.T.Format("20060102T150405")
+		return name + ";TZID=" + tzidParam(w.TZID) + ":" + w.T.Format("20060102T150405")
 	}
 	return name + ":" + w.T.Format("20060102T150405")
 }
