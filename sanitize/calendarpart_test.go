@@ -1,6 +1,7 @@
 package sanitize
 
 import (
+	"bytes"
 	"encoding/base64"
 	"os"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/calendar"
 	"mugai/sanitize/detect"
+	"mugai/sanitize/sanitizetest"
 )
 
 // calendarRebuilder is the test rebuilder with the calendar sanitizers
@@ -225,4 +227,53 @@ func TestCalendarDeliveredSafely(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzCalendarMessage: meeting requests and contact cards, mutated,
+// through the default policy with the calendar sanitizers: no error, the
+// output re-parses, only rebuilt calendars, cards and text are attached,
+// and neither the body nor a rebuilt file holds a link a client would
+// follow.
+func FuzzCalendarMessage(f *testing.F) {
+	for _, name := range []string{"outlook.ics", "google.ics"} {
+		b, err := os.ReadFile("calendar/testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(meetingRequest(string(b), "application/ics")))
+	}
+	f.Add([]byte(withAttachment("text/x-vcard", "a.vcf", []byte("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=SHIFT_JIS;QUOTED-PRINTABLE:=8E=52=\r\n=93=63\r\nURL:https://x.example/\r\nEND:VCARD\r\n"))))
+	rb := &Rebuilder{Policy: policy.Default(), Hostname: "mugai.test", Sanitizers: fastSanitizers(),
+		Limits: Limits{MaxDepth: 8, MaxParts: 50, MaxHeaderBytes: 4096, MaxPartBytes: 1 << 20}}
+	rb.Sanitizers.Register(policy.ActionExtract, &calendar.Extractor{}, calendar.Types...)
+	rb.Sanitizers.Register(policy.ActionDisarm, &calendar.Disarmer{}, calendar.Types...)
+	allowed := map[string]bool{"multipart/mixed": true, "text/plain": true, "text/calendar": true, "text/vcard": true}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		res, err := rb.Rebuild(testEnvelope, bytes.NewReader(in))
+		if err != nil {
+			t.Fatalf("Rebuild: %v", err)
+		}
+		out, err := parseOutput(res.Message)
+		if err != nil {
+			t.Fatalf("output does not re-parse: %v", err)
+		}
+		for _, typ := range out.types {
+			if !allowed[typ] {
+				return // other sanitizers' output (images, ZIPs…): FuzzRebuild's concern
+			}
+		}
+		if l := sanitizetest.LiveLink(out.text); l != "" {
+			t.Fatalf("live link in the body: %.80q", l)
+		}
+		files, err := sanitizetest.Attachments(res.Message)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range files {
+			unfolded := strings.ReplaceAll(string(data), "\r\n ", "")
+			if l := sanitizetest.LiveLink(strings.ReplaceAll(unfolded, "mailto:", "")); l != "" && (strings.HasSuffix(name, ".ics") || strings.HasSuffix(name, ".vcf")) {
+				t.Fatalf("live link in %s: %.80q", name, l)
+			}
+		}
+	})
 }
