@@ -189,3 +189,45 @@ func TestFormatSpan(t *testing.T) {
 		}
 	}
 }
+
+// TestJapanTime: an event in another time zone is also shown in Japan
+// time, from the time zone database or from a VTIMEZONE without daylight
+// saving; one in Japan time, or in a zone with daylight saving rules only
+// the file knows, is not.
+func TestJapanTime(t *testing.T) {
+	cal := func(tzid, zone string) []byte {
+		return []byte("BEGIN:VCALENDAR\r\n" + zone + "BEGIN:VEVENT\r\nUID:1\r\nDTSTART;TZID=" + tzid + ":20261203T090000\r\n" +
+			"DTEND;TZID=" + tzid + ":20261203T100000\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	}
+	vtz := func(id string, offs ...string) string {
+		s := "BEGIN:VTIMEZONE\r\nTZID:" + id + "\r\n"
+		for i, o := range offs {
+			kind := []string{"STANDARD", "DAYLIGHT"}[i]
+			s += "BEGIN:" + kind + "\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:" + o + "\r\nTZOFFSETTO:" + o + "\r\nEND:" + kind + "\r\n"
+		}
+		return s + "END:VTIMEZONE\r\n"
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string // "" for no Japan-time line
+	}{
+		{"iana", cal("America/New_York", ""), "　日本時間 In Japan: 2026年12月3日（木）23:00–24:00\n"},
+		{"windows name, one offset", cal("China Standard Time", vtz("China Standard Time", "+0800")), "　日本時間 In Japan: 2026年12月3日（木）10:00–11:00\n"},
+		{"japan", cal("Asia/Tokyo", ""), ""},
+		{"tokyo standard time", cal("Tokyo Standard Time", vtz("Tokyo Standard Time", "+0900", "+0900")), ""},
+		{"daylight rules of the file", cal("Eastern Standard Time", vtz("Eastern Standard Time", "-0500", "-0400")), ""},
+		{"unknown", cal("Nowhere/Special", ""), ""},
+		{"local", cal("Local", ""), ""},
+	}
+	for _, tt := range tests {
+		v, _ := run(t, &Extractor{}, "x.ics", detect.TypeCalendar, tt.data)
+		got := ""
+		if i := strings.Index(v.Body, "　日本時間 In Japan"); i >= 0 {
+			got = v.Body[i : i+strings.IndexByte(v.Body[i:], '\n')+1]
+		}
+		if got != tt.want {
+			t.Errorf("%s: %q, want %q\n%s", tt.name, got, tt.want, v.Body)
+		}
+	}
+}

@@ -60,12 +60,12 @@ func RenderCalendar(c *Calendar, name string) string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		renderEvent(&b, e, c.Method)
+		renderEvent(&b, e, c.Method, c.Zones)
 	}
 	return b.String()
 }
 
-func renderEvent(b *strings.Builder, e Event, method string) {
+func renderEvent(b *strings.Builder, e Event, method string, zones map[string]*Component) {
 	field(b, "件名 Subject", e.Summary)
 	if e.Status == "CANCELLED" || method == "CANCEL" {
 		b.WriteString("状態 Status: ⚠ この予定は取り消されました / this event is cancelled\n")
@@ -78,6 +78,9 @@ func renderEvent(b *strings.Builder, e Event, method string) {
 		when += "（繰り返しのうちこの回 / this occurrence of a series）"
 	}
 	field(b, "日時 When", when)
+	if jt := japanTime(e, zones); jt != "" {
+		field(b, "　日本時間 In Japan", strings.TrimSuffix(jt, " "+zoneLabel(When{UTC: true})))
+	}
 	if e.RRule != "" {
 		field(b, "繰り返し Repeats", freqLabel(e.RRule)+" ("+e.RRule+")")
 	}
