@@ -19,7 +19,8 @@ import (
 type attachment struct {
 	name, ctype string
 	data        []byte
-	intoBody    bool // extracted text that goes into the body instead
+	intoBody    bool   // extracted text that goes into the body instead
+	body        string // text for the body beside the file (format.Verdict.Body)
 }
 
 // alwaysStrip lists programs, never passed whatever the policy says:
@@ -228,7 +229,21 @@ func (rb *Rebuilder) runSanitizer(st *state, rule policy.Rule, f file, typ strin
 	if name == "" {
 		name = f.filename
 	}
-	return o.attaching(&attachment{name: name, ctype: v.Type, data: out}) // named by attachment (deliveredName)
+	if len(out) == 0 && v.Body != "" {
+		// Text for the body and no file (a calendar extracted, a
+		// cancellation); in an archive, which has no body, the text is
+		// the member.
+		if f.depth == 0 {
+			return o.attaching(&attachment{intoBody: true, body: v.Body})
+		}
+		return o.attaching(&attachment{name: name + ".txt", ctype: "text/plain; charset=utf-8",
+			data: []byte(strings.ReplaceAll(v.Body, "\n", "\r\n"))})
+	}
+	att := &attachment{name: name, ctype: v.Type, data: out}
+	if f.depth == 0 {
+		att.body = v.Body
+	}
+	return o.attaching(att) // named by attachment (deliveredName)
 }
 
 // noteCannotConvert tells staff that a removed file is of a kind mugai

@@ -42,6 +42,8 @@ var deliveredExts = map[string][]string{
 	"image/bmp":                     {"bmp"},
 	"image/tiff":                    {"tif", "tiff"},
 	"image/webp":                    {"webp"},
+	detect.TypeCalendar:             {"ics"},
+	detect.TypeVCard:                {"vcf"},
 }
 
 // unknownExt is given to a delivered file whose type has no entry above

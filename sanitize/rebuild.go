@@ -48,6 +48,8 @@ type state struct {
 	abort error // set when the rebuild must stop (deadline, memory): returned as is
 	spend
 	about
+	// sanitizers' body texts given so far (see firstBody)
+	texts map[string]bool
 }
 
 // spend is what the message may still expand into, all its parts together
@@ -295,17 +297,36 @@ func (rb *Rebuilder) decideLeaf(st *state, env Envelope, root, leaf *node, prefi
 // decideLeafAttachment decides an attachment of the message. Text the
 // policy puts into the body is body text: links follow the body's link
 // mode, invisible characters go, files written as text (uuencode, yEnc,
-// BinHex) are cut out.
+// BinHex) are cut out. So is the text a sanitizer gives beside a file
+// (format.Verdict.Body: a calendar event rendered for staff).
 func (rb *Rebuilder) decideLeafAttachment(st *state, leaf *node, found policy.Decision, prefix string) (outcome, string, bool) {
 	f := leafFile(leaf)
 	f.path, f.level = found.Path, len(strings.Split(prefix, "/"))-1
 	o := rb.attachment(st, f, found)
-	if o.att == nil || !o.att.intoBody {
+	return rb.intoBody(st, o, leaf.filename)
+}
+
+// intoBody returns the body text an attachment's outcome gives: its
+// extracted text when the policy puts it into the body, and the text a
+// sanitizer wrote beside the file (once per message: a meeting request's
+// calendar alternative and its invite.ics render the same event).
+func (rb *Rebuilder) intoBody(st *state, o outcome, filename string) (outcome, string, bool) {
+	if o.att == nil {
 		return o, "", false
 	}
-	name := orName(noticeSafe(leaf.filename))
-	s, _ := text.Normalize("――― " + name + " の本文 / text of " + name + " ―――\n" +
-		strings.TrimRight(strings.ReplaceAll(string(o.att.data), "\r\n", "\n"), "\n"))
+	var parts []string
+	if o.att.intoBody && len(o.att.data) > 0 {
+		name := orName(noticeSafe(filename))
+		parts = append(parts, "――― "+name+" の本文 / text of "+name+" ―――\n"+
+			strings.TrimRight(strings.ReplaceAll(string(o.att.data), "\r\n", "\n"), "\n"))
+	}
+	if b := strings.TrimRight(o.att.body, "\n"); b != "" && st.firstBody(b) {
+		parts = append(parts, b)
+	}
+	if len(parts) == 0 {
+		return o, "", false
+	}
+	s, _ := text.Normalize(strings.Join(parts, "\n\n"))
 	s, embedded := text.StripEmbeddedFiles(s)
 	for _, e := range embedded {
 		o.inner = append(o.inner, finding(o.decision, policy.RuleEmbeddedFile, policy.ReasonEmbeddedFile, e))
@@ -319,6 +340,9 @@ func (rb *Rebuilder) decideLeafAttachment(st *state, leaf *node, found policy.De
 // found becomes findings.
 func (rb *Rebuilder) decideBody(st *state, leaf *node, found policy.Decision) (outcome, string, bool) {
 	found.DetectedType = sniff(leaf)
+	if leaf.role == policy.RoleAlternative && found.DetectedType == detect.TypeCalendar {
+		return rb.calendarAlternative(st, leaf, found) // a meeting request: the event goes into the body
+	}
 	var flags []policy.Flag
 	var pre *rendered // a body rendered to learn its flags before the rules see it
 	if leaf.role == policy.RoleBody && rb.Policy.UsesFlag(policy.FlagHiddenText) {

@@ -2,13 +2,14 @@ package main
 
 import (
 	"mugai/policy"
+	"mugai/sanitize/calendar"
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
 	"mugai/sanitize/jpdoc"
-	"mugai/sanitize/legacy/xls"
 	"mugai/sanitize/legacy/doc"
 	"mugai/sanitize/legacy/ppt"
+	"mugai/sanitize/legacy/xls"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -26,6 +27,8 @@ var (
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
 	_ format.Sanitizer = (*pdf.Text)(nil)
 	_ format.Sanitizer = (*xls.Extractor)(nil)
+	_ format.Sanitizer = (*calendar.Extractor)(nil)
+	_ format.Sanitizer = (*calendar.Disarmer)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -46,5 +49,7 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionExtract, &xls.Extractor{}, detect.TypeXLS)
 	r.Register(policy.ActionExtract, &doc.Extractor{}, detect.TypeDOC)
 	r.Register(policy.ActionExtract, &ppt.Extractor{}, detect.TypePPT)
+	r.Register(policy.ActionExtract, &calendar.Extractor{}, calendar.Types...)
+	r.Register(policy.ActionDisarm, &calendar.Disarmer{}, calendar.Types...)
 	return r
 }

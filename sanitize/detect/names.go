@@ -23,6 +23,7 @@ var typeOfExt = map[string]string{
 	"iso": TypeISO, "img": TypeISO, "vhd": TypeISO, "vhdx": TypeISO,
 	"one": TypeOneNote, "chm": TypeCHM, "lzh": TypeLZH,
 	"eml": TypeMessage, "mht": TypeMessage, "mhtml": TypeMessage, "msg": TypeOutlookMessage, "slk": TypeSYLK,
+	"ics": TypeCalendar, "ical": TypeCalendar, "ifb": TypeCalendar, "vcs": TypeCalendar, "vcf": TypeVCard, "vcard": TypeVCard,
 }
 
 // Dangerous extensions: a name ending in one of these is executable or
@@ -123,6 +124,12 @@ func family(t string) string {
 		return "js"
 	case t == TypeOLE || t == "application/x-msi":
 		return "ole"
+	case t == TypeCalendar || t == "application/ics" || t == "text/x-vcalendar" || t == "application/x-ics" ||
+		t == "text/x-calendar" || t == "application/calendar":
+		return "calendar"
+	case t == TypeVCard || t == "text/x-vcard" || t == "text/directory" || t == "application/vcard" ||
+		t == "application/x-vcard":
+		return "vcard"
 	}
 	if f := jpFamily(t); f != "" {
 		return f

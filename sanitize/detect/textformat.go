@@ -21,7 +21,8 @@ const (
 // are not text to the programs that open them: RTF as Word reads it
 // ("{\rt", not only "{\rtf1"), SYLK, Office XML documents (Word 2003 XML,
 // Excel 2003 XML Spreadsheet, Flat OPC, any mso-application processing
-// instruction) and messages (RFC 5322 header block, mbox). "" when none.
+// instruction), messages (RFC 5322 header block, mbox), and calendars and
+// contact cards (BEGIN:VCALENDAR, BEGIN:VCARD). "" when none.
 func textFormat(b []byte) string {
 	head := b[:min(len(b), 64<<10)]
 	trim := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n\f\v")
@@ -30,6 +31,10 @@ func textFormat(b []byte) string {
 		return TypeRTF
 	case bytes.HasPrefix(head, []byte("ID;")) || bytes.HasPrefix(head, []byte("\xef\xbb\xbfID;")):
 		return TypeSYLK
+	case hasPrefixFold(trim, "BEGIN:VCALENDAR"):
+		return TypeCalendar
+	case hasPrefixFold(trim, "BEGIN:VCARD"):
+		return TypeVCard
 	}
 	if t := officeXML(trim); t != "" {
 		return t
@@ -139,4 +144,10 @@ func isMessage(b []byte) bool {
 func isOutlookMessage(b []byte) bool {
 	return bytes.Contains(b, []byte("_\x00_\x00s\x00u\x00b\x00s\x00t\x00g\x001\x00.\x000\x00_\x00")) ||
 		bytes.Contains(b, []byte("_\x00_\x00p\x00r\x00o\x00p\x00e\x00r\x00t\x00i\x00e\x00s\x00_\x00v\x00e\x00r\x00s\x00i\x00o\x00n\x00"))
+}
+
+// hasPrefixFold reports whether b starts with the ASCII prefix p, ignoring
+// case (iCalendar and vCard names are case-insensitive).
+func hasPrefixFold(b []byte, p string) bool {
+	return len(b) >= len(p) && bytes.EqualFold(b[:len(p)], []byte(p))
 }
