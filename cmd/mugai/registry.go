@@ -4,6 +4,7 @@ import (
 	"mugai/policy"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
+	"mugai/sanitize/officepdf"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -20,6 +21,7 @@ var (
 	_ format.Sanitizer = (*pdf.Disarmer)(nil)
 	_ format.Sanitizer = (*pdf.Flattener)(nil)
 	_ format.Sanitizer = (*pdf.Text)(nil)
+	_ format.Sanitizer = (*officepdf.Flattener)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -36,5 +38,9 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionDisarm, &pdf.Disarmer{}, pdf.Types...)
 	r.Register(policy.ActionExtract, &ooxml.Extractor{}, ooxml.Types...)
 	r.Register(policy.ActionExtract, rtffile.Extractor{}, rtffile.Types...)
+	// Office → PDF in LibreOffice's sandbox → page images; without
+	// LibreOffice, the extract sanitizers above stand in (with a notice).
+	r.Register(policy.ActionFlatten, &officepdf.Flattener{Converter: &officepdf.Converter{},
+		PDF: &pdf.Flattener{Engine: pdfium}, Fallback: r}, officepdf.Types...)
 	return r
 }
