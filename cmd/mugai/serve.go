@@ -57,7 +57,6 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	}
 	defer ctl.Close()
 	reg := sanitizers(cfg.Cache)
-	logOffice(log, reg)
 	g, err := gateway.New(cfg, log, reg)
 	if err != nil {
 		return usagef("%s", oneLine(err))
@@ -71,6 +70,7 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	go func() { done <- g.Serve(l) }()
 	go g.ServeControl(ctl)
 	log.Info("control socket", "path", ctl.Path())
+	go logOffice(log, reg) // runs LibreOffice once in its sandbox: seconds, not in the way of the listener
 	if stopped, err := serveSignals(log, g, *configFile, sig, done); !stopped {
 		return err // the server ended on its own
 	}
@@ -81,7 +81,8 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 }
 
 // logOffice says whether Office documents can be flattened (LibreOffice
-// in its sandbox) or fall back to their text.
+// in its sandbox) or fall back to their text. The check runs soffice
+// --version in the sandbox once; the first conversion waits for it.
 func logOffice(log *slog.Logger, reg *format.Registry) {
 	f, ok := reg.Lookup(policy.ActionFlatten, detect.TypeDOCX).(*officepdf.Flattener)
 	if !ok {
