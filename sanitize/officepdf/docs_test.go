@@ -99,10 +99,11 @@ func hostileDocx(t *testing.T, port int) []byte {
 func xlsx(t *testing.T, port int, hostile bool) []byte {
 	t.Helper()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cells := `<row r="1"><c r="A1" t="inlineStr"><is><t>HOSTILE-XLSX 表</t></is></c></row>`
+	cells := `<row r="1"><c r="A1" t="inlineStr"><is><t>PLAIN-XLSX 表</t></is></c></row>`
 	ext, extRels, extParts := "", "", []member{}
 	if hostile {
-		cells += `<row r="2"><c r="A2" t="str"><f>WEBSERVICE("` + url + `/webservice")</f><v>cached</v></c>` +
+		cells = `<row r="1"><c r="A1" t="inlineStr"><is><t>HOSTILE-XLSX 表</t></is></c></row>` +
+			`<row r="2"><c r="A2" t="str"><f>WEBSERVICE("` + url + `/webservice")</f><v>cached</v></c>` +
 			`<c r="B2"><f>[1]Sheet1!A1</f><v>1</v></c><c r="C2"><f>[2]!'A0'</f><v>2</v></c></row>`
 		ext = `<externalReferences><externalReference r:id="rE1"/><externalReference r:id="rE2"/></externalReferences>`
 		extRels = `<Relationship Id="rE1" Type="` + odNS + `/externalLink" Target="externalLinks/externalLink1.xml"/>` +

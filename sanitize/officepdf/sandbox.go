@@ -152,9 +152,9 @@ func (s *sandbox) run(ctx context.Context, files []inFile, cmd []string) (result
 		r, w, err := os.Pipe()
 		if err != nil {
 			closeAll(writers)
+			closeAll(c.ExtraFiles)
 			return result{}, err
 		}
-		defer r.Close()
 		c.ExtraFiles = append(c.ExtraFiles, r)
 		writers = append(writers, w)
 	}
@@ -162,9 +162,13 @@ func (s *sandbox) run(ctx context.Context, files []inFile, cmd []string) (result
 	c.WaitDelay = 5 * time.Second
 	if err := c.Start(); err != nil {
 		closeAll(writers)
+		closeAll(c.ExtraFiles)
 		return result{}, fmt.Errorf("sandbox: %w", err)
 	}
 	pid := c.Process.Pid
+	for _, r := range c.ExtraFiles {
+		r.Close() // the child has them: a writer then fails when bwrap is gone, never blocks
+	}
 	for i, w := range writers {
 		go func(w *os.File, data []byte) { // bwrap reads each file whole before the command starts
 			defer w.Close()

@@ -98,11 +98,13 @@ for p in "$@"; do if [ -e "$p" ]; then echo "visible $p"; fi; done
 	}
 }
 
-// TestSandboxIdentity: no capabilities inside; as root outside, the
-// processes are nobody's (as the host sees them).
+// TestSandboxIdentity: no capabilities inside, no user namespace can be
+// made there; as root outside, the processes are nobody's (as the host
+// sees them).
 func TestSandboxIdentity(t *testing.T) {
 	b := newBox(t, Limits{})
-	res, err := runIn(t, b, `grep -E '^(CapEff|CapPrm|CapBnd):' /proc/self/status | tr -s '\t ' ' '`)
+	res, err := runIn(t, b, `grep -E '^(CapEff|CapPrm|CapBnd):' /proc/self/status | tr -s '\t ' ' '
+if unshare -U -n true 2>/dev/null; then echo "nested user namespace"; fi`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +113,9 @@ func TestSandboxIdentity(t *testing.T) {
 		if !strings.Contains(out, c+" 0000000000000000") {
 			t.Errorf("%s not empty:\n%s", c, out)
 		}
+	}
+	if strings.Contains(out, "nested") {
+		t.Error("a user namespace could be made inside the sandbox")
 	}
 	if os.Geteuid() != 0 {
 		return
