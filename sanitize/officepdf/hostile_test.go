@@ -71,6 +71,7 @@ func TestHostile(t *testing.T) {
 // here, so the profile's macro settings are a second layer this test
 // cannot show at work.)
 func TestHostileControl(t *testing.T) {
+	slow(t)
 	c := converter(t, &Converter{Timeout: convTimeout, unsafeProfile: true, shareNet: true})
 	ln := listen(t)
 	converted, err := c.Convert(context.Background(), macroODT(t, ln.port), "odt")

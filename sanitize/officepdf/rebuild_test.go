@@ -20,8 +20,9 @@ import (
 // TestRebuildOfficeFlattenPolicy: a mail with a Word attachment through
 // the rebuilder under policy/examples/office-flatten.yaml, with the
 // registry as main builds it: the document is delivered as お知らせ.pdf,
-// pages only, decided by office-flatten; without LibreOffice, as text
-// with the notice line.
+// an A4 page of pixels only, decided by office-flatten, and no
+// LibreOffice process is left; without LibreOffice, as text with the
+// notice line.
 func TestRebuildOfficeFlattenPolicy(t *testing.T) {
 	data, err := os.ReadFile("../../policy/examples/office-flatten.yaml")
 	if err != nil {
@@ -49,6 +50,12 @@ func TestRebuildOfficeFlattenPolicy(t *testing.T) {
 		}},
 		{"with LibreOffice", &Converter{Timeout: convTimeout}, "お知らせ.pdf", func(t *testing.T, out []byte, d policy.Decision) {
 			onlyPixels(t, out)
+			if !bytes.Contains(out, []byte("/MediaBox [0 0 595")) && !bytes.Contains(out, []byte("/MediaBox [0 0 594")) {
+				t.Errorf("page is not A4 in points: %q", firstMatch(out, "/MediaBox"))
+			}
+			if left := waitGone(profileArg, 2*time.Second); len(left) > 0 {
+				t.Errorf("processes left behind: %v", left)
+			}
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
