@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 SHARED  ?= ../shared
 
-.PHONY: all build run test fmt-check vet unit fuzz corpus differential bench interop browser perf clean
+.PHONY: all build run test fmt-check vet unit fuzz corpus differential bench interop browser office perf clean
 
 all: build
 
@@ -49,6 +49,16 @@ interop: build
 browser:
 	./.ci/install-browser-tools
 	MUGAI_BROWSER=required MUGAI_SCREENSHOTS=$(CURDIR)/var/screenshots $(GO) test -count=1 -v -run 'TestBrowser' ./portal/... ./gateway
+
+# Office documents flattened through LibreOffice in its sandbox (installs
+# Debian's LibreOffice without GUI, bubblewrap and Japanese fonts when
+# missing): the sanitize/officepdf tests, which make test skips on a
+# machine without them, here required: the sandbox's isolation, the
+# hostile document set (macros, external links, DDE, OLE) and the control
+# run that shows it is hostile.
+office:
+	./.ci/install-office-tools
+	MUGAI_OFFICE=required $(GO) test -count=1 -v -timeout 30m ./sanitize/officepdf
 
 # The comparison with Postfix (needs root, installs like interop): the
 # reference message through smtp-source -> X -> smtp-sink, where X is

@@ -10,6 +10,7 @@ import (
 	"mugai/sanitize/legacy/doc"
 	"mugai/sanitize/legacy/ppt"
 	"mugai/sanitize/legacy/xls"
+	"mugai/sanitize/officepdf"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -29,6 +30,7 @@ var (
 	_ format.Sanitizer = (*xls.Extractor)(nil)
 	_ format.Sanitizer = (*calendar.Extractor)(nil)
 	_ format.Sanitizer = (*calendar.Disarmer)(nil)
+	_ format.Sanitizer = (*officepdf.Flattener)(nil)
 )
 
 // sanitizers builds the registry of per-format sanitizers: which action on
@@ -51,5 +53,9 @@ func sanitizers(cacheDir string) *format.Registry {
 	r.Register(policy.ActionExtract, &ppt.Extractor{}, detect.TypePPT)
 	r.Register(policy.ActionExtract, &calendar.Extractor{}, calendar.Types...)
 	r.Register(policy.ActionDisarm, &calendar.Disarmer{}, calendar.Types...)
+	// Office → PDF in LibreOffice's sandbox → page images; without
+	// LibreOffice, the extract sanitizers above stand in (with a notice).
+	r.Register(policy.ActionFlatten, &officepdf.Flattener{Converter: &officepdf.Converter{},
+		PDF: &pdf.Flattener{Engine: pdfium}, Fallback: r}, officepdf.Types...)
 	return r
 }

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"mugai/gateway"
+	"mugai/policy"
+	"mugai/sanitize/detect"
+	"mugai/sanitize/format"
+	"mugai/sanitize/officepdf"
 )
 
 // cmdServe runs the relay until SIGINT or SIGTERM.
@@ -52,7 +56,8 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 		return usagef("%s", oneLine(err))
 	}
 	defer ctl.Close()
-	g, err := gateway.New(cfg, log, sanitizers(cfg.Cache))
+	reg := sanitizers(cfg.Cache)
+	g, err := gateway.New(cfg, log, reg)
 	if err != nil {
 		return usagef("%s", oneLine(err))
 	}
@@ -65,6 +70,7 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	go func() { done <- g.Serve(l) }()
 	go g.ServeControl(ctl)
 	log.Info("control socket", "path", ctl.Path())
+	go logOffice(log, reg) // runs LibreOffice once in its sandbox: seconds, not in the way of the listener
 	if stopped, err := serveSignals(log, g, *configFile, sig, done); !stopped {
 		return err // the server ended on its own
 	}
@@ -72,6 +78,21 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	// the last delivery in flight is over: a new serve on this spool must
 	// not schedule what this one is still delivering.
 	return drain(log, g, l, cfg.ShutdownGrace.D(), cfg.Deliver.Timeout.D())
+}
+
+// logOffice says whether Office documents can be flattened (LibreOffice
+// in its sandbox) or fall back to their text. The check runs soffice
+// --version in the sandbox once; the first conversion waits for it.
+func logOffice(log *slog.Logger, reg *format.Registry) {
+	f, ok := reg.Lookup(policy.ActionFlatten, detect.TypeDOCX).(*officepdf.Flattener)
+	if !ok {
+		return
+	}
+	if v, err := f.Converter.Available(); err != nil {
+		log.Info("office flatten: LibreOffice not available, Office documents fall back to extract", "error", err.Error())
+	} else {
+		log.Info("office flatten: LibreOffice available (sandboxed)", "version", v)
+	}
 }
 
 // serveSignals answers signals until one asks the gateway to stop
