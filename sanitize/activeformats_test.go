@@ -82,6 +82,7 @@ var safeDelivered = map[string][]string{
 	"eml": {"message/rfc822"}, "zip": {"application/zip"}, "pdf": {"application/pdf"},
 	"jpg": {"image/jpeg"}, "jpeg": {"image/jpeg"}, "png": {"image/png"},
 	"docx": {detect.TypeDOCX}, "xlsx": {detect.TypeXLSX}, "pptx": {detect.TypePPTX},
+	"ics": {detect.TypeCalendar}, "vcf": {detect.TypeVCard},
 }
 
 // TestActiveTextNeverDeliveredUnderItsName sends each active text format

@@ -335,7 +335,7 @@ func TestFlattenPDF(t *testing.T) {
 		t.Fatalf("decision %+v", d)
 	}
 	out := attachmentsOf(t, res.Message)["案内.pdf"]
-	if err := pdf.Verify(out, false); err != nil || !bytes.Contains(out, []byte("/DCTDecode")) || bytes.Contains(out, []byte("app.alert")) {
+	if err := pdf.Verify(out, false); err != nil || !bytes.Contains(out, []byte("/Subtype /Image")) || bytes.Contains(out, []byte("app.alert")) {
 		t.Errorf("flattened PDF: %v", err)
 	}
 }

@@ -12,8 +12,14 @@ import (
 	"time"
 
 	"mugai/policy"
+	"mugai/sanitize/calendar"
+	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
 	"mugai/sanitize/image"
+	"mugai/sanitize/jpdoc"
+	"mugai/sanitize/legacy/doc"
+	"mugai/sanitize/legacy/ppt"
+	"mugai/sanitize/legacy/xls"
 	"mugai/sanitize/ooxml"
 	"mugai/sanitize/pdf"
 	"mugai/sanitize/rtffile"
@@ -53,6 +59,12 @@ func fastSanitizers() *format.Registry {
 	r.Register("extract", &ooxml.Extractor{}, ooxml.Types...)
 	r.Register("extract", rtffile.Extractor{}, rtffile.Types...)
 	r.Register("disarm", &pdf.Disarmer{}, pdf.Types...)
+	r.Register("extract", &calendar.Extractor{}, calendar.Types...)
+	r.Register("disarm", &calendar.Disarmer{}, calendar.Types...)
+	r.Register("extract", &xls.Extractor{}, detect.TypeXLS)
+	r.Register("extract", &doc.Extractor{}, detect.TypeDOC)
+	r.Register("extract", &ppt.Extractor{}, detect.TypePPT)
+	r.Register("extract", jpdoc.Extractor{}, jpdoc.Types...)
 	return r
 }
 

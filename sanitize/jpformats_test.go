@@ -41,9 +41,9 @@ rules:
 		rule           string
 		attached       string // name of the file delivered, "" for none
 	}{
-		// The default policy removes them by its catch-all rule, as files
-		// it has no rule for: not as dangerous.
-		{"一太郎", "通知.jtd", taro, policy.Default(), detect.TypeIchitaro, policy.ActionStrip, "attachment-strip", ""},
+		// The default policy extracts 一太郎's text and removes the others
+		// by its catch-all rule, as files it has no rule for: not as dangerous.
+		{"一太郎", "通知.jtd", taro, policy.Default(), detect.TypeIchitaro, policy.ActionExtract, "office-extract", "通知.txt"},
 		{"DocuWorks", "回覧.xdw", xdw, policy.Default(), detect.TypeDocuWorks, policy.ActionStrip, "attachment-strip", ""},
 		{"DocuWorks binder by name", "綴り.xbd", unknown, policy.Default(), detect.TypeDocuWorksBinder, policy.ActionStrip, "attachment-strip", ""},
 		{"JW-CAD", "平面図.jww", jww, policy.Default(), detect.TypeJWCAD, policy.ActionStrip, "attachment-strip", ""},
@@ -52,7 +52,7 @@ rules:
 		// What cannot be read is held (removed, the original kept), never guessed at.
 		{"一太郎 7 held", "通知.jfw", taro7, extract, detect.TypeIchitaro, policy.ActionStrip, "builtin-sanitize-failed", ""},
 		// Bytes without 一太郎's signature are not 一太郎, whatever the name.
-		{"一太郎 name without the signature", "通知.jtd", unknown, extract, detect.TypeOctet, policy.ActionStrip, "builtin-dangerous-type", ""},
+		{"一太郎 name without the signature", "通知.jtd", unknown, extract, detect.TypeOctet, policy.ActionStrip, "builtin-unsupported", ""},
 		// A name never passes other content.
 		{"executable named jtd", "通知.jtd", pe, extract, detect.TypePE, policy.ActionStrip, "builtin-dangerous-type", ""},
 	}

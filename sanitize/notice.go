@@ -336,6 +336,8 @@ func partLabel(d policy.Decision) (ja, en string) {
 		return "winmail.dat", "winmail.dat"
 	case d.DeclaredType == "text/html":
 		return "HTML 本文", "HTML body"
+	case d.DeclaredType == detect.TypeCalendar:
+		return "予定表の部分", "calendar part" // a meeting request's alternative
 	case strings.HasPrefix(d.DeclaredType, "text/"):
 		return "テキスト部分", "text part"
 	case d.DeclaredType == "message/rfc822":

@@ -133,9 +133,12 @@ func TestNoticeAlternatives(t *testing.T) {
 		{"HTML preferred", policyWith(t, "prefer: plain", "prefer: html"), alt(html),
 			"・HTML 版を使用し、テキスト版は省略しました。\n    The HTML version was used; the text version was left out.\n",
 			"テキスト版を使用"},
-		{"calendar alternative", nil, alt(cal),
+		{"calendar alternative, no calendar rule", policyWith(t, "type: [text/calendar, text/vcard]", "type: [x-none/x-none]"), alt(cal),
 			"・テキスト版を使用し、予定表 (iCalendar)の部分は省略しました。\n    The text version was used; the calendar (iCalendar) part was left out.\n",
 			"テキスト版は省略"},
+		{"calendar alternative rendered by the calendar rule", nil, alt(cal),
+			"・予定表の部分 / calendar part（予定表 (iCalendar) / calendar (iCalendar)",
+			"省略しました"},
 	}
 	for _, tc := range tests {
 		text, _ := noticeOf(t, tc.pol, tc.msg)
@@ -182,12 +185,12 @@ func TestNoticeDangerousOrUnsupported(t *testing.T) {
 func TestNoticeCannotConvert(t *testing.T) {
 	rb := testRebuilder()
 	rule := policy.Rule{ID: "attachment-strip", Clause: "6(3)②", Action: policy.ActionStrip}
-	o := rb.act(&state{}, rule, file{filename: "報告書.jtd"}, detect.TypeIchitaro, policy.Decision{Path: "2", Filename: "報告書.jtd", DetectedType: detect.TypeIchitaro, Size: 4096})
+	o := rb.act(&state{}, rule, file{filename: "報告書.xdw"}, detect.TypeDocuWorks, policy.Decision{Path: "2", Filename: "報告書.xdw", DetectedType: detect.TypeDocuWorks, Size: 4096})
 	if len(o.notes) != 1 || o.notes[0] != noteCannotConvert || o.decision.RuleID != "attachment-strip" {
 		t.Fatalf("outcome %+v", o)
 	}
 	out := composeText(policy.Body{}, Envelope{}, []noticeItem{o.item()}, "", true)
-	if !strings.Contains(out, "・報告書.jtd（一太郎文書 / Ichitaro document、4.0 KB）→ 削除 / removed\n    この形式は mugai では変換できません。\n    mugai cannot convert this kind of file.\n") {
+	if !strings.Contains(out, "・報告書.xdw（DocuWorks 文書 / DocuWorks document、4.0 KB）→ 削除 / removed\n    この形式は mugai では変換できません。\n    mugai cannot convert this kind of file.\n") {
 		t.Errorf("notice:\n%s", out)
 	}
 	// A kind a sanitizer takes, removed by the policy: nothing to add.

@@ -57,9 +57,6 @@ func TestSanitizeWholeFile(t *testing.T) {
 	if len(v.Notes) != 1 || !strings.Contains(v.Notes[0].JA, "文字と値だけ") || v.Notes[0].EN == "" || v.Notes[0].Loss {
 		t.Errorf("notes %+v", v.Notes)
 	}
-	if len(v.Removed) != 0 {
-		t.Errorf("Removed is deprecated, got %v", v.Removed)
-	}
 }
 
 // TestSST checks shared strings split across CONTINUE records at every
