@@ -80,7 +80,7 @@ fuzz:
 corpus:
 	@if [ ! -d "$(SHARED)/corpus/email" ]; then echo "no $(SHARED)/corpus/email: nothing to run"; exit 0; fi; \
 	MUGAI_CORPUS=$$(cd $(SHARED)/corpus/email && pwd) MUGAI_CORPUS_FILES=$$(cd $(SHARED)/corpus && pwd) \
-		$(GO) test -tags corpus -count=1 -run 'TestCorpus' -v ./cmd/mugai | grep -E '^\s+corpus_(files_)?test.go|^(ok|FAIL|---)'
+		$(GO) test -tags corpus -count=1 -run '^TestCorpus(Files)?$$' -v ./cmd/mugai | grep -E '^\s+corpus_(files_)?test.go|^(ok|FAIL|---)'
 
 # Differential run against an earlier commit (BASE=<commit>): the shared
 # corpus, its files wrapped as attachments and sanitize/testdata, through
