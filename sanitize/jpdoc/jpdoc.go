@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path"
 	"strings"
 
 	"github.com/richardlehane/mscfb"
@@ -61,10 +60,7 @@ func (Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, out 
 		return format.Verdict{}, err
 	}
 	s, _ := text.Normalize(render(u))
-	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
-	if p.Filename == "" {
-		name = "document.txt"
-	}
+	name := format.TextName(p.Filename, "document.txt")
 	_, err = io.WriteString(out, strings.ReplaceAll(s+"\n", "\n", "\r\n"))
 	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name, Notes: []format.Note{{
 		JA: "一太郎文書から文字だけを取り出し、テキストファイルにしました（レイアウト・罫線・図・埋め込みオブジェクトは含みません）。",

@@ -52,10 +52,7 @@ func (e *Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 		return format.Verdict{}, err
 	}
 	text = tidy(text)
-	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
-	if p.Filename == "" {
-		name = "document.txt"
-	}
+	name := format.TextName(p.Filename, "document.txt")
 	_, err = io.WriteString(out, strings.ReplaceAll(strings.TrimRight(text, "\n")+"\n", "\n", "\r\n"))
 	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
 		Notes: []format.Note{{JA: "レイアウト・画像・マクロ・埋め込みオブジェクトは含まれていません。",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
 	pdfium "github.com/klippa-app/go-pdfium"
@@ -56,10 +55,7 @@ func (t *Text) Sanitize(ctx context.Context, p format.Part, in io.Reader, out io
 	if !hasLetters(b.String()) {
 		return v, fmt.Errorf("pdf: no text layer (a scanned document?)")
 	}
-	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
-	if p.Filename == "" {
-		name = "document.txt"
-	}
+	name := format.TextName(p.Filename, "document.txt")
 	v = format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
 		Notes: []format.Note{{JA: "レイアウト・画像・動作する内容は含まれていません。",
 			EN: "Layout, images and everything active are not included."}}}

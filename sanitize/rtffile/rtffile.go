@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
 	"mugai/sanitize/format"
@@ -71,7 +70,7 @@ func (Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, out 
 		return format.Verdict{}, fmt.Errorf("rtf: embeds objects")
 	}
 	s, _ := text.Normalize(text.RTFToText(b))
-	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
+	name := format.TextName(p.Filename, "document.txt")
 	_, err = io.WriteString(out, strings.ReplaceAll(s, "\n", "\r\n")+"\r\n")
 	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name,
 		Notes: []format.Note{{JA: "書式と画像は含まれていません。",

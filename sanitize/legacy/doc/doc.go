@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
 	"mugai/sanitize/format"
@@ -72,7 +71,7 @@ func (e *Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	if err := p.Budget.Take(int64(len(s))); err != nil {
 		return format.Verdict{}, err
 	}
-	v := format.Verdict{Type: "text/plain; charset=utf-8", Filename: txtName(p.Filename),
+	v := format.Verdict{Type: "text/plain; charset=utf-8", Filename: format.TextName(p.Filename, "document.txt"),
 		Notes: []format.Note{{
 			JA: "Word 文書から文字だけを取り出しました（レイアウト、画像、マクロ、埋め込みオブジェクト、フィールドのコードは含みません）。",
 			EN: "only the text of the Word document was kept (no layout, images, macros, embedded objects or field codes)",
@@ -92,11 +91,4 @@ func orDefault[T int | int64](v, def T) T {
 		return def
 	}
 	return v
-}
-
-func txtName(name string) string {
-	if name == "" {
-		return "document.txt"
-	}
-	return strings.TrimSuffix(name, path.Ext(name)) + ".txt"
 }

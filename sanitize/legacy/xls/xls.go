@@ -28,8 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"strings"
 
 	"github.com/richardlehane/mscfb"
 
@@ -101,10 +99,7 @@ func (e *Extractor) Sanitize(ctx context.Context, p format.Part, in io.Reader, o
 	if err != nil {
 		return format.Verdict{}, err
 	}
-	name := strings.TrimSuffix(p.Filename, path.Ext(p.Filename)) + ".txt"
-	if p.Filename == "" {
-		name = "document.txt"
-	}
+	name := format.TextName(p.Filename, "document.txt")
 	_, err = out.Write(res.text.Bytes())
 	return format.Verdict{Type: "text/plain; charset=utf-8", Filename: name, Notes: res.notes()}, err
 }
