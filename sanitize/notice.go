@@ -134,8 +134,7 @@ func hasEncryptedArchive(items []noticeItem) bool {
 	return false
 }
 
-// writeItem writes one item in both languages (an unlocked archive's
-// notice).
+// writeItem writes one item in both languages (tests of the wording).
 func writeItem(b *strings.Builder, it noticeItem) {
 	it.write(noticeWriter{b: b, en: true})
 }

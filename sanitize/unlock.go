@@ -136,7 +136,7 @@ func (rb *Rebuilder) Unlock(ctx context.Context, req UnlockRequest) (res *Unlock
 			listed = append(listed, it)
 		}
 	}
-	res.Message = rb.unlockedMessage(req, composeUnlocked(req, listed), kept)
+	res.Message = rb.unlockedMessage(req, listed, kept)
 	return res, nil
 }
 
@@ -186,9 +186,10 @@ func (rb *Rebuilder) checkUnlockable(st *state, f file) error {
 const unlockedPrefix = "開封済み: "
 
 // unlockedMessage writes the unlocked message with the rebuild's writer:
-// from the gateway to the asking recipient, the notice as its text and
-// the kept members attached under their rebuilt names.
-func (rb *Rebuilder) unlockedMessage(req UnlockRequest, notice string, kept []keptMember) []byte {
+// from the gateway to the asking recipient, the notice as its text, the
+// kept members attached under their rebuilt names, and X-Mugai-Actions
+// counting the members' decisions.
+func (rb *Rebuilder) unlockedMessage(req UnlockRequest, items []noticeItem, kept []keptMember) []byte {
 	host := rb.hostname()
 	from := req.Env.From
 	if from == "" {
@@ -203,6 +204,8 @@ func (rb *Rebuilder) unlockedMessage(req UnlockRequest, notice string, kept []ke
 		subject:   unlockedPrefix + text.CleanLine(req.Subject),
 		date:      date,
 		messageID: "<" + orRandomID(req.Env.ID) + "@" + host + ">",
+		// The sender's body is not in it: what was done is the members'.
+		actions: actionsValue(items, false, ""),
 	}
 	for _, r := range req.Env.Rcpts {
 		hdr.to = append(hdr.to, &mail.Address{Address: r})
@@ -213,7 +216,7 @@ func (rb *Rebuilder) unlockedMessage(req UnlockRequest, notice string, kept []ke
 	}
 	// Nested: no Received or X-Mugai-Id from rb.write (the message was
 	// not received); the gateway's fields come first.
-	msg := rb.write(Envelope{Nested: true}, hdr, notice, atts)
+	msg := rb.write(Envelope{Nested: true}, hdr, composeUnlocked(rb.Policy.Body, req, items), atts)
 	var h mailwrite.Header
 	if req.Env.ID != "" {
 		h.Add("X-Mugai-Id", req.Env.ID)
@@ -232,38 +235,41 @@ func orRandomID(id string) string {
 }
 
 // composeUnlocked is the unlocked message's text: the notice, as the
-// rebuild writes it (Japanese first, English beside it), saying where the
-// files come from and listing every member's decision.
-func composeUnlocked(req UnlockRequest, items []noticeItem) string {
+// rebuild writes it (Japanese first, English beside it when the policy's
+// notice_languages has it), saying where the files come from and listing
+// every member's decision.
+func composeUnlocked(opts policy.Body, req UnlockRequest, items []noticeItem) string {
 	name, orig := orName(noticeSafe(req.Filename)), noticeSafe(req.OrigID)
 	var b strings.Builder
+	w := noticeWriter{b: &b, en: opts.NoticeEN()}
 	b.WriteString(noticeRule + "\n")
-	b.WriteString("【無害化処理のお知らせ】 Sanitization notice\n")
+	b.WriteString(w.line("【無害化処理のお知らせ】", "Sanitization notice") + "\n")
+	writeLosses(w, items)
 	fmt.Fprintf(&b, "このメールは、原本 %s に添付されていたパスワード付き ZIP ファイル「%s」の中身です。\n", orig, name)
 	b.WriteString("受信者が入力したパスワードで開き、中のファイルを一つずつ市の情報セキュリティポリシー（無害化通信）に\n")
-	b.WriteString("基づいて処理してから配送しました。\n")
-	fmt.Fprintf(&b, "This mail holds the contents of the password-protected ZIP file \"%s\"\n", name)
-	fmt.Fprintf(&b, "of original %s, opened with the password the recipient entered.\n", orig)
-	b.WriteString("Each file in it was processed under the city's security policy (sanitized\n")
-	b.WriteString("communication) before delivery.\n")
+	w.pair("基づいて処理してから配送しました。",
+		fmt.Sprintf("This mail holds the contents of the password-protected ZIP file \"%s\"\n", name)+
+			fmt.Sprintf("of original %s, opened with the password the recipient entered.\n", orig)+
+			"Each file in it was processed under the city's security policy (sanitized\n"+
+			"communication) before delivery.")
 	if len(items) == 0 {
-		b.WriteString("\nZIP ファイルにはファイルがありませんでした。 The ZIP file held no files.\n")
+		b.WriteString("\n" + w.line("ZIP ファイルにはファイルがありませんでした。", "The ZIP file held no files.") + "\n")
 	} else {
-		b.WriteString("\n処理した部分 / Parts changed or removed:\n")
+		b.WriteString("\n" + w.both("処理した部分", "Parts changed or removed") + ":\n")
 		for _, it := range items {
-			writeItem(&b, it)
+			it.write(w)
 		}
 	}
-	b.WriteString("\n入力されたパスワードはどこにも保存していません。 The password entered was not stored.\n")
-	b.WriteString("\n原本保管番号 / Original kept as: " + orig + "\n")
+	b.WriteString("\n" + w.line("入力されたパスワードはどこにも保存していません。", "The password entered was not stored.") + "\n")
+	b.WriteString("\n" + w.both("原本保管番号", "Original kept as") + ": " + orig + "\n")
 	if req.Env.Portal != "" {
 		// As composeText writes it: the one live link of the text.
-		b.WriteString("原本や削除された添付ファイルが必要な場合は、次のページから申請できます（原本の保管期間中有効）。\n")
-		b.WriteString("To ask for the original or a removed attachment, open this page (valid while the original is kept):\n")
+		w.pair("原本や削除された添付ファイルが必要な場合は、次のページから申請できます（原本の保管期間中有効）。",
+			"To ask for the original or a removed attachment, open this page (valid while the original is kept):")
 		b.WriteString(req.Env.Portal + "\n")
 	} else {
-		b.WriteString("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。\n")
-		b.WriteString("If you need the original, ask the mail administrator and quote this number.\n")
+		w.pair("原本が必要な場合は、この番号を添えてシステム管理者に連絡してください。",
+			"If you need the original, ask the mail administrator and quote this number.")
 	}
 	b.WriteString(noticeRule + "\n")
 	return b.String()

@@ -376,3 +376,37 @@ func TestFindLocked(t *testing.T) {
 		t.Error("found a part the message does not have")
 	}
 }
+
+// An unlocked message says what was done in X-Mugai-Actions, as every
+// message mugai delivers does, and its notice follows the policy's
+// notice_languages.
+func TestUnlockActionsAndLanguages(t *testing.T) {
+	req := unlockRequest(t, "aes256.zip", vectorPassword)
+	res, err := testRebuilder().Unlock(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := readUnlocked(t, res.Message)
+	if got := u.header.Get("X-Mugai-Actions"); got != "no-body; disarm=4" {
+		t.Errorf("X-Mugai-Actions %q, want the members' decisions", got)
+	}
+	if !strings.Contains(u.text, "The password entered was not stored.") {
+		t.Errorf("the default notice lacks its English:\n%s", u.text)
+	}
+	rb := testRebuilder()
+	rb.Policy.Body.NoticeLanguages = []string{policy.LangJA}
+	if res, err = rb.Unlock(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	u = readUnlocked(t, res.Message)
+	for _, en := range []string{"Sanitization notice", "password-protected ZIP file", "Parts changed or removed", "The password entered", "Original kept as", "clause:"} {
+		if strings.Contains(u.text, en) {
+			t.Errorf("notice_languages [ja]: the notice has %q:\n%s", en, u.text)
+		}
+	}
+	for _, ja := range []string{"【無害化処理のお知らせ】", "パスワード付き ZIP ファイル「資料.zip」", "処理した部分:", "原本保管番号: 20261126T000000-0123456789ab"} {
+		if !strings.Contains(u.text, ja) {
+			t.Errorf("notice_languages [ja]: the notice lacks %q:\n%s", ja, u.text)
+		}
+	}
+}
