@@ -109,7 +109,7 @@ func TestGolden(t *testing.T) {
 			reasons:  []policy.Reason{policy.ReasonHTMLConverted}},
 		// phishing: hidden text gone and counted, the mismatched link flagged
 		{name: "06-phishing", subject: "【重要】アカウント確認のお願い", from: `Bank <support@bank-example.net>`,
-			contains: []string{"パスワードの再設定", "shows bank.example.co.jp, leads to login.evil.example.net", "⚠ リンクの表示と実際の行き先が異なります"},
+			contains: []string{"パスワードの再設定", "表示: bank.example.co.jp → 実際の行き先: login.evil.example.net / shows bank.example.co.jp, leads to login.evil.example.net", "⚠ リンクの表示と実際の行き先が異なります"},
 			absent:   []string{"ignore previous content", "xx本人", "https://"},
 			reasons:  []policy.Reason{policy.ReasonHTMLConverted, policy.ReasonHiddenText, policy.ReasonLinkMismatch}},
 		// declared ISO-2022-JP, really Shift_JIS; raw Shift_JIS subject; encoded word in quotes

@@ -139,6 +139,19 @@ func writeItem(b *strings.Builder, it noticeItem) {
 	it.write(noticeWriter{b: b, en: true})
 }
 
+// findingDetail is what a finding about the body names, safe to show: a
+// misleading link's shown and real hosts in Japanese (the audit keeps the
+// renderer's English "shows A, leads to B"), a file written into the text
+// as its encoding and name.
+func findingDetail(w noticeWriter, d policy.Decision) string {
+	if rest, ok := strings.CutPrefix(d.Detail, "shows "); ok && d.Reason == policy.ReasonLinkMismatch {
+		if shown, target, ok := strings.Cut(rest, ", leads to "); ok {
+			return w.both(noticeSafe("表示: "+shown+" → 実際の行き先: "+target), noticeSafe(d.Detail))
+		}
+	}
+	return noticeSafe(d.Detail)
+}
+
 // name is what the item calls its part: the filename, the archive
 // member's name, or what the part is; safe to show.
 func (it noticeItem) name(w noticeWriter) string {
@@ -189,7 +202,7 @@ func (it noticeItem) write(w noticeWriter) {
 			b.WriteString("    " + it.rule.Reason.EN + "\n")
 		}
 		if d.Reason == policy.ReasonLinkMismatch || d.Reason == policy.ReasonEmbeddedFile {
-			b.WriteString("    （" + noticeSafe(d.Detail) + "）\n")
+			b.WriteString("    （" + findingDetail(w, d) + "）\n")
 		}
 		b.WriteString("    " + it.footnote(w, false) + "\n")
 		return

@@ -156,3 +156,18 @@ func TestNoticeMemberKind(t *testing.T) {
 		t.Errorf("member kind:\n%s", out)
 	}
 }
+
+// A misleading link is named in Japanese first; a Japanese-only notice
+// has no English "shows …, leads to …" (the audit keeps it).
+func TestNoticeLinkMismatchLanguages(t *testing.T) {
+	items := []noticeItem{{decision: policy.Decision{Action: policy.ActionTextify, Reason: policy.ReasonLinkMismatch,
+		Detail: "shows bank.example.jp, leads to evil.example.net"}, rule: policy.Rule{ID: "builtin-link-check"}}}
+	ja := composeText(policy.Body{NoticeLanguages: []string{policy.LangJA}}, Envelope{}, items, "", true)
+	if !strings.Contains(ja, "（表示: bank.example.jp → 実際の行き先: evil.example.net）") || strings.Contains(ja, "leads to") {
+		t.Errorf("Japanese-only notice:\n%s", ja)
+	}
+	both := composeText(policy.Body{}, Envelope{}, items, "", true)
+	if !strings.Contains(both, "（表示: bank.example.jp → 実際の行き先: evil.example.net / shows bank.example.jp, leads to evil.example.net）") {
+		t.Errorf("two-language notice:\n%s", both)
+	}
+}
