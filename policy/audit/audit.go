@@ -336,6 +336,8 @@ func header(r any) *Header {
 		return &v.Header
 	case *PortalRecord:
 		return &v.Header
+	case *TempfailRecord:
+		return &v.Header
 	}
 	panic(fmt.Sprintf("audit: unknown record type %T", r))
 }
