@@ -64,6 +64,12 @@ func wireLine(e *smtp.SMTPError, host string) []byte {
 	return fmt.Appendf(nil, "%d %d.%d.%d %s\r\n", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], text)
 }
 
+// replyLine is e as the reply line the client got ("451 4.3.0 text"),
+// for the log and the audit records.
+func replyLine(e *smtp.SMTPError) string {
+	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], e.Message)
+}
+
 // replyBareLineEnding rejects SMTP smuggling attempts and other bare CR or
 // LF in DATA (RFC 5321 2.3.8).
 func replyBareLineEnding(id string) *smtp.SMTPError {

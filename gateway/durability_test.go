@@ -159,9 +159,9 @@ func TestIDAndReceivedOneReading(t *testing.T) {
 }
 
 // A write-back error that only the session's own spool file reports gets
-// that session a 451 with nothing kept and a rejected record; the next
-// session commits. A failed sync of the audit file refuses every commit
-// after it (451) until restart.
+// that session a 451 with nothing kept and a tempfail record (class
+// spool); the next session commits. A failed sync of the audit file
+// refuses every commit after it (451) until restart.
 func TestCommitFault(t *testing.T) {
 	var failSpool, failAudit atomic.Bool
 	var auditName string
@@ -189,8 +189,8 @@ func TestCommitFault(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(tg.cfg.Spool, id+".msg")); err == nil {
 		t.Error("spool entry of a refused message kept")
 	}
-	if ev := strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), " "); ev != "" {
-		t.Errorf("audit of a message refused before its records were written: %s", ev)
+	if recs := auditEvents(t, tg.cfg.Audit, id); len(recs) != 1 || recs[0]["event"] != "tempfail" || recs[0]["class"] != "spool" {
+		t.Errorf("audit of a message refused before its records were written: %v (want one tempfail, class spool)", recs)
 	}
 	failSpool.Store(false)
 	if _, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, plainMessage); err != nil {
@@ -200,8 +200,8 @@ func TestCommitFault(t *testing.T) {
 	_, err = send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, plainMessage)
 	wantSMTPErr(t, err, 451, smtp.EnhancedCode{4, 3, 0})
 	id = idInReply(t, err.Error())
-	if ev := strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), " "); !strings.HasPrefix(ev, "received") || !strings.HasSuffix(ev, "rejected") {
-		t.Errorf("audit of a message refused after its records were written: %s (want them closed by rejected)", ev)
+	if ev := strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), " "); !strings.HasPrefix(ev, "received") || !strings.HasSuffix(ev, "rejected tempfail") {
+		t.Errorf("audit of a message refused after its records were written: %s (want them closed by rejected, then the tempfail)", ev)
 	}
 	if _, err := os.Stat(filepath.Join(tg.cfg.Spool, id+".msg")); err == nil {
 		t.Error("spool entry kept although its audit records may be lost")

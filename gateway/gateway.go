@@ -46,6 +46,7 @@ type Gateway struct {
 	memory     *budget           // limits.rebuild_memory
 	delivery   *delivery.Runner
 	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
+	policyFile atomic.Pointer[loadFailure] // set when a reload found the policy file broken
 	server     *smtp.Server
 
 	metrics  *metrics
@@ -235,7 +236,9 @@ func loadPolicy(cfg Config) (*policy.Policy, error) {
 // Reload is what SIGHUP does: the audit log is reopened (logrotate) and
 // the clause catalogue (if configured) and the policy file are read again.
 // A policy that does not load is refused: the error is logged and audited
-// and the policy in force stays. Messages
+// and the policy in force stays, but the file on disk would fail the next
+// start: the log line says so, and so do /healthz and
+// mugai_policy_on_disk_ok until a reload succeeds. Messages
 // being rebuilt finish under the policy they started with.
 func (g *Gateway) Reload() error {
 	var errs []error
@@ -246,18 +249,35 @@ func (g *Gateway) Reload() error {
 	old := g.engine.Load().policy
 	pol, err := loadPolicy(g.cfg)
 	if err != nil {
-		g.log.Error("new policy refused; the previous one stays in force", "policy", old.Source, "policy_sha256", old.SHA256, "err", err)
+		g.policyFile.Store(&loadFailure{err})
+		g.metrics.reloadFail.Inc()
+		g.log.Error("new policy refused; the previous one stays in force, but the policy file on disk does not load: "+
+			"a restart would fail until it is fixed", "policy", old.Source, "policy_sha256", old.SHA256, "err", err)
 		if aerr := g.audit.Policy(g.cfg.Policy, old.SHA256, old.SHA256, err.Error()); aerr != nil {
 			errs = append(errs, aerr)
 		}
 		return errors.Join(append(errs, err)...)
 	}
+	g.policyFile.Store(nil)
 	g.engine.Store(g.newEngine(pol))
 	g.log.Info("policy reloaded", "policy", pol.Source, "policy_sha256", pol.SHA256, "previous_sha256", old.SHA256)
 	if err := g.audit.Policy(pol.Source, pol.SHA256, old.SHA256, ""); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// loadFailure is why the policy file on disk did not load at the last
+// reload.
+type loadFailure struct{ err error }
+
+// PolicyFileError returns why the policy file on disk did not load at the
+// last reload (SIGHUP), or nil when it loaded then or at start.
+func (g *Gateway) PolicyFileError() error {
+	if f := g.policyFile.Load(); f != nil {
+		return f.err
+	}
+	return nil
 }
 
 // Rescan makes the delivery schedule follow the spool after an admin
@@ -347,12 +367,13 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 func (g *Gateway) overloaded() error {
 	bp := g.cfg.Backpressure
 	if free, err := g.FreeSpace(g.cfg.Spool); err != nil {
-		return fmt.Errorf("cannot read free space: %w", err)
+		return &localError{audit.ClassSpace, fmt.Errorf("cannot read free space of %s: %w", g.cfg.Spool, err)}
 	} else if int64(free) < bp.MinFreeBytes {
-		return fmt.Errorf("%d bytes free on the spool's file system, below %d", free, bp.MinFreeBytes)
+		return &localError{audit.ClassSpace, fmt.Errorf("%d bytes free on the file system of the spool %s, below backpressure.min_free_bytes %d",
+			free, g.cfg.Spool, bp.MinFreeBytes)}
 	}
 	if n := g.delivery.Queued(); n >= bp.MaxQueued {
-		return fmt.Errorf("%d messages queued, at the limit %d", n, bp.MaxQueued)
+		return &localError{audit.ClassQueue, fmt.Errorf("%d messages queued, at backpressure.max_queued %d", n, bp.MaxQueued)}
 	}
 	return nil
 }

@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
-	"net/textproto"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -19,6 +16,7 @@ import (
 
 	"mugai/gateway/delivery"
 	"mugai/policy"
+	"mugai/policy/audit"
 )
 
 // metrics are the gateway's Prometheus series, on their own registry (no
@@ -31,6 +29,8 @@ type metrics struct {
 	decisions  *prometheus.CounterVec   // action, rule
 	sanitize   *prometheus.HistogramVec // action: the strongest action in the message
 	abandoned  *prometheus.CounterVec   // cause: deadline, memory, client_gone
+	tempfail   *prometheus.CounterVec   // class: audit.Class*
+	reloadFail prometheus.Counter       // policy reloads refused
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -50,6 +50,14 @@ func newMetrics(g *Gateway) *metrics {
 		abandoned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mugai_rebuilds_abandoned_total",
 			Help: "Messages answered 4xx with nothing kept because their rebuild stopped: deadline (limits.rebuild_timeout), " +
 				"memory (limits.rebuild_memory), client_gone (the client closed the connection first)."}, []string{"cause"}),
+		tempfail: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mugai_tempfail_total",
+			Help: "Transactions answered 4xx because of a local failure, by class (as in the tempfail audit records)."}, []string{"class"}),
+		reloadFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "mugai_policy_reload_failures_total",
+			Help: "Policy reloads (SIGHUP) refused because the policy file did not load."}),
+	}
+	for _, c := range []string{audit.ClassSpool, audit.ClassOriginals, audit.ClassAudit, audit.ClassSpace,
+		audit.ClassQueue, audit.ClassDeadline, audit.ClassMemory, audit.ClassInternal} {
+		m.tempfail.WithLabelValues(c)
 	}
 	for _, c := range []string{causeDeadline, causeMemory, causeClientGone} {
 		m.abandoned.WithLabelValues(c)
@@ -58,7 +66,15 @@ func newMetrics(g *Gateway) *metrics {
 		m.deliveries.WithLabelValues(string(o)) // present from the start, at 0
 	}
 	store := &dirSize{dir: g.cfg.Originals, ttl: time.Minute}
-	m.reg.MustRegister(m.received, m.rejected, m.deliveries, m.decisions, m.sanitize, m.abandoned,
+	m.reg.MustRegister(m.received, m.rejected, m.deliveries, m.decisions, m.sanitize, m.abandoned, m.tempfail, m.reloadFail,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_policy_on_disk_ok",
+			Help: "1 when the policy file on disk loaded at the last start or reload, 0 when a reload refused it (a restart would fail)."},
+			func() float64 {
+				if g.PolicyFileError() != nil {
+					return 0
+				}
+				return 1
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_queue_messages",
 			Help: "Messages waiting for delivery or being delivered."}, func() float64 { return float64(g.delivery.Queued()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_queue_oldest_seconds",
@@ -129,136 +145,6 @@ func (d *dirSize) bytes() float64 {
 	})
 	d.at, d.size = time.Now(), float64(total)
 	return d.size
-}
-
-// health is what /healthz reports.
-type health struct {
-	OK      bool   `json:"ok"`
-	Spool   string `json:"spool"`    // "ok" or the error writing a file there
-	NextHop string `json:"next_hop"` // "ok", or why the relay (or Maildir) failed its probe
-	// Failed names the checks that failed ("spool", "next_hop").
-	Failed []string `json:"failed,omitempty"`
-	// Checked is when the probes ran: results are shared for healthTTL.
-	Checked time.Time `json:"checked"`
-}
-
-const (
-	// healthTTL is how long one probe's result answers /healthz: many
-	// requests (it has no authentication) cost one probe.
-	healthTTL = 3 * time.Second
-	// healthTimeout bounds the next hop's probe (greeting, EHLO, QUIT).
-	healthTimeout = 3 * time.Second
-)
-
-// health probes the spool (a file written, synced, removed) and the next
-// hop: the relay must greet with 220 and answer EHLO, within
-// healthTimeout (a relay that accepts the connection but is frozen fails);
-// a Maildir must take a file.
-func (g *Gateway) health(ctx context.Context) health {
-	h := health{Spool: "ok", NextHop: "ok", Checked: g.Now()}
-	if err := probeWrite(g.cfg.Spool); err != nil {
-		h.Spool = err.Error()
-		h.Failed = append(h.Failed, "spool")
-	}
-	var err error
-	if relay := g.cfg.Deliver.Relay; relay != "" {
-		err = probeSMTP(ctx, relay, g.cfg.Hostname, healthTimeout)
-	} else {
-		err = probeWrite(g.cfg.Deliver.Maildir)
-	}
-	if err != nil {
-		h.NextHop = err.Error()
-		h.Failed = append(h.Failed, "next_hop")
-	}
-	h.OK = len(h.Failed) == 0
-	return h
-}
-
-// probeSMTP has a short SMTP conversation with addr: the 220 greeting,
-// EHLO, QUIT.
-func probeSMTP(ctx context.Context, addr, hostname string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	dl, _ := ctx.Deadline()
-	c.SetDeadline(dl)
-	tc := textproto.NewConn(c)
-	if _, _, err := tc.ReadResponse(220); err != nil {
-		return fmt.Errorf("greeting: %w", err)
-	}
-	if err := tc.PrintfLine("EHLO %s", hostname); err != nil {
-		return fmt.Errorf("EHLO: %w", err)
-	}
-	if _, _, err := tc.ReadResponse(250); err != nil {
-		return fmt.Errorf("EHLO: %w", err)
-	}
-	tc.PrintfLine("QUIT")
-	tc.ReadResponse(221) // its reply changes nothing
-	return nil
-}
-
-// healthCache shares probes among /healthz requests: a result is reused
-// for ttl, and one probe runs at a time; requests that come meanwhile wait
-// for it (or for their own context).
-type healthCache struct {
-	probe func(context.Context) health
-	ttl   time.Duration
-	now   func() time.Time
-
-	mu      sync.Mutex
-	last    health
-	at      time.Time
-	running chan struct{} // closed when the probe in flight ends
-}
-
-func (c *healthCache) get(ctx context.Context) (health, error) {
-	c.mu.Lock()
-	if !c.at.IsZero() && c.now().Sub(c.at) < c.ttl {
-		h := c.last
-		c.mu.Unlock()
-		return h, nil
-	}
-	if c.running == nil {
-		done := make(chan struct{})
-		c.running = done
-		// Not the request's context: a client that goes away does not
-		// cancel the probe the others wait for.
-		go func() {
-			h := c.probe(context.Background())
-			c.mu.Lock()
-			c.last, c.at, c.running = h, c.now(), nil
-			c.mu.Unlock()
-			close(done)
-		}()
-	}
-	done := c.running
-	c.mu.Unlock()
-	select {
-	case <-done:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.last, nil
-	case <-ctx.Done():
-		return health{}, ctx.Err()
-	}
-}
-
-// probeWrite creates, syncs and removes a small file in dir.
-func probeWrite(dir string) error {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".healthz-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, werr := f.WriteString("ok\n")
-	return errors.Join(werr, f.Sync(), f.Close())
 }
 
 // serveMetrics runs /metrics and /healthz on addr until ctx ends.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -78,7 +79,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
 		return replyNeedTLS
 	}
 	if why := s.g.overloaded(); why != nil {
-		s.log.Warn("refusing mail: backpressure", "why", why.Error())
+		s.tempfail(s.g.newID(), replyNoStorage, fmt.Errorf("backpressure: %w", why), from, nil)
 		return replyNoStorage
 	}
 	if from != "" {
@@ -133,16 +134,50 @@ func (s *session) Data(r io.Reader) (err error) {
 		_ = drain(r)
 		return replyShuttingDown
 	}
-	se := toReply(s.data(id, received, r), id)
+	cause := s.data(id, received, r)
+	se := toReply(cause, id)
 	switch {
 	case se == nil: // data always answers; keep the interface non-nil only for a real reply
 		return nil
-	case se.Code >= 500:
-		s.reject(id, se, s.from, s.rcpts)
 	case se.Code >= 400:
-		s.log.Error("message not accepted", "msg_id", id, "reply", se.Code, "err", se.Message)
+		s.refused(id, se, cause)
 	}
 	return se
+}
+
+// refused logs a reply to DATA other than 250 at error level with the id
+// and its cause (the wrapped error, naming the path that failed), and
+// audits it: a 5xx as rejected, a temporary local failure as tempfail
+// with its class (a client that left or sent bad data is only logged).
+func (s *session) refused(id string, se *smtp.SMTPError, cause error) {
+	if se.Code >= 500 {
+		s.log.Error("message not accepted", "msg_id", id, "reply", replyLine(se), "err", cause)
+		s.record(id, se, s.from, s.rcpts)
+		return
+	}
+	s.tempfail(id, se, cause, s.from, s.rcpts)
+}
+
+// tempfail logs a temporary failure at error level with the id, its
+// class and cause; a local one is counted and audited (tempfail).
+func (s *session) tempfail(id string, se *smtp.SMTPError, cause error, from string, rcpts []string) {
+	class := s.g.failClass(cause)
+	s.log.Error("message not accepted: temporary failure", "msg_id", id, "reply", replyLine(se), "class", orNone(class), "err", cause)
+	if class == "" {
+		return
+	}
+	s.g.metrics.tempfail.WithLabelValues(class).Inc()
+	env := audit.Envelope{From: from, Rcpts: rcpts, Client: s.client.String()}
+	if err := s.g.audit.Tempfail(id, class, env, replyLine(se)); err != nil {
+		s.log.Error("audit write failed", "msg_id", id, "err", err)
+	}
+}
+
+func orNone(class string) string {
+	if class == "" {
+		return "none (not a local failure)"
+	}
+	return class
 }
 
 func (s *session) data(id string, received time.Time, r io.Reader) error {
@@ -161,6 +196,10 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	size, err := io.Copy(io.MultiWriter(f, sum), &strictReader{r: r})
 	if err != nil {
 		_ = drain(r) // go-smtp drains too; the reply must follow the whole DATA
+		var pe *fs.PathError
+		if !errors.As(err, &pe) { // not our write of the original: the client's data
+			err = fmt.Errorf("%w: %w", errClientData, err)
+		}
 		return err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -267,8 +306,8 @@ func (s *session) commit(id string, received time.Time, f *os.File, size int64, 
 		s.log.Error("audit log sync failed; refusing mail until restart", "msg_id", id, "err", err)
 	})
 	if err := st.Commit(g.committer); err != nil {
-		if audited { // its records say received: say it was not kept
-			s.reject(id, toReply(err, id), s.from, s.rcpts)
+		if audited { // its records say received: say it was not kept (Data logs why)
+			s.record(id, toReply(err, id), s.from, s.rcpts)
 		}
 		return err
 	}
@@ -311,15 +350,20 @@ func (s *session) abandon(ctx context.Context, id string, err error) error {
 	return err
 }
 
-// reject writes the audit record of a refused transaction.
+// reject logs a refused transaction at error level, with the envelope
+// that explains it, and writes its audit record.
 func (s *session) reject(id string, se *smtp.SMTPError, from string, rcpts []string) {
 	if id == "" {
 		id = s.g.newID()
 	}
-	reply := fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
-	s.log.Info("rejected", "msg_id", id, "reply", reply)
+	s.log.Error("rejected", "msg_id", id, "reply", replyLine(se), "from", from, "rcpts", strings.Join(rcpts, ","))
+	s.record(id, se, from, rcpts)
+}
+
+// record counts a refused transaction and writes its audit record.
+func (s *session) record(id string, se *smtp.SMTPError, from string, rcpts []string) {
 	s.g.metrics.rejected.Inc()
-	if err := s.g.audit.Rejected(id, from, rcpts, s.client.String(), reply); err != nil {
+	if err := s.g.audit.Rejected(id, from, rcpts, s.client.String(), replyLine(se)); err != nil {
 		s.log.Error("audit write failed", "msg_id", id, "err", err)
 	}
 }
