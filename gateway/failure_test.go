@@ -260,3 +260,34 @@ func TestReloadBadPolicyOnDisk(t *testing.T) {
 		t.Errorf("after a good reload:\n%s", m)
 	}
 }
+
+// TestFailedStartAuditsNothing: a start that fails on a configuration
+// mistake (a port in use, a missing certificate) writes no audit record;
+// a start that succeeds writes its policy record last.
+func TestFailedStartAuditsNothing(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for name, mutate := range map[string]func(*Config){
+		"metrics port in use": func(c *Config) { c.Metrics = taken.Addr().String() },
+		"portal port in use":  func(c *Config) { c.Portal.Listen = taken.Addr().String() },
+		"missing certificate": func(c *Config) {
+			c.Accept.TLSCert, c.Accept.TLSKey = filepath.Join(t.TempDir(), "none.crt"), filepath.Join(t.TempDir(), "none.key")
+		},
+	} {
+		cfg := testConfig(t, mutate)
+		if _, err := New(cfg, slog.New(slog.NewTextHandler(&logBuf{t: t}, nil)), nil); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+		if b, _ := os.ReadFile(cfg.Audit); len(b) != 0 {
+			t.Errorf("%s: a failed start wrote to the audit log:\n%s", name, b)
+		}
+	}
+	tg := startGateway(t, nil)
+	recs := auditEvents(t, tg.cfg.Audit, "")
+	if len(recs) != 1 || recs[0]["event"] != "policy" {
+		t.Errorf("after a start: %v", recs)
+	}
+}

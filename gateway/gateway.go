@@ -74,10 +74,14 @@ type Gateway struct {
 	FreeSpace func(path string) (uint64, error)
 }
 
-// New validates cfg, loads the policy, opens (and recovers) the audit log,
-// the originals store and the spool. sanitizers carries out the policy's
-// disarm actions (nil: those parts are stripped).
-func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, error) {
+// New validates cfg, loads the policy, opens what can fail on a
+// configuration mistake (TLS files, the metrics and portal listeners),
+// then opens (and recovers) the audit log, the originals store and the
+// spool. sanitizers carries out the policy's disarm actions (nil: those
+// parts are stripped). The policy record is written last, once every
+// listener New opens is up: a start that fails leaves the audit log as it
+// found it, unless recovery had to record what it did.
+func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -88,6 +92,14 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 	g := &Gateway{cfg: cfg, log: log, sanitizers: sanitizers, Now: time.Now, FreeSpace: diskFree}
 	g.engine.Store(g.newEngine(pol))
 	g.accept.Store(newAcceptRules(cfg.Accept))
+	defer func() {
+		if err != nil {
+			g.closeListeners()
+		}
+	}()
+	if err := g.preflight(); err != nil {
+		return nil, err
+	}
 	if g.audit, err = audit.Open(cfg.Audit); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
@@ -99,9 +111,6 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	g.clockRef, g.started = tail.Last, time.Now()
-	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
-		return nil, err
-	}
 	g.committer = safeio.NewCommitter(cfg.Durability == DurabilityFilesystem)
 	g.memory = newBudget(cfg.Limits.RebuildMemory)
 	log.Info("durability", "mode", g.committer.Mode(), "configured", cfg.Durability)
@@ -116,22 +125,46 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		return nil, err
 	}
 	g.metrics = newMetrics(g)
-	if cfg.Metrics != "" {
-		if g.metricsL, err = net.Listen("tcp", cfg.Metrics); err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
-		}
-	}
-	if err := g.openPortal(); err != nil {
-		return nil, err
-	}
 	g.delivery.Resume(entries)
 	if len(entries) > 0 {
 		log.Info("resuming spooled messages", "count", len(entries))
 	}
-	if g.server, err = g.newServer(); err != nil {
+	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
 		return nil, err
 	}
 	return g, nil
+}
+
+// preflight does what fails on a configuration mistake before anything
+// is recovered or audited: the TLS files are read, the SMTP server built
+// and the metrics and portal listeners opened.
+func (g *Gateway) preflight() error {
+	if _, err := clientTLS(g.cfg.Deliver); err != nil {
+		return err
+	}
+	var err error
+	if g.server, err = g.newServer(); err != nil {
+		return err
+	}
+	if g.cfg.Metrics != "" {
+		if g.metricsL, err = net.Listen("tcp", g.cfg.Metrics); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return g.openPortal()
+}
+
+// closeListeners closes what preflight opened, after a failed start.
+func (g *Gateway) closeListeners() {
+	if g.metricsL != nil {
+		g.metricsL.Close()
+	}
+	if g.portal != nil {
+		g.portal.l.Close()
+	}
+	if g.audit != nil {
+		g.audit.Close()
+	}
 }
 
 // openSpool opens and recovers the spool, rebuilds what recovery found

@@ -28,7 +28,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{[]string{"serve"}, "[-config FILE]", "run the SMTP relay (embedded defaults without -config)", cmdServe},
+		{[]string{"serve"}, "[-config FILE] [-v]", "run the SMTP relay (embedded defaults without -config)", cmdServe},
 		{[]string{"sanitize"}, "[-policy FILE] [-audit FILE] [-explain] [FILE|-]", "rebuild one message offline and print it", cmdSanitize},
 		{[]string{"policy", "check"}, "[-clauses FILE] [FILE]", "validate a policy and print its effective rules", cmdPolicyCheck},
 		{[]string{"policy", "explain"}, "[-clauses FILE] [FILE]", "print every rule with its reasons and the full text of the clause it cites", cmdPolicyExplain},

@@ -112,8 +112,13 @@ func TestServeSIGHUP(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v\n%s", err, readLog())
 	}
-	if !strings.Contains(readLog(), "new policy refused") {
-		t.Errorf("the refusal is not in the log:\n%s", readLog())
+	if !strings.Contains(readLog(), "new policy refused") || !strings.Contains(readLog(), "a restart would fail") {
+		t.Errorf("the refusal is not in the log, or does not say a restart would fail:\n%s", readLog())
+	}
+	// The effective configuration is logged once, after a successful start.
+	before, started, ok := strings.Cut(readLog(), `msg="mugai started"`)
+	if line, _, _ := strings.Cut(started, "\n"); !ok || strings.Contains(before, "effective=") || !strings.Contains(line, "effective=") {
+		t.Errorf("want the effective configuration on the start line only:\n%s", readLog())
 	}
 }
 
@@ -138,7 +143,7 @@ func TestServeEarlySIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "-config", cfg)
+	cmd := exec.Command(bin, "serve", "-v", "-config", cfg) // -v: "starting mugai" comes first
 	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

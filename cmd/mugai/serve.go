@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,8 +30,9 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
 
-	fs := newFlags("serve", stderr, "[-config FILE]")
+	fs := newFlags("serve", stderr, "[-config FILE] [-v]")
 	configFile := fs.String("config", "", "configuration file (default: the embedded defaults)")
+	verbose := fs.Bool("v", false, "log the effective configuration and every start-up step as it happens")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,32 +46,45 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 			return usagef("%s", oneLine(err))
 		}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// A failing start prints its error first and alone: the lines logged
+	// while starting are held until the gateway runs (-v: written at once).
+	out := &startLog{w: stderr, held: !*verbose}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	effective, _ := json.Marshal(cfg)
-	log.Info("starting mugai", "version", version, "config", orDefault(*configFile, "(embedded defaults)"), "effective", string(effective))
+	configName := orDefault(*configFile, "(embedded defaults)")
+	if *verbose {
+		log.Info("starting mugai", "version", version, "config", configName, "effective", string(effective))
+	}
 
 	// The spool's lock and control socket come first: a second gateway on
 	// the same spool stops here, before its recovery could touch files
-	// the running one is writing.
+	// the running one is writing. The SMTP listener next: a port in use
+	// stops the start before anything is recovered or audited.
 	ctl, err := gateway.ListenControl(cfg.Spool)
 	if err != nil {
 		return usagef("%s", oneLine(err))
 	}
 	defer ctl.Close()
-	reg := sanitizers(cfg.Cache)
-	g, err := gateway.New(cfg, log, reg)
-	if err != nil {
-		return usagef("%s", oneLine(err))
-	}
 	tl, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return usagef("listen: %v", err)
+	}
+	reg := sanitizers(cfg.Cache)
+	g, err := gateway.New(cfg, log, reg)
+	if err != nil {
+		tl.Close()
+		return usagef("%s", oneLine(err))
 	}
 	l := &sessionListener{Listener: tl, conns: map[net.Conn]bool{}}
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(l) }()
 	go g.ServeControl(ctl)
-	log.Info("control socket", "path", ctl.Path())
+	out.release()
+	if *verbose {
+		log.Info("mugai started", "control_socket", ctl.Path())
+	} else {
+		log.Info("mugai started", "version", version, "config", configName, "control_socket", ctl.Path(), "effective", string(effective))
+	}
 	go logOffice(log, reg) // runs LibreOffice once in its sandbox: seconds, not in the way of the listener
 	if stopped, err := serveSignals(log, g, *configFile, sig, done); !stopped {
 		return err // the server ended on its own
@@ -226,6 +241,35 @@ func reloadConfig(log *slog.Logger, path string, g *gateway.Gateway) {
 	}
 	if len(restart) > 0 {
 		log.Warn("configuration changed in sections that apply only at restart", "sections", strings.Join(restart, ","))
+	}
+}
+
+// startLog is serve's log output: while held, lines are kept in buf;
+// release writes them and lets every later line through.
+type startLog struct {
+	mu   sync.Mutex
+	w    io.Writer
+	held bool
+	buf  bytes.Buffer
+}
+
+func (s *startLog) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held {
+		return s.buf.Write(p)
+	}
+	return s.w.Write(p)
+}
+
+// release writes the lines held so far, then writes through.
+func (s *startLog) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held {
+		s.w.Write(s.buf.Bytes())
+		s.held = false
+		s.buf = bytes.Buffer{}
 	}
 }
 
