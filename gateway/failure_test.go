@@ -14,12 +14,14 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/safeio"
 	"mugai/policy/audit"
 	"mugai/sanitize"
+	"mugai/sanitize/format"
 )
 
 // logBuf keeps the gateway's log for a test to read, and passes it to
@@ -55,11 +57,15 @@ next:
 	return out
 }
 
-// startLogged is startGatewayWith with the log kept.
-func startLogged(t *testing.T, cfg Config) (*testGateway, *logBuf) {
+// startLogged is startGatewaySanitizers with the log kept.
+func startLogged(t *testing.T, cfg Config, reg ...*format.Registry) (*testGateway, *logBuf) {
 	t.Helper()
 	lb := &logBuf{t: t}
-	g, err := New(cfg, slog.New(slog.NewTextHandler(lb, nil)), nil)
+	var r *format.Registry
+	if len(reg) > 0 {
+		r = reg[0]
+	}
+	g, err := New(cfg, slog.New(slog.NewTextHandler(lb, nil)), r)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -119,6 +125,23 @@ func TestLocalFailureSaysWhy(t *testing.T) {
 	_, m := httpGet(t, "http://"+tg.g.MetricsAddr()+"/metrics")
 	if !strings.Contains(m, `mugai_tempfail_total{class="originals"} 1`) || !strings.Contains(m, `mugai_tempfail_total{class="spool"} 0`) {
 		t.Errorf("/metrics tempfail series:\n%s", grepLines(m, "mugai_tempfail_total"))
+	}
+}
+
+// TestDeadlineAudited: a rebuild stopped by limits.rebuild_timeout is a
+// tempfail of class deadline, logged at error level with the id.
+func TestDeadlineAudited(t *testing.T) {
+	stuck := &stuckSanitizer{started: make(chan struct{}, 10)}
+	tg, lb := startLogged(t, pngConfig(t, func(c *Config) { c.Limits.RebuildTimeout = Duration(300 * time.Millisecond) }), registry(stuck))
+	_, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, pngMessage(t, "x.png"))
+	wantSMTPErr(t, err, 451, smtp.EnhancedCode{4, 3, 0})
+	id := replyID(t, err)
+	recs := auditEvents(t, tg.cfg.Audit, id)
+	if len(recs) != 1 || recs[0]["event"] != "tempfail" || recs[0]["class"] != "deadline" {
+		t.Errorf("audit records of %s: %v", id, recs)
+	}
+	if len(lb.lines("level=ERROR", "temporary failure", "msg_id="+id, "class=deadline")) != 1 {
+		t.Errorf("no error line with the id and class deadline:\n%s", lb.b.String())
 	}
 }
 

@@ -232,7 +232,7 @@ func reloadConfig(log *slog.Logger, path string, g *gateway.Gateway) {
 	}
 	cfg, err := gateway.LoadConfig(path)
 	if err != nil {
-		log.Error("configuration file is invalid now; nothing of it applied", "config", path, "err", oneLine(err))
+		log.Error("configuration file is invalid now; nothing of it applied, and a restart would fail until it is fixed", "config", path, "err", oneLine(err))
 		return
 	}
 	applied, restart := g.ApplyConfig(cfg)
