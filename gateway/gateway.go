@@ -135,38 +135,6 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 	return g, nil
 }
 
-// preflight does what fails on a configuration mistake before anything
-// is recovered or audited: the TLS files are read, the SMTP server built
-// and the metrics and portal listeners opened.
-func (g *Gateway) preflight() error {
-	if _, err := clientTLS(g.cfg.Deliver); err != nil {
-		return err
-	}
-	var err error
-	if g.server, err = g.newServer(); err != nil {
-		return err
-	}
-	if g.cfg.Metrics != "" {
-		if g.metricsL, err = net.Listen("tcp", g.cfg.Metrics); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	return g.openPortal()
-}
-
-// closeListeners closes what preflight opened, after a failed start.
-func (g *Gateway) closeListeners() {
-	if g.metricsL != nil {
-		g.metricsL.Close()
-	}
-	if g.portal != nil {
-		g.portal.l.Close()
-	}
-	if g.audit != nil {
-		g.audit.Close()
-	}
-}
-
 // openSpool opens and recovers the spool, rebuilds what recovery found
 // damaged from its original, and gives every kept message its audit
 // records; it returns the entries to deliver.
@@ -298,19 +266,6 @@ func (g *Gateway) Reload() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// loadFailure is why the policy file on disk did not load at the last
-// reload.
-type loadFailure struct{ err error }
-
-// PolicyFileError returns why the policy file on disk did not load at the
-// last reload (SIGHUP), or nil when it loaded then or at start.
-func (g *Gateway) PolicyFileError() error {
-	if f := g.policyFile.Load(); f != nil {
-		return f.err
-	}
-	return nil
 }
 
 // Rescan makes the delivery schedule follow the spool after an admin

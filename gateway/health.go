@@ -126,6 +126,19 @@ func (g *Gateway) policyHealth() error {
 	return nil
 }
 
+// loadFailure is why the policy file on disk did not load at the last
+// reload.
+type loadFailure struct{ err error }
+
+// PolicyFileError returns why the policy file on disk did not load at the
+// last reload (SIGHUP), or nil when it loaded then or at start.
+func (g *Gateway) PolicyFileError() error {
+	if f := g.policyFile.Load(); f != nil {
+		return f.err
+	}
+	return nil
+}
+
 // probeSMTP has a short SMTP conversation with addr: the 220 greeting,
 // EHLO, QUIT.
 func probeSMTP(ctx context.Context, addr, hostname string, timeout time.Duration) error {
