@@ -314,3 +314,15 @@ func TestFailedStartAuditsNothing(t *testing.T) {
 		t.Errorf("after a start: %v", recs)
 	}
 }
+
+// TestHealthAuditBroken: after a failed sync of the audit log (mail is
+// refused until a restart) /healthz fails its audit check and says so.
+func TestHealthAuditBroken(t *testing.T) {
+	tg := startGateway(t, func(c *Config) { c.Metrics = "127.0.0.1:0" })
+	tg.g.audit.Fail(errors.New("fdatasync: input/output error"))
+	code, h, body := getHealth(t, tg)
+	if code != 503 || len(h.Failed) != 1 || h.Failed[0] != "audit" ||
+		!strings.Contains(h.Audit, "input/output error") || !strings.Contains(h.Audit, "restart") {
+		t.Errorf("/healthz with a broken audit log: %d %s", code, body)
+	}
+}

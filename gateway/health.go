@@ -94,8 +94,12 @@ func (g *Gateway) probeSpace() error {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: cannot read free space: %w", s.key, err))
 		case int64(free) < floor:
-			errs = append(errs, fmt.Errorf("%s %s: %d bytes free, below backpressure.min_free_bytes %d (mail is refused with 452); free space there",
-				s.key, s.dir, free, floor))
+			effect := "mail is refused with 452"
+			if s.key != "spool" {
+				effect = "mail fails with 451 once it is full"
+			}
+			errs = append(errs, fmt.Errorf("%s %s: %d bytes free, below backpressure.min_free_bytes %d (%s); free space there",
+				s.key, s.dir, free, floor, effect))
 		}
 	}
 	return errors.Join(errs...)
