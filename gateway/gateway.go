@@ -102,8 +102,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		return nil, err
 	}
 	g.committer = safeio.NewCommitter(cfg.Durability == DurabilityFilesystem)
-	g.memory = newBudget(cfg.Limits.RebuildMemory)
+	g.memory = newBudget(int64(cfg.Limits.RebuildMemory))
 	log.Info("durability", "mode", g.committer.Mode(), "configured", cfg.Durability)
+	warnSoftReject(log, cfg)
 	if g.originals, err = originals.Open(cfg.Originals); err != nil {
 		return nil, fmt.Errorf("originals: %w", err)
 	}
@@ -191,7 +192,7 @@ func (g *Gateway) newServer() (*smtp.Server, error) {
 	}
 	s.TLSConfig = tc // STARTTLS is offered when set
 	s.Domain = g.cfg.Hostname
-	s.MaxMessageBytes = g.cfg.Accept.MaxMessageBytes
+	s.MaxMessageBytes = int64(g.cfg.Accept.MaxMessageBytes)
 	s.MaxRecipients = g.cfg.Accept.MaxRecipients
 	s.MaxLineLength = g.cfg.Accept.MaxLineLength
 	s.ReadTimeout = g.cfg.Accept.ReadTimeout.D()
@@ -348,7 +349,7 @@ func (g *Gateway) overloaded() error {
 	bp := g.cfg.Backpressure
 	if free, err := g.FreeSpace(g.cfg.Spool); err != nil {
 		return fmt.Errorf("cannot read free space: %w", err)
-	} else if int64(free) < bp.MinFreeBytes {
+	} else if int64(free) < int64(bp.MinFreeBytes) {
 		return fmt.Errorf("%d bytes free on the spool's file system, below %d", free, bp.MinFreeBytes)
 	}
 	if n := g.delivery.Queued(); n >= bp.MaxQueued {
