@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"mugai/gateway"
 	"mugai/policy/strictyaml"
@@ -99,4 +100,29 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "# configuration %s: valid; in effect, every key:\n", name)
 	stdout.Write(cfg.EffectiveYAML())
 	return nil
+}
+
+// durationFlag is a flag.Duration that reads durations as the
+// configuration does (strictyaml.ParseDuration: 30s, 2h, 90d).
+func durationFlag(fs *flags, name string, def time.Duration, usage string) *time.Duration {
+	d := def
+	fs.Var(durationValue{&d}, name, usage)
+	return &d
+}
+
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) Set(s string) error {
+	d, err := strictyaml.ParseDuration(s)
+	if err == nil {
+		*v.d = d
+	}
+	return err
+}
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return strictyaml.Duration(*v.d).String()
 }

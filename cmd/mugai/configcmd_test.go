@@ -1,10 +1,12 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The tests never read this machine's installed configuration or the
@@ -102,5 +104,20 @@ func TestConfigDiscovery(t *testing.T) {
 	t.Setenv(configEnv, broken)
 	if code, stderr = list(); code != 2 || !strings.Contains(stderr, broken+":1: spool: expected a single value") || !strings.Contains(stderr, "(configuration found through $MUGAI_CONFIG)") {
 		t.Errorf("broken via env: exit %d, %q", code, stderr)
+	}
+}
+
+// TestDurationFlag: command-line durations read like the configuration's.
+func TestDurationFlag(t *testing.T) {
+	fs := newFlags("t", io.Discard, "")
+	d := durationFlag(fs, "wait", time.Minute, "")
+	if *d != time.Minute {
+		t.Fatalf("default %s", *d)
+	}
+	if err := parseFlags(fs, []string{"-wait", "2d"}); err != nil || *d != 48*time.Hour {
+		t.Errorf("-wait 2d: %s, %v", *d, err)
+	}
+	if err := parseFlags(fs, []string{"-wait", "soon"}); err == nil || !strings.Contains(err.Error(), `"soon" is not a duration`) {
+		t.Errorf("-wait soon: %v", err)
 	}
 }
