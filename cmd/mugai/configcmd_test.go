@@ -121,3 +121,22 @@ func TestDurationFlag(t *testing.T) {
 		t.Errorf("-wait soon: %v", err)
 	}
 }
+
+// TestReportConfigAudit: without AUDIT files report reads the audit log of
+// the configuration it finds.
+func TestReportConfigAudit(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg, file := adminSetup(t)
+	if code, _, stderr := runCLI(t, "report"); code != 2 || !strings.Contains(stderr, "audit log var/audit.jsonl (from the embedded defaults; pass -config or set MUGAI_CONFIG)") {
+		t.Errorf("defaults: exit %d, %q", code, stderr)
+	}
+	os.WriteFile(cfg.Audit, []byte(`{"time":"2026-11-20T10:00:00Z","event":"received","msg_id":"m1","from":"a@example.jp","rcpts":["b@city.example.lg.jp"],"size":10}`+"\n"), 0o600)
+	t.Setenv(configEnv, file)
+	code, out, stderr := runCLI(t, "report")
+	if code != 0 || out == "" {
+		t.Errorf("$MUGAI_CONFIG: exit %d, %q", code, stderr)
+	}
+	if code2, out2, _ := runCLI(t, "report", cfg.Audit); code2 != 0 || out2 != out {
+		t.Errorf("report of the config's audit log differs from report AUDIT:\n%s\n---\n%s", out, out2)
+	}
+}
