@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"mugai/policy"
 	"mugai/policy/strictyaml"
@@ -61,15 +58,15 @@ const (
 // Backpressure refuses new mail (452 4.3.1 at MAIL) while it could not be
 // stored safely; it lifts by itself.
 type Backpressure struct {
-	MinFreeBytes int64 `yaml:"min_free_bytes" json:"min_free_bytes"` // free space on the spool's file system
-	MaxQueued    int   `yaml:"max_queued" json:"max_queued"`         // messages waiting for delivery
+	MinFreeBytes Size `yaml:"min_free_bytes" json:"min_free_bytes"` // free space on the spool's file system
+	MaxQueued    int  `yaml:"max_queued" json:"max_queued"`         // messages waiting for delivery
 }
 
 // Accept configures the SMTP listener.
 type Accept struct {
 	Networks          []string `yaml:"networks" json:"networks"` // CIDRs or addresses of clients allowed to hand us mail
 	Domains           []string `yaml:"domains" json:"domains"`   // recipient domains accepted; empty = any
-	MaxMessageBytes   int64    `yaml:"max_message_bytes" json:"max_message_bytes"`
+	MaxMessageBytes   Size     `yaml:"max_message_bytes" json:"max_message_bytes"`
 	MaxRecipients     int      `yaml:"max_recipients" json:"max_recipients"`
 	MaxLineLength     int      `yaml:"max_line_length" json:"max_line_length"`
 	MaxConnections    int      `yaml:"max_connections" json:"max_connections"`               // in total; over it: 421
@@ -79,8 +76,13 @@ type Accept struct {
 	TLSKey            string   `yaml:"tls_key" json:"tls_key"`
 	RequireTLS        bool     `yaml:"require_tls" json:"require_tls"`                           // MAIL before STARTTLS: 530 5.7.0
 	MaxCmdsBeforeMail int      `yaml:"max_commands_before_mail" json:"max_commands_before_mail"` // then 421
-	ReadTimeout       Duration `yaml:"read_timeout" json:"read_timeout"`
-	WriteTimeout      Duration `yaml:"write_timeout" json:"write_timeout"`
+	// SoftReject turns the policy's refusals (client not allowed,
+	// recipient not accepted) into 4xx, as Postfix's soft_bounce, while a
+	// new deployment is checked: a mistake defers mail instead of
+	// bouncing it (softreject.go).
+	SoftReject   bool     `yaml:"soft_reject" json:"soft_reject"`
+	ReadTimeout  Duration `yaml:"read_timeout" json:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout" json:"write_timeout"`
 }
 
 // Deliver configures the outbound side.
@@ -108,15 +110,15 @@ type Deliver struct {
 
 // Limits bound the rebuild of one message.
 type Limits struct {
-	MIMEDepth   int `yaml:"mime_depth" json:"mime_depth"`
-	MIMEParts   int `yaml:"mime_parts" json:"mime_parts"`
-	HeaderBytes int `yaml:"header_bytes" json:"header_bytes"`
+	MIMEDepth   int  `yaml:"mime_depth" json:"mime_depth"`
+	MIMEParts   int  `yaml:"mime_parts" json:"mime_parts"`
+	HeaderBytes Size `yaml:"header_bytes" json:"header_bytes"`
 	// RebuildMemory bounds the memory of the rebuilds running at once: each
 	// reserves three times its message's size (what a rebuild holds at
 	// most, measured) before it starts, and waits while the budget is spent
 	// (at most 2 minutes, within rebuild_timeout; then 451 4.3.2); while it
 	// runs it reserves more as it expands (see message_expansion).
-	RebuildMemory int64 `yaml:"rebuild_memory" json:"rebuild_memory"`
+	RebuildMemory Size `yaml:"rebuild_memory" json:"rebuild_memory"`
 	// RebuildTimeout bounds the time from the end of DATA to the decision
 	// to keep a message: waiting for rebuild memory and the rebuild itself.
 	// Past it the client gets 451 4.3.0 and nothing is kept. It must stay
@@ -129,7 +131,7 @@ type Limits struct {
 	// decoded pixels, rendered pages, sanitizer output), in bytes. A part
 	// that would go past it is removed; the rest of the message goes on.
 	// What a rebuild expands into is also reserved from rebuild_memory.
-	MessageExpansion int64 `yaml:"message_expansion" json:"message_expansion"`
+	MessageExpansion Size `yaml:"message_expansion" json:"message_expansion"`
 	// SanitizeTimeout bounds one sanitizer run (one file disarmed,
 	// flattened or extracted): past it the part is removed
 	// (sanitize-failed) and the rest of the message goes on. The whole
@@ -146,7 +148,7 @@ type Limits struct {
 	// ArchiveBytes bounds the decompressed bytes of one archive, all its
 	// members, checked on the sizes its directory declares before
 	// anything is inflated (message_expansion bounds all of them).
-	ArchiveBytes int64 `yaml:"archive_bytes" json:"archive_bytes"`
+	ArchiveBytes Size `yaml:"archive_bytes" json:"archive_bytes"`
 }
 
 // sanitizeLimits are the rebuild's limits (sanitize.Limits) the config
@@ -154,9 +156,9 @@ type Limits struct {
 func (c Config) sanitizeLimits() sanitize.Limits {
 	l := c.Limits
 	return sanitize.Limits{
-		MaxDepth: l.MIMEDepth, MaxParts: l.MIMEParts, MaxHeaderBytes: l.HeaderBytes, MaxPartBytes: c.Accept.MaxMessageBytes,
-		MaxExpansion: l.MessageExpansion, SanitizeTimeout: l.SanitizeTimeout.D(), MaxForwardDepth: l.ForwardDepth,
-		MaxArchiveDepth: l.ArchiveDepth, MaxArchiveMembers: l.ArchiveMembers, MaxArchiveBytes: l.ArchiveBytes,
+		MaxDepth: l.MIMEDepth, MaxParts: l.MIMEParts, MaxHeaderBytes: int(l.HeaderBytes), MaxPartBytes: int64(c.Accept.MaxMessageBytes),
+		MaxExpansion: int64(l.MessageExpansion), SanitizeTimeout: l.SanitizeTimeout.D(), MaxForwardDepth: l.ForwardDepth,
+		MaxArchiveDepth: l.ArchiveDepth, MaxArchiveMembers: l.ArchiveMembers, MaxArchiveBytes: int64(l.ArchiveBytes),
 	}
 }
 
@@ -210,30 +212,10 @@ func Defaults() Config {
 // (sanitize.DefaultLimits), and the gateway's memory and time budgets.
 func defaultLimits() Limits {
 	s := sanitize.DefaultLimits
-	return Limits{MIMEDepth: s.MaxDepth, MIMEParts: s.MaxParts, HeaderBytes: s.MaxHeaderBytes, RebuildMemory: 1 << 30,
-		RebuildTimeout: Duration(3 * time.Minute), MessageExpansion: s.MaxExpansion,
+	return Limits{MIMEDepth: s.MaxDepth, MIMEParts: s.MaxParts, HeaderBytes: Size(s.MaxHeaderBytes), RebuildMemory: 1 << 30,
+		RebuildTimeout: Duration(3 * time.Minute), MessageExpansion: Size(s.MaxExpansion),
 		SanitizeTimeout: Duration(s.SanitizeTimeout), ForwardDepth: s.MaxForwardDepth, ArchiveDepth: s.MaxArchiveDepth,
-		ArchiveMembers: s.MaxArchiveMembers, ArchiveBytes: s.MaxArchiveBytes}
-}
-
-// LoadConfig reads a config file over the defaults and validates it. The
-// error lists every problem.
-func LoadConfig(file string) (Config, error) {
-	cfg := Defaults()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return cfg, err
-	}
-	if _, err := strictyaml.Decode(file, data, &cfg); err != nil {
-		return cfg, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("%s: %w", file, err)
-	}
-	if _, err := cfg.LoadClauses(); err != nil {
-		return cfg, fmt.Errorf("%s: %w", file, err)
-	}
-	return cfg, nil
+		ArchiveMembers: s.MaxArchiveMembers, ArchiveBytes: Size(s.MaxArchiveBytes)}
 }
 
 // LoadClauses reads the clause catalogue the config names (the embedded
@@ -260,8 +242,17 @@ func (c Config) LoadClauses() (policy.Catalogue, error) {
 // prefixed with its key path.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, errors.New(p.String()))
+	}
+	return errors.Join(errs...)
+}
+
+// problems checks every field: each problem names its key path.
+func (c *Config) problems() []strictyaml.Problem {
+	var ps []strictyaml.Problem
 	add := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		ps = append(ps, strictyaml.Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	c.validateAddresses(add)
 	c.validateAccept(add)
@@ -269,7 +260,7 @@ func (c *Config) Validate() error {
 	c.validateDeliver(add)
 	c.validateStores(add)
 	c.validatePortal(add)
-	return errors.Join(errs...)
+	return ps
 }
 
 // problem records what is wrong with the value at a configuration path.
@@ -464,29 +455,10 @@ func validDomain(d string) bool {
 	return true
 }
 
-// Duration is a time.Duration written as "30s", "5m", "2h" in YAML.
-type Duration time.Duration
+// Duration is a time.Duration written as "30s", "5m", "2h" or whole days
+// "90d" (strictyaml.ParseDuration): every duration of the configuration.
+type Duration = strictyaml.Duration
 
-// UnmarshalYAML parses a Go duration string; days may be written "5d".
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	s := strings.TrimSpace(n.Value)
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var v int
-		if _, err := fmt.Sscanf(days, "%d", &v); err == nil && fmt.Sprint(v) == days {
-			*d = Duration(time.Duration(v) * 24 * time.Hour)
-			return nil
-		}
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (such as 30s, 5m, 2h, 5d)", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes the duration for the effective-config log line.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// D returns the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+// Size is a number of bytes written as 26214400, "25MiB", "25MB" or
+// "512KiB" (strictyaml.ParseSize): every size of the configuration.
+type Size = strictyaml.Size

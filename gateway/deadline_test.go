@@ -249,7 +249,7 @@ func TestMessageExpansion(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := pngConfig(t, func(c *Config) {
-				c.Limits.MessageExpansion = tc.expansion
+				c.Limits.MessageExpansion = Size(tc.expansion)
 				c.Limits.RebuildMemory = 1 << 20
 			})
 			tg := startGatewaySanitizers(t, cfg, registry(inflating))

@@ -112,8 +112,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 	}
 	g.clockRef, g.started = tail.Last, time.Now()
 	g.committer = safeio.NewCommitter(cfg.Durability == DurabilityFilesystem)
-	g.memory = newBudget(cfg.Limits.RebuildMemory)
+	g.memory = newBudget(int64(cfg.Limits.RebuildMemory))
 	log.Info("durability", "mode", g.committer.Mode(), "configured", cfg.Durability)
+	warnSoftReject(log, cfg)
 	if g.originals, err = originals.Open(cfg.Originals); err != nil {
 		return nil, fmt.Errorf("originals: %w", err)
 	}
@@ -193,7 +194,7 @@ func (g *Gateway) newServer() (*smtp.Server, error) {
 	}
 	s.TLSConfig = tc // STARTTLS is offered when set
 	s.Domain = g.cfg.Hostname
-	s.MaxMessageBytes = g.cfg.Accept.MaxMessageBytes
+	s.MaxMessageBytes = int64(g.cfg.Accept.MaxMessageBytes)
 	s.MaxRecipients = g.cfg.Accept.MaxRecipients
 	s.MaxLineLength = g.cfg.Accept.MaxLineLength
 	s.ReadTimeout = g.cfg.Accept.ReadTimeout.D()
@@ -356,7 +357,7 @@ func (g *Gateway) overloaded() error {
 	bp := g.cfg.Backpressure
 	if free, err := g.FreeSpace(g.cfg.Spool); err != nil {
 		return &localError{audit.ClassSpace, fmt.Errorf("cannot read free space of %s: %w", g.cfg.Spool, err)}
-	} else if int64(free) < bp.MinFreeBytes {
+	} else if int64(free) < int64(bp.MinFreeBytes) {
 		return &localError{audit.ClassSpace, fmt.Errorf("%d bytes free on the file system of the spool %s, below backpressure.min_free_bytes %d",
 			free, g.cfg.Spool, bp.MinFreeBytes)}
 	}

@@ -93,7 +93,7 @@ func (g *Gateway) probeSpace() error {
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: cannot read free space: %w", s.key, err))
-		case int64(free) < floor:
+		case int64(free) < int64(floor):
 			effect := "mail is refused with 452"
 			if s.key != "spool" {
 				effect = "mail fails with 451 once it is full"

@@ -159,7 +159,7 @@ func TestClausesConfig(t *testing.T) {
 	}
 	cfgFile := filepath.Join(dir, "mugai.yaml")
 	os.WriteFile(cfgFile, []byte("clauses: "+noRetention+"\n"), 0o644)
-	if _, err := LoadConfig(cfgFile); err == nil || !strings.Contains(err.Error(), cfgFile+": "+want) {
+	if _, err := LoadConfig(cfgFile); err == nil || !strings.Contains(err.Error(), cfgFile+":1: "+want) {
 		t.Errorf("LoadConfig with a catalogue without %s: %v", RetentionClause, err)
 	}
 	if _, err := Defaults().LoadClauses(); err != nil {

@@ -72,8 +72,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
 	defer s.guard("", &err)
 	s.Reset()
 	if !s.g.clientAllowed(s.client) {
-		s.reject("", replyClientDenied, from, nil)
-		return replyClientDenied
+		reply := s.g.cfg.policyReject(replyClientDenied)
+		s.reject("", reply, from, nil)
+		return reply
 	}
 	if _, isTLS := s.conn.TLSConnectionState(); s.g.cfg.Accept.RequireTLS && !isTLS {
 		return replyNeedTLS
@@ -101,8 +102,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
 		return replyBadRcpt
 	}
 	if !s.g.domainAccepted(domain) {
-		s.reject("", replyDomainDenied, s.from, []string{to})
-		return replyDomainDenied
+		reply := s.g.cfg.policyReject(replyDomainDenied)
+		s.reject("", reply, s.from, []string{to})
+		return reply
 	}
 	addr := local + "@" + domain
 	for _, r := range s.rcpts {

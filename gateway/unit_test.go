@@ -242,7 +242,7 @@ func TestConfig(t *testing.T) {
 				t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
 			}
 		}
-		if d := Defaults().Limits; d.RebuildTimeout.D() != 3*time.Minute || d.MessageExpansion != sanitize.DefaultLimits.MaxExpansion {
+		if d := Defaults().Limits; d.RebuildTimeout.D() != 3*time.Minute || int64(d.MessageExpansion) != sanitize.DefaultLimits.MaxExpansion {
 			t.Errorf("defaults: rebuild_timeout %s, message_expansion %d", d.RebuildTimeout.D(), d.MessageExpansion)
 		}
 		// The defaults are what was fixed in code before they were keys.

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"mugai/policy/strictyaml"
 )
 
 // List is a YAML list of strings that also accepts a single scalar.
@@ -192,27 +193,9 @@ func matchRecipients(patterns List, rcpts []string) bool {
 }
 
 // ParseByteSize parses a size in bytes, written as a number or with a
-// unit: 500, 10KB, 10KiB, 5MB, 5MiB, 1GB (KB=1000, KiB=1024).
-func ParseByteSize(s string) (int64, error) {
-	orig := s
-	s = strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
-			break
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 || v > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a size (a number of bytes, or with KB, KiB, MB, MiB, GB, GiB)", orig)
-	}
-	return v * mult, nil
-}
+// unit: 500, 10KB, 10KiB, 5MB, 5MiB, 1GB (KB=1000, KiB=1024). It is the
+// configuration's syntax (strictyaml.ParseSize), so both read alike.
+func ParseByteSize(s string) (int64, error) { return strictyaml.ParseSize(s) }
 
 // SizeRange selects parts by decoded size; an unset bound is open. The
 // bounds are kept as written and parsed when the policy is validated, so a

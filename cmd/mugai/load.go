@@ -23,8 +23,8 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "load@example.jp", "envelope sender")
 	to := fs.String("to", "staff@city.example.lg.jp", "envelope recipient")
 	sink := fs.String("sink", "", "also run a recording SMTP sink here (the gateway's relay) and report end-to-end time")
-	wait := fs.Duration("wait", 5*time.Minute, "with -sink: how long to wait for the last message")
-	timeout := fs.Duration("timeout", 2*time.Minute, "per session")
+	wait := durationFlag(fs, "wait", 5*time.Minute, "with -sink: how long to wait for the last message")
+	timeout := durationFlag(fs, "timeout", 2*time.Minute, "per session")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -28,8 +28,9 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{[]string{"serve"}, "[-config FILE] [-v]", "run the SMTP relay (embedded defaults without -config)", cmdServe},
+		{[]string{"serve"}, "[-config FILE] [-v]", "run the SMTP relay (config: -config, $MUGAI_CONFIG, /etc/mugai/mugai.yaml, else the embedded defaults)", cmdServe},
 		{[]string{"sanitize"}, "[-policy FILE] [-audit FILE] [-explain] [FILE|-]", "rebuild one message offline and print it", cmdSanitize},
+		{[]string{"config", "check"}, "[-config FILE]", "validate a configuration and print it as it takes effect (every problem as file:line: key.path)", cmdConfigCheck},
 		{[]string{"policy", "check"}, "[-clauses FILE] [FILE]", "validate a policy and print its effective rules", cmdPolicyCheck},
 		{[]string{"policy", "explain"}, "[-clauses FILE] [FILE]", "print every rule with its reasons and the full text of the clause it cites", cmdPolicyExplain},
 		{[]string{"policy", "test"}, "[-clauses FILE] FILE MESSAGE...", "dry run: show what a policy would do with each part of each message", cmdPolicyTest},
@@ -43,7 +44,7 @@ func init() {
 		{[]string{"originals", "release"}, "[-config FILE] -operator NAME -reason TEXT [-part PATH] [-to ADDR]... [-force] ID", "deliver a kept original, or one part of it attached to a notice (audited)", cmdOriginalsRelease},
 		{[]string{"originals", "purge"}, "[-config FILE] -operator NAME", "remove originals past originals_retention (audited; serve also does it daily)", cmdOriginalsPurge},
 		{[]string{"portal", "passwd"}, "[-config FILE] NAME", "set an approver's password in portal.users (read from standard input; bcrypt, as htpasswd -B)", cmdPortalPasswd},
-		{[]string{"report"}, "[-since DATE] [-until DATE] [-format text|csv|html] AUDIT...", "summarise audit logs: messages, decisions by action/rule/clause/type, removals, deliveries, releases", cmdReport},
+		{[]string{"report"}, "[-config FILE] [-since DATE] [-until DATE] [-format text|csv|html] [AUDIT...]", "summarise audit logs: messages, decisions by action/rule/clause/type, removals, deliveries, releases", cmdReport},
 		{[]string{"load"}, "[-n N] [-c C] [-message FILE] [-from ADDR] [-to ADDR] [-sink ADDR] HOST:PORT", "send a load over concurrent SMTP sessions; report msg/s, latency percentiles, errors, end-to-end time", cmdLoad},
 		{[]string{"version"}, "", "print the version", cmdVersion},
 	}

@@ -27,7 +27,7 @@ func originalsSetup(name string, args []string, stderr io.Writer, usage string, 
 	}
 	st, err := originals.Attach(cfg.Originals)
 	if err != nil {
-		return nil, cfg, nil, usagef("%v", err)
+		return nil, cfg, nil, usagef("originals directory %s (%s): %v", cfg.Originals, configName(fs), err)
 	}
 	return fs, cfg, st, nil
 }

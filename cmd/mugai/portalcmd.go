@@ -53,8 +53,9 @@ func cmdPortalPasswd(args []string, stdout, stderr io.Writer) error {
 // configName says which configuration a command used, for errors about a
 // path it named.
 func configName(fs *flags) string {
-	if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
-		return "from " + f.Value.String()
+	flag := ""
+	if f := fs.Lookup("config"); f != nil {
+		flag = f.Value.String()
 	}
-	return "from the embedded defaults: give -config"
+	return findConfig(flag).String()
 }

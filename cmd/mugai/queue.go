@@ -5,33 +5,31 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"mugai/gateway"
 	"mugai/gateway/queue"
 	"mugai/policy/audit"
+	"mugai/policy/strictyaml"
 )
 
 // configSetup parses -config and the given extra flags, and loads the
-// configuration (the embedded defaults without -config): the start of
-// every admin command that works on a gateway's stores.
+// configuration (findConfig: -config, $MUGAI_CONFIG, the installed one,
+// the embedded defaults): the start of every admin command that works on
+// a gateway's stores.
 func configSetup(name string, args []string, stderr io.Writer, usage string, extra func(*flags)) (*flags, gateway.Config, error) {
 	fs := newFlags(name, stderr, usage)
-	configFile := fs.String("config", "", "configuration file (default: the embedded defaults)")
+	configFile := fs.String("config", "", "configuration file (default: $MUGAI_CONFIG, else "+systemConfig+" when it exists, else the embedded defaults)")
 	if extra != nil {
 		extra(fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return nil, gateway.Config{}, err
 	}
-	cfg := gateway.Defaults()
-	if *configFile != "" {
-		var err error
-		if cfg, err = gateway.LoadConfig(*configFile); err != nil {
-			return nil, cfg, usagef("%s", oneLine(err))
-		}
+	cfg, err := findConfig(*configFile).load()
+	if err != nil {
+		return nil, cfg, usagef("%s", oneLine(err))
 	}
 	return fs, cfg, nil
 }
@@ -46,7 +44,7 @@ func queueSetup(name string, args []string, stderr io.Writer, usage string, extr
 	// file the running gateway is writing before its meta.
 	sp, err := queue.Attach(cfg.Spool)
 	if err != nil {
-		return nil, cfg, nil, usagef("%v", err)
+		return nil, cfg, nil, usagef("spool directory %s (%s): %v", cfg.Spool, configName(fs), err)
 	}
 	return fs, cfg, sp, nil
 }
@@ -235,22 +233,12 @@ func cmdQueuePurgeFailed(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// parseAge reads a duration as the configuration does: 30s, 5m, 2h, 30d.
+// parseAge reads a duration as the configuration does: 30s, 5m, 2h, 30d
+// (strictyaml.ParseDuration).
 func parseAge(s string) (time.Duration, error) {
-	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var v int
-		if _, err = fmt.Sscanf(days, "%d", &v); err == nil && fmt.Sprint(v) == days {
-			d = time.Duration(v) * 24 * time.Hour
-		} else {
-			err = errors.New("bad")
-		}
-	} else {
-		d, err = time.ParseDuration(s)
-	}
+	d, err := strictyaml.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, usagef("-older-than %q is not a duration (such as 30d, 36h)", s)
+		return 0, usagef("-older-than %q is not a duration (%s)", s, strictyaml.DurationSyntax)
 	}
 	return d, nil
 }

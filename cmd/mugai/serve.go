@@ -31,7 +31,7 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
 
 	fs := newFlags("serve", stderr, "[-config FILE] [-v]")
-	configFile := fs.String("config", "", "configuration file (default: the embedded defaults)")
+	configFlag := fs.String("config", "", "configuration file (default: $MUGAI_CONFIG, else "+systemConfig+" when it exists, else the embedded defaults)")
 	verbose := fs.Bool("v", false, "log the effective configuration and every start-up step as it happens")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -39,12 +39,11 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	cfg := gateway.Defaults()
-	if *configFile != "" {
-		var err error
-		if cfg, err = gateway.LoadConfig(*configFile); err != nil {
-			return usagef("%s", oneLine(err))
-		}
+	src := findConfig(*configFlag)
+	configFile := &src.path // "" for the embedded defaults: SIGHUP then reloads no file
+	cfg, err := src.load()
+	if err != nil {
+		return usagef("%s", oneLine(err))
 	}
 	// A failing start prints its error first and alone: the lines logged
 	// while starting are held until the gateway runs (-v: written at once).

@@ -14,6 +14,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -45,7 +46,11 @@ func (e *Error) Error() string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "%s:%d: %s", e.File, p.Line, p)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, "%s:%d: %s", e.File, p.Line, p)
+		} else {
+			fmt.Fprintf(&b, "%s: %s", e.File, p)
+		}
 	}
 	return b.String()
 }
@@ -63,10 +68,14 @@ func (e *Error) Err() error {
 	return e
 }
 
-// Decode parses data into out (a pointer to a struct) and returns the root
-// node for callers that want positions of their own. Fields not present in
-// the document keep the values out already holds, so callers pass a struct
-// filled with defaults. On failure the error is an *Error naming file.
+// Decode parses data into out (a pointer) and returns the root node for
+// callers that want positions of their own. The document is parsed into
+// nodes first, then each value is decoded on its own: a key no field takes
+// and a value of the wrong type are both reported with their key path and
+// line, and every one of them is, not the first only. Fields not present
+// in the document keep the values out already holds, so callers pass a
+// struct filled with defaults. On failure the error is an *Error naming
+// file; the root is nil only when the document is not YAML at all.
 func Decode(file string, data []byte, out any) (*yaml.Node, error) {
 	errs := &Error{File: file}
 	var doc yaml.Node
@@ -82,59 +91,9 @@ func Decode(file string, data []byte, out any) (*yaml.Node, error) {
 		return &doc, nil
 	}
 	root := doc.Content[0]
-	checkKeys(root, reflect.TypeOf(out).Elem(), "", errs)
-	if err := root.Decode(out); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, m := range te.Errors {
-				errs.Add(lineOf(errors.New(m)), "", "%s", trimYAMLErr(errors.New(m)))
-			}
-		} else {
-			errs.Add(lineOf(err), "", "%s", trimYAMLErr(err))
-		}
-	}
+	d := &decoder{errs: errs, active: map[*yaml.Node]bool{}}
+	d.value(root, reflect.ValueOf(out).Elem(), "")
 	return root, errs.Err()
-}
-
-// checkKeys walks node against type t and reports keys that no field takes.
-func checkKeys(node *yaml.Node, t reflect.Type, path string, errs *Error) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if node.Kind == yaml.AliasNode {
-		node = node.Alias
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if node.Kind != yaml.MappingNode || implementsUnmarshaler(t) {
-			return // type errors are reported by Decode
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			k, v := node.Content[i], node.Content[i+1]
-			p := join(path, k.Value)
-			ft, ok := fields[k.Value]
-			if !ok {
-				errs.Add(k.Line, p, "unknown key (known keys here: %s)", strings.Join(sortedKeys(fields), ", "))
-				continue
-			}
-			checkKeys(v, ft, p, errs)
-		}
-	case reflect.Slice, reflect.Array:
-		if node.Kind != yaml.SequenceNode {
-			return
-		}
-		for i, c := range node.Content {
-			checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), errs)
-		}
-	case reflect.Map:
-		if node.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			checkKeys(node.Content[i+1], t.Elem(), join(path, node.Content[i].Value), errs)
-		}
-	}
 }
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
@@ -143,10 +102,16 @@ func implementsUnmarshaler(t reflect.Type) bool {
 	return t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)
 }
 
-// yamlFields maps the YAML key of each exported field of t to its type,
+// field is where a YAML key goes in a struct.
+type field struct {
+	index []int // for reflect.Value.FieldByIndex, through inline fields
+	typ   reflect.Type
+}
+
+// yamlFields maps the YAML key of each exported field of t to the field,
 // following inline fields.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	m := make(map[string]reflect.Type)
+func yamlFields(t reflect.Type) map[string]field {
+	m := make(map[string]field)
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -157,21 +122,21 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		if name == "-" {
 			continue
 		}
-		if strings.Contains(opts, "inline") {
+		if strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Struct {
 			for k, v := range yamlFields(f.Type) {
-				m[k] = v
+				m[k] = field{append([]int{i}, v.index...), v.typ}
 			}
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		m[name] = f.Type
+		m[name] = field{[]int{i}, f.Type}
 	}
 	return m
 }
 
-func sortedKeys(m map[string]reflect.Type) []string {
+func sortedKeys(m map[string]field) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -214,4 +179,62 @@ func trimYAMLErr(err error) string {
 		}
 	}
 	return s
+}
+
+// Line is the line of the value at path ("accept.networks[2]") in the
+// document under root, for problems found after decoding (by a
+// validation): the key's line for a key, the item's for a list item. When
+// the path is not in the document (a default is at fault) it is the line
+// of the nearest part of the path that is, and 0 when none is.
+func Line(root *yaml.Node, path string) int {
+	line, n := 0, root
+	for _, seg := range splitPath(path) {
+		for n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n == nil {
+			break
+		}
+		next := (*yaml.Node)(nil)
+		switch {
+		case seg.index >= 0 && n.Kind == yaml.SequenceNode && seg.index < len(n.Content):
+			next = n.Content[seg.index]
+			line = next.Line
+		case seg.index < 0 && n.Kind == yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg.key {
+					next, line = n.Content[i+1], n.Content[i].Line
+					break
+				}
+			}
+		}
+		n = next
+	}
+	return line
+}
+
+type pathSeg struct {
+	key   string
+	index int // -1 for a key
+}
+
+// splitPath splits "a.b[2].c" into a, b, [2], c.
+func splitPath(path string) []pathSeg {
+	var segs []pathSeg
+	for _, part := range strings.Split(path, ".") {
+		key, rest, _ := strings.Cut(part, "[")
+		if key != "" {
+			segs = append(segs, pathSeg{key: key, index: -1})
+		}
+		for rest != "" {
+			num, after, ok := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(num)
+			if !ok || err != nil {
+				break
+			}
+			segs = append(segs, pathSeg{index: i})
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return segs
 }
