@@ -46,6 +46,7 @@ type Gateway struct {
 	memory     *budget           // limits.rebuild_memory
 	delivery   *delivery.Runner
 	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
+	rcpt       *recipientCheck             // accept.recipients and accept.verify_recipients
 	server     *smtp.Server
 
 	metrics  *metrics
@@ -85,6 +86,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: log, sanitizers: sanitizers, Now: time.Now, FreeSpace: diskFree}
+	if g.rcpt, err = newRecipientCheck(cfg, log, func() time.Time { return g.Now() }); err != nil {
+		return nil, err
+	}
 	g.engine.Store(g.newEngine(pol))
 	g.accept.Store(newAcceptRules(cfg.Accept))
 	if g.audit, err = audit.Open(cfg.Audit); err != nil {
@@ -115,6 +119,7 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (*Gateway, e
 		return nil, err
 	}
 	g.metrics = newMetrics(g)
+	g.metrics.reg.MustRegister(g.rcpt.collectors()...)
 	if cfg.Metrics != "" {
 		if g.metricsL, err = net.Listen("tcp", cfg.Metrics); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
@@ -241,6 +246,9 @@ func (g *Gateway) Reload() error {
 	var errs []error
 	if err := g.audit.Reopen(); err != nil {
 		g.log.Error("cannot reopen the audit log", "err", err)
+		errs = append(errs, err)
+	}
+	if err := g.rcpt.reload(); err != nil { // logged by reload; the list in force stays
 		errs = append(errs, err)
 	}
 	old := g.engine.Load().policy
