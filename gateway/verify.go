@@ -45,7 +45,8 @@ type verifyResult struct {
 // Postfix's verify(8) does for reject_unverified_recipient: MAIL FROM
 // (the probe sender, <> by default), RCPT TO, QUIT; never DATA.
 // Answers are cached, a positive one for longer than a negative one;
-// undecided answers are not cached. Concurrent questions about one
+// undecided answers are not cached. At most deliver.workers probes run
+// at once. Concurrent questions about one
 // address share one probe. verify may be called from any goroutine.
 type verifier struct {
 	relay, hostname, sender string
@@ -55,6 +56,8 @@ type verifier struct {
 	positive, negative      time.Duration // how long each answer is trusted
 	now                     func() time.Time
 	dial                    func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	slots chan struct{} // one per probe running: deliver.workers at most
 
 	mu       sync.Mutex
 	cache    *verifyCache
@@ -75,7 +78,7 @@ func newVerifier(cfg Config, tc *tls.Config, now func() time.Time) *verifier {
 	v := &verifier{relay: cfg.Deliver.Relay, hostname: cfg.Hostname, sender: a.VerifySender, tls: tc,
 		requireTLS: cfg.Deliver.TLS == TLSRequired, timeout: a.VerifyTimeout.D(),
 		positive: a.VerifyCachePositive.D(), negative: a.VerifyCacheNegative.D(), now: now,
-		dial: (&net.Dialer{}).DialContext, cache: newVerifyCache(a.VerifyCacheSize), inflight: map[string]*probeCall{},
+		dial: (&net.Dialer{}).DialContext, slots: make(chan struct{}, cfg.Deliver.Workers), cache: newVerifyCache(a.VerifyCacheSize), inflight: map[string]*probeCall{},
 		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mugai_recipient_probes_total",
 			Help: "RCPT probes of deliver.relay (accept.verify_recipients), by result: valid, unknown (5xx), undecided (timeout, 4xx, no connection)."},
 			[]string{"result"}),
@@ -158,6 +161,15 @@ func (v *verifier) run(key, addr string, call *probeCall) {
 func (v *verifier) probe(rcpt string) verifyResult {
 	ctx, cancel := context.WithTimeout(context.Background(), v.timeout)
 	defer cancel()
+	// No more probes at once than deliveries (deliver.workers): a
+	// dictionary attack must not become a flood of connections to the
+	// LGWAN MTA. The wait for a slot counts in the probe's timeout.
+	select {
+	case v.slots <- struct{}{}:
+		defer func() { <-v.slots }()
+	case <-ctx.Done():
+		return verifyResult{reply: "no probe slot free within accept.verify_timeout (deliver.workers probes running)"}
+	}
 	c, err := v.connect(ctx)
 	if err != nil {
 		return undecided("connect", err)

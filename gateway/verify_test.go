@@ -150,6 +150,48 @@ func TestVerifyCollapses(t *testing.T) {
 	}
 }
 
+// TestVerifyBoundedProbes: different addresses are probed at most
+// deliver.workers at a time; one that cannot get a slot within the
+// timeout is undecided.
+func TestVerifyBoundedProbes(t *testing.T) {
+	h := startNextHop(t)
+	var running, most atomic.Int64
+	h.rcptReply = func(string) error {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(150 * time.Millisecond)
+		return nil
+	}
+	now := time.Now()
+	cfg := Defaults()
+	cfg.Deliver.Relay, cfg.Deliver.Workers = h.addr, 2
+	cfg.Accept.VerifyTimeout = Duration(time.Second)
+	v := newVerifier(cfg, nil, func() time.Time { return now })
+	var wg sync.WaitGroup
+	var valid, undecided atomic.Int64
+	for i := range 20 {
+		wg.Go(func() {
+			switch v.verify(context.Background(), fmt.Sprintf("user%d@city.example", i)).verdict {
+			case verdictValid:
+				valid.Add(1)
+			case verdictUndecided:
+				undecided.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if most.Load() != 2 {
+		t.Errorf("%d probes ran at once, want deliver.workers = 2", most.Load())
+	}
+	// 2 slots × 1 s / 150 ms: at most 14 fit (fewer on a slow machine);
+	// the rest must be undecided, never valid unasked.
+	if valid.Load()+undecided.Load() != 20 || valid.Load() < 4 || undecided.Load() < 6 {
+		t.Errorf("%d valid, %d undecided of 20", valid.Load(), undecided.Load())
+	}
+}
+
 // TestVerifyUndecided: whatever keeps the next hop from deciding is
 // undecided, and not cached.
 func TestVerifyUndecided(t *testing.T) {
