@@ -118,6 +118,9 @@ func (rc *recipientCheck) check(ctx context.Context, local, domain string) (*smt
 		return nil, "", ""
 	}
 	res := rc.verify.verify(ctx, local+"@"+domain)
+	if res.cached {
+		res.reply += " (cached)"
+	}
 	switch res.verdict {
 	case verdictValid:
 		return nil, "", ""
