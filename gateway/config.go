@@ -83,6 +83,19 @@ type Accept struct {
 	SoftReject   bool     `yaml:"soft_reject" json:"soft_reject"`
 	ReadTimeout  Duration `yaml:"read_timeout" json:"read_timeout"`
 	WriteTimeout Duration `yaml:"write_timeout" json:"write_timeout"`
+	// Recipients is a file of the addresses (and @domain wildcards) mail
+	// is accepted for, reloaded on SIGHUP; others get 550 5.1.1 at RCPT.
+	// Empty: every address of accept.domains (recipients.go).
+	Recipients string `yaml:"recipients" json:"recipients"`
+	// VerifyRecipients probes deliver.relay (MAIL FROM, RCPT TO, QUIT;
+	// never DATA) before a recipient is accepted, with caching:
+	// unknown there → 550 5.1.1, undecided → 450 4.1.1 (verify.go).
+	VerifyRecipients    bool     `yaml:"verify_recipients" json:"verify_recipients"`
+	VerifySender        string   `yaml:"verify_sender" json:"verify_sender"`                 // the probe's MAIL FROM; empty: <>
+	VerifyTimeout       Duration `yaml:"verify_timeout" json:"verify_timeout"`               // one probe, connect to QUIT
+	VerifyCachePositive Duration `yaml:"verify_cache_positive" json:"verify_cache_positive"` // how long "exists" is trusted
+	VerifyCacheNegative Duration `yaml:"verify_cache_negative" json:"verify_cache_negative"` // how long "unknown" is trusted
+	VerifyCacheSize     int      `yaml:"verify_cache_size" json:"verify_cache_size"`         // addresses remembered; the least recently used go first
 }
 
 // Deliver configures the outbound side.
@@ -185,6 +198,11 @@ func Defaults() Config {
 			MaxCmdsBeforeMail: 20,
 			ReadTimeout:       Duration(5 * time.Minute),
 			WriteTimeout:      Duration(5 * time.Minute),
+
+			VerifyTimeout:       Duration(10 * time.Second),
+			VerifyCachePositive: Duration(7 * 24 * time.Hour),
+			VerifyCacheNegative: Duration(3 * time.Hour),
+			VerifyCacheSize:     100000,
 		},
 		Deliver: Deliver{
 			Maildir:  "var/maildir",
@@ -256,6 +274,7 @@ func (c *Config) problems() []strictyaml.Problem {
 	}
 	c.validateAddresses(add)
 	c.validateAccept(add)
+	c.validateRecipients(add)
 	c.validateBudgets(add)
 	c.validateDeliver(add)
 	c.validateStores(add)

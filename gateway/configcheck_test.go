@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -204,6 +206,18 @@ func TestSoftReject(t *testing.T) {
 		if !slices.ContainsFunc(replies, func(s string) bool { return strings.HasPrefix(s, "450 4.7.1 Recipient domain not accepted") }) {
 			t.Errorf("audited replies %q, want the 450", replies)
 		}
+	})
+	t.Run("unknown recipient", func(t *testing.T) {
+		list := filepath.Join(t.TempDir(), "recipients")
+		if err := os.WriteFile(list, []byte("staff@city.example.lg.jp\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tg := startGateway(t, func(c *Config) {
+			c.Accept.SoftReject = true
+			c.Accept.Recipients = list
+		})
+		_, err := send(tg.addr, "a@example.jp", []string{"ghost@city.example.lg.jp"}, "Subject: x\r\n\r\nx\r\n")
+		wantSMTPErr(t, err, 450, smtp.EnhancedCode{4, 1, 1})
 	})
 	t.Run("warning at start", func(t *testing.T) {
 		var buf bytes.Buffer

@@ -47,6 +47,7 @@ type Gateway struct {
 	delivery   *delivery.Runner
 	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
 	policyFile atomic.Pointer[loadFailure] // set when a reload found the policy file broken
+	rcpt       *recipientCheck             // accept.recipients and accept.verify_recipients
 	server     *smtp.Server
 
 	metrics  *metrics
@@ -90,6 +91,9 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: log, sanitizers: sanitizers, Now: time.Now, FreeSpace: diskFree}
+	if g.rcpt, err = newRecipientCheck(cfg, log, func() time.Time { return g.Now() }); err != nil {
+		return nil, err
+	}
 	g.engine.Store(g.newEngine(pol))
 	g.accept.Store(newAcceptRules(cfg.Accept))
 	defer func() {
@@ -126,6 +130,7 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 		return nil, err
 	}
 	g.metrics = newMetrics(g)
+	g.metrics.reg.MustRegister(g.rcpt.collectors()...)
 	g.delivery.Resume(entries)
 	if len(entries) > 0 {
 		log.Info("resuming spooled messages", "count", len(entries))
@@ -246,6 +251,9 @@ func (g *Gateway) Reload() error {
 	var errs []error
 	if err := g.audit.Reopen(); err != nil {
 		g.log.Error("cannot reopen the audit log", "err", err)
+		errs = append(errs, err)
+	}
+	if err := g.rcpt.reload(); err != nil { // logged by reload; the list in force stays
 		errs = append(errs, err)
 	}
 	old := g.engine.Load().policy

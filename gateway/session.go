@@ -112,6 +112,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
 			return nil // a duplicate RCPT adds nothing
 		}
 	}
+	if se := s.checkRecipient(addr, local, domain); se != nil {
+		return se // accept.recipients, accept.verify_recipients
+	}
 	s.rcpts = append(s.rcpts, addr)
 	return nil
 }

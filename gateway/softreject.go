@@ -29,6 +29,6 @@ func (c Config) policyReject(r *smtp.SMTPError) *smtp.SMTPError {
 // on, unwanted mail is retried for days instead of refused.
 func warnSoftReject(log *slog.Logger, c Config) {
 	if c.Accept.SoftReject {
-		log.Warn("accept.soft_reject is on: policy refusals (client not allowed, recipient not accepted) answer 4xx and senders retry; turn it off once the deployment is checked")
+		log.Warn("accept.soft_reject is on: policy refusals (client not allowed, recipient domain not accepted, recipient unknown) answer 4xx and senders retry; turn it off once the deployment is checked")
 	}
 }

@@ -38,6 +38,14 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, nil, "")
+}
+
+// newWorldWith is newWorld with the LGWAN Postfix's main.cf settings
+// changed by lgwanMain (an empty value removes the setting) and
+// mugaiAccept added to mugai's accept section (indented lines).
+func newWorldWith(t *testing.T, lgwanMain map[string]string, mugaiAccept string) *world {
+	t.Helper()
 	if err := Require("swaks"); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +75,13 @@ func newWorld(t *testing.T) *world {
 		// One mailbox that does not exist: its 550 makes mugai bounce.
 		"smtpd_recipient_restrictions": "check_recipient_access inline:{ { nobody@city.example = 550 5.1.1 no such mailbox } }, permit_mynetworks, reject",
 	}}
+	for k, v := range lgwanMain {
+		if v == "" {
+			delete(w.lgwan.Main, k)
+		} else {
+			w.lgwan.Main[k] = v
+		}
+	}
 	// The Internet side relays city.example to mugai, as in
 	// contrib/postfix/transport.
 	w.internet = &Postfix{Dir: filepath.Join(dir, "internet"), Hostname: "internet.test", Port: ports[0], Main: map[string]string{
@@ -85,7 +100,7 @@ func newWorld(t *testing.T) *world {
   tls: none
   retry_min: 1s
   retry_max: 2s
-`, ports[2], ports[0]))
+`, ports[2], ports[0]), mugaiAccept)
 	w.audit = w.mugai.audit
 	if err := w.internet.Start(); err != nil {
 		t.Fatal(err)

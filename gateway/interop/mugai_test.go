@@ -47,8 +47,9 @@ type mugaiProc struct {
 
 // startMugai runs mugai serve on 127.0.0.1:port with its state under
 // dir/mugai and the given configuration (the deliver section and any
-// other top-level keys); it is stopped with SIGTERM at cleanup.
-func startMugai(t *testing.T, dir string, port int, extra string) *mugaiProc {
+// other top-level keys), and accept (more lines of the accept section,
+// indented); it is stopped with SIGTERM at cleanup.
+func startMugai(t *testing.T, dir string, port int, extra string, accept ...string) *mugaiProc {
 	t.Helper()
 	bin := *mugaiBin
 	if bin == "" {
@@ -70,13 +71,13 @@ hostname: mugai.test
 accept:
   networks: ["127.0.0.1/32"]
   domains: ["city.example"]
-spool: %q
+%sspool: %q
 originals: %q
 audit: %q
 cache: %q
 portal:
   listen: ""
-`, m.addr, filepath.Join(md, "spool"), filepath.Join(md, "originals"), m.audit, filepath.Join(md, "cache")) + extra
+`, m.addr, strings.Join(accept, ""), filepath.Join(md, "spool"), filepath.Join(md, "originals"), m.audit, filepath.Join(md, "cache")) + extra
 	cfgFile := filepath.Join(md, "mugai.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
