@@ -216,7 +216,7 @@ func releaseNotice(hostname, sender, id string, m originals.Meta, part sanitize.
 	var h mailwrite.Header
 	h.Add("From", mailwrite.Addresses([]*mail.Address{{Name: "mugai", Address: sender}}, mailwrite.EncodedWords))
 	h.Add("To", mailwrite.Addresses(rcpts, mailwrite.EncodedWords))
-	h.AddText("Subject", "[原本の提供 / Original released] "+m.Subject)
+	h.AddText("Subject", "[原本の提供 / Original released] "+m.SubjectAsReceived())
 	h.Add("Date", req.Now.Format(time.RFC1123Z))
 	h.Add("Message-ID", "<"+id+"@"+hostname+">")
 	h.Add("MIME-Version", "1.0")
