@@ -46,6 +46,12 @@ var forceReasons = []policy.Reason{policy.ReasonTypeMismatch, policy.ReasonEncry
 // ErrNeedsForce refuses a release of a suspicious part without Force.
 var ErrNeedsForce = errors.New("release needs -force")
 
+// ErrInsidePart refuses a release of a part held by another part (a
+// member of an archive, a part of a forwarded message): it is not a MIME
+// part of the original of its own and cannot be cut out of it alone; the
+// error names the part to release instead.
+var ErrInsidePart = errors.New("a member of an archive or of a forwarded message cannot be released alone")
+
 // Release queues the original (or one part, attached to a short notice)
 // for delivery through the normal delivery path, and audits it. The
 // command tells the running gateway through its control socket ("add").
@@ -96,6 +102,9 @@ func selectRelease(m originals.Meta, req ReleaseRequest) (Released, error) {
 		if i < 0 {
 			return rel, fmt.Errorf("original %s has no part %s", req.ID, req.Part)
 		}
+		if err := insidePart(m, req.Part); err != nil {
+			return rel, err
+		}
 		rel.Parts = m.Parts[i : i+1]
 	}
 	for _, p := range rel.Parts {
@@ -104,6 +113,23 @@ func selectRelease(m originals.Meta, req ReleaseRequest) (Released, error) {
 		}
 	}
 	return rel, nil
+}
+
+// insidePart refuses path when it names a part held by another (2/1, an
+// archive's member or a forwarded message's part; 2/1/3 a member of a
+// nested archive): only the outermost one, a MIME part of the original,
+// can be read back and released, with everything it holds. A path the
+// index does not have is left to the caller's "no part".
+func insidePart(m originals.Meta, path string) error {
+	outer, _, inside := strings.Cut(path, "/")
+	if !inside || !slices.ContainsFunc(m.Parts, func(p originals.Part) bool { return p.Path == path }) {
+		return nil
+	}
+	what := "part " + outer
+	if i := slices.IndexFunc(m.Parts, func(p originals.Part) bool { return p.Path == outer }); i >= 0 && m.Parts[i].Filename != "" {
+		what += " (" + headerSafe(m.Parts[i].Filename) + ")"
+	}
+	return fmt.Errorf("%w: part %s is inside %s; release part %s instead, which holds it (-part %s)", ErrInsidePart, path, what, outer, outer)
 }
 
 // releaseMessage is what a release sends: the whole original orig under

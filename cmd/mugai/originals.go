@@ -261,7 +261,8 @@ func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
 	rel, err := gateway.Release(cfg, st, sp, log, gateway.ReleaseRequest{ID: fs.Arg(0), Operator: *operator, Reason: why,
 		Part: *part, To: to, Force: *force, Now: time.Now()})
 	switch {
-	case errors.Is(err, originals.ErrNotFound), errors.Is(err, gateway.ErrNeedsForce), errors.Is(err, gateway.ErrBadOperator):
+	case errors.Is(err, originals.ErrNotFound), errors.Is(err, gateway.ErrNeedsForce), errors.Is(err, gateway.ErrBadOperator),
+		errors.Is(err, gateway.ErrInsidePart):
 		return usagef("%v", err)
 	case err != nil:
 		return err

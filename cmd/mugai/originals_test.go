@@ -132,3 +132,42 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("no file: %d %s", code, stderr)
 	}
 }
+
+// TestOriginalsReleaseMember: releasing a member of an archive is refused
+// (exit 2) with the archive's part to release instead; nothing is queued.
+func TestOriginalsReleaseMember(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "originals")
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("originals: "+store+"\naudit: "+filepath.Join(dir, "audit.jsonl")+"\nspool: "+filepath.Join(dir, "spool")+"\n"), 0o644)
+	st, err := originals.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := queue.Open(filepath.Join(dir, "spool")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	id := now.Format("20060102T150405") + "-cccccccccccc"
+	f, _ := st.TempFile(now, id)
+	f.WriteString("Subject: x\r\n\r\nx\r\n")
+	var staged safeio.Staged
+	if err := st.Stage(&staged, f, originals.Meta{ID: id, Received: now, From: "a@example.jp", Rcpts: []string{"b@city.example.lg.jp"},
+		Parts: []originals.Part{
+			{Path: "1", Action: "textify", Rule: "body-text", Reason: "body-text", SHA256: "01"},
+			{Path: "7", Action: "disarm", Rule: "zip", Reason: "disarmed", Filename: "資料.zip", SHA256: "02"},
+			{Path: "7/1", Action: "strip", Rule: "builtin-unsupported", Reason: "unsupported", Filename: "a.bin", SHA256: "03"},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := staged.Commit(nil); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "originals", "release", "-config", cfg, "-operator", "yamada", "-reason", "need", "-part", "7/1", id)
+	if code != 2 || !strings.Contains(stderr, "cannot be released alone: part 7/1 is inside part 7 (資料.zip); release part 7 instead") {
+		t.Errorf("release of a member: exit %d %s", code, stderr)
+	}
+	if code, out, _ := runCLI(t, "queue", "list", "-config", cfg); code != 0 || !strings.Contains(out, "0 queued") {
+		t.Errorf("a refused release queued something:\n%s", out)
+	}
+}
