@@ -140,7 +140,7 @@ func releaseMessage(cfg Config, m originals.Meta, orig []byte, rel Released, req
 		var h mailwrite.Header
 		h.Add("X-Mugai-Released", m.ID+" by "+req.Operator)
 		h.AddText("X-Mugai-Release-Reason", req.Reason)
-		return append(h.Fields(), orig...), nil
+		return append(h.Fields(), defuseEnvelopeFields(orig)...), nil
 	}
 	part, err := sanitize.FindPart(bytes.NewReader(orig), req.Part, cfg.sanitizeLimits())
 	if err != nil {
@@ -261,4 +261,41 @@ func headerSafe(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// envelopeFields are header fields an MTA or a delivery agent acts on as
+// if they were the envelope: Return-Path (where bounces go, written at
+// final delivery), Delivered-To (Postfix's local delivery refuses a
+// message that already has its recipient's, as a forwarding loop),
+// X-Original-To, and the old Errors-To and Return-Receipt-To that
+// sendmail-era MTAs still honour. In a released original they are the
+// Internet sender's, or forged.
+var envelopeFields = []string{"Return-Path", "Delivered-To", "X-Original-To", "Errors-To", "Return-Receipt-To"}
+
+// defuseEnvelopeFields renames the original's top-level envelopeFields to
+// X-Mugai-Original-<name>, value and folding kept: what the original
+// said stays readable, and a release's bounces, like every message the
+// gateway originates, go to its own sender only. Nothing else changes;
+// the body is not looked at.
+func defuseEnvelopeFields(msg []byte) []byte {
+	out := make([]byte, 0, len(msg)+64)
+	rest := msg
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		rest = rest[len(line):]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			out = append(out, line...)
+			break // the end of the header
+		}
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		name = bytes.TrimRight(name, " \t")
+		if ok && line[0] != ' ' && line[0] != '\t' && slices.ContainsFunc(envelopeFields, func(f string) bool { return strings.EqualFold(f, string(name)) }) {
+			out = append(out, "X-Mugai-Original-"...)
+		}
+		out = append(out, line...)
+	}
+	return append(out, rest...)
 }
