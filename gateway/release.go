@@ -129,7 +129,7 @@ func insidePart(m originals.Meta, path string) error {
 	if i := slices.IndexFunc(m.Parts, func(p originals.Part) bool { return p.Path == outer }); i >= 0 && m.Parts[i].Filename != "" {
 		what += " (" + headerSafe(m.Parts[i].Filename) + ")"
 	}
-	return fmt.Errorf("%w: part %s is inside %s; release part %s instead, which holds it (-part %s)", ErrInsidePart, path, what, outer, outer)
+	return fmt.Errorf("%w: part %s is inside %s; release part %s instead, which holds it", ErrInsidePart, path, what, outer)
 }
 
 // releaseMessage is what a release sends: the whole original orig under
