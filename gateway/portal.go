@@ -68,7 +68,8 @@ func (b portalBackend) message(m originals.Meta) portal.Message {
 // partRelease is what staff may ask of part p: the mode its rule had when
 // it decided (the current rule's for originals kept before modes were
 // recorded); never for what is not a MIME part of its own (a member of an
-// archive, a part of a forwarded message: ask for the whole), and never
+// archive, a part of a forwarded message: ask for the whole; Release
+// refuses it naming the part to ask for, see insidePart), and never
 // for what the gateway found it could not make harmless, whatever the
 // mode says (the admin's release with -force stays the way).
 func partRelease(p originals.Part, rule policy.Rule) string {
@@ -182,6 +183,9 @@ func (b portalBackend) Release(id, part, rcpt, actor, reason string) (string, er
 	to, err := recipientOf(m, rcpt)
 	if err != nil {
 		return "", err
+	}
+	if err := insidePart(m, part); err != nil {
+		return "", fmt.Errorf("%w: %w", portal.ErrNotAllowed, err)
 	}
 	for i, mode := range releaseModes(m, g.Policy()) {
 		if p := m.Parts[i]; (part == "" || p.Path == part) && mode == policy.ReleaseNever {

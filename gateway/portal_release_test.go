@@ -130,3 +130,33 @@ func TestPortalUnlockDisguised(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseArchiveMember: a member of an attached ZIP is not a part of
+// the original of its own: the admin's release and the portal's refuse
+// it, naming the archive's part to release instead, rather than failing
+// on a part they cannot read back; the archive itself is released.
+func TestReleaseArchiveMember(t *testing.T) {
+	cfg := testConfig(t, func(c *Config) { c.Portal.Listen = "127.0.0.1:0" })
+	tg := startGatewayWith(t, cfg)
+	b := portalBackend{tg.g}
+	id := sendOne(t, tg, zipFields, zipOf(t, [2]string{"note.txt", "hello\n"}), "a@city.example.lg.jp")
+	m, _, err := tg.g.originals.Get(id)
+	if err != nil || len(m.Parts) != 3 || m.Parts[2].Path != "2/1" {
+		t.Fatalf("parts %+v, %v: the test needs member 2/1 in the index", m.Parts, err)
+	}
+	const want = "part 2/1 is inside part 2 (plain.zip); release part 2 instead"
+	_, err = Release(tg.cfg, tg.g.originals, tg.g.spool, tg.g.audit, ReleaseRequest{ID: id, Operator: "yamada", Reason: "need", Part: "2/1", Now: tg.g.Now()})
+	if !errors.Is(err, ErrInsidePart) || !strings.Contains(err.Error(), want) {
+		t.Errorf("admin release of a member: %v", err)
+	}
+	_, err = b.Release(id, "2/1", "a@city.example.lg.jp", "a@city.example.lg.jp", "need")
+	if !errors.Is(err, portal.ErrNotAllowed) || !errors.Is(err, ErrInsidePart) || !strings.Contains(err.Error(), want) {
+		t.Errorf("portal release of a member: %v", err)
+	}
+	if _, err := b.Release(id, "2/9", "a@city.example.lg.jp", "a@city.example.lg.jp", "need"); err == nil || errors.Is(err, ErrInsidePart) {
+		t.Errorf("a member the index does not have: %v", err)
+	}
+	if _, err := b.Release(id, "2", "a@city.example.lg.jp", "a@city.example.lg.jp", "need"); err != nil {
+		t.Errorf("release of the archive: %v", err)
+	}
+}

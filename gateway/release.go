@@ -46,6 +46,12 @@ var forceReasons = []policy.Reason{policy.ReasonTypeMismatch, policy.ReasonEncry
 // ErrNeedsForce refuses a release of a suspicious part without Force.
 var ErrNeedsForce = errors.New("release needs -force")
 
+// ErrInsidePart refuses a release of a part held by another part (a
+// member of an archive, a part of a forwarded message): it is not a MIME
+// part of the original of its own and cannot be cut out of it alone; the
+// error names the part to release instead.
+var ErrInsidePart = errors.New("a member of an archive or of a forwarded message cannot be released alone")
+
 // Release queues the original (or one part, attached to a short notice)
 // for delivery through the normal delivery path, and audits it. The
 // command tells the running gateway through its control socket ("add").
@@ -96,6 +102,9 @@ func selectRelease(m originals.Meta, req ReleaseRequest) (Released, error) {
 		if i < 0 {
 			return rel, fmt.Errorf("original %s has no part %s", req.ID, req.Part)
 		}
+		if err := insidePart(m, req.Part); err != nil {
+			return rel, err
+		}
 		rel.Parts = m.Parts[i : i+1]
 	}
 	for _, p := range rel.Parts {
@@ -106,6 +115,23 @@ func selectRelease(m originals.Meta, req ReleaseRequest) (Released, error) {
 	return rel, nil
 }
 
+// insidePart refuses path when it names a part held by another (2/1, an
+// archive's member or a forwarded message's part; 2/1/3 a member of a
+// nested archive): only the outermost one, a MIME part of the original,
+// can be read back and released, with everything it holds. A path the
+// index does not have is left to the caller's "no part".
+func insidePart(m originals.Meta, path string) error {
+	outer, _, inside := strings.Cut(path, "/")
+	if !inside || !slices.ContainsFunc(m.Parts, func(p originals.Part) bool { return p.Path == path }) {
+		return nil
+	}
+	what := "part " + outer
+	if i := slices.IndexFunc(m.Parts, func(p originals.Part) bool { return p.Path == outer }); i >= 0 && m.Parts[i].Filename != "" {
+		what += " (" + headerSafe(m.Parts[i].Filename) + ")"
+	}
+	return fmt.Errorf("%w: part %s is inside %s; release part %s instead, which holds it", ErrInsidePart, path, what, outer)
+}
+
 // releaseMessage is what a release sends: the whole original orig under
 // two fields saying who released it and why, or the part asked for,
 // checked against the index, attached to a notice.
@@ -114,7 +140,7 @@ func releaseMessage(cfg Config, m originals.Meta, orig []byte, rel Released, req
 		var h mailwrite.Header
 		h.Add("X-Mugai-Released", m.ID+" by "+req.Operator)
 		h.AddText("X-Mugai-Release-Reason", req.Reason)
-		return append(h.Fields(), orig...), nil
+		return append(h.Fields(), defuseEnvelopeFields(orig)...), nil
 	}
 	part, err := sanitize.FindPart(bytes.NewReader(orig), req.Part, cfg.sanitizeLimits())
 	if err != nil {
@@ -216,7 +242,7 @@ func releaseNotice(hostname, sender, id string, m originals.Meta, part sanitize.
 	var h mailwrite.Header
 	h.Add("From", mailwrite.Addresses([]*mail.Address{{Name: "mugai", Address: sender}}, mailwrite.EncodedWords))
 	h.Add("To", mailwrite.Addresses(rcpts, mailwrite.EncodedWords))
-	h.AddText("Subject", "[原本の提供 / Original released] "+m.Subject)
+	h.AddText("Subject", "[原本の提供 / Original released] "+m.SubjectAsReceived())
 	h.Add("Date", req.Now.Format(time.RFC1123Z))
 	h.Add("Message-ID", "<"+id+"@"+hostname+">")
 	h.Add("MIME-Version", "1.0")
@@ -235,4 +261,41 @@ func headerSafe(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// envelopeFields are header fields an MTA or a delivery agent acts on as
+// if they were the envelope: Return-Path (where bounces go, written at
+// final delivery), Delivered-To (Postfix's local delivery refuses a
+// message that already has its recipient's, as a forwarding loop),
+// X-Original-To, and the old Errors-To and Return-Receipt-To that
+// sendmail-era MTAs still honour. In a released original they are the
+// Internet sender's, or forged.
+var envelopeFields = []string{"Return-Path", "Delivered-To", "X-Original-To", "Errors-To", "Return-Receipt-To"}
+
+// defuseEnvelopeFields renames the original's top-level envelopeFields to
+// X-Mugai-Original-<name>, value and folding kept: what the original
+// said stays readable, and a release's bounces, like every message the
+// gateway originates, go to its own sender only. Nothing else changes;
+// the body is not looked at.
+func defuseEnvelopeFields(msg []byte) []byte {
+	out := make([]byte, 0, len(msg)+64)
+	rest := msg
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		rest = rest[len(line):]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			out = append(out, line...)
+			break // the end of the header
+		}
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		name = bytes.TrimRight(name, " \t")
+		if ok && line[0] != ' ' && line[0] != '\t' && slices.ContainsFunc(envelopeFields, func(f string) bool { return strings.EqualFold(f, string(name)) }) {
+			out = append(out, "X-Mugai-Original-"...)
+		}
+		out = append(out, line...)
+	}
+	return append(out, rest...)
 }

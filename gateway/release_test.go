@@ -6,6 +6,7 @@ import (
 	"maps"
 	"mime"
 	"net/mail"
+	"net/textproto"
 	"slices"
 	"strings"
 	"testing"
@@ -150,5 +151,92 @@ func TestReleaseNoticeNames(t *testing.T) {
 		if s, _ := dec.DecodeHeader(parsed.Header.Get("X-Mugai-Release-Reason")); s != "確認済み" {
 			t.Errorf("reason decodes to %q", s)
 		}
+	}
+}
+
+// TestReleaseEnvelopeFields: a released original leaves with the
+// gateway's own envelope sender, and none of the original's fields that
+// would send its bounces elsewhere (a Return-Path naming the Internet
+// sender, a Delivered-To that the LGWAN Postfix takes for a loop) is a
+// field of the released message: each is kept renamed, folding and all,
+// and the body is untouched.
+func TestReleaseEnvelopeFields(t *testing.T) {
+	hop := startNextHop(t)
+	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = hop.addr })
+	head := "Return-Path: <bounce@internet.example>\r\nDelivered-To: b@city.example.lg.jp\r\nX-Original-To: b@city.example.lg.jp\r\n" +
+		"errors-to : <e@internet.example>\r\nReturn-Receipt-To:\r\n <r@internet.example>\r\n"
+	body := "Return-Path: <in-the-body@example.jp>\r\nthe body\r\n"
+	msg := "From: a@internet.example\r\nSubject: =?UTF-8?B?6KaL56mN?=\r\n" + head + "\r\n" + body
+	reply, err := send(tg.addr, "bounce@internet.example", []string{"b@city.example.lg.jp"}, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, _ := strings.Cut(reply, "queued as ")
+	waitFor(t, "the sanitized message", func() bool { return len(hop.messages()) == 1 })
+	if _, err := Release(tg.cfg, tg.g.originals, tg.g.spool, tg.g.audit, ReleaseRequest{ID: id, Operator: "yamada", Reason: "for the auditor", Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tg.g.Rescan()
+	waitFor(t, "the released original", func() bool { return len(hop.messages()) == 2 })
+	got := hop.messages()[1]
+	if got.from != tg.cfg.releaseSender() || !strings.HasPrefix(got.from, "postmaster@") {
+		t.Errorf("released with envelope sender %q, want the gateway's own", got.from)
+	}
+	parsed, err := mail.ReadMessage(bytes.NewReader(got.data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range envelopeFields {
+		if v := parsed.Header.Get(f); v != "" {
+			t.Errorf("the released original has %s: %s", f, v)
+		}
+	}
+	want := "X-Mugai-Original-Return-Path: <bounce@internet.example>\r\nX-Mugai-Original-Delivered-To: b@city.example.lg.jp\r\n" +
+		"X-Mugai-Original-X-Original-To: b@city.example.lg.jp\r\nX-Mugai-Original-errors-to : <e@internet.example>\r\n" +
+		"X-Mugai-Original-Return-Receipt-To:\r\n <r@internet.example>\r\n\r\n" + body
+	if !bytes.HasSuffix(got.data, []byte(want)) || !bytes.Contains(got.data, []byte("\r\nSubject: =?UTF-8?B?6KaL56mN?=\r\n")) {
+		t.Errorf("released original:\n%s", got.data)
+	}
+}
+
+// FuzzDefuseEnvelopeFields: renaming only inserts the prefix, leaves no
+// envelope field at the top of a header that parses, and is idempotent.
+func FuzzDefuseEnvelopeFields(f *testing.F) {
+	f.Add([]byte("Return-Path: <a@b>\r\nSubject: x\r\n\r\nReturn-Path: <body>\r\n"))
+	f.Add([]byte("delivered-to\t: x\n folded\nErrors-To:y\n\nbody"))
+	f.Add([]byte("\r\nReturn-Path: <a@b>\r\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		out := defuseEnvelopeFields(msg)
+		strip := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("X-Mugai-Original-"), nil) }
+		if !bytes.Equal(strip(out), strip(msg)) {
+			t.Fatalf("more than renamed:\n%q\n%q", msg, out)
+		}
+		if again := defuseEnvelopeFields(out); !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent:\n%q\n%q", out, again)
+		}
+		if m, err := mail.ReadMessage(bytes.NewReader(out)); err == nil {
+			for _, name := range envelopeFields {
+				if _, ok := m.Header[textproto.CanonicalMIMEHeaderKey(name)]; ok {
+					t.Fatalf("%s left in %q", name, out)
+				}
+			}
+		}
+	})
+}
+
+// TestReleaseNoticeSubject: a released part's notice names the subject as
+// received, not the rebuilt one with the policy's tag (the part is not
+// sanitized).
+func TestReleaseNoticeSubject(t *testing.T) {
+	received := "見積"
+	m := originals.Meta{ID: "20261130T000000-0123456789ab", Subject: "[無害化] 見積", ReceivedSubject: &received}
+	msg := releaseNotice("mugai.test", "postmaster@mugai.test", "20261130T000001-0123456789ab", m,
+		sanitize.Part{Path: "2", Filename: "a.pdf", Body: []byte("x")}, ReleaseRequest{ID: m.ID, Operator: "yamada", Reason: "r", Now: time.Now()})
+	parsed, err := mail.ReadMessage(bytes.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := new(mime.WordDecoder).DecodeHeader(parsed.Header.Get("Subject")); s != "[原本の提供 / Original released] 見積" {
+		t.Errorf("Subject decodes to %q", s)
 	}
 }

@@ -75,6 +75,14 @@ type Subject struct {
 
 // Evaluate returns the first rule that matches s, or RuleDefault.
 func (p *Policy) Evaluate(s Subject) Rule {
+	r := p.evaluate(s)
+	if p.Observe != nil {
+		p.Observe(s, r)
+	}
+	return r
+}
+
+func (p *Policy) evaluate(s Subject) Rule {
 	for _, r := range p.Rules {
 		if r.Match.matches(s) {
 			return r

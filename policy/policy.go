@@ -101,6 +101,11 @@ type Policy struct {
 	// Clauses is the catalogue the rules were checked against: every
 	// clause a rule of this policy cites is in it.
 	Clauses Catalogue `yaml:"-"`
+	// Observe, when set, is called by Evaluate with each subject and the
+	// rule it returns: how a dry run (mugai policy test) sees what the
+	// rules were asked (see Unapplied). Set it on a copy of the policy;
+	// it must be safe for concurrent use. Nil in the gateway.
+	Observe func(Subject, Rule) `yaml:"-"`
 }
 
 // Default returns the embedded default policy, checked against the

@@ -29,11 +29,11 @@ var commands []command
 func init() {
 	commands = []command{
 		{[]string{"serve"}, "[-config FILE] [-v]", "run the SMTP relay (config: -config, $MUGAI_CONFIG, /etc/mugai/mugai.yaml, else the embedded defaults)", cmdServe},
-		{[]string{"sanitize"}, "[-policy FILE] [-audit FILE] [-explain] [FILE|-]", "rebuild one message offline and print it", cmdSanitize},
+		{[]string{"sanitize"}, "[-policy FILE] [-audit FILE] [-explain] [-from ADDR] [-rcpt ADDR]... [-client IP] [FILE|-]", "rebuild one message offline and print it", cmdSanitize},
 		{[]string{"config", "check"}, "[-config FILE]", "validate a configuration and print it as it takes effect (every problem as file:line: key.path)", cmdConfigCheck},
 		{[]string{"policy", "check"}, "[-clauses FILE] [FILE]", "validate a policy and print its effective rules", cmdPolicyCheck},
 		{[]string{"policy", "explain"}, "[-clauses FILE] [FILE]", "print every rule with its reasons and the full text of the clause it cites", cmdPolicyExplain},
-		{[]string{"policy", "test"}, "[-clauses FILE] FILE MESSAGE...", "dry run: show what a policy would do with each part of each message", cmdPolicyTest},
+		{[]string{"policy", "test"}, "[-clauses FILE] [-from ADDR] [-rcpt ADDR]... [-client IP] FILE MESSAGE...", "dry run: show what a policy would do with each part of each message", cmdPolicyTest},
 		{[]string{"queue", "list"}, "[-config FILE]", "list the messages waiting for delivery and those kept in failed/", cmdQueueList},
 		{[]string{"queue", "flush"}, "[-config FILE]", "make the running gateway try every waiting message now", cmdQueueFlush},
 		{[]string{"queue", "requeue"}, "[-config FILE] -operator NAME ID", "put a message from failed/ back in the queue (audited)", cmdQueueRequeue},

@@ -102,7 +102,7 @@ func cmdOriginalsList(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d (%d)\t%s\n", printable(m.ID), m.Received.Local().Format("2006-01-02 15:04:05"),
-			printable(dash(m.From)), printable(strings.Join(m.Rcpts, ",")), m.Size, len(m.Parts), changed, printable(m.Subject))
+			printable(dash(m.From)), printable(strings.Join(m.Rcpts, ",")), m.Size, len(m.Parts), changed, printable(m.SubjectAsReceived()))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d originals\n", len(ms))
@@ -130,8 +130,12 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "id:         %s\nreceived:   %s\nfrom:       %s\nrecipients: %s\nclient:     %s (HELO %s)\n",
 		printable(m.ID), m.Received.Local().Format(time.RFC3339), printable(dash(m.From)), printable(strings.Join(m.Rcpts, ", ")), printable(m.Client), printable(m.Helo))
-	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\nsize:       %d bytes, sha256 %s\nkept at:    %s\nauth:       %s\n",
-		dash(printable(m.MessageID)), printable(m.Subject), m.Size, printable(m.SHA256), printable(path), dash(printable(m.Auth)))
+	fmt.Fprintf(stdout, "message-id: %s\nsubject:    %s\n", dash(printable(m.MessageID)), printable(m.SubjectAsReceived()))
+	if m.Subject != m.SubjectAsReceived() {
+		fmt.Fprintf(stdout, "delivered:  %s\n", printable(m.Subject))
+	}
+	fmt.Fprintf(stdout, "size:       %d bytes, sha256 %s\nkept at:    %s\nauth:       %s\n",
+		m.Size, printable(m.SHA256), printable(path), dash(printable(m.Auth)))
 	if err := printHeader(stdout, path); err != nil {
 		fmt.Fprintf(stdout, "\n(header not readable: %v)\n", err)
 	}
@@ -257,7 +261,8 @@ func cmdOriginalsRelease(args []string, stdout, stderr io.Writer) error {
 	rel, err := gateway.Release(cfg, st, sp, log, gateway.ReleaseRequest{ID: fs.Arg(0), Operator: *operator, Reason: why,
 		Part: *part, To: to, Force: *force, Now: time.Now()})
 	switch {
-	case errors.Is(err, originals.ErrNotFound), errors.Is(err, gateway.ErrNeedsForce), errors.Is(err, gateway.ErrBadOperator):
+	case errors.Is(err, originals.ErrNotFound), errors.Is(err, gateway.ErrNeedsForce), errors.Is(err, gateway.ErrBadOperator),
+		errors.Is(err, gateway.ErrInsidePart):
 		return usagef("%v", err)
 	case err != nil:
 		return err

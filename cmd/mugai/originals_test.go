@@ -39,8 +39,8 @@ func TestOriginalsCommands(t *testing.T) {
 		{now.Format("20060102T150405") + "-bbbbbbbbbbbb", now, "y@city.example.lg.jp"},
 	} {
 		f, _ := st.TempFile(o.at, o.id)
-		f.WriteString("Subject: x\r\n\r\nx\r\n")
-		m := originals.Meta{ID: o.id, Received: o.at, From: "a@example.jp", Rcpts: []string{o.rcpt}, Subject: "見積", Auth: "dmarc=pass (example.jp)",
+		f.WriteString("Subject: =?UTF-8?B?6KaL56mN?=\r\n\r\nx\r\n")
+		m := originals.Meta{ID: o.id, Received: o.at, From: "a@example.jp", Rcpts: []string{o.rcpt}, Subject: "[無害化] 見積", Auth: "dmarc=pass (example.jp)",
 			Parts: []originals.Part{
 				{Path: "1", Action: "textify", Rule: "body-text", Clause: "2(13)", Reason: "body-text", SHA256: "0123456789abcdef"},
 				{Path: "2", Action: "strip", Rule: "builtin-dangerous-type", Clause: "6(6)", Reason: "dangerous-type", Filename: "a\x1b[31m.exe", SHA256: "fedcba9876543210", Release: "never"},
@@ -59,6 +59,9 @@ func TestOriginalsCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, newID) || strings.Contains(out, "aaaaaaaaaaaa") || !strings.Contains(out, "2 (1)") || !strings.Contains(out, "1 originals") {
 		t.Errorf("list -rcpt: %d\n%s%s", code, out, stderr)
 	}
+	if !strings.Contains(out, "  見積\n") || strings.Contains(out, "[無害化]") {
+		t.Errorf("list must show the subject as received, not with the policy's tag:\n%s", out)
+	}
 	if code, out, _ := runCLI(t, "originals", "list", "-config", cfg, "-since", now.AddDate(0, 0, -1).Format("2006-01-02")); code != 0 || !strings.Contains(out, "1 originals") {
 		t.Errorf("list -since: %d\n%s", code, out)
 	}
@@ -69,7 +72,10 @@ func TestOriginalsCommands(t *testing.T) {
 		t.Errorf("list -id: %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "originals", "show", "-config", cfg, newID)
-	if !strings.Contains(out, "header as received:\n  Subject: x\n") || strings.Contains(out, "\n  x\n") {
+	if !strings.Contains(out, "subject:    見積\ndelivered:  [無害化] 見積\n") {
+		t.Errorf("show must give the subject as received, then as delivered:\n%s", out)
+	}
+	if !strings.Contains(out, "header as received:\n  Subject: =?UTF-8?B?6KaL56mN?=\n") || strings.Contains(out, "\n  x\n") {
 		t.Errorf("show must print the header and not the body:\n%s", out)
 	}
 	if !regexp.MustCompile(`(?m)^2\s+strip\s+builtin-dangerous-type\s+6\(6\)\s+dangerous-type\s+never\s`).MatchString(out) || !strings.Contains(out, "auth:       dmarc=pass (example.jp)\n") {
@@ -124,5 +130,44 @@ func TestReportCommand(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "report"); code != 2 || !strings.Contains(stderr, "at least one audit file") {
 		t.Errorf("no file: %d %s", code, stderr)
+	}
+}
+
+// TestOriginalsReleaseMember: releasing a member of an archive is refused
+// (exit 2) with the archive's part to release instead; nothing is queued.
+func TestOriginalsReleaseMember(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "originals")
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("originals: "+store+"\naudit: "+filepath.Join(dir, "audit.jsonl")+"\nspool: "+filepath.Join(dir, "spool")+"\n"), 0o644)
+	st, err := originals.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := queue.Open(filepath.Join(dir, "spool")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	id := now.Format("20060102T150405") + "-cccccccccccc"
+	f, _ := st.TempFile(now, id)
+	f.WriteString("Subject: x\r\n\r\nx\r\n")
+	var staged safeio.Staged
+	if err := st.Stage(&staged, f, originals.Meta{ID: id, Received: now, From: "a@example.jp", Rcpts: []string{"b@city.example.lg.jp"},
+		Parts: []originals.Part{
+			{Path: "1", Action: "textify", Rule: "body-text", Reason: "body-text", SHA256: "01"},
+			{Path: "7", Action: "disarm", Rule: "zip", Reason: "disarmed", Filename: "資料.zip", SHA256: "02"},
+			{Path: "7/1", Action: "strip", Rule: "builtin-unsupported", Reason: "unsupported", Filename: "a.bin", SHA256: "03"},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := staged.Commit(nil); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "originals", "release", "-config", cfg, "-operator", "yamada", "-reason", "need", "-part", "7/1", id)
+	if code != 2 || !strings.Contains(stderr, "cannot be released alone: part 7/1 is inside part 7 (資料.zip); release part 7 instead") {
+		t.Errorf("release of a member: exit %d %s", code, stderr)
+	}
+	if code, out, _ := runCLI(t, "queue", "list", "-config", cfg); code != 0 || !strings.Contains(out, "0 queued") {
+		t.Errorf("a refused release queued something:\n%s", out)
 	}
 }

@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"mugai/policy"
 	"mugai/policy/strictyaml"
@@ -196,34 +196,44 @@ func oneLine(err error) string {
 
 // cmdPolicyTest is the dry run before deploying a policy: each message is
 // rebuilt under it, nothing is written but the table of what would happen
-// to each part, and which rule decided.
+// to each part, and which rule decided; with the envelope given or
+// assumed from the header, and each rule that could not be evaluated for
+// lack of data named.
 func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy test", stderr, "[-clauses FILE] FILE MESSAGE...")
+	fs := newFlags("policy test", stderr, "[-clauses FILE] [-from ADDR] [-rcpt ADDR]... [-client IP] FILE MESSAGE...")
 	clauses := clausesFlag(fs)
+	envf := envelopeFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 {
 		return usagef("needs a policy file and at least one message")
 	}
+	if err := envf.check(); err != nil {
+		return err
+	}
 	pol, err := loadPolicyArg(fs.Arg(0), *clauses, stderr)
 	if err != nil {
 		return err
 	}
-	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers(userCache())}
+	var obs observer
+	rb := &sanitize.Rebuilder{Policy: obs.watch(pol), Sanitizers: sanitizers(userCache())}
 	fmt.Fprintf(stdout, "policy %q (sha256 %s)\n", pol.Name, pol.SHA256)
 	for _, name := range fs.Args()[1:] {
-		f, err := os.Open(name)
+		msg, err := os.ReadFile(name)
 		if err != nil {
 			return usagef("%v", err)
 		}
-		res, err := rb.Rebuild(sanitize.Envelope{Received: time.Now()}, f)
-		f.Close()
+		env := envf.forMessage(msg)
+		obs.start(env.missing)
+		res, err := rb.Rebuild(env.env, bytes.NewReader(msg))
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Fprintf(stdout, "\n%s (%d bytes out, %d decisions)\n", name, len(res.Message), len(res.Decisions))
+		env.print(stdout)
 		printDecisions(stdout, res.Decisions)
+		printUnapplied(stdout, pol, res.Decisions, obs.take())
 	}
 	return nil
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
-	"time"
 
 	"mugai/policy"
 	"mugai/policy/audit"
@@ -14,35 +14,36 @@ import (
 )
 
 // cmdSanitize rebuilds one message offline: the dry run an admin uses to see
-// what the gateway would deliver.
+// what the gateway would deliver, with the envelope given (-from, -rcpt,
+// -client) or assumed from the message's header.
 func cmdSanitize(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sanitize", stderr, "[-policy FILE] [-audit FILE] [-explain] [FILE|-]")
+	fs := newFlags("sanitize", stderr, "[-policy FILE] [-audit FILE] [-explain] [-from ADDR] [-rcpt ADDR]... [-client IP] [FILE|-]")
 	policyFile := fs.String("policy", "", "policy file (default: the embedded policy)")
 	auditFile := fs.String("audit", "", "append the decisions to this audit file as JSON lines")
-	explain := fs.Bool("explain", false, "print a table of the decisions to stderr")
+	explain := fs.Bool("explain", false, "print the envelope assumed, a table of the decisions and the rules not applied for lack of data to stderr")
+	envf := envelopeFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
 		return usagef("takes at most one message file")
 	}
+	if err := envf.check(); err != nil {
+		return err
+	}
 	pol, err := policy.LoadFile(*policyFile, policy.DefaultClauses())
 	if err != nil {
 		return usagef("%s", oneLine(err))
 	}
-	var in io.Reader = os.Stdin
-	name := "-"
-	if fs.NArg() == 1 && fs.Arg(0) != "-" {
-		name = fs.Arg(0)
-		f, err := os.Open(name)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		defer f.Close()
-		in = f
+	name, msg, err := readMessageArg(fs)
+	if err != nil {
+		return err
 	}
-	rb := &sanitize.Rebuilder{Policy: pol, Sanitizers: sanitizers(userCache())}
-	res, err := rb.Rebuild(sanitize.Envelope{Received: time.Now()}, in)
+	env := envf.forMessage(msg)
+	var obs observer
+	obs.start(env.missing)
+	rb := &sanitize.Rebuilder{Policy: obs.watch(pol), Sanitizers: sanitizers(userCache())}
+	res, err := rb.Rebuild(env.env, bytes.NewReader(msg))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -60,9 +61,25 @@ func cmdSanitize(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *explain {
+		env.print(stderr)
 		printDecisions(stderr, res.Decisions)
+		printUnapplied(stderr, pol, res.Decisions, obs.take())
 	}
 	return nil
+}
+
+// readMessageArg reads the message named by the one argument, or standard
+// input for none or "-".
+func readMessageArg(fs *flags) (string, []byte, error) {
+	if fs.NArg() == 0 || fs.Arg(0) == "-" {
+		msg, err := io.ReadAll(os.Stdin)
+		return "-", msg, err
+	}
+	msg, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return fs.Arg(0), nil, usagef("%v", err)
+	}
+	return fs.Arg(0), msg, nil
 }
 
 func printDecisions(w io.Writer, ds []policy.Decision) {

@@ -2,6 +2,7 @@ package originals
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,46 @@ func TestCrashBeforeIndex(t *testing.T) {
 	}
 	if ms, _, _ := s2.List(Filter{}); len(ms) != 1 {
 		t.Errorf("%d originals listed after recovery, want 1", len(ms))
+	}
+}
+
+// TestReceivedSubject: Stage records the subject as the original has it,
+// decoded, whatever the rebuild made of it (the policy's subject tag);
+// an original without one has "", and an index entry from before, or an
+// original whose header does not read, gives the rebuilt one.
+func TestReceivedSubject(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	for i, tc := range []struct {
+		original, rebuilt, want string
+	}{
+		{"Subject: =?ISO-2022-JP?B?GyRCMnE1RBsoQg==?=\r\nFrom: a@example.jp\r\n\r\nbody\r\n", "[無害化] 会議", "会議"},
+		{"From: a@example.jp\r\n\r\nno subject\r\n", "[無害化]", ""},
+		{"Subject: [無害化] re: 会議\r\n\r\nalready tagged\r\n", "[無害化] re: 会議", "[無害化] re: 会議"},
+		{"this is no header line\r\n\r\n", "[無害化] (rebuilt)", "[無害化] (rebuilt)"},
+	} {
+		id := fmt.Sprintf("20261130T090000-%012d", i)
+		f, err := s.TempFile(at, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(tc.original)
+		var st safeio.Staged
+		if err := s.Stage(&st, f, Meta{ID: id, Received: at, Subject: tc.rebuilt}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(nil); err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := s.Get(id)
+		if err != nil || m.SubjectAsReceived() != tc.want || m.Subject != tc.rebuilt {
+			t.Errorf("%q: subject as received %q, rebuilt %q (%v); want %q", tc.original, m.SubjectAsReceived(), m.Subject, err, tc.want)
+		}
+	}
+	if old := (Meta{Subject: "[無害化] 旧"}); old.SubjectAsReceived() != "[無害化] 旧" {
+		t.Errorf("an entry from before gives %q", old.SubjectAsReceived())
 	}
 }

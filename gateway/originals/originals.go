@@ -5,14 +5,19 @@
 package originals
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/emersion/go-message/textproto"
+
 	"mugai/gateway/safeio"
+	"mugai/sanitize/text"
 )
 
 // Meta is the envelope and summary stored beside an original.
@@ -26,10 +31,14 @@ type Meta struct {
 	MessageID string    `json:"message_id,omitempty"`
 	Size      int64     `json:"size"`
 	SHA256    string    `json:"sha256"`
-	Subject   string    `json:"subject,omitempty"` // as rebuilt (decoded)
-	Parts     []Part    `json:"parts"`             // every leaf with its decision
-	Policy    string    `json:"policy,omitempty"`  // sha256 of the policy that decided
-	Auth      string    `json:"auth,omitempty"`    // the trusted Authentication-Results, summed up
+	Subject   string    `json:"subject,omitempty"` // as rebuilt (decoded; with the policy's subject_tag)
+	// ReceivedSubject is the subject as received (decoded), read by Stage from
+	// the original's own header; nil in originals kept before it was
+	// recorded, or when the header did not read. See SubjectAsReceived.
+	ReceivedSubject *string `json:"received_subject,omitempty"`
+	Parts           []Part  `json:"parts"`            // every leaf with its decision
+	Policy          string  `json:"policy,omitempty"` // sha256 of the policy that decided
+	Auth            string  `json:"auth,omitempty"`   // the trusted Authentication-Results, summed up
 }
 
 // Store is the originals folder.
@@ -89,10 +98,24 @@ func (s *Store) TempFile(t time.Time, id string) (*os.File, error) {
 	return safeio.CreateTemp(d, id, 0o640)
 }
 
+// SubjectAsReceived is the original's subject as it came, decoded: what
+// an admin searches for (the rebuilt Subject carries the policy's tag).
+// Originals kept before it was recorded give the rebuilt one.
+func (m Meta) SubjectAsReceived() string {
+	if m.ReceivedSubject != nil {
+		return *m.ReceivedSubject
+	}
+	return m.Subject
+}
+
 // Stage adds a streamed original (the temp file from TempFile) and its
 // meta, the commit marker, to st; they become durable with st.Commit.
+// It fills m.ReceivedSubject from the original's header.
 func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 	d := filepath.Dir(f.Name())
+	if subj, ok := receivedSubject(f); ok {
+		m.ReceivedSubject = &subj
+	}
 	st.Add(f, filepath.Join(d, m.ID+".eml"))
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -102,6 +125,20 @@ func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 		return fmt.Errorf("originals: %w", err)
 	}
 	return nil
+}
+
+// maxHeader bounds the header receivedSubject reads.
+const maxHeader = 256 << 10
+
+// receivedSubject reads the Subject field of the original in f, decoded
+// as the rebuild decodes it ("" when there is none); ok is false when the
+// header does not read.
+func receivedSubject(f *os.File) (subject string, ok bool) {
+	h, err := textproto.ReadHeader(bufio.NewReader(io.NewSectionReader(f, 0, maxHeader)))
+	if err != nil {
+		return "", false
+	}
+	return text.DecodeHeader(h.Get("Subject")), true
 }
 
 // Remove deletes an original that was stored but never acknowledged (the
