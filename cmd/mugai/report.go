@@ -4,28 +4,40 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"mugai/policy/report"
 )
 
 // cmdReport summarises audit logs over a period, for the admins and the
-// auditors (clause 7): text, CSV, or one self-contained HTML page.
+// auditors (clause 7): text, CSV, or one self-contained HTML page. The
+// configuration gives the clause catalogue the titles come from.
 func cmdReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", stderr, "[-since DATE] [-until DATE] [-format text|csv|html] AUDIT...")
-	since := fs.String("since", "", "records from this date (2026-11-01, local midnight) or RFC 3339 time")
-	until := fs.String("until", "", "records before this date or time")
-	format := fs.String("format", "text", "text, csv or html")
-	if err := parseFlags(fs, args); err != nil {
+	var since, until, format, zone *string
+	fs, cfg, err := configSetup("report", args, stderr,
+		"[-config FILE] [-since DATE] [-until DATE] [-tz ZONE] [-format text|csv|html] AUDIT...", func(fs *flags) {
+			since = fs.String("since", "", "records from this date (2026-11-01, midnight in -tz) or RFC 3339 time")
+			until = fs.String("until", "", "records before this date or time")
+			zone = fs.String("tz", "", "time zone of the dates and times shown, as Asia/Tokyo (default: local, $TZ)")
+			format = fs.String("format", "text", "text, csv or html")
+		})
+	if err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("needs at least one audit file")
 	}
-	s, err := parseDay("-since", *since)
+	loc := time.Local
+	if *zone != "" {
+		if loc, err = time.LoadLocation(*zone); err != nil {
+			return usagef("-tz %q is not a time zone (Asia/Tokyo, UTC): %v", *zone, err)
+		}
+	}
+	s, err := parseDayIn("-since", *since, loc)
 	if err != nil {
 		return err
 	}
-	u, err := parseDay("-until", *until)
+	u, err := parseDayIn("-until", *until, loc)
 	if err != nil {
 		return err
 	}
@@ -36,16 +48,42 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 		return usagef("-format %q is not text, csv or html", *format)
 	}
 	r := report.New(s, u)
+	r.Loc = loc
+	if r.Catalogue, err = cfg.LoadClauses(); err != nil {
+		return usagef("%s", oneLine(err))
+	}
 	for _, name := range fs.Args() {
-		f, err := os.Open(name)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		err = r.Add(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		if err := addLog(r, name); err != nil {
+			return err
 		}
 	}
 	return write(r, stdout)
+}
+
+func addLog(r *report.Report, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	defer f.Close()
+	if err := r.Add(f); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// parseDayIn reads a -since or -until: a date (midnight in loc) or an RFC
+// 3339 time.
+func parseDayIn(flag, s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, usagef("%s %q is not a date (2026-11-26) or an RFC 3339 time", flag, s)
+	}
+	return t, nil
 }
