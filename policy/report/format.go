@@ -74,6 +74,15 @@ func source(v Version) string {
 	return clean(v.Source)
 }
 
+// inert keeps a CSV cell from being taken for a formula by a spreadsheet
+// (a sender "=HYPERLINK(…)"): a leading ' as OWASP advises.
+func inert(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // clean keeps a value from the log to one line of printable text.
 func clean(s string) string {
 	s = strings.Map(func(c rune) rune {
@@ -110,10 +119,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		for _, k := range top(s.C.Sorted(), s.Top) {
 			if s.Note != nil {
-				fmt.Fprintf(tw, "  %s\t%d\t%s\n", k, s.C[k], s.Note(k))
+				fmt.Fprintf(tw, "  %s\t%d\t%s\n", clean(k), s.C[k], s.Note(k))
 				continue
 			}
-			fmt.Fprintf(tw, "  %s\t%d\n", k, s.C[k])
+			fmt.Fprintf(tw, "  %s\t%d\n", clean(k), s.C[k])
 		}
 	}
 	return tw.Flush()
@@ -138,13 +147,19 @@ func (r *Report) writeVersions(w io.Writer) {
 	}
 }
 
-// WriteCSV writes one row per figure: section, key, value. The message
+// WriteCSV writes one row per figure: section, key, value (a cell that a
+// spreadsheet would take for a formula starts with '). The message
 // counts are in section "messages", a clause's title in "clause-title",
 // the per-day chart in "day-received", "day-removed" and "day-released"
 // (key: the date), each policy version in "policy-version-N".
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	row := func(s ...string) { cw.Write(s) }
+	row := func(cells ...string) {
+		for i, c := range cells {
+			cells[i] = inert(c)
+		}
+		cw.Write(cells)
+	}
 	row("section", "key", "value")
 	stamp := func(t time.Time) string {
 		if t.IsZero() {

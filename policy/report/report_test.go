@@ -138,3 +138,20 @@ func FuzzAdd(f *testing.F) {
 		}
 	})
 }
+
+// TestHostileValues: what a sender chose reaches neither the terminal's
+// control sequences nor a spreadsheet's formulas.
+func TestHostileValues(t *testing.T) {
+	r := New(time.Time{}, time.Time{})
+	r.Add(strings.NewReader(`{"time":"2026-11-02T10:00:00Z","event":"received","id":"m1","from":"=HYPERLINK(\"x\")\u001b[2J@example.jp","client":"192.0.2.1"}` + "\n" +
+		`{"time":"2026-11-02T10:00:00Z","event":"decision","id":"m1","action":"strip","reason":"dangerous-type","policy":"aa"}` + "\n"))
+	var text, table bytes.Buffer
+	r.WriteText(&text)
+	r.WriteCSV(&table)
+	if strings.Contains(text.String(), "\x1b") || !strings.Contains(text.String(), `=HYPERLINK("x") [2J@example.jp`) {
+		t.Errorf("text:\n%q", text.String())
+	}
+	if !strings.Contains(table.String(), "sender,\"'=HYPERLINK(") {
+		t.Errorf("csv:\n%s", table.String())
+	}
+}
