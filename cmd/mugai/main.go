@@ -44,7 +44,7 @@ func init() {
 		{[]string{"originals", "release"}, "[-config FILE] -operator NAME -reason TEXT [-part PATH] [-to ADDR]... [-force] ID", "deliver a kept original, or one part of it attached to a notice (audited)", cmdOriginalsRelease},
 		{[]string{"originals", "purge"}, "[-config FILE] -operator NAME", "remove originals past originals_retention (audited; serve also does it daily)", cmdOriginalsPurge},
 		{[]string{"portal", "passwd"}, "[-config FILE] NAME", "set an approver's password in portal.users (read from standard input; bcrypt, as htpasswd -B)", cmdPortalPasswd},
-		{[]string{"report"}, "[-config FILE] [-since DATE] [-until DATE] [-format text|csv|html] [AUDIT...]", "summarise audit logs: messages, decisions by action/rule/clause/type, removals, deliveries, releases", cmdReport},
+		{[]string{"report"}, "[-config FILE] [-since DATE] [-until DATE] [-tz ZONE] [-format text|csv|html] [AUDIT...]", "summarise audit logs: messages, decisions by action/rule/clause/type, removals, deliveries, releases", cmdReport},
 		{[]string{"load"}, "[-n N] [-c C] [-message FILE] [-from ADDR] [-to ADDR] [-sink ADDR] HOST:PORT", "send a load over concurrent SMTP sessions; report msg/s, latency percentiles, errors, end-to-end time", cmdLoad},
 		{[]string{"version"}, "", "print the version", cmdVersion},
 	}

@@ -1,12 +1,12 @@
 // Package report summarises audit logs for the mail admins and the
 // auditors (policy clause 7, 自己点検): what came in, what was done to it
-// under which rule and clause, what went out, what was released.
+// under which rule, clause and policy version, what went out, what was
+// released, day by day.
 package report
 
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
 	"maps"
 	"slices"
@@ -16,18 +16,24 @@ import (
 	"mugai/policy"
 )
 
-// Report is the summary of one or more audit logs over a period.
+// Report is the summary of one or more audit logs over a period. Set Loc
+// and Catalogue before the first Add.
 type Report struct {
 	Since, Until time.Time // records with time in [Since, Until); zero = open
+
+	// Loc is the time zone days and times are shown in; nil: time.Local.
+	Loc *time.Location
+	// Catalogue gives the clauses their titles; nil: the embedded one.
+	Catalogue policy.Catalogue
+
+	First, Last time.Time // the earliest and the latest record counted
 
 	Records    int // records counted
 	Unreadable int // lines that were not audit records
 
-	Received  int // messages accepted (250)
-	Rejected  int // transactions refused
-	Delivered int // per recipient
-	Deferred  int // per recipient and attempt
-	Bounced   int // per recipient
+	Received int // messages accepted from the Internet side
+	Rejected int // transactions refused
+	Own      int // messages mugai wrote itself: DSNs, portal notices
 
 	Actions  Counts // decisions by action
 	Rules    Counts // by rule
@@ -38,7 +44,18 @@ type Report struct {
 	Releases Counts // releases by operator
 	Purges   int
 
-	from map[string]string // message id → envelope sender, for Senders
+	ids      map[string]*message // message id → what it is, read in or out of the period
+	flows    [kinds]Flow         // deliveries of messages whose kind was known when read
+	pending  map[string]*Flow    // deliveries of messages not (yet) known
+	days     map[string]*Day     // by date in Loc
+	policies []policyRecord      // every policy record, in or out of the period
+	cited    map[string]*citing  // decisions by policy sha256
+}
+
+// message is what the report remembers of one message id.
+type message struct {
+	from string
+	kind kind
 }
 
 // Counts is a tally by key.
@@ -59,7 +76,8 @@ func (c Counts) Sorted() []string {
 // New returns an empty report for [since, until).
 func New(since, until time.Time) *Report {
 	return &Report{Since: since, Until: until, Actions: Counts{}, Rules: Counts{}, Clauses: Counts{}, Types: Counts{},
-		Stripped: Counts{}, Senders: Counts{}, Releases: Counts{}, from: map[string]string{}}
+		Stripped: Counts{}, Senders: Counts{}, Releases: Counts{}, ids: map[string]*message{},
+		pending: map[string]*Flow{}, days: map[string]*Day{}, cited: map[string]*citing{}}
 }
 
 // record holds the fields of every record type the report reads.
@@ -68,16 +86,23 @@ type record struct {
 	Event        string        `json:"event"`
 	ID           string        `json:"id"`
 	From         string        `json:"from"`
+	Client       string        `json:"client"`
 	Action       policy.Action `json:"action"`
 	Rule         string        `json:"rule"`
 	Clause       string        `json:"clause"`
 	Reason       policy.Reason `json:"reason"`
 	DetectedType string        `json:"detected_type"`
 	Operator     string        `json:"operator"`
+	SpoolID      string        `json:"spool_id"`
+	Source       string        `json:"source"`
+	Policy       string        `json:"policy"`
+	Previous     string        `json:"previous"`
+	Error        string        `json:"error"`
 }
 
 // Add reads one audit log (JSON lines), streaming: a month of a busy
-// city's log is not held in memory, only a sender per message id.
+// city's log is not held in memory, only a sender per message id. Logs
+// may be added in any order (a rotated one after the current one).
 func (r *Report) Add(rd io.Reader) error {
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
@@ -91,86 +116,134 @@ func (r *Report) Add(rd io.Reader) error {
 			r.Unreadable++
 			continue
 		}
+		// What a message is and which policy was in force are read
+		// from the whole log: a release queued before the period may
+		// be delivered in it, a policy loaded before it is in force.
+		r.identify(rec)
 		if !r.Since.IsZero() && rec.Time.Before(r.Since) || !r.Until.IsZero() && !rec.Time.Before(r.Until) {
 			continue
 		}
 		r.Records++
+		if r.First.IsZero() || rec.Time.Before(r.First) {
+			r.First = rec.Time
+		}
+		if rec.Time.After(r.Last) {
+			r.Last = rec.Time
+		}
 		r.add(rec)
 	}
 	return sc.Err()
 }
 
+// identify notes what an id is, whatever the record's time.
+func (r *Report) identify(rec record) {
+	switch rec.Event {
+	case "received":
+		k := kindReceived
+		if rec.Client == "" { // no SMTP client: a DSN mugai queued itself
+			k = kindOwn
+		}
+		r.ids[rec.ID] = &message{from: rec.From, kind: k}
+	case "released", "notified":
+		if rec.SpoolID == "" {
+			break
+		}
+		k := kindRelease
+		if rec.Event == "notified" {
+			k = kindOwn
+		}
+		r.ids[rec.SpoolID] = &message{kind: k}
+	case "policy":
+		r.policies = append(r.policies, policyRecord{rec.Time, rec.Source, rec.Policy, rec.Previous, rec.Error})
+	}
+}
+
 func (r *Report) add(rec record) {
 	switch rec.Event {
 	case "received":
+		if r.ids[rec.ID].kind == kindOwn {
+			r.Own++
+			break
+		}
 		r.Received++
-		r.from[rec.ID] = rec.From
+		r.day(rec.Time).Received++
+	case "notified":
+		r.Own++
 	case "rejected":
 		r.Rejected++
-	case "delivered":
-		r.Delivered++
-	case "deferred":
-		r.Deferred++
-	case "bounced":
-		r.Bounced++
+	case "delivered", "deferred", "bounced":
+		r.flow(rec.ID).count(rec.Event)
 	case "released":
 		r.Releases[rec.Operator]++
+		r.day(rec.Time).Released++
 	case "purged":
 		r.Purges++
 	case "decision":
-		r.Actions[string(rec.Action)]++
-		r.Rules[rec.Rule]++
-		r.Clauses[rec.Clause]++
-		if rec.DetectedType != "" {
-			r.Types[rec.DetectedType]++
-		}
-		if rec.Action == policy.ActionStrip && rec.Reason != policy.ReasonAlternativeUnused {
-			r.Stripped[string(rec.Reason)]++
-			sender := r.from[rec.ID]
-			if sender == "" {
-				sender = "<>"
-			}
-			r.Senders[sender]++
-		}
+		r.decision(rec)
 	}
+}
+
+func (r *Report) decision(rec record) {
+	r.Actions[string(rec.Action)]++
+	r.Rules[rec.Rule]++
+	r.Clauses[rec.Clause]++
+	r.cite(rec.Policy, rec.Time)
+	if rec.DetectedType != "" {
+		r.Types[rec.DetectedType]++
+	}
+	if rec.Action == policy.ActionStrip && rec.Reason != policy.ReasonAlternativeUnused {
+		r.Stripped[string(rec.Reason)]++
+		r.day(rec.Time).Removed++
+		sender := "<>"
+		if m := r.ids[rec.ID]; m != nil && m.from != "" {
+			sender = m.from
+		}
+		r.Senders[sender]++
+	}
+}
+
+func (r *Report) loc() *time.Location {
+	if r.Loc == nil {
+		return time.Local
+	}
+	return r.Loc
+}
+
+func (r *Report) catalogue() policy.Catalogue {
+	if r.Catalogue == nil {
+		return policy.DefaultClauses()
+	}
+	return r.Catalogue
+}
+
+// ClauseTitle is the title of a clause in the catalogue, or says that the
+// catalogue lacks it (a log written under another catalogue).
+func (r *Report) ClauseTitle(id string) string {
+	if c, ok := r.catalogue().Lookup(id); ok {
+		return c.Title
+	}
+	return "（条項の目録にない / not in the clause catalogue）"
 }
 
 // section is one tally as the formats print it.
 type section struct {
 	Name, Title string
 	C           Counts
-	Top         int // rows shown at most; 0: all
+	Top         int                 // rows shown at most; 0: all
+	Note        func(string) string // a line beside each key, or nil
 }
 
 // sections are the tallies in the order every format prints them.
 func (r *Report) sections() []section {
 	return []section{
-		{"action", "処理別の件数 / Decisions by action", r.Actions, 0},
-		{"rule", "規則別 / Decisions by rule", r.Rules, 0},
-		{"clause", "条項別 / Decisions by clause", r.Clauses, 0},
-		{"type", "検出した種類別 / Parts by detected type", r.Types, 20},
-		{"stripped", "削除した部分の理由別 / Removed parts by reason", r.Stripped, 0},
-		{"sender", "削除された部分が多い差出人 / Top senders of removed content", r.Senders, 10},
-		{"released", "原本の提供（担当者別） / Releases by operator", r.Releases, 0},
+		{"action", "処理別の件数 / Decisions by action", r.Actions, 0, nil},
+		{"rule", "規則別 / Decisions by rule", r.Rules, 0, nil},
+		{"clause", "条項別 / Decisions by clause", r.Clauses, 0, r.ClauseTitle},
+		{"type", "検出した種類別 / Parts by detected type", r.Types, 20, nil},
+		{"stripped", "削除した部分の理由別 / Removed parts by reason", r.Stripped, 0, nil},
+		{"sender", "削除された部分が多い差出人 / Top senders of removed content", r.Senders, 10, nil},
+		{"released", "原本の提供（担当者別） / Releases by operator", r.Releases, 0, nil},
 	}
-}
-
-func (r *Report) totals() [][2]string {
-	return [][2]string{
-		{"received", fmt.Sprint(r.Received)}, {"rejected", fmt.Sprint(r.Rejected)},
-		{"delivered", fmt.Sprint(r.Delivered)}, {"deferred", fmt.Sprint(r.Deferred)},
-		{"bounced", fmt.Sprint(r.Bounced)}, {"purges", fmt.Sprint(r.Purges)},
-	}
-}
-
-func (r *Report) period() string {
-	f := func(t time.Time, open string) string {
-		if t.IsZero() {
-			return open
-		}
-		return t.Format("2006-01-02 15:04 MST")
-	}
-	return f(r.Since, "(start of the log)") + " – " + f(r.Until, "(end of the log)")
 }
 
 func top(keys []string, n int) []string {

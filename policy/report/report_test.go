@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -20,6 +21,7 @@ func november(t *testing.T) *Report {
 	}
 	defer f.Close()
 	r := New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	r.Loc = time.UTC
 	if err := r.Add(f); err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +46,9 @@ func golden(t *testing.T, name string, got []byte) {
 // TestFigures checks the numbers themselves, independent of any format.
 func TestFigures(t *testing.T) {
 	r := november(t)
-	if r.Received != 3 || r.Rejected != 1 || r.Delivered != 2 || r.Deferred != 1 || r.Bounced != 1 || r.Purges != 1 || r.Unreadable != 1 {
-		t.Errorf("totals: %+v", r)
+	in, _, _ := r.Flows()
+	if r.Received != 3 || r.Rejected != 1 || in.Delivered != 2 || in.Deferred != 1 || in.Bounced != 1 || r.Purges != 1 || r.Unreadable != 1 {
+		t.Errorf("totals: %+v %+v", r, in)
 	}
 	if r.Actions["strip"] != 3 || r.Actions["textify"] != 2 || r.Actions["flatten"] != 1 {
 		t.Errorf("actions %v", r.Actions)
@@ -83,7 +86,7 @@ func TestHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{"<th>received</th><td class=\"n\">3</td>", "<td>dangerous-type</td><td class=\"n\">1</td>", "<svg", "yamada"} {
+	for _, want := range []string{"<th>受信 / received</th><td class=\"n\">3</td>", "<td>6(6)</td><td class=\"n\">1</td><td>技術的セキュリティ / Technical security</td>", "<td>dangerous-type</td><td class=\"n\">1</td>", "<svg", "yamada"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -106,5 +109,49 @@ func BenchmarkAdd(b *testing.B) {
 		if err := r.Add(bytes.NewReader(log.Bytes())); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// FuzzAdd: any log, however damaged or odd (times centuries apart, ids
+// reused across kinds), is read and written in every format without a
+// panic, and the chart stays bounded.
+func FuzzAdd(f *testing.F) {
+	one, _ := os.ReadFile("testdata/audit.jsonl")
+	f.Add(one)
+	f.Add([]byte(`{"time":"0001-01-01T00:00:00Z","event":"policy","policy":"a","previous":"b"}` + "\n" +
+		`{"time":"9999-12-31T23:59:59Z","event":"decision","id":"x","policy":"c","action":"strip"}` + "\n" +
+		`{"time":"2026-11-01T00:00:00Z","event":"released","id":"x","spool_id":"x"}` + "\n" +
+		`{"time":"2026-11-01T00:00:00Z","event":"delivered","id":"x"}`))
+	f.Fuzz(func(t *testing.T, log []byte) {
+		r := New(time.Time{}, time.Time{})
+		r.Loc = time.UTC
+		if err := r.Add(bytes.NewReader(log)); err != nil {
+			return
+		}
+		if n := len(r.Days()); n > maxChartDays+2 {
+			t.Fatalf("%d days charted", n)
+		}
+		for _, w := range []func(io.Writer) error{r.WriteText, r.WriteCSV, r.WriteHTML} {
+			if err := w(io.Discard); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestHostileValues: what a sender chose reaches neither the terminal's
+// control sequences nor a spreadsheet's formulas.
+func TestHostileValues(t *testing.T) {
+	r := New(time.Time{}, time.Time{})
+	r.Add(strings.NewReader(`{"time":"2026-11-02T10:00:00Z","event":"received","id":"m1","from":"=HYPERLINK(\"x\")\u001b[2J@example.jp","client":"192.0.2.1"}` + "\n" +
+		`{"time":"2026-11-02T10:00:00Z","event":"decision","id":"m1","action":"strip","reason":"dangerous-type","policy":"aa"}` + "\n"))
+	var text, table bytes.Buffer
+	r.WriteText(&text)
+	r.WriteCSV(&table)
+	if strings.Contains(text.String(), "\x1b") || !strings.Contains(text.String(), `=HYPERLINK("x") [2J@example.jp`) {
+		t.Errorf("text:\n%q", text.String())
+	}
+	if !strings.Contains(table.String(), "sender,\"'=HYPERLINK(") {
+		t.Errorf("csv:\n%s", table.String())
 	}
 }
