@@ -85,6 +85,7 @@ func (r *Report) Lines() []Line {
 	return []Line{
 		{"received", "受信 / received", r.Received, "インターネット側から受け付けたメールの通数 / messages accepted from the Internet side"},
 		{"rejected", "拒否 / rejected", r.Rejected, "SMTP の段階で断った送信（何も受け取っていない） / transactions refused during SMTP (nothing accepted)"},
+		{"tempfail", "一時エラー / temporary failures", r.Tempfails.Total(), "mugai 側の障害（保存先・空き容量・時間切れなど）で 4xx を返し再送を求めた送信 / transactions answered 4xx for a local failure (storage, free space, time limit...); the sender retries"},
 		{"delivered", "配送 / delivered", in.Delivered, "無害化したメールを LGWAN 側に渡した数（宛先ごと） / sanitized mail handed to the LGWAN side, per recipient"},
 		{"deferred", "再試行 / deferred", in.Deferred, "一時的に渡せず後で再送した数（宛先・試行ごと） / sanitized mail retried later, per recipient and attempt"},
 		{"bounced", "不達 / bounced", in.Bounced, "渡せなかった宛先の数（差出人へ不達通知） / recipients never reached (the sender is told)"},

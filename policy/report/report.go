@@ -35,6 +35,10 @@ type Report struct {
 	Rejected int // transactions refused
 	Own      int // messages mugai wrote itself: DSNs, portal notices
 
+	// Tempfails are the transactions answered 4xx for a local failure
+	// (the tempfail records), by cause: spool, originals, audit, space...
+	Tempfails Counts
+
 	Actions  Counts // decisions by action
 	Rules    Counts // by rule
 	Clauses  Counts // by clause
@@ -61,6 +65,15 @@ type message struct {
 // Counts is a tally by key.
 type Counts map[string]int
 
+// Total is the sum of the counts.
+func (c Counts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
 // Sorted returns the keys by count, highest first, then by name.
 func (c Counts) Sorted() []string {
 	keys := slices.Collect(maps.Keys(c))
@@ -76,7 +89,7 @@ func (c Counts) Sorted() []string {
 // New returns an empty report for [since, until).
 func New(since, until time.Time) *Report {
 	return &Report{Since: since, Until: until, Actions: Counts{}, Rules: Counts{}, Clauses: Counts{}, Types: Counts{},
-		Stripped: Counts{}, Senders: Counts{}, Releases: Counts{}, ids: map[string]*message{},
+		Stripped: Counts{}, Senders: Counts{}, Releases: Counts{}, Tempfails: Counts{}, ids: map[string]*message{},
 		pending: map[string]*Flow{}, days: map[string]*Day{}, cited: map[string]*citing{}}
 }
 
@@ -98,6 +111,15 @@ type record struct {
 	Policy       string        `json:"policy"`
 	Previous     string        `json:"previous"`
 	Error        string        `json:"error"`
+	Class        string        `json:"class"`
+}
+
+// orNone is a cause for a tally: a record without one is counted as such.
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 // Add reads one audit log (JSON lines), streaming: a month of a busy
@@ -171,6 +193,8 @@ func (r *Report) add(rec record) {
 		r.Own++
 	case "rejected":
 		r.Rejected++
+	case "tempfail":
+		r.Tempfails[orNone(rec.Class)]++
 	case "delivered", "deferred", "bounced":
 		r.flow(rec.ID).count(rec.Event)
 	case "released":
@@ -243,6 +267,7 @@ func (r *Report) sections() []section {
 		{"stripped", "削除した部分の理由別 / Removed parts by reason", r.Stripped, 0, nil},
 		{"sender", "削除された部分が多い差出人 / Top senders of removed content", r.Senders, 10, nil},
 		{"released", "原本の提供（担当者別） / Releases by operator", r.Releases, 0, nil},
+		{"tempfail", "一時エラーの原因別 / Temporary local failures by cause", r.Tempfails, 0, nil},
 	}
 }
 

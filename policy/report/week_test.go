@@ -31,7 +31,7 @@ const (
 //   - Wed: reload to policy B; m3 (an .exe removed); m1's original
 //     released (r1) and a portal notice; the log is rotated between the
 //     release and its delivery.
-//   - Thu: nothing at all.
+//   - Thu: no mail; one transaction answered 4xx (tempfail: space).
 //   - Fri: restart under B (the same version); m4; a part of m3 released
 //     (r2), deferred once, then delivered.
 func week(t *testing.T) (older, newer string) {
@@ -94,6 +94,8 @@ func week(t *testing.T) (older, newer string) {
 	check(log.Delivered("r1", "x@city.lg.jp", "lgwan", "250 ok"))
 	check(log.Delivered("n1", "x@city.lg.jp", "lgwan", "250 ok"))
 
+	at(5, 23) // Thu night: the disk filled and the sender was told to retry
+	check(log.Tempfail("t1", audit.ClassSpace, in("t1", "y@city.lg.jp"), "452 4.3.1 Insufficient system storage"))
 	at(6, 8)
 	check(log.Policy("/etc/mugai/policy.yaml", shaB, "", ""))
 	at(6, 9)
@@ -140,7 +142,7 @@ func TestWeekMessages(t *testing.T) {
 		got[l.Key] = l.N
 	}
 	want := map[string]int{"received": 4, "delivered": 4, "bounced": 1, "released": 2, "release_delivered": 2,
-		"release_deferred": 1, "own": 2, "own_delivered": 2, "deferred": 0, "rejected": 0}
+		"release_deferred": 1, "own": 2, "own_delivered": 2, "deferred": 0, "rejected": 0, "tempfail": 1}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], n, got)
