@@ -216,7 +216,7 @@ rules:
 rules:
   - id: a
     clause: "6(6)"
-    match: {role: attachment, sender: "a b@x", recipient: ["x@@y"], size: {min: 2MB, max: 1MB}}
+    match: {role: attachment, sender: ["a b@x", "@example.jp"], recipient: ["x@@y", "taro@"], size: {min: 2MB, max: 1MB}}
     action: strip
     reason: {ja: x, en: y}
   - id: b
@@ -228,6 +228,8 @@ rules:
 	for _, want := range []string{
 		`bad.yaml:5: rules[0] (a): match.sender "a b@x" must be an address or domain pattern`,
 		`bad.yaml:5: rules[0] (a): match.recipient "x@@y" has more than one @`,
+		`bad.yaml:5: rules[0] (a): match.sender "@example.jp" matches no address (nothing on one side of the @): write *@example.jp for every address`,
+		`bad.yaml:5: rules[0] (a): match.recipient "taro@" matches no address`,
 		`bad.yaml:5: rules[0] (a): match.size: min 2000000 is above max 1000000`,
 		`bad.yaml:10: rules[1] (b): match.size.max: "lots" is not a size`,
 	} {

@@ -268,6 +268,11 @@ func validateAddressPatterns(key string, patterns List, line int, where string, 
 			errs.Add(line, where, "match.%s %q must be an address or domain pattern such as *@example.lg.jp or *.lg.jp", key, p)
 		case strings.Count(p, "@") > 1:
 			errs.Add(line, where, "match.%s %q has more than one @", key, p)
+		case strings.HasPrefix(p, "@") || strings.HasSuffix(p, "@"):
+			// "@example.jp" (the accept.recipients spelling) would match no
+			// address at all: the rule would silently never apply.
+			errs.Add(line, where, "match.%s %q matches no address (nothing on one side of the @): write *@%s for every address of the domain, or the domain alone",
+				key, p, strings.Trim(p, "@"))
 		default:
 			if _, err := path.Match(p, ""); err != nil {
 				errs.Add(line, where, "match.%s %q is not a valid pattern", key, p)
