@@ -14,9 +14,13 @@ import (
 // or none, becomes the context's, and once the context is done every
 // deadline is in the past. The mutex orders SetDeadline against the
 // cancellation so a late SetDeadline cannot undo it.
+//
+// A connection kept for reuse (pool.go) is bound to each transaction's
+// context in turn (bind); a cancellation of an earlier context that fires
+// late finds another context bound and changes nothing.
 type boundedConn struct {
 	net.Conn
-	ctx  context.Context
+	ctx  context.Context // under mu
 	mu   sync.Mutex
 	stop func() bool
 
@@ -31,16 +35,25 @@ type boundedConn struct {
 var past = time.Unix(1, 0)
 
 func newBoundedConn(ctx context.Context, c net.Conn) *boundedConn {
-	b := &boundedConn{Conn: c, ctx: ctx}
+	b := &boundedConn{Conn: c, stop: func() bool { return true }}
+	b.bind(ctx)
+	return b
+}
+
+// bind makes ctx the context that bounds the connection's deadlines.
+func (b *boundedConn) bind(ctx context.Context) {
+	b.stop()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.ctx = ctx
 	b.Conn.SetDeadline(b.clamp(time.Time{}))
 	b.stop = context.AfterFunc(ctx, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		b.Conn.SetDeadline(past)
+		if b.ctx == ctx { // not rebound meanwhile
+			b.Conn.SetDeadline(past)
+		}
 	})
-	return b
 }
 
 func (b *boundedConn) clamp(t time.Time) time.Time {

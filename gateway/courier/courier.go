@@ -3,7 +3,8 @@
 //
 // A Courier is called by the delivery worker with one message and the
 // recipients still pending; it returns exactly one Result per recipient, in
-// order. It keeps no state between calls and is safe for concurrent use.
+// order. It is safe for concurrent use. The SMTP courier keeps idle
+// connections to its next hop between calls (pool.go), never a transaction.
 package courier
 
 import (

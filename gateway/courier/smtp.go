@@ -22,6 +22,11 @@ type SMTP struct {
 	RequireTLS bool
 	// Dial, when set, replaces the network dialer (tests).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Reuse configures the connection cache (pool.go); the zero value
+	// keeps up to DefaultMaxIdle connections with Postfix's limits.
+	Reuse Reuse
+
+	pool pool
 }
 
 // Name implements Courier.
@@ -29,7 +34,8 @@ func (s *SMTP) Name() string { return "relay " + s.Addr }
 
 // Deliver implements Courier. One transaction carries every recipient. The
 // commit point is the next hop's reply to the end of DATA: once it said
-// 250, nothing that fails afterwards (QUIT) can make us send again.
+// 250, nothing that fails afterwards (QUIT, RSET on the kept connection)
+// can make us send again.
 func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []byte) []Result {
 	results := make([]Result, len(rcpts))
 	for i, r := range rcpts {
@@ -47,19 +53,32 @@ func (s *SMTP) Deliver(ctx context.Context, from string, rcpts []string, msg []b
 		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
 		defer cancel()
 	}
-	dial := s.Dial
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
-	}
-	c, err := s.connect(ctx, dial)
-	if err != nil {
-		return failRest(results, err)
-	}
-	defer c.Close()
-	if err := send(c, from, valid, msg, results); err != nil {
+	if err := s.transact(ctx, from, valid, msg, results); err != nil {
 		return failRest(results, err)
 	}
 	return results
+}
+
+// transact runs the transaction on a kept connection when one is idle and
+// answers RSET, else on a new one. A kept connection that fails before the
+// next hop accepted MAIL (it closed the connection while idle, say) is
+// given up for a new connection, once, within the attempt: nothing of the
+// message was sent on it. Once MAIL was accepted there is no second try.
+func (s *SMTP) transact(ctx context.Context, from string, valid []int, msg []byte, results []Result) error {
+	if pc := s.take(ctx); pc != nil {
+		p, err := send(pc.c, from, valid, msg, results)
+		s.release(pc, err == nil && p == clean)
+		if err == nil || p != notMailed {
+			return err
+		}
+	}
+	pc, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := send(pc.c, from, valid, msg, results)
+	s.release(pc, err == nil && p == clean)
+	return err
 }
 
 // failRest gives err to every recipient that has no error yet.
@@ -87,12 +106,21 @@ func checkRecipients(results []Result) []int {
 	return valid
 }
 
+// progress is how far a transaction went.
+type progress int
+
+const (
+	notMailed progress = iota // MAIL not accepted: nothing of the message sent
+	refused                   // some reply was not the one expected
+	clean                     // every reply as expected, 250 at the end of DATA
+)
+
 // send runs the transaction for the recipients at the indexes valid and
 // fills in their results. A recipient the next hop refuses gets its
 // reply; an error returned is for every recipient without one.
-func send(c *smtp.Client, from string, valid []int, msg []byte, results []Result) error {
+func send(c *smtp.Client, from string, valid []int, msg []byte, results []Result) (progress, error) {
 	if err := c.Mail(from, nil); err != nil {
-		return wrap("MAIL", err)
+		return notMailed, wrap("MAIL", err)
 	}
 	accepted := 0
 	for _, i := range valid {
@@ -105,18 +133,18 @@ func send(c *smtp.Client, from string, valid []int, msg []byte, results []Result
 	}
 	if accepted == 0 {
 		_ = c.Quit()
-		return nil
+		return refused, nil
 	}
 	w, err := c.Data()
 	if err != nil {
-		return wrap("DATA", err)
+		return refused, wrap("DATA", err)
 	}
 	if _, err := w.Write(msg); err != nil {
-		return wrap("DATA", err)
+		return refused, wrap("DATA", err)
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
-		return wrap("end of DATA", err)
+		return refused, wrap("end of DATA", err)
 	}
 	reply := "250 " + resp.StatusText
 	for i := range results {
@@ -124,15 +152,33 @@ func send(c *smtp.Client, from string, valid []int, msg []byte, results []Result
 			results[i].Reply = reply
 		}
 	}
-	_ = c.Quit() // after the commit point: errors here change nothing
-	return nil
+	// After the commit point: whatever happens to the connection now
+	// (QUIT, or kept for the next transaction) changes nothing.
+	if accepted < len(valid) {
+		return refused, nil
+	}
+	return clean, nil
 }
 
-// connect dials the next hop and says EHLO, with STARTTLS when configured:
+// open dials the next hop and says EHLO, with STARTTLS when configured:
 // required → it must succeed; opportunistic → a next hop that does not
 // offer STARTTLS is dialled again in plain text.
-func (s *SMTP) connect(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error)) (*smtp.Client, error) {
-	open := func() (net.Conn, error) {
+func (s *SMTP) open(ctx context.Context) (*pconn, error) {
+	dial := s.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
+	}
+	pc, err := s.connect(ctx, dial)
+	if err == nil {
+		pc.born = time.Now()
+		pc.uses = 1
+		s.pool.opened.Add(1)
+	}
+	return pc, err
+}
+
+func (s *SMTP) connect(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error)) (*pconn, error) {
+	open := func() (*boundedConn, error) {
 		conn, err := dial(ctx, "tcp", s.Addr)
 		if err != nil {
 			return nil, &Error{Msg: "connect: " + err.Error(), Err: err}
@@ -153,7 +199,7 @@ func (s *SMTP) connect(ctx context.Context, dial func(context.Context, string, s
 		if err == nil {
 			// EHLO again, inside TLS; the handshake happens here.
 			if err = c.Hello(s.Hostname); err == nil {
-				return c, nil
+				return &pconn{c: c, bc: conn, verified: !s.TLS.InsecureSkipVerify}, nil
 			}
 			c.Close()
 		}
@@ -171,7 +217,7 @@ func (s *SMTP) connect(ctx context.Context, dial func(context.Context, string, s
 		c.Close()
 		return nil, wrap("EHLO", err)
 	}
-	return c, nil
+	return &pconn{c: c, bc: conn}, nil
 }
 
 // wrap turns a go-smtp error into an *Error, permanent for 5xx replies.

@@ -232,8 +232,20 @@ func (d *Runner) Start(ctx context.Context) {
 }
 
 // Stop waits until the scheduler and the workers are done (after the
-// context given to Start ended).
-func (d *Runner) Stop() { d.wg.Wait() }
+// context given to Start ended), then closes the connections the couriers
+// keep idle (see IdleCloser).
+func (d *Runner) Stop() {
+	d.wg.Wait()
+	for _, c := range []courier.Courier{d.deps.Courier, d.deps.Bounce} {
+		if ic, ok := c.(IdleCloser); ok {
+			ic.CloseIdle()
+		}
+	}
+}
+
+// IdleCloser is a courier that keeps connections open between deliveries
+// (*courier.SMTP): Stop closes them once no attempt is in flight.
+type IdleCloser interface{ CloseIdle() }
 
 // finished ends the attempt on e that a worker made: next (when not nil)
 // waits for its next attempt, and e's id leaves flight, in one step under
