@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"mugai/gateway/courier"
 	"mugai/policy"
 	"mugai/policy/strictyaml"
 	"mugai/sanitize"
@@ -119,6 +120,21 @@ type Deliver struct {
 	RetryMin      Duration `yaml:"retry_min" json:"retry_min"` // first retry delay after a 4xx
 	RetryMax      Duration `yaml:"retry_max" json:"retry_max"` // the delay stops doubling here
 	Lifetime      Duration `yaml:"lifetime" json:"lifetime"`   // give up (bounce) after this long in the queue
+	// The connection cache to the relay and the bounce relay, as
+	// Postfix's smtp_connection_cache_* (see courier.Reuse).
+	MaxIdle     int      `yaml:"max_idle" json:"max_idle"`         // idle connections kept per relay; 0 = deliver.workers; -1 = none
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"` // an idle connection is closed after this
+	ReuseTime   Duration `yaml:"reuse_time" json:"reuse_time"`     // no new transaction on a connection older than this
+	ReuseCount  int      `yaml:"reuse_count" json:"reuse_count"`   // transactions per connection; 0 = no limit
+}
+
+// Reuse is the connection cache's settings for the couriers.
+func (d Deliver) Reuse() courier.Reuse {
+	r := courier.Reuse{MaxIdle: d.MaxIdle, IdleTimeout: d.IdleTimeout.D(), MaxAge: d.ReuseTime.D(), MaxUses: d.ReuseCount}
+	if r.MaxIdle == 0 {
+		r.MaxIdle = d.Workers
+	}
+	return r
 }
 
 // Limits bound the rebuild of one message.
@@ -212,6 +228,9 @@ func Defaults() Config {
 			RetryMin: Duration(5 * time.Minute),
 			RetryMax: Duration(time.Hour),
 			Lifetime: Duration(5 * 24 * time.Hour),
+
+			IdleTimeout: Duration(2 * time.Second),
+			ReuseTime:   Duration(300 * time.Second),
 		},
 		Spool:              "var/spool",
 		Originals:          "var/originals",
@@ -405,6 +424,15 @@ func (c *Config) validateDeliver(add problem) {
 	}
 	if c.Deliver.Workers < 1 || c.Deliver.Workers > 256 {
 		add("deliver.workers", "must be between 1 and 256")
+	}
+	if c.Deliver.MaxIdle < -1 || c.Deliver.MaxIdle > 256 {
+		add("deliver.max_idle", "must be between -1 (no reuse) and 256")
+	}
+	if c.Deliver.IdleTimeout <= 0 || c.Deliver.ReuseTime <= 0 {
+		add("deliver.idle_timeout", "idle_timeout and reuse_time must be positive durations such as 2s, 5m")
+	}
+	if c.Deliver.ReuseCount < 0 {
+		add("deliver.reuse_count", "must be ≥ 0 (0: no limit)")
 	}
 }
 

@@ -18,9 +18,11 @@ type recorder struct {
 	// rcptReply, when set, may refuse single recipients (set before use).
 	rcptReply func(rcpt string) error
 
-	mu  sync.Mutex
-	got []sent
-	ids map[string]int
+	mu    sync.Mutex
+	got   []sent
+	ids   map[string]int
+	conns int // sessions opened
+	ended int // sessions ended (QUIT or the connection closed)
 }
 
 // startRecorder starts a recorder on addr ("" for a free port) until the
@@ -31,7 +33,12 @@ func startRecorder(t *testing.T, addr string) *recorder {
 		addr = "127.0.0.1:0"
 	}
 	h := &recorder{ids: map[string]int{}}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recorderSession{h: h}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		h.mu.Lock()
+		h.conns++
+		h.mu.Unlock()
+		return &recorderSession{h: h}, nil
+	}))
 	srv.Domain = "lgwan-mta.test"
 	srv.ErrorLog = testLogger{t}
 	l, err := net.Listen("tcp", addr)
@@ -51,6 +58,14 @@ func (h *recorder) count() int {
 	return len(h.got)
 }
 
+// sessions is how many connections the recorder accepted, and how many
+// of them ended.
+func (h *recorder) sessions() (opened, ended int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns, h.ended
+}
+
 // counts is how many times each id arrived.
 func (h *recorder) counts() map[string]int {
 	h.mu.Lock()
@@ -68,8 +83,13 @@ type recorderSession struct {
 	rcpts []string
 }
 
-func (s *recorderSession) Reset()        { s.from, s.rcpts = "", nil }
-func (s *recorderSession) Logout() error { return nil }
+func (s *recorderSession) Reset() { s.from, s.rcpts = "", nil }
+func (s *recorderSession) Logout() error {
+	s.h.mu.Lock()
+	s.h.ended++
+	s.h.mu.Unlock()
+	return nil
+}
 func (s *recorderSession) Mail(from string, _ *smtp.MailOptions) error {
 	s.from = from
 	return nil

@@ -247,6 +247,23 @@ func (d *Runner) Stop() {
 // (*courier.SMTP): Stop closes them once no attempt is in flight.
 type IdleCloser interface{ CloseIdle() }
 
+// ConnCounter is a courier that counts its connections (*courier.SMTP).
+type ConnCounter interface{ Stats() courier.Stats }
+
+// Connections sums the connection counts of the couriers (the next hop
+// and the bounce route, when they count them): for the metrics.
+func (d *Runner) Connections() courier.Stats {
+	var sum courier.Stats
+	for _, c := range []courier.Courier{d.deps.Courier, d.deps.Bounce} {
+		if cc, ok := c.(ConnCounter); ok {
+			st := cc.Stats()
+			sum.Opened += st.Opened
+			sum.Reused += st.Reused
+		}
+	}
+	return sum
+}
+
 // finished ends the attempt on e that a worker made: next (when not nil)
 // waits for its next attempt, and e's id leaves flight, in one step under
 // mu, so that no Add or Rescan sees the id neither waiting nor in flight
