@@ -38,7 +38,7 @@ type hop struct {
 	dropData bool
 }
 
-func startHop(t *testing.T, tc *tls.Config) *hop {
+func startHop(t testing.TB, tc *tls.Config) *hop {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -182,7 +182,7 @@ func readData(r *bufio.Reader) string {
 
 // testCert is a self-signed certificate for 127.0.0.1 and a pool that
 // trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
