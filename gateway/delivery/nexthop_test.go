@@ -27,7 +27,12 @@ type recorder struct {
 
 // startRecorder starts a recorder on addr ("" for a free port) until the
 // test ends.
-func startRecorder(t *testing.T, addr string) *recorder {
+func startRecorder(t *testing.T, addr string) *recorder { return startRecorderOn(t, addr) }
+
+// startRecorderTB is startRecorder on a free port, for benchmarks too.
+func startRecorderTB(t testing.TB) *recorder { return startRecorderOn(t, "") }
+
+func startRecorderOn(t testing.TB, addr string) *recorder {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
