@@ -174,11 +174,12 @@ func (g *Gateway) newDelivery() (*delivery.Runner, error) {
 			return nil, err
 		}
 		c = &courier.SMTP{Addr: cfg.Deliver.Relay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D(),
-			TLS: tc, RequireTLS: cfg.Deliver.TLS == TLSRequired}
+			TLS: tc, RequireTLS: cfg.Deliver.TLS == TLSRequired, Reuse: cfg.Deliver.Reuse()}
 	}
 	var bounce courier.Courier
 	if cfg.Deliver.BounceRelay != "" {
-		bounce = &courier.SMTP{Addr: cfg.Deliver.BounceRelay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D()}
+		bounce = &courier.SMTP{Addr: cfg.Deliver.BounceRelay, Hostname: cfg.Hostname, Timeout: cfg.Deliver.Timeout.D(),
+			Reuse: cfg.Deliver.Reuse()}
 	}
 	return delivery.New(delivery.Config{Hostname: cfg.Hostname, Workers: cfg.Deliver.Workers,
 		Lifetime: cfg.Deliver.Lifetime.D(), RetryMin: cfg.Deliver.RetryMin.D(), RetryMax: cfg.Deliver.RetryMax.D(),

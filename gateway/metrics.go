@@ -88,6 +88,10 @@ func newMetrics(g *Gateway) *metrics {
 			Help: "Bytes in the originals store (measured at most once a minute)."}, store.bytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mugai_rebuild_memory_reserved_bytes",
 			Help: "Memory reserved by the rebuilds running now (limits.rebuild_memory bounds it)."}, func() float64 { return float64(g.memory.inUse()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mugai_relay_connections_opened_total",
+			Help: "Connections opened to deliver.relay and deliver.bounce_relay."}, func() float64 { return float64(g.delivery.Connections().Opened) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mugai_relay_connections_reused_total",
+			Help: "Transactions run on a kept connection to deliver.relay or deliver.bounce_relay (after a good RSET)."}, func() float64 { return float64(g.delivery.Connections().Reused) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mugai_panics_total",
 			Help: "Panics recovered in sessions and sanitizers."}, func() float64 { return float64(g.Panics()) }),
 	)
