@@ -18,6 +18,54 @@ import (
 type decoder struct {
 	errs   *Error
 	active map[*yaml.Node]bool // alias targets being decoded: an anchor holding itself stops there
+	// budget is how many more nodes may be decoded, aliases expanded
+	// (see aliasBudget): a small file of aliases of aliases (a "billion
+	// laughs") must not decode into gigabytes. Below zero, decoding has
+	// stopped.
+	budget int
+}
+
+// aliasBudget is how many nodes a document of n nodes may decode into,
+// aliases expanded: anchors that share a list or a mapping a few times
+// fit; aliases that multiply it do not.
+func aliasBudget(n int) int { return 10*n + 10000 }
+
+// size counts the nodes under n, aliases not followed.
+func size(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += size(k)
+	}
+	return c
+}
+
+// spend takes cost nodes from the budget and reports whether decoding
+// may go on; the first time it may not, the problem is reported at n.
+func (d *decoder) spend(cost int, n *yaml.Node, path string) bool {
+	if d.budget < 0 {
+		return false
+	}
+	if d.budget -= cost; d.budget < 0 {
+		d.errs.Add(n.Line, path, "aliases expand to too many values for a file of this size: write the values out")
+		return false
+	}
+	return true
+}
+
+// expanded counts the nodes n decodes into, aliases followed, stopping
+// once the count reaches most (it need not be exact past the budget).
+func expanded(n *yaml.Node, most int) int {
+	c := 1
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return expanded(n.Alias, most)
+	}
+	for _, k := range n.Content {
+		if c >= most {
+			break
+		}
+		c += expanded(k, most-c)
+	}
+	return c
 }
 
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -48,7 +96,13 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 	t := v.Type()
 	if isLeaf(t) {
-		d.leaf(n, v, path)
+		// yaml.v3 decodes a leaf whole: everything under it counts.
+		if d.spend(expanded(n, d.budget+1), n, path) {
+			d.leaf(n, v, path)
+		}
+		return
+	}
+	if !d.spend(1, n, path) {
 		return
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {

@@ -75,7 +75,9 @@ func (e *Error) Err() error {
 // line, and every one of them is, not the first only. Fields not present
 // in the document keep the values out already holds, so callers pass a
 // struct filled with defaults. On failure the error is an *Error naming
-// file; the root is nil only when the document is not YAML at all.
+// file; the root is nil only when the document is not YAML at all, or
+// when its aliases expand to far more values than it holds (a "billion
+// laughs": see aliasBudget).
 func Decode(file string, data []byte, out any) (*yaml.Node, error) {
 	errs := &Error{File: file}
 	var doc yaml.Node
@@ -91,8 +93,11 @@ func Decode(file string, data []byte, out any) (*yaml.Node, error) {
 		return &doc, nil
 	}
 	root := doc.Content[0]
-	d := &decoder{errs: errs, active: map[*yaml.Node]bool{}}
+	d := &decoder{errs: errs, active: map[*yaml.Node]bool{}, budget: aliasBudget(size(root))}
 	d.value(root, reflect.ValueOf(out).Elem(), "")
+	if d.budget < 0 {
+		return nil, errs // what did decode is not worth validating
+	}
 	return root, errs.Err()
 }
 
