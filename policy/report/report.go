@@ -6,6 +6,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"maps"
@@ -126,24 +127,21 @@ func orNone(s string) string {
 // city's log is not held in memory, only a sender per message id. Logs
 // may be added in any order (a rotated one after the current one).
 func (r *Report) Add(rd io.Reader) error {
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			continue
+	return eachLine(rd, maxLine, func(line []byte) {
+		if line != nil && len(bytes.TrimSpace(line)) == 0 {
+			return
 		}
 		var rec record
-		if err := json.Unmarshal(line, &rec); err != nil || rec.Event == "" {
+		if line == nil || json.Unmarshal(line, &rec) != nil || rec.Event == "" {
 			r.Unreadable++
-			continue
+			return
 		}
 		// What a message is and which policy was in force are read
 		// from the whole log: a release queued before the period may
 		// be delivered in it, a policy loaded before it is in force.
 		r.identify(rec)
 		if !r.Since.IsZero() && rec.Time.Before(r.Since) || !r.Until.IsZero() && !rec.Time.Before(r.Until) {
-			continue
+			return
 		}
 		r.Records++
 		if r.First.IsZero() || rec.Time.Before(r.First) {
@@ -153,8 +151,51 @@ func (r *Report) Add(rd io.Reader) error {
 			r.Last = rec.Time
 		}
 		r.add(rec)
+	})
+}
+
+// maxLine bounds one audit record: a longer line is not one mugai wrote
+// whole (a crash mid-write, a file appended to by something else), and
+// is counted unreadable like any other.
+const maxLine = 4 << 20
+
+// eachLine calls fn with each line of rd, without its line ending; a line
+// longer than max is skipped to its end and passed as nil, so that one
+// damaged line does not end the report. The error is rd's.
+func eachLine(rd io.Reader, max int, fn func([]byte)) error {
+	br := bufio.NewReaderSize(rd, 64<<10)
+	var long []byte
+	tooLong := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		switch {
+		case tooLong:
+		case len(long)+len(chunk) > max:
+			tooLong, long = true, long[:0]
+		case err == bufio.ErrBufferFull || len(long) > 0:
+			long = append(long, chunk...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if len(chunk) > 0 || len(long) > 0 || tooLong {
+			switch {
+			case tooLong:
+				fn(nil)
+			case len(long) > 0:
+				fn(bytes.TrimRight(long, "\r\n"))
+			default:
+				fn(bytes.TrimRight(chunk, "\r\n"))
+			}
+		}
+		long, tooLong = long[:0], false
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return sc.Err()
 }
 
 // identify notes what an id is, whatever the record's time.

@@ -155,3 +155,20 @@ func TestHostileValues(t *testing.T) {
 		t.Errorf("csv:\n%s", table.String())
 	}
 }
+
+// TestHugeLine: a line past maxLine (a damaged log) is counted unreadable
+// and the records after it are still read, as for any other unreadable
+// line; the report used to stop at it with "token too long".
+func TestHugeLine(t *testing.T) {
+	good := `{"time":"2026-11-02T10:00:00Z","event":"received","id":"m1","from":"a@example.jp","rcpt":["x@city.example.lg.jp"],"size":1,"client":"192.0.2.1"}` + "\n"
+	huge := `{"time":"2026-11-02T10:00:01Z","event":"received","id":"m2","from":"` + strings.Repeat("A", 4<<20+10) + `"}` + "\n"
+	in := good + huge + "\r\n" + strings.Replace(good, "m1", "m3", 1) + "not json\n" + strings.Replace(good[:len(good)-1], "m1", "m4", 1)
+	r := New(time.Time{}, time.Time{})
+	r.Loc = time.UTC
+	if err := r.Add(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	if r.Received != 3 || r.Unreadable != 2 {
+		t.Errorf("received %d, unreadable %d; want 3 and 2", r.Received, r.Unreadable)
+	}
+}
