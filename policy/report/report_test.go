@@ -172,3 +172,32 @@ func TestHugeLine(t *testing.T) {
 		t.Errorf("received %d, unreadable %d; want 3 and 2", r.Received, r.Unreadable)
 	}
 }
+
+// FuzzEachLine: every line comes out once, whole or (past the limit) as
+// nil, and never with a line ending in it.
+func FuzzEachLine(f *testing.F) {
+	f.Add([]byte("a\nbb\r\n\n" + strings.Repeat("x", 100) + "\nc"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := strings.Split(string(data), "\n")
+		if len(want) > 0 && want[len(want)-1] == "" {
+			want = want[:len(want)-1]
+		}
+		var got int
+		err := eachLine(bytes.NewReader(data), 64, func(line []byte) {
+			if got >= len(want) {
+				t.Fatalf("line %d of %d", got+1, len(want))
+			}
+			w := strings.TrimRight(want[got], "\r\n")
+			switch {
+			case len(want[got])+1 > 64 && line != nil && len(want[got]) > 64:
+				t.Errorf("line %d: %d bytes passed, limit 64", got+1, len(line))
+			case line != nil && string(line) != w:
+				t.Errorf("line %d: %q, want %q", got+1, line, w)
+			}
+			got++
+		})
+		if err != nil || got != len(want) {
+			t.Errorf("err %v, %d lines of %d", err, got, len(want))
+		}
+	})
+}
