@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -44,6 +45,7 @@ func parseRecipients(name string, data []byte) (*recipientList, error) {
 	l := &recipientList{source: name, addrs: map[string]struct{}{}, domains: map[string]struct{}{}}
 	var errs []error
 	bad := 0
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // the byte order mark Windows editors write
 	for i, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {

@@ -156,3 +156,17 @@ func FuzzParseRecipients(f *testing.F) {
 		}
 	})
 }
+
+// TestParseRecipientsBOM: a list saved by Windows Notepad starts with a
+// UTF-8 byte order mark; its first address is read like the others
+// instead of refusing the start with "\ufeffstaff@…" is not a plain
+// address.
+func TestParseRecipientsBOM(t *testing.T) {
+	l, err := parseRecipients("r.txt", []byte("\ufeffstaff@city.example\r\n@dept.city.example\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.has("staff", "city.example") || !l.has("x", "dept.city.example") {
+		t.Errorf("entries %v", l.entries())
+	}
+}
