@@ -104,6 +104,7 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 	if err := g.preflight(); err != nil {
 		return nil, err
 	}
+	g.removeHealthProbes()
 	if g.audit, err = audit.Open(cfg.Audit); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}

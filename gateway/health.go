@@ -221,11 +221,29 @@ func probeWrite(dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".healthz-*")
+	f, err := os.CreateTemp(dir, healthProbePattern)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name())
 	_, werr := f.WriteString("ok\n")
 	return errors.Join(werr, f.Sync(), f.Close())
+}
+
+// healthProbePattern names probeWrite's files.
+const healthProbePattern = ".healthz-*"
+
+// removeHealthProbes removes the probe files a /healthz check cut short
+// by a crash left in the directories it writes to. Called at start,
+// before anything probes: the spool's recovery would otherwise warn
+// about an unknown file at every start, and nothing else removes them.
+func (g *Gateway) removeHealthProbes() {
+	for _, dir := range []string{g.cfg.Spool, g.cfg.Originals, filepath.Dir(g.cfg.Audit), g.cfg.Deliver.Maildir} {
+		names, _ := filepath.Glob(filepath.Join(dir, healthProbePattern))
+		for _, name := range names {
+			if err := os.Remove(name); err != nil {
+				g.log.Warn("health probe file left in place", "file", name, "err", err)
+			}
+		}
+	}
 }

@@ -3,7 +3,11 @@ package gateway
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,5 +111,31 @@ func TestHealthProbe(t *testing.T) {
 	}
 	if took := time.Since(start); took > healthTimeout+2*time.Second {
 		t.Errorf("the probe took %s", took)
+	}
+}
+
+// TestHealthProbeLeftovers: the probe files of a /healthz check cut
+// short by a crash are removed at the next start, not left in the
+// spool (where every start warned about an unknown file) or the
+// originals store for ever.
+func TestHealthProbeLeftovers(t *testing.T) {
+	cfg := testConfig(t, nil)
+	var left []string
+	for _, dir := range []string{cfg.Spool, cfg.Originals, filepath.Dir(cfg.Audit), cfg.Deliver.Maildir} {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.CreateTemp(dir, healthProbePattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		left = append(left, f.Name())
+	}
+	startGatewayWith(t, cfg)
+	for _, name := range left {
+		if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s left after the start: %v", name, err)
+		}
 	}
 }
