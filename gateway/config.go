@@ -196,6 +196,11 @@ func (c Config) sanitizeLimits() sanitize.Limits {
 // below it.
 const maxRebuildTimeout = 10 * time.Minute
 
+// maxMessageBytes bounds accept.max_message_bytes far beyond any mail
+// but well below what the rebuild's arithmetic on it (three times the
+// size, for a part's raw bytes) can hold in an int64.
+const maxMessageBytes Size = 1 << 40
+
 // Defaults is the embedded configuration `mugai serve` runs on without
 // -config. README "Configuration" documents every key.
 func Defaults() Config {
@@ -340,6 +345,9 @@ func (c *Config) validateAccept(add problem) {
 	}
 	if c.Accept.MaxMessageBytes < 1024 {
 		add("accept.max_message_bytes", "%d is too small (at least 1024)", c.Accept.MaxMessageBytes)
+	}
+	if c.Accept.MaxMessageBytes > maxMessageBytes {
+		add("accept.max_message_bytes", "%s is too large (at most %s)", c.Accept.MaxMessageBytes, maxMessageBytes)
 	}
 	if c.Accept.MaxRecipients < 1 {
 		add("accept.max_recipients", "must be at least 1")
