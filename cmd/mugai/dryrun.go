@@ -63,7 +63,8 @@ type dryEnvelope struct {
 }
 
 // forMessage is the envelope for msg: the flags, else what its header
-// says (Return-Path; Delivered-To, X-Original-To or To).
+// says (the topmost Return-Path; the topmost Delivered-To or
+// X-Original-To, else To).
 func (e *envFlags) forMessage(msg []byte) dryEnvelope {
 	d := dryEnvelope{env: sanitize.Envelope{ClientIP: e.client, Received: time.Now()}}
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msg))) // a broken header gives what it can
@@ -80,7 +81,13 @@ func (e *envFlags) forMessage(msg []byte) dryEnvelope {
 		return d
 	}
 	for _, k := range []string{"Delivered-To", "X-Original-To", "To"} {
-		if rs := headerAddrs(h.Values(k)); len(rs) > 0 {
+		vs := h.Values(k)
+		if k != "To" && len(vs) > 1 {
+			// One recipient each, written at the top by the last
+			// delivery: those below are an earlier hop's or forged.
+			vs = vs[:1]
+		}
+		if rs := headerAddrs(vs); len(rs) > 0 {
 			d.env.Rcpts, d.rcptSrc = rs, k
 			return d
 		}

@@ -173,3 +173,19 @@ func FuzzDryEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// TestDryEnvelopeTopmost: Delivered-To and X-Original-To are written by
+// the last delivery at the top of the header, one recipient each; the
+// ones below are the sender's (a forged Delivered-To) or an earlier
+// hop's, and the dry run takes only the topmost, as the gateway's
+// envelope had only that recipient.
+func TestDryEnvelopeTopmost(t *testing.T) {
+	var e envFlags
+	for _, k := range []string{"Delivered-To", "X-Original-To"} {
+		msg := k + ": staff@city.example.lg.jp\r\nFrom: a@b.example\r\n" + k + ": boss@partner.example\r\nSubject: x\r\n\r\nhi\r\n"
+		d := e.forMessage([]byte(msg))
+		if d.rcptSrc != k || len(d.env.Rcpts) != 1 || d.env.Rcpts[0] != "staff@city.example.lg.jp" {
+			t.Errorf("%s: rcpts %q from %q", k, d.env.Rcpts, d.rcptSrc)
+		}
+	}
+}
