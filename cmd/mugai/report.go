@@ -44,6 +44,9 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !s.IsZero() && !u.IsZero() && !u.After(s) {
+		return usagef("-until %s is not after -since %s: the period would be empty", *until, *since)
+	}
 	write := map[string]func(*report.Report, io.Writer) error{
 		"text": (*report.Report).WriteText, "csv": (*report.Report).WriteCSV, "html": (*report.Report).WriteHTML,
 	}[*format]

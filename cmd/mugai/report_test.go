@@ -44,3 +44,16 @@ func TestReportClausesAndZone(t *testing.T) {
 		t.Errorf("bad -tz: %d %s", code, stderr)
 	}
 }
+
+// TestReportEmptyPeriod: -until not after -since is a usage error (exit
+// 2) naming both, not an empty report that reads as "no mail".
+func TestReportEmptyPeriod(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "audit.jsonl")
+	if err := os.WriteFile(log, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "report", "-tz", "UTC", "-since", "2026-12-01", "-until", "2026-11-01", log)
+	if code != 2 || !strings.Contains(stderr, "-until 2026-11-01") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
