@@ -97,6 +97,7 @@ type Accept struct {
 	VerifyCachePositive Duration `yaml:"verify_cache_positive" json:"verify_cache_positive"` // how long "exists" is trusted
 	VerifyCacheNegative Duration `yaml:"verify_cache_negative" json:"verify_cache_negative"` // how long "unknown" is trusted
 	VerifyCacheSize     int      `yaml:"verify_cache_size" json:"verify_cache_size"`         // addresses remembered; the least recently used go first
+	VerifyRate          int      `yaml:"verify_rate" json:"verify_rate"`                     // probes started per second at most (a burst of twice that)
 }
 
 // Deliver configures the outbound side.
@@ -224,6 +225,7 @@ func Defaults() Config {
 			VerifyCachePositive: Duration(7 * 24 * time.Hour),
 			VerifyCacheNegative: Duration(3 * time.Hour),
 			VerifyCacheSize:     100000,
+			VerifyRate:          10,
 		},
 		Deliver: Deliver{
 			Maildir:  "var/maildir",

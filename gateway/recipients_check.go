@@ -181,4 +181,7 @@ func (c *Config) validateRecipients(add problem) {
 	if a.VerifyCacheSize < 1 || a.VerifyCacheSize > 10000000 {
 		add("accept.verify_cache_size", "%d must be between 1 and 10000000", a.VerifyCacheSize)
 	}
+	if a.VerifyRate < 1 || a.VerifyRate > 10000 {
+		add("accept.verify_rate", "%d must be between 1 and 10000 probes a second", a.VerifyRate)
+	}
 }

@@ -58,6 +58,7 @@ type verifier struct {
 	dial                    func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	slots chan struct{} // one per probe running: deliver.workers at most
+	rate  *probeRate    // probes started per second: accept.verify_rate
 
 	mu       sync.Mutex
 	cache    *verifyCache
@@ -79,14 +80,15 @@ func newVerifier(cfg Config, tc *tls.Config, now func() time.Time) *verifier {
 		requireTLS: cfg.Deliver.TLS == TLSRequired, timeout: a.VerifyTimeout.D(),
 		positive: a.VerifyCachePositive.D(), negative: a.VerifyCacheNegative.D(), now: now,
 		dial: (&net.Dialer{}).DialContext, slots: make(chan struct{}, cfg.Deliver.Workers), cache: newVerifyCache(a.VerifyCacheSize), inflight: map[string]*probeCall{},
+		rate: newProbeRate(a.VerifyRate, now),
 		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mugai_recipient_probes_total",
-			Help: "RCPT probes of deliver.relay (accept.verify_recipients), by result: valid, unknown (5xx), undecided (timeout, 4xx, no connection)."},
+			Help: "RCPT probes of deliver.relay (accept.verify_recipients), by result: valid, unknown (5xx), undecided (timeout, 4xx, no connection), limited (not started: accept.verify_rate reached)."},
 			[]string{"result"}),
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mugai_recipient_cache_lookups_total",
 			Help: "Recipient verifications, by how they were answered: hit_valid, hit_unknown (from the cache), miss (a probe), joined (a probe already in flight)."},
 			[]string{"result"}),
 	}
-	for _, r := range []string{"valid", "unknown", "undecided"} {
+	for _, r := range []string{"valid", "unknown", "undecided", "limited"} {
 		v.probes.WithLabelValues(r)
 	}
 	for _, r := range []string{"hit_valid", "hit_unknown", "miss", "joined"} {
@@ -142,8 +144,15 @@ func (v *verifier) verify(ctx context.Context, addr string) verifyResult {
 // run probes addr, caches a decided answer and hands it to every caller
 // waiting on call.
 func (v *verifier) run(key, addr string, call *probeCall) {
-	res := v.probe(addr)
-	v.probes.WithLabelValues(res.verdict.String()).Inc()
+	var res verifyResult
+	if v.rate.take() {
+		res = v.probe(addr)
+		v.probes.WithLabelValues(res.verdict.String()).Inc()
+	} else {
+		// Undecided, so not cached: the client retries later.
+		res = verifyResult{reply: "probe rate limit reached (accept.verify_rate): not asked"}
+		v.probes.WithLabelValues("limited").Inc()
+	}
 	v.mu.Lock()
 	switch res.verdict {
 	case verdictValid:

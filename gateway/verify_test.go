@@ -168,6 +168,7 @@ func TestVerifyBoundedProbes(t *testing.T) {
 	cfg := Defaults()
 	cfg.Deliver.Relay, cfg.Deliver.Workers = h.addr, 2
 	cfg.Accept.VerifyTimeout = Duration(time.Second)
+	cfg.Accept.VerifyRate = 100 // this test is about the slots, not the rate
 	v := newVerifier(cfg, nil, func() time.Time { return now })
 	var wg sync.WaitGroup
 	var valid, undecided atomic.Int64
@@ -276,4 +277,35 @@ func scriptedHop(t *testing.T, reply func(cmd string) string) string {
 		}
 	}()
 	return l.Addr().String()
+}
+
+// TestVerifyRateLimited: past accept.verify_rate (a burst of twice it)
+// no probe is started: the answer is undecided (450, not cached) and
+// the next hop sees no connection; time refills the bucket.
+func TestVerifyRateLimited(t *testing.T) {
+	h := startNextHop(t)
+	var asked atomic.Int64
+	h.rcptReply = func(string) error { asked.Add(1); return nil }
+	now := time.Now()
+	cfg := Defaults()
+	cfg.Deliver.Relay = h.addr
+	cfg.Accept.VerifyRate = 1
+	v := newVerifier(cfg, nil, func() time.Time { return now })
+	verdicts := map[verdict]int{}
+	for i := range 5 {
+		verdicts[v.verify(context.Background(), fmt.Sprintf("user%d@city.example", i)).verdict]++
+	}
+	if verdicts[verdictValid] != 2 || verdicts[verdictUndecided] != 3 || asked.Load() != 2 {
+		t.Fatalf("verdicts %v, next hop asked %d times; want 2 valid (the burst), 3 undecided, 2 asked", verdicts, asked.Load())
+	}
+	if got := counterValue(v.probes.WithLabelValues("limited")); got != 3 {
+		t.Errorf("limited probes %v, want 3", got)
+	}
+	if res := v.verify(context.Background(), "user4@city.example"); res.verdict != verdictUndecided || !strings.Contains(res.reply, "accept.verify_rate") {
+		t.Errorf("a limited answer was cached or says nothing: %+v", res)
+	}
+	now = now.Add(time.Second)
+	if res := v.verify(context.Background(), "user4@city.example"); res.verdict != verdictValid || asked.Load() != 3 {
+		t.Errorf("after a second: %+v, asked %d", res, asked.Load())
+	}
 }
