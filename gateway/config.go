@@ -315,7 +315,7 @@ type problem func(path, format string, args ...any)
 // and names itself by.
 func (c *Config) validateAddresses(add problem) {
 	if c.OriginalsRetention.D() < 24*time.Hour {
-		add("originals_retention", "%s is less than a day", c.OriginalsRetention.D())
+		add("originals_retention", "%s is less than a day", c.OriginalsRetention)
 	}
 	if c.Metrics != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {

@@ -73,8 +73,8 @@ func newRecipientCheck(cfg Config, log *slog.Logger, now func() time.Time) (*rec
 			return nil, err
 		}
 		rc.verify = newVerifier(cfg, tc, now)
-		log.Info("recipients verified at the next hop", "relay", cfg.Deliver.Relay, "cache_positive", a.VerifyCachePositive.D().String(),
-			"cache_negative", a.VerifyCacheNegative.D().String(), "cache_size", a.VerifyCacheSize)
+		log.Info("recipients verified at the next hop", "relay", cfg.Deliver.Relay, "cache_positive", a.VerifyCachePositive.String(),
+			"cache_negative", a.VerifyCacheNegative.String(), "cache_size", a.VerifyCacheSize, "rate", a.VerifyRate)
 	}
 	return rc, nil
 }

@@ -205,7 +205,7 @@ func cmdOriginalsPurge(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(p.Days) == 0 {
-		fmt.Fprintf(stdout, "nothing older than the retention (%s)\n", cfg.OriginalsRetention.D())
+		fmt.Fprintf(stdout, "nothing older than the retention (%s)\n", cfg.OriginalsRetention)
 		return nil
 	}
 	fmt.Fprintf(stdout, "purged %d originals (%d bytes) of %s\n", p.Messages, p.Bytes, strings.Join(p.Days, ", "))
