@@ -13,8 +13,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -107,14 +109,70 @@ func rebuildCSV(s string) (b []byte, neutralised int, err error) {
 	for _, rec := range records {
 		neutralised += neutraliseRow(rec, r.Comma)
 	}
+	b, err = writeCSV(records, r.Comma)
+	if err != nil || !formulaRead(b) {
+		return b, neutralised, err
+	}
+	// The writer's quoting can join what the rows kept apart for a reader
+	// with another separator (a quoted cell followed by a tab, read with
+	// commas, runs on to the next lines). Then every cell that starts with
+	// a sign gets its apostrophe, numbers too, and the result is checked
+	// again: what still reads as a formula is refused, never delivered.
+	for _, rec := range records {
+		neutralised += neutraliseSigns(rec)
+	}
+	if b, err = writeCSV(records, r.Comma); err == nil && formulaRead(b) {
+		err = errors.New("csv: a cell still reads as a formula under another separator")
+	}
+	return b, neutralised, err
+}
+
+// writeCSV writes records with sep, CRLF line ends and a BOM.
+func writeCSV(records [][]string, sep rune) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
 	w := csv.NewWriter(&buf)
-	w.Comma, w.UseCRLF = r.Comma, true
-	if err := w.WriteAll(records); err != nil {
-		return nil, 0, err
+	w.Comma, w.UseCRLF = sep, true
+	err := w.WriteAll(records)
+	return buf.Bytes(), err
+}
+
+// formulaRead reports whether b, read as a spreadsheet might (with
+// commas, tabs or semicolons, quotes taken leniently), has a formula cell.
+func formulaRead(b []byte) bool {
+	for _, sep := range []rune{',', '\t', ';'} {
+		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff"))))
+		r.Comma, r.FieldsPerRecord, r.LazyQuotes = sep, -1, true
+		recs, err := r.ReadAll()
+		if err != nil {
+			continue // not readable this way: nothing evaluated either
+		}
+		for _, rec := range recs {
+			if slices.ContainsFunc(rec, isFormula) {
+				return true
+			}
+		}
 	}
-	return buf.Bytes(), neutralised, nil
+	return false
+}
+
+// neutraliseSigns puts an apostrophe before every cell of rec not yet
+// neutralised whose text, after spaces, line breaks and quotes, starts
+// with = + - @ (numbers too). It returns how many cells it changed.
+func neutraliseSigns(rec []string) int {
+	n := 0
+	for i, c := range rec {
+		t := strings.TrimLeft(c, " \t\r\n\"\u3000")
+		if strings.HasPrefix(c, "'") || t == "" {
+			continue
+		}
+		switch r, _ := utf8.DecodeRuneInString(t); r {
+		case '=', '+', '-', '@', '＝', '＋', '－', '＠':
+			rec[i] = "'" + c
+			n++
+		}
+	}
+	return n
 }
 
 // neutraliseRow puts an apostrophe before every formula in a row (CSV and
