@@ -12,6 +12,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"mugai/gateway/courier"
 )
 
 // verdict is what a probe of the next hop found out about an address.
@@ -238,7 +240,7 @@ func (v *verifier) connect(ctx context.Context) (*smtp.Client, error) {
 		return nil, err
 	}
 	if v.tls != nil {
-		c, err := smtp.NewClientStartTLS(conn, v.tls)
+		c, err := smtp.NewClientStartTLS(courier.HelloAs(conn, v.hostname), v.tls)
 		if err == nil {
 			if err = c.Hello(v.hostname); err == nil {
 				return c, nil

@@ -92,14 +92,41 @@ func (b *boundedConn) Close() error {
 func (b *boundedConn) Write(p []byte) (int, error) {
 	if b.writes < 2 && b.helloName != "" {
 		b.writes++
-		for _, verb := range []string{"EHLO", "HELO"} {
-			if string(p) == verb+" localhost\r\n" {
-				if _, err := b.Conn.Write([]byte(verb + " " + b.helloName + "\r\n")); err != nil {
-					return 0, err
-				}
-				return len(p), nil
-			}
-		}
+		return writeHello(b.Conn, p, b.helloName)
 	}
 	return b.Conn.Write(p)
+}
+
+// writeHello writes p to c, with name instead of "localhost" when p is
+// go-smtp's greeting "EHLO localhost" or "HELO localhost".
+func writeHello(c net.Conn, p []byte, name string) (int, error) {
+	for _, verb := range []string{"EHLO", "HELO"} {
+		if string(p) == verb+" localhost\r\n" {
+			if _, err := c.Write([]byte(verb + " " + name + "\r\n")); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.Write(p)
+}
+
+// HelloAs wraps c for smtp.NewClientStartTLS, which greets with "EHLO
+// localhost" before the handshake and offers no way to set the name
+// (go-smtp v0.25.1): the first two writes, the greeting exchange before
+// any TLS record, say name instead.
+func HelloAs(c net.Conn, name string) net.Conn { return &helloConn{Conn: c, name: name} }
+
+type helloConn struct {
+	net.Conn
+	name   string
+	writes int
+}
+
+func (h *helloConn) Write(p []byte) (int, error) {
+	if h.writes < 2 {
+		h.writes++
+		return writeHello(h.Conn, p, h.name)
+	}
+	return h.Conn.Write(p)
 }
