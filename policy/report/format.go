@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // when shows a time in the report's zone, with the zone.
@@ -75,12 +76,20 @@ func source(v Version) string {
 }
 
 // inert keeps a CSV cell from being taken for a formula by a spreadsheet
-// (a sender "=HYPERLINK(…)"): a leading ' as OWASP advises.
+// (a sender "=HYPERLINK(…)"): a leading ' as OWASP advises. Leading
+// spaces are looked past: a spreadsheet that trims cells on import would
+// find the formula behind them.
 func inert(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	// Full-width signs too, as the CSV rebuild does (sanitize/textfile).
+	if t := strings.TrimLeft(s, " "); t != "" && strings.ContainsRune("=+-@\t\r＝＋－＠", firstRune(t)) {
 		return "'" + s
 	}
 	return s
+}
+
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }
 
 // clean keeps a value from the log to one line of printable text.

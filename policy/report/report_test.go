@@ -201,3 +201,17 @@ func FuzzEachLine(f *testing.F) {
 		}
 	})
 }
+
+// TestInert: a cell a spreadsheet could read as a formula gets a leading
+// apostrophe, also behind spaces it may trim on import; others stay.
+func TestInert(t *testing.T) {
+	for in, want := range map[string]string{
+		"=1+1": "'=1+1", "  =HYPERLINK(\"x\")": "'  =HYPERLINK(\"x\")", " -2": "' -2", "@SUM(A1)": "'@SUM(A1)",
+		"＝1+1": "'＝1+1", " ＠x": "' ＠x",
+		"staff@city.example": "staff@city.example", "市役所": "市役所", " plain": " plain", "": "", "   ": "   ",
+	} {
+		if got := inert(in); got != want {
+			t.Errorf("inert(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
