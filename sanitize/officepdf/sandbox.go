@@ -62,6 +62,13 @@ type sandbox struct {
 	shareNet       bool // tests only: the control run that shows the sandbox is what stops a hostile document
 }
 
+// ownerEnv, in the environment of every sandboxed process, is the PID of
+// the process that started it: an admin (or a test) tells this gateway's
+// LibreOffice processes from another's (ps e, /proc/PID/environ).
+const ownerEnv = "MUGAI_SANDBOX_OF"
+
+var ownerPID = strconv.Itoa(os.Getpid())
+
 // result is what a sandboxed run printed: stdout (at most Limits.Output
 // bytes, overflow set beyond) and the tail of stderr.
 type result struct {
@@ -83,6 +90,7 @@ func (s *sandbox) argv(files []inFile, cmd []string) []string {
 		"--die-with-parent", "--new-session", "--clearenv",
 		"--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", "/usr/bin:/bin",
 		"--setenv", "LANG", "C.UTF-8", "--setenv", "SAL_USE_VCLPLUGIN", "svp",
+		"--setenv", ownerEnv, ownerPID, // names the gateway a sandboxed process belongs to
 		"--ro-bind", "/usr", "/usr",
 	}
 	if s.shareNet {
@@ -137,7 +145,7 @@ func parents(p string) []string {
 func (s *sandbox) run(ctx context.Context, files []inFile, cmd []string) (result, error) {
 	argv := s.argv(files, cmd)
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	c.Env = []string{}
+	c.Env = []string{ownerEnv + "=" + ownerPID} // prlimit and bwrap; bwrap clears it and sets it again inside
 	c.Dir = "/"
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if os.Geteuid() == 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,14 +206,23 @@ func waitGone(mark string, d time.Duration) []string {
 	}
 }
 
+// procsWith lists the processes whose command line holds mark and that
+// this test process started (ownerEnv in their environment): another
+// package's tests converting at the same time are not ours. A process
+// whose environment cannot be read counts.
 func procsWith(mark string) []string {
 	var left []string
 	ents, _ := os.ReadDir("/proc")
+	own := ownerEnv + "=" + ownerPID + "\x00"
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(b), mark) {
-			left = append(left, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		if err != nil || !strings.Contains(string(b), mark) {
+			continue
 		}
+		if env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ")); err == nil && !strings.Contains("\x00"+string(env), "\x00"+own) {
+			continue
+		}
+		left = append(left, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
 	}
 	return left
 }
@@ -256,5 +266,30 @@ func (l *listener) none(t *testing.T) {
 	case h := <-l.hits:
 		t.Errorf("the host's listener got a connection: %q", h)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestProcsWithOwnsOnly: the leftover check sees a process this test
+// process started with its owner mark, and not one another gateway (or
+// test binary) started.
+func TestProcsWithOwnsOnly(t *testing.T) {
+	mark := fmt.Sprintf("4%d.%06d", rand.IntN(100), rand.IntN(1e6))
+	start := func(owner string) *exec.Cmd {
+		c := exec.Command("sleep", mark)
+		c.Env = []string{ownerEnv + "=" + owner}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		return c
+	}
+	other := start("1")
+	if left := procsWith(mark); len(left) != 0 {
+		t.Errorf("another owner's process counted: %v", left)
+	}
+	ours := start(ownerPID)
+	left := procsWith(mark)
+	if len(left) != 1 || !strings.HasPrefix(left[0], strconv.Itoa(ours.Process.Pid)+":") {
+		t.Errorf("procsWith = %v, want only our process %d (not %d)", left, ours.Process.Pid, other.Process.Pid)
 	}
 }
