@@ -47,6 +47,8 @@ const Timeout = 30 * time.Second
 const (
 	startTimeout = 60 * time.Second // start chromium and open its first tab
 	stopTimeout  = 10 * time.Second // then it is killed
+
+	failureShotTimeout = 15 * time.Second // the least a failure's screenshot gets
 )
 
 const noChromium = "chromium not installed: run .ci/install-browser-tools; browser tests skipped"
@@ -186,7 +188,9 @@ func (b *Browser) close() {
 // when that is impossible: the browser may be what failed.
 func (b *Browser) failureShot(name string) {
 	b.failureSaved = true
-	path, err := b.screenshot(name)
+	// Its own time: the action that failed may have had a deliberately
+	// short b.Timeout, and a loaded machine draws a page slowly.
+	path, err := b.screenshot(name, max(b.Timeout, failureShotTimeout))
 	if err != nil {
 		b.t.Logf("browsertest: no screenshot of the failure: %v", err)
 		return

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/css"
@@ -214,7 +215,7 @@ func remoteText(o *runtime.RemoteObject) string {
 // counts the test's screenshots, so a flow's pages sort in order).
 func (b *Browser) Screenshot(name string) string {
 	b.t.Helper()
-	path, err := b.screenshot(name)
+	path, err := b.screenshot(name, b.Timeout)
 	if err != nil {
 		b.t.Fatalf("browsertest: screenshot %s: %v", name, err)
 	}
@@ -225,8 +226,8 @@ func (b *Browser) Screenshot(name string) string {
 // screenshot saves a full-page PNG; a failure's screenshot taken without
 // MUGAI_SCREENSHOTS goes to a kept temp folder (the test's own is
 // removed when it ends).
-func (b *Browser) screenshot(name string) (string, error) {
-	ctx, cancel := context.WithTimeout(b.ctx, b.Timeout)
+func (b *Browser) screenshot(name string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
