@@ -9,18 +9,25 @@ import (
 	"mugai/policy"
 )
 
-// readBase64Leaf is readLeaf for base64, decoding as it reads so that the
-// encoded bytes, the larger form, are never held whole.
-func (w *walker) readBase64Leaf(n *node, src *errReader, rawLimit int64) {
+// readBase64Leaf is readLeaf for base64. When the walker holds the part
+// (known), the encoded bytes are read in place (readRaw checks them against
+// the stream) and decoded into one buffer of their decoded size; otherwise
+// it decodes as it reads, so that the encoded bytes, the larger form, are
+// never held whole.
+func (w *walker) readBase64Leaf(n *node, src *errReader, known []byte, rawLimit int64) {
 	d := newB64Stream(w.bounds, w.lim.MaxPartBytes)
-	r := io.LimitReader(src, rawLimit+1)
-	buf := make([]byte, 64<<10)
-	for {
-		k, err := r.Read(buf)
-		d.write(buf[:k])
-		if err != nil {
-			break
+	d.batch = w.b64batch[:0] // one batch buffer for the walk's base64 leaves
+	defer func() { w.b64batch = d.batch[:0] }()
+	if known != nil && !w.copyAll {
+		raw := w.readRaw(src, known, rawLimit)
+		d.reserve(len(raw))
+		for len(raw) > 0 { // in pieces: the batch of whole lines stays small
+			k := min(len(raw), b64Piece)
+			d.write(raw[:k])
+			raw = raw[k:]
 		}
+	} else {
+		w.streamBase64(d, io.LimitReader(src, rawLimit+1))
 	}
 	derr := d.close()
 	if src.err != nil {
@@ -43,6 +50,21 @@ func (w *walker) readBase64Leaf(n *node, src *errReader, rawLimit int64) {
 	}
 	n.body, n.size = d.data, d.decoded
 	w.leafDone(n, derr, "base64")
+}
+
+// b64Piece is how much encoded text b64Stream.write takes at a time.
+const b64Piece = 32 << 10
+
+// streamBase64 feeds r to d through the walker's read buffer.
+func (w *walker) streamBase64(d *b64Stream, r io.Reader) {
+	buf := w.readBuf()
+	for {
+		k, err := r.Read(buf)
+		d.write(buf[:k])
+		if err != nil {
+			return
+		}
+	}
 }
 
 // b64Stream decodes base64 fed in pieces, with the leniency of mail
@@ -89,9 +111,23 @@ func max2(a, b int) int {
 	return b
 }
 
-// write takes the next piece of the encoded part. The piece is modified.
+// reserve sizes the decoded buffer for n encoded bytes (at most max+1
+// decoded), so the decoding needs neither growth nor a final join.
+func (d *b64Stream) reserve(n int) {
+	if len(d.data) == 0 && len(d.chunks) == 0 {
+		d.data = make([]byte, 0, min(int64(n/4*3+3), d.max+1))
+	}
+}
+
+// write takes the next piece of the encoded part; the piece is not
+// modified nor kept.
 func (d *b64Stream) write(p []byte) {
 	d.raw += int64(len(p))
+	if cap(d.batch) < len(p) {
+		// The batch never holds more than one piece: sized once, not
+		// grown line by line.
+		d.batch = make([]byte, 0, len(p))
+	}
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		line, complete := p, false
@@ -150,6 +186,18 @@ func (d *b64Stream) fast() {
 		return
 	}
 	need := base64.StdEncoding.DecodedLen(len(d.batch))
+	if free := d.data[len(d.data):cap(d.data)]; len(d.chunks) == 0 && len(free) >= need && d.kept+int64(need) <= d.max+1 {
+		// Straight into the decoded buffer (what emit would append);
+		// on error nothing of it counts, and slow goes over the batch.
+		if m, err := base64.StdEncoding.Decode(free[:need], d.batch); err == nil {
+			d.data = d.data[:len(d.data)+m]
+			d.decoded += int64(m)
+			d.kept += int64(m)
+			d.padded = d.batch[len(d.batch)-1] == '='
+			d.batch = d.batch[:0]
+			return
+		}
+	}
 	if cap(d.scratch) < need {
 		d.scratch = make([]byte, need)
 	}

@@ -67,6 +67,15 @@ func FuzzBase64Leaf(f *testing.F) {
 		if bad := n.problem == policy.ReasonEncodingError; !hit && bad != (werr != nil) {
 			t.Fatalf("%q: problem %q %q; whole-part error %v", in, n.problem, n.detail, werr)
 		}
+		// Held by the walker (read in place, decoded into one buffer): the
+		// same node as streamed.
+		wk := &walker{lim: Limits{}.withDefaults(), bounds: w.bounds}
+		nk := &node{}
+		wk.readLeaf(nk, source{r: &pieceReader{b: bytes.Clone(in), size: int(piece%16) + 1}, known: bytes.Clone(in)}, "base64")
+		if !bytes.Equal(nk.body, n.body) || nk.size != n.size || nk.problem != n.problem || nk.detail != n.detail || wk.copies != 0 {
+			t.Fatalf("%q: in place %q (size %d, %s %s, %d copies); streamed %q (size %d, %s %s)",
+				in, nk.body, nk.size, nk.problem, nk.detail, wk.copies, n.body, n.size, n.problem, n.detail)
+		}
 	})
 }
 

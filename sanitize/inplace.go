@@ -122,6 +122,15 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readBuf is the walker's read buffer: reads of raw bodies do not nest
+// (each ends before the parts inside it are read), so one serves them all.
+func (w *walker) readBuf() []byte {
+	if w.scratch == nil {
+		w.scratch = make([]byte, 32<<10)
+	}
+	return w.scratch
+}
+
 // readRaw reads at most limit+1 bytes of an entity's body. When the
 // walker holds what the stream should yield (known), it returns a slice of
 // that instead of a copy, after checking every byte read against it; where
@@ -132,10 +141,7 @@ func (w *walker) readRaw(src io.Reader, known []byte, limit int64) []byte {
 	if known == nil || w.copyAll {
 		return w.readAll(src, limit)
 	}
-	if w.scratch == nil {
-		w.scratch = make([]byte, 32<<10)
-	}
-	buf := w.scratch // readRaw calls do not nest: one buffer serves them all
+	buf := w.readBuf()
 	var off int64
 	for off <= limit {
 		k, err := src.Read(buf[:min(int64(len(buf)), limit+1-off)])

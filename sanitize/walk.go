@@ -69,6 +69,8 @@ type walker struct {
 	copies  int
 	copyAll bool
 	scratch []byte // readRaw's read buffer
+	// b64batch is the batch buffer of the base64 leaves, one at a time.
+	b64batch []byte
 }
 
 // parseMessage reads a whole message into a tree. It never fails on
@@ -410,7 +412,7 @@ func (w *walker) readLeaf(n *node, body source, cte string) {
 	rawLimit := 3*w.lim.MaxPartBytes + 4096
 	enc := strings.ToLower(strings.TrimSpace(cte))
 	if enc == "base64" {
-		w.readBase64Leaf(n, src, rawLimit)
+		w.readBase64Leaf(n, src, body.known, rawLimit)
 		return
 	}
 	raw := w.readRaw(src, body.known, rawLimit)
