@@ -294,3 +294,18 @@ func FuzzActionsValue(f *testing.F) {
 		actionsVocabulary(t, actionsValue(items, hasBody, body))
 	})
 }
+
+// FuzzDefangMark: hasDefangMark says what the regular expression it
+// replaces says, on any text.
+func FuzzDefangMark(f *testing.F) {
+	re := regexp.MustCompile(`(?i)\b(?:hxxps?|fxp):|\[[.:/\\]\]`)
+	for _, seed := range []string{"", "hxxps://example[.]com", "HXXP:", "xhxxp:", "_fxp:", "会議hxxp:", "hxxpſ:", "HXXPſ:",
+		"[\\]\\host", "[/]/x", "[:]", "[.", "[", "a:b", "fxps:", "hxx:", "\xc5hxxp:", "hxxp\xc5\xc5\xbf:", "[[.]]", "smb[:]//h"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := hasDefangMark(s), re.MatchString(s); got != want {
+			t.Fatalf("hasDefangMark(%q) = %v, the regexp says %v", s, got, want)
+		}
+	})
+}
