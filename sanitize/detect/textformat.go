@@ -54,14 +54,14 @@ func officeXML(trim []byte) string {
 	}
 	lower := asciiLower(trim[:min(len(trim), 64<<10)])
 	has := func(s string) bool { return bytes.Contains(lower, []byte(s)) }
-	word := has("wordprocessingml") || has("schemas.microsoft.com/office/word/2003/wordml") || has("progid=\"word.document\"") || has("progid='word.document'")
-	excel := has("spreadsheetml") || has("urn:schemas-microsoft-com:office:spreadsheet") || has("progid=\"excel.sheet\"") || has("progid='excel.sheet'")
-	ppt := has("presentationml") || has("progid=\"powerpoint.show\"") || has("progid='powerpoint.show'")
 	office := has("<?mso-application") || has("<?mso-infopath") || has("schemas.microsoft.com/office/2006/xmlpackage") ||
 		has("schemas.microsoft.com/office/word/2003/wordml") || has("urn:schemas-microsoft-com:office:spreadsheet")
 	if !office {
-		return ""
+		return "" // most often an HTML body: the other ten searches are not needed
 	}
+	word := has("wordprocessingml") || has("schemas.microsoft.com/office/word/2003/wordml") || has("progid=\"word.document\"") || has("progid='word.document'")
+	excel := has("spreadsheetml") || has("urn:schemas-microsoft-com:office:spreadsheet") || has("progid=\"excel.sheet\"") || has("progid='excel.sheet'")
+	ppt := has("presentationml") || has("progid=\"powerpoint.show\"") || has("progid='powerpoint.show'")
 	switch {
 	case word:
 		return TypeWordXML
