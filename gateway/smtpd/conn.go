@@ -40,6 +40,7 @@ type Conn struct {
 	counting bool          // MaxCommandsBeforeMail applies
 	pending  []byte        // a command line read by a BDAT reader, to run next
 	readWait time.Duration // when set, the read timeout instead of ReadTimeout
+	deadline bool          // readWait set a read deadline
 	idle     atomic.Bool
 }
 
@@ -85,10 +86,15 @@ func (r netReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if d := c.srv.ReadTimeout; c.readWait > 0 {
+	switch d := c.srv.ReadTimeout; {
+	case c.readWait > 0:
 		c.nc.SetReadDeadline(time.Now().Add(c.readWait))
-	} else if d > 0 {
+		c.deadline = true
+	case d > 0:
 		c.nc.SetReadDeadline(time.Now().Add(d))
+	case c.deadline: // a drain's wait is over: no timeout again
+		c.nc.SetReadDeadline(time.Time{})
+		c.deadline = false
 	}
 	if c.idle.Load() && c.srv.closing.Load() {
 		return 0, errShutdown // after the deadline is set: see wake

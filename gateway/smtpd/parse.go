@@ -10,7 +10,7 @@ import (
 // upper-cased, and its argument, trimmed. The verb is what precedes the
 // first space. bad is the reply for a line that is not a command at all:
 // one ending in a bare LF (commands end in CRLF, RFC 5321 2.3.8), one
-// holding a CR or NUL elsewhere, an empty one; the verb is still returned
+// holding a CR, LF or NUL elsewhere, an empty one; the verb is still returned
 // for counting.
 func parseCommand(line []byte) (verb string, arg []byte, bad *Reply) {
 	body, ok := bytes.CutSuffix(line, []byte("\r\n"))
@@ -18,7 +18,7 @@ func parseCommand(line []byte) (verb string, arg []byte, bad *Reply) {
 		body = bytes.TrimSuffix(line, []byte("\n"))
 		bad = replyBareLFCommand
 	}
-	if bad == nil && bytes.ContainsAny(body, "\r\x00") {
+	if bad == nil && bytes.ContainsAny(body, "\r\n\x00") {
 		bad = replyBadChars
 	}
 	v, rest, _ := bytes.Cut(body, []byte(" "))
