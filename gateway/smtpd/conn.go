@@ -237,15 +237,18 @@ func (c *Conn) overLimit() bool {
 // connection.
 func (c *Conn) run(line []byte) error {
 	verb, arg, bad := parseCommand(line)
+	if bad != nil {
+		if c.count("") { // not run: a command like any other, whatever its verb
+			return errClose
+		}
+		c.reply(bad)
+		return nil
+	}
 	if c.count(verb) {
 		return errClose
 	}
 	if (verb == "MAIL" || verb == "STARTTLS") && c.counting && c.overLimit() {
 		return errClose
-	}
-	if bad != nil {
-		c.reply(bad)
-		return nil
 	}
 	if verb != "BDAT" {
 		c.bdatFail = nil

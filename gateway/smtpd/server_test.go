@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -108,6 +109,8 @@ func TestCommandsBeforeMail(t *testing.T) {
 		{"line too long", strings.Repeat("NOOP "+strings.Repeat("x", 200)+"\r\n", 5), limit},
 		{"mail refused", strings.Repeat("MAIL FROM:<a@b.test>\r\n", 10), limit + 1}, // before EHLO
 		{"bare LF lines", strings.Repeat("NOOP\n", 10), limit},
+		{"bare LF MAIL lines", strings.Repeat("MAIL FROM:<a@b.test>\n", 10), limit},
+		{"bare LF STARTTLS lines", strings.Repeat("STARTTLS\n", 10), limit},
 		{"mail taken", "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n" + strings.Repeat("NOOP\r\n", 10) + "QUIT\r\n", -1},
 		{"data lines", "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n" + looksLikeCommands + ".\r\nQUIT\r\n", -1},
 		{"bdat chunk", "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<b@example.jp>\r\nBDAT " + itoa(len(looksLikeCommands)) + " LAST\r\n" + looksLikeCommands + "QUIT\r\n", -1},
@@ -185,4 +188,75 @@ func TestTimeout(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[1], "421 4.4.2") {
 		t.Errorf("%q", lines)
 	}
+}
+
+// TestStalledAfterBareLF: a client that ended its data with "\n.\n" and
+// waits gets its 550 after drainIdle, and the connection closes: nothing
+// it sends later is read as a command.
+func TestStalledAfterBareLF(t *testing.T) {
+	_, rec, addr := start(t, &Server{})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte(envelope + "DATA\r\nx\n.\n"))
+	begin := time.Now()
+	r := bufio.NewReader(c)
+	var last string
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			break
+		}
+		last = l
+		if strings.HasPrefix(l, "550 ") {
+			c.Write([]byte("MAIL FROM:<late@example.jp>\r\n"))
+		}
+	}
+	if d := time.Since(begin); !strings.HasPrefix(last, "550 5.6.0") || d < drainIdle || d > drainIdle+3*time.Second {
+		t.Errorf("last reply %q after %v", last, d)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.mails) != 1 || len(rec.msgs) != 0 {
+		t.Errorf("senders %q, messages %q", rec.mails, rec.msgs)
+	}
+}
+
+// TestShutdownDuringData: the message being received is answered; the
+// next command gets 421 4.3.2.
+func TestShutdownDuringData(t *testing.T) {
+	inData, release := make(chan struct{}), make(chan struct{})
+	rec := &recorder{}
+	rec.data = func(r io.Reader) error {
+		close(inData)
+		<-release
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}
+	srv := &Server{Hostname: "mx.test", Backend: rec}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte(envelope + "DATA\r\nx\r\n.\r\n"))
+	<-inData
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	c.Write([]byte("NOOP\r\n"))
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wantReplies(t, readAll(c), "250 ", "250", "250", "354", "250 2.0.0 Ok", "421 4.3.2 mx.test")
 }
