@@ -82,7 +82,7 @@ func (b *chunkReader) nextChunk() {
 	c := b.c
 	c.reply(replyChunkOK)
 	for {
-		line, err := c.readCommand(false)
+		line, err := c.readCommand()
 		if errors.Is(err, errLineTooLong) {
 			c.reply(replyLineTooLong)
 			continue

@@ -10,6 +10,9 @@ import (
 
 func (c *Conn) mail(arg []byte) {
 	switch {
+	case c.srv.closing.Load(): // shutting down: no new transaction
+		c.replyHost(replyShutdown)
+		return
 	case c.helo == "":
 		c.reply(replyNeedHelo)
 		c.refused()

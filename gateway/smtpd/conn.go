@@ -9,20 +9,17 @@ import (
 	"net"
 	"runtime/debug"
 	"strconv"
-	"sync/atomic"
 	"time"
 )
 
 var (
 	errLineTooLong = errors.New("smtpd: command line too long")
-	errShutdown    = errors.New("smtpd: shutting down")
 	errClose       = errors.New("smtpd: closing the connection")
 )
 
 // Conn is one client connection.
 type Conn struct {
 	srv  *Server
-	raw  net.Conn // the accepted connection
 	nc   net.Conn // the connection in use (a *tls.Conn after STARTTLS)
 	br   *bufio.Reader
 	bw   *bufio.Writer
@@ -41,11 +38,11 @@ type Conn struct {
 	pending  []byte        // a command line read by a BDAT reader, to run next
 	readWait time.Duration // when set, the read timeout instead of ReadTimeout
 	deadline bool          // readWait set a read deadline
-	idle     atomic.Bool
+	closing  bool          // a 421 was given: close after it
 }
 
 func newConn(s *Server, nc net.Conn) *Conn {
-	c := &Conn{srv: s, raw: nc, nc: nc, counting: s.MaxCommandsBeforeMail > 0}
+	c := &Conn{srv: s, nc: nc, counting: s.MaxCommandsBeforeMail > 0}
 	c.setIO()
 	return c
 }
@@ -96,9 +93,6 @@ func (r netReader) Read(p []byte) (int, error) {
 		c.nc.SetReadDeadline(time.Time{})
 		c.deadline = false
 	}
-	if c.idle.Load() && c.srv.closing.Load() {
-		return 0, errShutdown // after the deadline is set: see wake
-	}
 	return c.nc.Read(p)
 }
 
@@ -111,20 +105,12 @@ func (w netWriter) Write(p []byte) (int, error) {
 	return w.c.nc.Write(p)
 }
 
-// wake interrupts a session that waits for its next command, so it
-// answers 421 at once (Shutdown). Shutdown sets closing first; the
-// reader checks it after setting its own deadline, so one of the two sees
-// the other.
-func (c *Conn) wake() {
-	if c.idle.Load() {
-		c.raw.SetReadDeadline(time.Now()) // c.nc may be changing (STARTTLS)
-	}
-}
-
 // reply buffers r; it is sent before the next blocking read or flush.
+// A 421 (the session's too) closes the connection after it.
 func (c *Conn) reply(r *Reply) {
 	c.bw.WriteString(r.String())
 	c.bw.WriteString("\r\n")
+	c.closing = c.closing || r.Code == 421
 }
 
 // replyHost is r with the server's name before the text, as RFC 5321 3.8
@@ -152,7 +138,7 @@ func (c *Conn) serve() {
 	defer sess.Logout()
 	c.reply(&Reply{Code: 220, Text: c.srv.Hostname + " ESMTP Service Ready"})
 	for {
-		line, err := c.readCommand(true)
+		line, err := c.readCommand()
 		switch {
 		case errors.Is(err, errLineTooLong):
 			if c.count("") {
@@ -163,11 +149,8 @@ func (c *Conn) serve() {
 		case err != nil:
 			c.readFailed(err)
 			return
-		case c.srv.closing.Load():
-			c.replyHost(replyShutdown)
-			return
 		}
-		if c.run(line) != nil {
+		if c.run(line) != nil || c.closing {
 			c.bw.Flush()
 			return
 		}
@@ -188,16 +171,13 @@ func (c *Conn) readFailed(err error) {
 
 // readCommand returns the next command line, CRLF included (valid until
 // the next read). A line longer than the limit is discarded through its
-// LF and reported as errLineTooLong. idle marks the wait as one Shutdown
-// may interrupt.
-func (c *Conn) readCommand(idle bool) ([]byte, error) {
+// LF and reported as errLineTooLong.
+func (c *Conn) readCommand() ([]byte, error) {
 	if c.pending != nil {
 		line := c.pending
 		c.pending = nil
 		return line, nil
 	}
-	c.idle.Store(idle)
-	defer c.idle.Store(false)
 	line, err := c.br.ReadSlice('\n')
 	if err == nil && len(line) <= c.srv.maxLine() {
 		return line, nil

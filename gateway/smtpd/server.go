@@ -83,7 +83,6 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	conns     map[*Conn]struct{}
 	wg        sync.WaitGroup
 	closing   atomic.Bool
 }
@@ -118,7 +117,7 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	if s.listeners == nil {
-		s.listeners, s.conns = map[net.Listener]struct{}{}, map[*Conn]struct{}{}
+		s.listeners = map[net.Listener]struct{}{}
 	}
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
@@ -150,25 +149,24 @@ func (s *Server) Serve(l net.Listener) error {
 			nc.Close()
 			return ErrServerClosed
 		}
-		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
 		}()
 	}
 }
 
 var errTemporary = errors.New("smtpd: temporary accept error")
 
-// Shutdown stops accepting, lets each session finish the command it is
-// running and answers its next command with 421 4.3.2 (a session waiting
-// for a command gets it at once), then waits for the sessions to end or
-// ctx to be done.
+// Shutdown stops accepting, lets each session finish the command and the
+// transaction it is in, answers a MAIL that would begin a new one with
+// 421 4.3.2 (and closes), then waits for the sessions to end or ctx to be
+// done. A session that sends nothing more is not interrupted: the caller
+// cuts what is left when its grace period is over (mugai serve's
+// shutdown_grace), or the session's timeouts do. (The session may refuse
+// a message during shutdown itself, as the gateway does with 421 4.3.2.)
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing.Store(true)
@@ -177,9 +175,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if e := l.Close(); e != nil && err == nil {
 			err = e
 		}
-	}
-	for c := range s.conns {
-		c.wake()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

@@ -132,8 +132,9 @@ func TestCommandsBeforeMail(t *testing.T) {
 	}
 }
 
-// TestShutdown: a session waiting for a command gets 421 4.3.2 at once; a
-// command in progress finishes first.
+// TestShutdown: a session waiting for a command is not cut; commands
+// outside a transaction still run, a MAIL gets 421 4.3.2 and the
+// connection closes, and Shutdown returns when it has ended.
 func TestShutdown(t *testing.T) {
 	srv := &Server{Hostname: "mx.test", Backend: &recorder{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -159,15 +160,19 @@ func TestShutdown(t *testing.T) {
 			break
 		}
 	}
-	begin := time.Now()
-	if err := srv.Shutdown(context.Background()); err != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while a session was open", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	c.Write([]byte("NOOP\r\nMAIL FROM:<a@example.jp>\r\nNOOP\r\n"))
+	if err := <-shut; err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(begin); d > time.Second {
-		t.Errorf("Shutdown took %v", d)
-	}
 	rest := readAll(r)
-	if len(rest) != 1 || !strings.HasPrefix(rest[0], "421 4.3.2 mx.test ") {
+	if len(rest) != 2 || !strings.HasPrefix(rest[0], "250 2.0.0") || !strings.HasPrefix(rest[1], "421 4.3.2 mx.test ") {
 		t.Errorf("after Shutdown: %q", rest)
 	}
 	if err := <-done; err != ErrServerClosed {
@@ -226,7 +231,7 @@ func TestStalledAfterBareLF(t *testing.T) {
 }
 
 // TestShutdownDuringData: the message being received is answered; the
-// next command gets 421 4.3.2.
+// next MAIL gets 421 4.3.2.
 func TestShutdownDuringData(t *testing.T) {
 	inData, release := make(chan struct{}), make(chan struct{})
 	rec := &recorder{}
@@ -253,10 +258,20 @@ func TestShutdownDuringData(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(context.Background()) }()
 	time.Sleep(50 * time.Millisecond)
-	c.Write([]byte("NOOP\r\n"))
+	c.Write([]byte("MAIL FROM:<a@example.jp>\r\n"))
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	wantReplies(t, readAll(c), "250 ", "250", "250", "354", "250 2.0.0 Ok", "421 4.3.2 mx.test")
+}
+
+// TestSession421Closes: a 421 from the session closes the connection:
+// nothing after it is run.
+func TestSession421Closes(t *testing.T) {
+	rec := &recorder{mail: func(string, MailParams) error {
+		return &Reply{Code: 421, Enhanced: [3]int{4, 3, 2}, Text: "going away"}
+	}}
+	_, _, addr := start(t, &Server{Backend: rec})
+	wantReplies(t, dialogue(t, addr, "EHLO c.test\r\nMAIL FROM:<a@example.jp>\r\nNOOP\r\n"), "250 ", "421 4.3.2 going away")
 }
