@@ -100,6 +100,7 @@ func (c *Conn) data(arg []byte) error {
 		c.reset()
 		return errClose
 	case d.err != nil: // the client is gone, or timed out
+		c.readFailed(d.err)
 		return d.err
 	}
 	c.reply(c.dataReply(err, d.fault, true))
@@ -150,6 +151,7 @@ func (c *Conn) bdatCommand(arg []byte) error {
 	b := newChunkReader(c, size, last)
 	err := c.sess.Data(b)
 	if b.err != nil && !errors.Is(b.err, ErrAborted) {
+		c.readFailed(b.err)
 		return b.err
 	}
 	if errors.Is(b.err, ErrAborted) {
@@ -157,6 +159,7 @@ func (c *Conn) bdatCommand(arg []byte) error {
 		return nil
 	}
 	if err := b.discard(); err != nil {
+		c.readFailed(err)
 		return err
 	}
 	r := c.dataReply(err, b.fault, b.last && b.left == 0)

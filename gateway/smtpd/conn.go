@@ -161,10 +161,7 @@ func (c *Conn) serve() {
 // failed.
 func (c *Conn) readFailed(err error) {
 	var ne net.Error
-	switch {
-	case c.srv.closing.Load():
-		c.replyHost(replyShutdown)
-	case errors.As(err, &ne) && ne.Timeout():
+	if errors.As(err, &ne) && ne.Timeout() {
 		c.replyHost(replyTimeout)
 	}
 }

@@ -275,3 +275,14 @@ func TestSession421Closes(t *testing.T) {
 	_, _, addr := start(t, &Server{Backend: rec})
 	wantReplies(t, dialogue(t, addr, "EHLO c.test\r\nMAIL FROM:<a@example.jp>\r\nNOOP\r\n"), "250 ", "421 4.3.2 going away")
 }
+
+// TestTimeoutInData: a client that stops in the middle of its data gets
+// 421 4.4.2 after ReadTimeout, and nothing reaches the session as a message.
+func TestTimeoutInData(t *testing.T) {
+	_, rec, addr := start(t, &Server{ReadTimeout: 200 * time.Millisecond})
+	lines := dialogue(t, addr, envelope+"DATA\r\nhalf a message\r\n")
+	wantReplies(t, lines, "250 ", "250", "250", "354", "421 4.4.2 mx.test Timeout")
+	if m := rec.messages(); len(m) != 0 {
+		t.Errorf("messages %q", m)
+	}
+}
