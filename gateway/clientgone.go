@@ -17,7 +17,7 @@ var errClientGone = errors.New("gateway: the client closed the connection before
 const clientPoll = 500 * time.Millisecond
 
 // watchClient cancels ctx with errClientGone when the client of c goes
-// away, polling until stop is called. go-smtp reads nothing while Data
+// away, polling until stop is called. smtpd reads nothing while Data
 // runs and offers no signal, so the socket's state is asked
 // (clientClosed); where that is not possible it never cancels and the
 // rebuild deadline bounds the wait.

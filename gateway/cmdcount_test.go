@@ -1,10 +1,6 @@
 package gateway
 
 import (
-	"bufio"
-	"bytes"
-	"io"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -72,122 +68,6 @@ func TestCommandCounter(t *testing.T) {
 				if !strings.HasPrefix(l, "421 ") {
 					t.Errorf("a command ran after the 421: %q\n%s", l, all)
 				}
-			}
-		})
-	}
-}
-
-// fakeSession stands in for go-smtp above a lineGate: it reads what the
-// gate hands out as go-smtp does (a line at a time, DATA to ".", a BDAT
-// chunk by its size) and replies through the gate's reply hook. It accepts
-// DATA and BDAT whatever came before, so that data and chunks arrive while
-// the gate is still counting, which go-smtp itself never allows.
-type fakeSession struct {
-	g        *lineGate
-	out      bytes.Buffer // every reply: the session's and the gate's own
-	mailCode string       // reply to MAIL
-	tlsCode  string       // reply to STARTTLS; "220": the rest is raw
-	raw      []byte       // what passed after a 220 to STARTTLS
-}
-
-func (f *fakeSession) reply(code string) {
-	line := code + " x\r\n"
-	f.out.WriteString(line)
-	f.g.reply([]byte(line))
-}
-
-func (f *fakeSession) Read(p []byte) (int, error) { panic("unused") }
-
-func (f *fakeSession) run(script string) error {
-	src := strings.NewReader(script)
-	r := bufio.NewReader(readerFunc(func(p []byte) (int, error) { return f.g.read(p, src.Read, &f.out) }))
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		switch verb := commandVerb([]byte(line)); verb {
-		case "DATA":
-			f.reply("354")
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return err
-				}
-				if l == ".\r\n" {
-					break
-				}
-			}
-			f.reply("250")
-		case "BDAT":
-			n, _ := strconv.Atoi(strings.Fields(line)[1])
-			if _, err := io.ReadFull(r, make([]byte, n)); err != nil {
-				return err
-			}
-			f.reply("250")
-		case "MAIL":
-			f.reply(f.mailCode)
-		case "STARTTLS":
-			f.reply(f.tlsCode)
-			if f.tlsCode == "220" {
-				f.raw, err = io.ReadAll(r)
-				return err
-			}
-		default:
-			f.reply("250")
-		}
-	}
-}
-
-type readerFunc func([]byte) (int, error)
-
-func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
-
-// TestLineGateCounts drives the gate alone: data lines and BDAT chunk
-// bytes are never counted even while counting runs, a line too long counts,
-// and nothing counts past a 220 to STARTTLS (ciphertext).
-func TestLineGateCounts(t *testing.T) {
-	const limit = 3
-	looksLikeCommands := strings.Repeat("NOOP\r\nMAIL FROM:<a@b>\r\nRSET\r\n", 10)
-	cases := []struct {
-		name     string
-		script   string
-		mailCode string
-		tlsCode  string
-		cut      int // replies before the 421; -1: never cut
-	}{
-		// DATA counts once; its lines do not.
-		{"data lines", "DATA\r\n" + looksLikeCommands + ".\r\nNOOP\r\nNOOP\r\nNOOP\r\n", "250", "502", 4},
-		// BDAT counts once; its chunk does not, lines or not.
-		{"bdat chunk", "BDAT " + itoa(len(looksLikeCommands)+5) + "\r\n" + looksLikeCommands + "MAIL " + "NOOP\r\nNOOP\r\nNOOP\r\n", "250", "502", limit},
-		// A line too long is answered 500 by the gate and counts.
-		{"line too long", strings.Repeat("NOOP "+strings.Repeat("x", 200)+"\r\n", 5), "250", "502", limit},
-		{"line too long, no LF yet", "NOOP\r\nNOOP\r\nNOOP\r\nNOOP " + strings.Repeat("x", 5000), "250", "502", limit},
-		// MAIL: the first one taken ends the counting; refused ones count.
-		{"mail taken", "NOOP\r\nNOOP\r\nMAIL FROM:<a@b>\r\n" + strings.Repeat("NOOP\r\n", 10), "250", "502", -1},
-		{"mail refused", strings.Repeat("MAIL FROM:<a@b>\r\n", 10), "550", "502", limit + 1},
-		// STARTTLS answered 220: what follows is ciphertext, not lines.
-		{"tls", "NOOP\r\nSTARTTLS\r\n" + strings.Repeat("\x16\x03\x01\n", 100), "250", "220", -1},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeSession{g: &lineGate{max: 100, maxCmds: limit, host: "mx.test"}, mailCode: tc.mailCode, tlsCode: tc.tlsCode}
-			err := f.run(tc.script)
-			replies := strings.Split(strings.TrimSuffix(f.out.String(), "\r\n"), "\r\n")
-			if tc.cut < 0 {
-				if err != nil && err != io.EOF || strings.Contains(f.out.String(), "421") {
-					t.Fatalf("cut off (%v):\n%s", err, f.out.String())
-				}
-				if tc.tlsCode == "220" && len(f.raw) != 400 {
-					t.Errorf("%d bytes passed after STARTTLS, want 400", len(f.raw))
-				}
-				return
-			}
-			if err != errTooManyCommands {
-				t.Fatalf("session ended with %v, want errTooManyCommands:\n%s", err, f.out.String())
-			}
-			if len(replies) != tc.cut+1 || replies[tc.cut] != "421 4.7.0 mx.test Too many commands before MAIL, closing" {
-				t.Errorf("want %d replies then the 421:\n%s", tc.cut, f.out.String())
 			}
 		})
 	}

@@ -23,15 +23,8 @@ var (
 	codeTempPolicy    = smtp.EnhancedCode{4, 7, 0}
 )
 
-// Codes of go-smtp's own replies that the line gate follows (lineGate.sync).
-const (
-	codeReadyTLS  = 220 // to STARTTLS: ciphertext follows
-	codeMailOK    = 250 // to MAIL: the transaction began
-	codeStartData = 354 // to DATA: message data follows
-)
-
 func replyQueued(id string) *smtp.SMTPError {
-	// go-smtp passes a *SMTPError's code through, so a 250 carries our id.
+	// smtpd sends a session's 250 as it is, so it carries our id.
 	return &smtp.SMTPError{Code: 250, EnhancedCode: codeQueued, Message: "Ok: queued as " + id}
 }
 
@@ -49,12 +42,13 @@ var (
 	replyNeedMail     = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Need MAIL before RCPT"}
 
 	// Written by the connection layer itself (wireLine), then it closes.
-	replyTooManyConns    = &smtp.SMTPError{Code: 421, EnhancedCode: codeTempPolicy, Message: "Too many connections, try again later"}
-	replyTooManyCommands = &smtp.SMTPError{Code: 421, EnhancedCode: codeTempPolicy, Message: "Too many commands before MAIL, closing"}
+	// (Replies of the protocol itself, 421 4.7.0 "Too many commands
+	// before MAIL" among them, are smtpd's: gateway/smtpd/reply.go.)
+	replyTooManyConns = &smtp.SMTPError{Code: 421, EnhancedCode: codeTempPolicy, Message: "Too many connections, try again later"}
 )
 
 // wireLine is e as one reply line that the connection layer writes itself,
-// below go-smtp. host, when not "", goes before the text, as RFC 5321 3.8
+// below smtpd. host, when not "", goes before the text, as RFC 5321 3.8
 // has it for a 421 ("421 <domain> ...").
 func wireLine(e *smtp.SMTPError, host string) []byte {
 	text := e.Message

@@ -15,18 +15,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/courier"
 	"mugai/gateway/delivery"
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
 	"mugai/gateway/safeio"
+	"mugai/gateway/smtpd"
 	"mugai/policy"
 	"mugai/policy/audit"
 	"mugai/sanitize"
@@ -48,7 +46,7 @@ type Gateway struct {
 	accept     atomic.Pointer[acceptRules] // accept.networks and accept.domains; swapped by ApplyConfig
 	policyFile atomic.Pointer[loadFailure] // set when a reload found the policy file broken
 	rcpt       *recipientCheck             // accept.recipients and accept.verify_recipients
-	server     *smtp.Server
+	server     *smtpd.Server
 
 	metrics  *metrics
 	metricsL net.Listener // when cfg.Metrics is set
@@ -193,21 +191,24 @@ func (g *Gateway) newDelivery() (*delivery.Runner, error) {
 	}), nil
 }
 
-func (g *Gateway) newServer() (*smtp.Server, error) {
-	s := smtp.NewServer(g)
+func (g *Gateway) newServer() (*smtpd.Server, error) {
 	tc, err := serverTLS(g.cfg.Accept)
 	if err != nil {
 		return nil, err
 	}
-	s.TLSConfig = tc // STARTTLS is offered when set
-	s.Domain = g.cfg.Hostname
-	s.MaxMessageBytes = int64(g.cfg.Accept.MaxMessageBytes)
-	s.MaxRecipients = g.cfg.Accept.MaxRecipients
-	s.MaxLineLength = g.cfg.Accept.MaxLineLength
-	s.ReadTimeout = g.cfg.Accept.ReadTimeout.D()
-	s.WriteTimeout = g.cfg.Accept.WriteTimeout.D()
-	s.ErrorLog = slogAdapter{g.log.With("component", "smtp")}
-	return s, nil
+	a := g.cfg.Accept
+	return &smtpd.Server{
+		Hostname:              g.cfg.Hostname,
+		Backend:               g,
+		TLSConfig:             tc, // STARTTLS is offered when set
+		MaxMessageBytes:       int64(a.MaxMessageBytes),
+		MaxLineLength:         a.MaxLineLength,
+		MaxRecipients:         a.MaxRecipients,
+		MaxCommandsBeforeMail: a.MaxCmdsBeforeMail,
+		ReadTimeout:           a.ReadTimeout.D(),
+		WriteTimeout:          a.WriteTimeout.D(),
+		Log:                   g.log.With("component", "smtp"),
+	}, nil
 }
 
 // engine is what rebuilds messages under one policy. A message is rebuilt
@@ -325,8 +326,8 @@ func (g *Gateway) Serve(l net.Listener) error {
 	}
 	g.log.Info("listening", "addr", l.Addr().String(), "policy", g.Policy().Source, "policy_sha256", g.Policy().SHA256)
 	a := g.cfg.Accept
-	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D(), a.MaxCmdsBeforeMail, withMaxLine(a.MaxLineLength)))
-	if errors.Is(err, smtp.ErrServerClosed) {
+	err := g.server.Serve(newLimitListener(l, g.cfg.Hostname, a.MaxConnections, a.MaxConnsPerIP, a.SessionTimeout.D()))
+	if errors.Is(err, smtpd.ErrServerClosed) {
 		return nil
 	}
 	return err
@@ -344,7 +345,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.portal.l.Close() // Serve may never have started it; servePortal shuts the server down with ctx
 	}
 	if l != nil {
-		// go-smtp closes only the listeners its Serve registered; a
+		// The server closes only the listeners its Serve registered; a
 		// Shutdown between our start and its Serve must stop it too.
 		l.Close()
 	}
@@ -387,9 +388,3 @@ func NewID(now time.Time) string {
 	_, _ = rand.Read(b[:])
 	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
-
-// slogAdapter lets go-smtp log through slog.
-type slogAdapter struct{ l *slog.Logger }
-
-func (a slogAdapter) Printf(format string, v ...any) { a.l.Warn(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Println(v ...any)               { a.l.Warn(strings.TrimSpace(fmt.Sprintln(v...))) }

@@ -11,24 +11,25 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/safeio"
+	"mugai/gateway/smtpd"
 	"mugai/policy/audit"
 	"mugai/sanitize"
 )
 
+// The faults of message data that smtpd's readers fail with.
 var (
-	errBareLF = errors.New("gateway: bare LF in message data")
-	errBareCR = errors.New("gateway: bare CR in message data")
-	errNUL    = errors.New("gateway: NUL byte in message data")
+	errBareLF = smtpd.ErrBareLF
+	errBareCR = smtpd.ErrBareCR
+	errNUL    = smtpd.ErrNUL
 	// errClientData marks an error reading DATA from the client (its
 	// connection, or what it sent): not a local failure.
 	errClientData = errors.New("gateway: reading the message data from the client")
 )
 
-// toReply is the one boundary where an error becomes what go-smtp sends.
-// go-smtp type-asserts *smtp.SMTPError and turns anything else, wrapped
-// ones included, into a permanent 554 carrying err.Error(); so every error
-// leaving a Session method passes through here. Known causes get their named
-// reply; everything unknown is a temporary 451 with our id, never a 5xx.
+// toReply is the one boundary where an error becomes the reply smtpd
+// sends (through wire): every error leaving a session method passes
+// through here. Known causes get their named reply; everything unknown is
+// a temporary 451 with our id, never a 5xx.
 func toReply(err error, id string) *smtp.SMTPError {
 	if err == nil {
 		return nil
@@ -37,9 +38,9 @@ func toReply(err error, id string) *smtp.SMTPError {
 	switch {
 	case errors.As(err, &se):
 		return se
-	case errors.Is(err, smtp.ErrDataTooLarge):
+	case errors.Is(err, smtpd.ErrTooBig):
 		return replyTooBig
-	case errors.Is(err, smtp.ErrTooLongLine):
+	case errors.Is(err, smtpd.ErrLineTooLong):
 		return replyLineTooLong
 	case errors.Is(err, errBareLF), errors.Is(err, errBareCR):
 		return replyBareLineEnding(id)
@@ -51,6 +52,16 @@ func toReply(err error, id string) *smtp.SMTPError {
 		return replyBusy
 	}
 	return replyTempInternal(id)
+}
+
+// wire is a reply of the gateway (a *smtp.SMTPError, as codes.go names
+// them) as smtpd's *Reply; other errors pass as they are.
+func wire(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return &smtpd.Reply{Code: se.Code, Enhanced: [3]int(se.EnhancedCode), Text: se.Message}
+	}
+	return err
 }
 
 // localError is a local failure whose class its maker knows (free space,

@@ -22,16 +22,17 @@ import (
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
 	"mugai/gateway/safeio"
+	"mugai/gateway/smtpd"
 	"mugai/policy/audit"
 	"mugai/sanitize"
 	"mugai/sanitize/format"
 )
 
-// session is one SMTP connection. go-smtp calls its methods from the
+// session is one SMTP connection. smtpd calls its methods from the
 // connection's goroutine, one at a time.
 type session struct {
 	g      *Gateway
-	conn   *smtp.Conn
+	conn   *smtpd.Conn
 	client netip.Addr
 	helo   string
 	from   string
@@ -40,19 +41,21 @@ type session struct {
 	log    *slog.Logger
 }
 
-// NewSession implements smtp.Backend.
-func (g *Gateway) NewSession(c *smtp.Conn) (smtp.Session, error) {
+// NewSession implements smtpd.Backend.
+func (g *Gateway) NewSession(c *smtpd.Conn) (smtpd.Session, error) {
 	s := &session{g: g, conn: c}
-	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.client = ta.AddrPort().Addr().Unmap()
 	}
-	if tc, ok := c.Conn().(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-	}
-	s.helo = c.Hostname()
 	s.log = g.log.With("client", s.client.String())
 	return s, nil
 }
+
+// Mail, Rcpt and Data implement smtpd.Session: the gateway's replies
+// (*smtp.SMTPError, codes.go) become smtpd's.
+func (s *session) Mail(from string, _ smtpd.MailParams) error { return wire(s.mail(from)) }
+func (s *session) Rcpt(to string) error                       { return wire(s.rcpt(to)) }
+func (s *session) Data(r io.Reader) error                     { return wire(s.message(r)) }
 
 // guard recovers a panic in a session method: it is counted and logged with
 // its stack, the client gets a 451, and the process lives on.
@@ -68,15 +71,16 @@ func (s *session) guard(id string, err *error) {
 	}
 }
 
-func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
+func (s *session) mail(from string) (err error) {
 	defer s.guard("", &err)
 	s.Reset()
+	s.helo = s.conn.Hostname()
 	if !s.g.clientAllowed(s.client) {
 		reply := s.g.cfg.policyReject(replyClientDenied)
 		s.reject("", reply, from, nil)
 		return reply
 	}
-	if _, isTLS := s.conn.TLSConnectionState(); s.g.cfg.Accept.RequireTLS && !isTLS {
+	if _, isTLS := s.conn.TLS(); s.g.cfg.Accept.RequireTLS && !isTLS {
 		return replyNeedTLS
 	}
 	if why := s.g.overloaded(); why != nil {
@@ -92,7 +96,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) (err error) {
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) (err error) {
+func (s *session) rcpt(to string) (err error) {
 	defer s.guard("", &err)
 	if !s.inTx {
 		return replyNeedMail
@@ -123,12 +127,13 @@ func (s *session) Reset() {
 	s.from, s.inTx, s.rcpts = "", false, nil
 }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() {}
 
-// Data receives, keeps, rebuilds and queues one message. It answers 250
+// message receives, keeps, rebuilds and queues one message. It answers 250
 // only after the original and the rebuilt message are durable and the
-// decisions are in the audit log.
-func (s *session) Data(r io.Reader) (err error) {
+// decisions are in the audit log. r is smtpd's strict reader: it fails at
+// a bare CR, bare LF or NUL, and at the size and line limits.
+func (s *session) message(r io.Reader) (err error) {
 	// One reading of the clock names the message and dates it: the id's
 	// date is the originals day folder that show and release look in, so
 	// two readings could name different days at UTC midnight.
@@ -198,9 +203,9 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 		}
 	}()
 	sum := sha256.New()
-	size, err := io.Copy(io.MultiWriter(f, sum), &strictReader{r: r})
+	size, err := io.Copy(io.MultiWriter(f, sum), r)
 	if err != nil {
-		_ = drain(r) // go-smtp drains too; the reply must follow the whole DATA
+		_ = drain(r) // smtpd drains too; the reply must follow the whole DATA
 		var pe *fs.PathError
 		if !errors.As(err, &pe) { // not our write of the original: the client's data
 			err = fmt.Errorf("%w: %w", errClientData, err)
@@ -219,7 +224,7 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	defer leave(nil)
 	ctx, cancel := context.WithTimeout(alive, timeout)
 	defer cancel()
-	stopWatch := sync.OnceFunc(watchClient(s.conn.Conn(), leave))
+	stopWatch := sync.OnceFunc(watchClient(s.conn.NetConn(), leave))
 	defer stopWatch()
 	// Memory for the rebuild, reserved for as long as the rebuilt message
 	// is held, grown as the rebuild expands; a client that waits too long
@@ -242,7 +247,7 @@ func (s *session) data(id string, received time.Time, r io.Reader) error {
 	// kept. (It may still leave between this and our 250; that window is
 	// SMTP's own and as short as the commit.)
 	stopWatch()
-	if errors.Is(context.Cause(alive), errClientGone) || clientGone(s.conn.Conn()) {
+	if errors.Is(context.Cause(alive), errClientGone) || clientGone(s.conn.NetConn()) {
 		return s.abandon(ctx, id, errClientGone)
 	}
 	committed = true // from here commit owns f

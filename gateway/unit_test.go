@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,12 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
-	"mugai/gateway/load"
+	"mugai/gateway/smtpd"
 	"mugai/sanitize"
 	"mugai/sanitize/format"
 )
@@ -29,10 +27,10 @@ func TestToReply(t *testing.T) {
 		code int
 		enh  smtp.EnhancedCode
 	}{
-		// size and line limits from go-smtp's reader, wrapped or not
-		{smtp.ErrDataTooLarge, 552, smtp.EnhancedCode{5, 3, 4}},
-		{fmt.Errorf("copy: %w", smtp.ErrDataTooLarge), 552, smtp.EnhancedCode{5, 3, 4}},
-		{fmt.Errorf("copy: %w", smtp.ErrTooLongLine), 500, smtp.EnhancedCode{5, 5, 2}},
+		// size and line limits from smtpd's readers, wrapped or not
+		{smtpd.ErrTooBig, 552, smtp.EnhancedCode{5, 3, 4}},
+		{fmt.Errorf("copy: %w", smtpd.ErrTooBig), 552, smtp.EnhancedCode{5, 3, 4}},
+		{fmt.Errorf("copy: %w", smtpd.ErrLineTooLong), 500, smtp.EnhancedCode{5, 5, 2}},
 		// strict line endings
 		{errBareLF, 550, smtp.EnhancedCode{5, 6, 0}},
 		{fmt.Errorf("x: %w", errBareCR), 550, smtp.EnhancedCode{5, 6, 0}},
@@ -65,66 +63,6 @@ func TestToReply(t *testing.T) {
 	if toReply(nil, "ID") != nil {
 		t.Error("toReply(nil) != nil")
 	}
-}
-
-// TestStrictReader: CRLF passes unchanged; the first bare CR, bare LF or
-// NUL fails, including across read boundaries.
-func TestStrictReader(t *testing.T) {
-	tests := []struct {
-		in   string
-		want error
-	}{
-		// accepted
-		{"a\r\nb\r\n", nil},
-		{"", nil},
-		{"\r\n\r\n", nil},
-		// refused
-		{"a\nb\r\n", errBareLF},
-		{"a\r\rb\r\n", errBareCR},
-		{"a\rb\r\n", errBareCR},
-		{"a\r\n\n", errBareLF},
-		{"a\x00\r\n", errNUL},
-		{"a\r", errBareCR},
-	}
-	for _, tc := range tests {
-		for _, oneByte := range []bool{false, true} {
-			var r io.Reader = strings.NewReader(tc.in)
-			if oneByte {
-				r = iotest.OneByteReader(r)
-			}
-			out, err := io.ReadAll(&strictReader{r: r})
-			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
-				t.Errorf("%q (one byte %v): err = %v, want %v", tc.in, oneByte, err, tc.want)
-			}
-			if tc.want == nil && string(out) != tc.in {
-				t.Errorf("%q: passed %q", tc.in, out)
-			}
-		}
-	}
-}
-
-// FuzzStrictReader: the reader accepts exactly the inputs in which every CR
-// is followed by LF, every LF follows a CR, and there is no NUL; what it
-// accepts it passes unchanged.
-func FuzzStrictReader(f *testing.F) {
-	for _, s := range []string{"a\r\nb", "a\nb", "\r", "\r\r\n", "x\x00"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		out, err := io.ReadAll(&strictReader{r: iotest.HalfReader(bytes.NewReader(in))})
-		valid := !bytes.Contains(in, []byte{0})
-		for i, c := range in {
-			if c == '\r' && (i+1 == len(in) || in[i+1] != '\n') || c == '\n' && (i == 0 || in[i-1] != '\r') {
-				valid = false
-			}
-		}
-		if valid != (err == nil) {
-			t.Fatalf("%q: err = %v, valid = %v", in, err, valid)
-		}
-		if valid && !bytes.Equal(in, out) {
-			t.Fatalf("%q passed as %q", in, out)
-		}
-	})
 }
 
 func TestSplitMailbox(t *testing.T) {
@@ -275,23 +213,4 @@ func TestConfig(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-}
-
-// BenchmarkStrictReader checks the reference message's DATA for bare line
-// endings and NUL, in the 4 KB pieces go-smtp's reader hands over.
-func BenchmarkStrictReader(b *testing.B) {
-	msg := load.Realistic()
-	buf := make([]byte, 4096)
-	b.SetBytes(int64(len(msg)))
-	for b.Loop() {
-		r := &strictReader{r: bytes.NewReader(msg)}
-		for {
-			if _, err := r.Read(buf); err != nil {
-				if err != io.EOF {
-					b.Fatal(err)
-				}
-				break
-			}
-		}
-	}
 }

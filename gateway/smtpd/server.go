@@ -1,0 +1,188 @@
+// Package smtpd is the server side of SMTP that mugai owns: the listener
+// loop, the command parser and state machine, and the DATA and BDAT
+// readers with strict line endings (RFC 5321 2.3.8: a bare CR, bare LF or
+// NUL fails the message) and dot-unstuffing, all on whole lines read from
+// one bufio.Reader per connection.
+//
+// A Server hands each connection's transactions to a Session that its
+// Backend makes. The Session decides on envelopes and messages; the
+// server owns the protocol: syntax, sequence, limits (line length,
+// commands before MAIL, recipients, message size, timeouts), PIPELINING,
+// CHUNKING and STARTTLS.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Backend makes a Session for each connection, before the greeting.
+// An error refuses the connection: a *Reply is sent (else 421 4.3.0)
+// and the connection closes.
+type Backend interface {
+	NewSession(c *Conn) (Session, error)
+}
+
+// Session is one connection's view of its transactions. The server calls
+// its methods from the connection's goroutine, one at a time, in SMTP
+// order: Mail, then Rcpt (one or more), then Data; Reset between
+// transactions (RSET, HELO/EHLO, STARTTLS, after Data, after a transfer
+// the client aborted); Logout once when the connection ends.
+//
+// Mail, Rcpt and Data return nil for the server's own 250, a *Reply for a
+// reply of their own (a 250 with its text too), or another error, which
+// becomes 451 4.3.0 (a data fault returned by r gets its named reply).
+type Session interface {
+	Mail(from string, p MailParams) error
+	Rcpt(to string) error
+	// Data reads the message from r: the bytes as sent, CRLF kept,
+	// dot-unstuffed, the end-of-data line not included. r fails with
+	// ErrBareCR, ErrBareLF, ErrNUL, ErrTooBig or ErrLineTooLong at the
+	// first fault, and with ErrAborted when a BDAT transfer is abandoned.
+	// Whatever Data leaves unread is drained by the server before it
+	// replies. A fault always refuses the message, whatever Data returns.
+	Data(r io.Reader) error
+	Reset()
+	Logout()
+}
+
+// MailParams are the MAIL FROM parameters (RFC 1870, 6152, 6531, 3030).
+type MailParams struct {
+	Size     int64  // SIZE=, 0 when not given
+	Body     string // "7BIT", "8BITMIME" or "" when not given
+	SMTPUTF8 bool
+}
+
+// Server serves SMTP. Set its fields before Serve; they are not changed
+// after.
+type Server struct {
+	Hostname  string      // in the greeting, EHLO and 421 replies
+	Backend   Backend     //
+	TLSConfig *tls.Config // STARTTLS is offered when set
+	// MaxMessageBytes bounds a message (SIZE, DATA, BDAT); 0: no limit.
+	MaxMessageBytes int64
+	// MaxLineLength bounds a command or data line, CRLF included
+	// (default 1000, RFC 5321 4.5.3.1.6). BDAT chunks have no lines.
+	MaxLineLength int
+	MaxRecipients int // per transaction; 0: no limit
+	// MaxCommandsBeforeMail closes a session (421 4.7.0) that sends more
+	// command lines than this before a MAIL is accepted; 0: off. Every
+	// command line counts (an empty, unknown or too long one too), except
+	// MAIL and STARTTLS, which count only when refused.
+	MaxCommandsBeforeMail int
+	ReadTimeout           time.Duration // per read from the client; 0: none
+	WriteTimeout          time.Duration // per write to the client; 0: none
+	Log                   *slog.Logger  // nil: discarded
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	wg        sync.WaitGroup
+	closing   atomic.Bool
+}
+
+const (
+	defaultMaxLine = 1000
+	minBuffer      = 32 << 10 // the bufio.Reader of a connection
+	tlsTimeout     = 30 * time.Second
+)
+
+func (s *Server) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+func (s *Server) maxLine() int {
+	if s.MaxLineLength <= 0 {
+		return defaultMaxLine
+	}
+	return s.MaxLineLength
+}
+
+// Serve accepts connections on l until Shutdown (then ErrServerClosed)
+// or an accept error that is not temporary.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners = map[net.Listener]struct{}{}
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+		}()
+	}
+}
+
+var errTemporary = errors.New("smtpd: temporary accept error")
+
+// Shutdown stops accepting, lets each session finish the command and the
+// transaction it is in, answers a MAIL that would begin a new one with
+// 421 4.3.2 (and closes), then waits for the sessions to end or ctx to be
+// done. A session that sends nothing more is not interrupted: the caller
+// cuts what is left when its grace period is over (mugai serve's
+// shutdown_grace), or the session's timeouts do. (The session may refuse
+// a message during shutdown itself, as the gateway does with 421 4.3.2.)
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	var err error
+	for l := range s.listeners {
+		if e := l.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
