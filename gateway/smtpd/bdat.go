@@ -34,9 +34,13 @@ func newChunkReader(c *Conn, size int64, last bool) *chunkReader {
 // begin starts a chunk of size bytes.
 func (b *chunkReader) begin(size int64, last bool) {
 	b.left, b.last = size, last
-	if b.total += size; b.c.srv.MaxMessageBytes > 0 && b.total > b.c.srv.MaxMessageBytes {
+	// Compared before adding: announced sizes up to 2^63-1 must not wrap
+	// the sum below the limit.
+	if max := b.c.srv.MaxMessageBytes; max > 0 && size > max-b.total {
 		b.fault = ErrTooBig
+		return
 	}
+	b.total += size
 }
 
 func (b *chunkReader) Read(p []byte) (int, error) {
@@ -88,6 +92,9 @@ func (b *chunkReader) nextChunk() {
 			continue
 		}
 		if err != nil {
+			if errors.Is(err, io.EOF) { // the stream ended inside the transfer: never a whole message
+				err = io.ErrUnexpectedEOF
+			}
 			b.err = err
 			return
 		}
@@ -108,8 +115,13 @@ func (b *chunkReader) nextChunk() {
 	}
 }
 
-// discard reads what is left of the current chunk.
+// discard reads what is left of the current chunk, unless it is more than
+// a client keeping to SIZE could send (errChunkTooBig: the reply is then
+// followed by the connection's close, since the stream cannot be followed).
 func (b *chunkReader) discard() error {
+	if b.left > b.c.srv.maxChunk() {
+		return errChunkTooBig
+	}
 	for b.left > 0 {
 		n, err := b.c.br.Discard(int(min(b.left, 1<<30)))
 		b.left -= int64(n)

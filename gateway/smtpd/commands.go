@@ -34,7 +34,7 @@ func (c *Conn) mail(arg []byte) {
 	}
 	p, ok := parseMailParams(rest)
 	switch {
-	case !ok:
+	case !ok, p.SMTPUTF8 && !c.srv.SMTPUTF8:
 		c.reply(replyMailParam)
 	case c.srv.MaxMessageBytes > 0 && p.Size > c.srv.MaxMessageBytes:
 		c.reply(replyTooBig)
@@ -131,8 +131,15 @@ func (c *Conn) bdatCommand(arg []byte) error {
 		c.reply(replyBDATSyntax) // the chunk's length is unknown: nothing to discard
 		return nil
 	}
+	if size > c.srv.maxChunk() {
+		// Nothing could be done with it, and skipping it could take
+		// until the session's deadline: refused, and the connection
+		// closes (the client may not write past the chunk anyway).
+		c.reply(replyChunkTooBig)
+		return errClose
+	}
 	if r := c.bdatFail; r != nil || !c.inMail || c.rcpts == 0 {
-		if _, err := c.br.Discard(int(min(size, int64(^uint(0)>>1)))); err != nil {
+		if _, err := c.br.Discard(int(size)); err != nil {
 			return err
 		}
 		switch {
@@ -158,7 +165,10 @@ func (c *Conn) bdatCommand(arg []byte) error {
 		c.reset() // the next command is in c.pending; no reply to the transfer
 		return nil
 	}
-	if err := b.discard(); err != nil {
+	if err := b.discard(); errors.Is(err, errChunkTooBig) {
+		c.reply(replyChunkTooBig)
+		return errClose
+	} else if err != nil {
 		c.readFailed(err)
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 var (
 	errLineTooLong = errors.New("smtpd: command line too long")
 	errClose       = errors.New("smtpd: closing the connection")
+	errChunkTooBig = errors.New("smtpd: BDAT chunk larger than a message may be")
 )
 
 // Conn is one client connection.
@@ -282,6 +283,10 @@ func (c *Conn) hello(verb string, arg []byte) {
 		c.reply(replyHeloArg)
 		return
 	}
+	if len(domain) > maxDomain {
+		c.reply(replyHeloLong) // it would go into our Received line
+		return
+	}
 	c.reset()
 	c.helo = string(domain)
 	greet := c.srv.Hostname + " Hello " + c.helo
@@ -289,7 +294,10 @@ func (c *Conn) hello(verb string, arg []byte) {
 		c.reply(&Reply{Code: 250, Text: greet})
 		return
 	}
-	caps := []string{greet, "PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING", "ENHANCEDSTATUSCODES"}
+	caps := []string{greet, "PIPELINING", "8BITMIME", "CHUNKING", "ENHANCEDSTATUSCODES"}
+	if c.srv.SMTPUTF8 {
+		caps = append(caps, "SMTPUTF8")
+	}
 	if c.srv.TLSConfig != nil && !c.tls {
 		caps = append(caps, "STARTTLS")
 	}

@@ -67,6 +67,7 @@ var (
 	replyNeedRcpt      = newReply(503, 5, 5, 1, "Need RCPT before DATA")
 	replyNeedBDAT      = newReply(503, 5, 5, 1, "Message transfer by BDAT in progress: BDAT, RSET or QUIT")
 	replyHeloArg       = newReply(501, 5, 5, 2, "HELO and EHLO need a domain")
+	replyHeloLong      = newReply(501, 5, 5, 2, "Domain name too long")
 	replyMailSyntax    = newReply(501, 5, 5, 2, "Syntax: MAIL FROM:<address>")
 	replyRcptSyntax    = newReply(501, 5, 5, 2, "Syntax: RCPT TO:<address>")
 	replyNoArgs        = newReply(501, 5, 5, 4, "No parameters allowed")
@@ -84,11 +85,18 @@ var (
 	replyTempFail      = newReply(451, 4, 3, 0, "Local error, try again later")
 
 	// Faults of the message data, when the session did not name a reply.
-	replyTooBig   = newReply(552, 5, 3, 4, "Message exceeds the size limit")
-	replyBareEnd  = newReply(550, 5, 6, 0, "Bare CR or LF in message data not accepted")
-	replyNULData  = newReply(550, 5, 6, 0, "NUL byte in message data not accepted")
-	replyDataLine = replyLineTooLong
+	replyTooBig = newReply(552, 5, 3, 4, "Message exceeds the size limit")
+	// A BDAT chunk larger than a whole message may be: the connection
+	// closes after it.
+	replyChunkTooBig = newReply(552, 5, 3, 4, "BDAT chunk exceeds the message size limit, closing")
+	replyBareEnd     = newReply(550, 5, 6, 0, "Bare CR or LF in message data not accepted")
+	replyNULData     = newReply(550, 5, 6, 0, "NUL byte in message data not accepted")
+	replyDataLine    = replyLineTooLong
 )
+
+// maxDomain is the longest domain (or address literal) a HELO or EHLO
+// may name: RFC 5321 4.5.3.1.2.
+const maxDomain = 255
 
 // faultReply is the reply for a fault of the message data.
 func faultReply(err error) *Reply {

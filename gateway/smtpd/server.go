@@ -72,6 +72,11 @@ type Server struct {
 	// (default 1000, RFC 5321 4.5.3.1.6). BDAT chunks have no lines.
 	MaxLineLength int
 	MaxRecipients int // per transaction; 0: no limit
+	// SMTPUTF8 advertises the extension (RFC 6531) and takes MAIL's
+	// SMTPUTF8 parameter; off, the parameter is refused (555). Set it only
+	// when the sessions take UTF-8 mailboxes: a client that sees it does
+	// not downgrade.
+	SMTPUTF8 bool
 	// MaxCommandsBeforeMail closes a session (421 4.7.0) that sends more
 	// command lines than this before a MAIL is accepted; 0: off. Every
 	// command line counts (an empty, unknown or too long one too), except
@@ -105,6 +110,15 @@ func (s *Server) maxLine() int {
 		return defaultMaxLine
 	}
 	return s.MaxLineLength
+}
+
+// maxChunk is the largest BDAT chunk the server reads or skips: what a
+// whole message may be (MaxMessageBytes, or 64 MiB without a limit).
+func (s *Server) maxChunk() int64 {
+	if s.MaxMessageBytes <= 0 {
+		return 64 << 20
+	}
+	return s.MaxMessageBytes
 }
 
 // Serve accepts connections on l until Shutdown (then ErrServerClosed)
