@@ -2,6 +2,8 @@ package smtpd
 
 import (
 	"bytes"
+	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -103,6 +105,9 @@ func parseMailParams(s []byte) (MailParams, bool) {
 		switch strings.ToUpper(k) {
 		case "SIZE":
 			n, err := strconv.ParseInt(v, 10, 64)
+			if errors.Is(err, strconv.ErrRange) && strings.Trim(v, "0123456789") == "" {
+				n, err = math.MaxInt64, nil // digits beyond int64: too big, not a syntax error (552)
+			}
 			if !hasV || err != nil || n < 0 || p.Size != 0 {
 				return p, false
 			}

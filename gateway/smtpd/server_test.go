@@ -15,7 +15,7 @@ const envelope = "EHLO c.test\r\nMAIL FROM:<a@example.jp>\r\nRCPT TO:<b@example.
 // TestCommands: the state machine, the parser's refusals and the replies
 // of each command, one pipelined write per case.
 func TestCommands(t *testing.T) {
-	_, _, addr := start(t, &Server{MaxMessageBytes: 1000, MaxRecipients: 2})
+	_, _, addr := start(t, &Server{MaxMessageBytes: 1000, MaxRecipients: 2, SMTPUTF8: true})
 	cases := []struct {
 		name, script string
 		want         []string
@@ -29,10 +29,10 @@ func TestCommands(t *testing.T) {
 		{"bare LF command", "EHLO c.test\nMAIL FROM:<a@example.jp>\nNOOP\r\nQUIT\r\n",
 			[]string{"500 5.5.2 Command lines must end with CRLF", "500 5.5.2 Command lines must end with CRLF", "250 2.0.0", "221 2.0.0"}},
 		{"CR or NUL inside", "NOOP\rX\r\nNO\x00OP\r\nQUIT\r\n", []string{"500 5.5.2", "500 5.5.2", "221"}},
-		{"mail params", "EHLO c.test\r\nMAIL FROM:<> SIZE=999 BODY=8BITMIME SMTPUTF8\r\nRSET\r\nMAIL FROM:<a@example.jp> SIZE=1001\r\n" +
+		{"mail params", "EHLO c.test\r\nMAIL FROM:<> SIZE=999 BODY=8BITMIME SMTPUTF8\r\nRSET\r\nMAIL FROM:<a@example.jp> SIZE=1001\r\nMAIL FROM:<a@example.jp> SIZE=99999999999999999999\r\n" +
 			"MAIL FROM:<a@example.jp> BODY=BINARYMIME\r\nMAIL FROM:<a@example.jp> RET=HDRS\r\nMAIL FROM:<a@example.jp> SIZE=x\r\n" +
 			"MAIL FROM:a@example.jp\r\nMAIL TO:<a@example.jp>\r\nMAIL FROM:<a@example.jp>X\r\nMAIL FROM: <a@example.jp> body=7bit\r\nQUIT\r\n",
-			[]string{"250 ", "250 2.0.0", "250 2.0.0", "552 5.3.4", "555 5.5.4", "555 5.5.4", "555 5.5.4", "501 5.5.2", "501 5.5.2", "501 5.5.2", "250 2.0.0", "221"}},
+			[]string{"250 ", "250 2.0.0", "250 2.0.0", "552 5.3.4", "552 5.3.4", "555 5.5.4", "555 5.5.4", "555 5.5.4", "501 5.5.2", "501 5.5.2", "501 5.5.2", "250 2.0.0", "221"}},
 		{"rcpt", "EHLO c.test\r\nMAIL FROM:<a@example.jp>\r\nRCPT TO:<b@example.jp> NOTIFY=NEVER\r\nRCPT TO:<>\r\nRCPT TO:b@example.jp\r\n" +
 			"RCPT TO:<@relay.test:b@example.jp>\r\nRCPT TO:<\"q>q\"@example.jp>\r\nRCPT TO:<c@example.jp>\r\nQUIT\r\n",
 			[]string{"250 ", "250 2.0.0", "555 5.5.4", "501 5.5.2", "501 5.5.2", "250 2.0.0 Recipient ok", "250 2.0.0 Recipient ok", "452 4.5.3 Too many recipients", "221"}},
@@ -45,23 +45,30 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// TestEHLO: what is advertised, STARTTLS only when configured.
+// TestEHLO: what is advertised, STARTTLS only when configured, SMTPUTF8
+// only when the server takes it (its MAIL parameter refused otherwise); a
+// name longer than a domain may be is refused.
 func TestEHLO(t *testing.T) {
 	srvTLS, _ := testTLS(t)
-	for _, tls := range []bool{false, true} {
-		srv := &Server{MaxMessageBytes: 5000, MaxRecipients: 7}
-		if tls {
+	for _, on := range []bool{false, true} {
+		srv := &Server{MaxMessageBytes: 5000, MaxRecipients: 7, SMTPUTF8: on}
+		if on {
 			srv.TLSConfig = srvTLS
 		}
 		_, _, addr := start(t, srv)
-		got := strings.Join(dialogue(t, addr, "EHLO c.test\r\nQUIT\r\n"), "\n")
-		for _, want := range []string{"250-mx.test Hello c.test", "PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING", "ENHANCEDSTATUSCODES", "SIZE 5000", "LIMITS RCPTMAX=7"} {
+		replies := dialogue(t, addr, "EHLO c.test\r\nMAIL FROM:<a@example.jp> SMTPUTF8\r\nEHLO "+strings.Repeat("a", 256)+"\r\nQUIT\r\n")
+		got := strings.Join(replies, "\n")
+		for _, want := range []string{"250-mx.test Hello c.test", "PIPELINING", "8BITMIME", "CHUNKING", "ENHANCEDSTATUSCODES", "SIZE 5000", "LIMITS RCPTMAX=7",
+			"501 5.5.2 Domain name too long"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("no %q in:\n%s", want, got)
 			}
 		}
-		if strings.Contains(got, "STARTTLS") != tls || strings.Contains(got, "AUTH") {
-			t.Errorf("TLS %v:\n%s", tls, got)
+		if strings.Contains(got, "STARTTLS") != on || strings.Contains(got, "SMTPUTF8\n") != on || strings.Contains(got, "AUTH") {
+			t.Errorf("TLS and SMTPUTF8 %v:\n%s", on, got)
+		}
+		if mail := strings.Contains(got, "250 2.0.0 Sender ok"); mail != on || !on && !strings.Contains(got, "555 5.5.4") {
+			t.Errorf("MAIL with SMTPUTF8, the extension on: %v:\n%s", on, got)
 		}
 	}
 }
