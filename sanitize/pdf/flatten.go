@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,11 @@ func (e *Engine) init() {
 		FSConfig:      wazero.NewFSConfig().WithFSMount(root, "/"),
 		RuntimeConfig: rc,
 	})
+	// Compiling pdfium (no cached compilation) takes some 300 MB of Go
+	// heap for seconds: the optimizing compiler's pools grow to the
+	// size of pdfium's largest function. Nothing of it stays live, but
+	// the runtime would give it back to the system only over minutes.
+	debug.FreeOSMemory()
 }
 
 // document opens data in an instance and calls fn with it and its page
