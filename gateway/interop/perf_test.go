@@ -95,6 +95,7 @@ func machineCPU() time.Duration {
 type runResult struct {
 	accept, e2e float64       // messages per second: until smtp-source ends; until the sink has them all
 	cpu         time.Duration // machine CPU per message
+	own         time.Duration // the mugai process's CPU per message; 0: not mugai
 }
 
 // run sends n copies of the message with smtp-source over the given
@@ -137,6 +138,7 @@ func median(rs []runResult) runResult {
 		return v[len(v)/2]
 	}
 	return runResult{
+		own:    time.Duration(pick(func(r runResult) float64 { return float64(r.own) })),
 		accept: pick(func(r runResult) float64 { return r.accept }),
 		e2e:    pick(func(r runResult) float64 { return r.e2e }),
 		cpu:    time.Duration(pick(func(r runResult) float64 { return float64(r.cpu) })),
@@ -199,8 +201,8 @@ func TestPerf(t *testing.T) {
 	}
 	startPeak := map[*mugaiProc]int64{} // VmHWM from start to the 20-session runs
 	peak20 := map[*mugaiProc]int64{}    // VmHWM over the 20-session runs (after their warm-up)
-	fmt.Printf("reference message %d bytes; %d runs each, medians; CPU is the whole machine's per message (source and sink included)\n\n", len(msg), *perfRuns)
-	fmt.Printf("%-26s %8s %6s %12s %12s %10s  %s\n", "target", "sessions", "msgs", "accept msg/s", "e2e msg/s", "CPU ms/msg", "e2e range")
+	fmt.Printf("reference message %d bytes; %d runs each, medians; CPU is the whole machine's per message (source and sink included), own is mugai's alone\n\n", len(msg), *perfRuns)
+	fmt.Printf("%-26s %8s %6s %12s %12s %10s %10s  %s\n", "target", "sessions", "msgs", "accept msg/s", "e2e msg/s", "CPU ms/msg", "own ms/msg", "e2e range")
 	results := map[string]runResult{}
 	for _, sessions := range []int{1, 20} {
 		for _, tg := range targets {
@@ -221,7 +223,15 @@ func TestPerf(t *testing.T) {
 			}
 			var rs []runResult
 			for range *perfRuns {
-				rs = append(rs, run(t, tg.addr, sk, msgFile, sessions, n))
+				var own0 time.Duration
+				if tg.mugai != nil {
+					own0 = tg.mugai.cpu()
+				}
+				r := run(t, tg.addr, sk, msgFile, sessions, n)
+				if tg.mugai != nil {
+					r.own = (tg.mugai.cpu() - own0) / time.Duration(n)
+				}
+				rs = append(rs, r)
 			}
 			if tg.mugai != nil && sessions == 20 {
 				peak20[tg.mugai] = tg.mugai.peakRSS()
@@ -232,7 +242,7 @@ func TestPerf(t *testing.T) {
 			for _, r := range rs {
 				lo, hi = min(lo, r.e2e), max(hi, r.e2e)
 			}
-			fmt.Printf("%-26s %8d %6d %12.1f %12.1f %10.2f  %.0f–%.0f\n", tg.name, sessions, n, m.accept, m.e2e, float64(m.cpu)/float64(time.Millisecond), lo, hi)
+			fmt.Printf("%-26s %8d %6d %12.1f %12.1f %10.2f %10.2f  %.0f–%.0f\n", tg.name, sessions, n, m.accept, m.e2e, float64(m.cpu)/float64(time.Millisecond), float64(m.own)/float64(time.Millisecond), lo, hi)
 		}
 	}
 	fmt.Println()
@@ -258,6 +268,25 @@ func TestPerf(t *testing.T) {
 				tg.name, mb(p), mb(startPeak[tg.mugai]))
 		}
 	}
+}
+
+// cpu is the CPU time the process has spent (user and system), from
+// /proc/PID/stat; 0 when it cannot be read.
+func (m *mugaiProc) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces):
+	// utime and stime are the 14th and 15th of the line.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
 // resetPeakRSS starts the process's VmHWM again from its current resident
