@@ -95,6 +95,9 @@ func (e *Engine) init() {
 	e.size = n
 	// An explicit FSConfig: go-pdfium mounts the host's / read-write by default.
 	e.pool, e.initErr = webassembly.Init(webassembly.Config{
+		// Linear memory outside the Go heap, given back when its
+		// instance closes (see mmapMemory).
+		Context: experimental.WithMemoryAllocator(context.Background(), mmapAllocator),
 		MinIdle: 1, MaxIdle: n, MaxTotal: n,
 		FSConfig:      wazero.NewFSConfig().WithFSMount(root, "/"),
 		RuntimeConfig: rc,
@@ -125,6 +128,10 @@ func (e *Engine) open(ctx context.Context, data []byte, wait time.Duration, fn f
 	if e.initErr != nil {
 		return false, fmt.Errorf("pdfium: %w", e.initErr)
 	}
+	// From borrowing the instance (the pool calls into it) to the end of
+	// the last call in it: its memory stays mapped until then.
+	leave := calls.enter()
+	defer leave()
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	inst, err := e.pool.GetInstanceWithContext(wctx)
 	cancel()
