@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,10 +95,18 @@ func (e *Engine) init() {
 	e.size = n
 	// An explicit FSConfig: go-pdfium mounts the host's / read-write by default.
 	e.pool, e.initErr = webassembly.Init(webassembly.Config{
+		// Linear memory outside the Go heap, given back when its
+		// instance closes (see mmapMemory).
+		Context: experimental.WithMemoryAllocator(context.Background(), mmapAllocator),
 		MinIdle: 1, MaxIdle: n, MaxTotal: n,
 		FSConfig:      wazero.NewFSConfig().WithFSMount(root, "/"),
 		RuntimeConfig: rc,
 	})
+	// Compiling pdfium (no cached compilation) takes some 300 MB of Go
+	// heap for seconds: the optimizing compiler's pools grow to the
+	// size of pdfium's largest function. Nothing of it stays live, but
+	// the runtime would give it back to the system only over minutes.
+	debug.FreeOSMemory()
 }
 
 // document opens data in an instance and calls fn with it and its page
@@ -119,6 +128,10 @@ func (e *Engine) open(ctx context.Context, data []byte, wait time.Duration, fn f
 	if e.initErr != nil {
 		return false, fmt.Errorf("pdfium: %w", e.initErr)
 	}
+	// From borrowing the instance (the pool calls into it) to the end of
+	// the last call in it: its memory stays mapped until then.
+	leave := calls.enter()
+	defer leave()
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	inst, err := e.pool.GetInstanceWithContext(wctx)
 	cancel()
