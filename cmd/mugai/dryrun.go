@@ -71,9 +71,9 @@ func (e *envFlags) forMessage(msg []byte) dryEnvelope {
 	switch {
 	case e.from.set:
 		d.env.From, d.fromSrc = bareAddr(e.from.v), "-from"
-	case h.Has("Return-Path"):
+	case h.Has("Return-Path") && !hasControl(bareAddr(h.Get("Return-Path"))):
 		d.env.From, d.fromSrc = bareAddr(h.Get("Return-Path")), "Return-Path"
-	default:
+	default: // none, or one no MAIL FROM could have given (a CR or other control character in it)
 		d.missing = append(d.missing, policy.NeedSender)
 	}
 	if len(e.rcpts) > 0 {
@@ -105,6 +105,12 @@ func bareAddr(s string) string {
 		}
 	}
 	return strings.TrimSpace(s)
+}
+
+// hasControl reports whether s holds a control character (a header cut
+// short can leave a bare CR in its last value).
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 func headerAddrs(values []string) []string {
