@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mugai/gateway/safeio"
+	"mugai/gateway/smtpd"
 	"mugai/policy/audit"
 	"mugai/sanitize"
 	"mugai/sanitize/format"
@@ -218,7 +219,7 @@ func TestFailClass(t *testing.T) {
 		{"unknown", errors.New("boom"), audit.ClassInternal},
 		// not local failures
 		{"client gone", errClientGone, ""},
-		{"client data", fmt.Errorf("%w: %w", errClientData, errBareLF), ""},
+		{"client data", fmt.Errorf("%w: %w", errClientData, smtpd.ErrBareLF), ""},
 		{"nil", nil, ""},
 	}
 	for _, tc := range tests {

@@ -214,11 +214,18 @@ func rawDialogue(t *testing.T, addr string, script string) []string {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(script)); err != nil {
+	return exchange(t, conn, script)
+}
+
+// exchange writes script to c in one write and returns every reply line
+// until the server closes.
+func exchange(t *testing.T, c net.Conn, script string) []string {
+	t.Helper()
+	if _, err := c.Write([]byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	var lines []string
-	sc := bufio.NewScanner(conn)
+	sc := bufio.NewScanner(c)
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 	}

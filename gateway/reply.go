@@ -16,15 +16,9 @@ import (
 	"mugai/sanitize"
 )
 
-// The faults of message data that smtpd's readers fail with.
-var (
-	errBareLF = smtpd.ErrBareLF
-	errBareCR = smtpd.ErrBareCR
-	errNUL    = smtpd.ErrNUL
-	// errClientData marks an error reading DATA from the client (its
-	// connection, or what it sent): not a local failure.
-	errClientData = errors.New("gateway: reading the message data from the client")
-)
+// errClientData marks an error reading DATA from the client (its
+// connection, or what it sent): not a local failure.
+var errClientData = errors.New("gateway: reading the message data from the client")
 
 // toReply is the one boundary where an error becomes the reply smtpd
 // sends (through wire): every error leaving a session method passes
@@ -42,9 +36,9 @@ func toReply(err error, id string) *smtp.SMTPError {
 		return replyTooBig
 	case errors.Is(err, smtpd.ErrLineTooLong):
 		return replyLineTooLong
-	case errors.Is(err, errBareLF), errors.Is(err, errBareCR):
+	case errors.Is(err, smtpd.ErrBareLF), errors.Is(err, smtpd.ErrBareCR):
 		return replyBareLineEnding(id)
-	case errors.Is(err, errNUL):
+	case errors.Is(err, smtpd.ErrNUL):
 		return replyNUL(id)
 	case errors.Is(err, sanitize.ErrDeadline):
 		return replyRebuildTimeout(id)

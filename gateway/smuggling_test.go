@@ -106,15 +106,7 @@ func tlsDialogue(t *testing.T, addr string, cfg *tls.Config, script string) []st
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tc.Write([]byte(script)); err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	sc := bufio.NewScanner(tc)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	return lines
+	return exchange(t, tc, script)
 }
 
 func testSmuggling(t *testing.T, inTLS bool) {

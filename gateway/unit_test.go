@@ -32,9 +32,9 @@ func TestToReply(t *testing.T) {
 		{fmt.Errorf("copy: %w", smtpd.ErrTooBig), 552, smtp.EnhancedCode{5, 3, 4}},
 		{fmt.Errorf("copy: %w", smtpd.ErrLineTooLong), 500, smtp.EnhancedCode{5, 5, 2}},
 		// strict line endings
-		{errBareLF, 550, smtp.EnhancedCode{5, 6, 0}},
-		{fmt.Errorf("x: %w", errBareCR), 550, smtp.EnhancedCode{5, 6, 0}},
-		{errNUL, 550, smtp.EnhancedCode{5, 6, 0}},
+		{smtpd.ErrBareLF, 550, smtp.EnhancedCode{5, 6, 0}},
+		{fmt.Errorf("x: %w", smtpd.ErrBareCR), 550, smtp.EnhancedCode{5, 6, 0}},
+		{smtpd.ErrNUL, 550, smtp.EnhancedCode{5, 6, 0}},
 		// no rebuild memory in time: the client retries
 		{errBusy, 451, smtp.EnhancedCode{4, 3, 2}},
 		{&format.GrowError{Err: fmt.Errorf("x: %w", errBusy)}, 451, smtp.EnhancedCode{4, 3, 2}},
