@@ -12,6 +12,7 @@ import (
 
 	"mugai/sanitize/detect"
 	"mugai/sanitize/format"
+	"mugai/sanitize/text"
 )
 
 func toShiftJIS(t *testing.T, s string) []byte {
@@ -175,6 +176,43 @@ func TestDurationsAndDates(t *testing.T) {
 		"20261331": false, "20261203T250000": false, "2026120": false, "20261203T1400": false, "+0261203": false} {
 		if got := parseWhenValue(s, When{}).OK; got != ok {
 			t.Errorf("parseWhenValue(%q) ok=%v", s, got)
+		}
+	}
+}
+
+// TestLinksInIdentifiers: a UID, a TZID or a zone name holding a link
+// ("http://" alone, a full URL, www., a UNC path, a full-width scheme) is
+// not written back as it is; an identifier becomes a name derived from
+// it, the same for the same input, so an update still matches its event
+// and the event still finds its zone; plain identifiers are kept.
+func TestLinksInIdentifiers(t *testing.T) {
+	cal := func(uid, tzid, tzname string) []byte {
+		esc := strings.NewReplacer(`\`, `\\`).Replace // TEXT values escape "\"; parameters do not
+		return []byte("BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:" + esc(tzid) + "\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n" +
+			"TZOFFSETFROM:+0800\r\nTZOFFSETTO:+0800\r\nTZNAME:" + esc(tzname) + "\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n" +
+			"BEGIN:VEVENT\r\nUID:" + esc(uid) + "\r\nDTSTART;TZID=\"" + tzid + "\":20261203T090000\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	}
+	for _, link := range []string{"http://", "https://evil.example/x", "www.evil.example", `\\evil\share`, "ｈｔｔｐ：／／evil.example", "file:///C:/x.exe"} {
+		_, file := run(t, &Disarmer{Now: fixedNow}, "x.ics", detect.TypeCalendar, cal(link, link, link))
+		_, again := run(t, &Disarmer{Now: fixedNow}, "x.ics", detect.TypeCalendar, cal(link, link, link))
+		unfolded := strings.ReplaceAll(file, "\r\n ", "")
+		read := strings.ReplaceAll(unfolded, `\\`, `\`) // as a client reads the TEXT values
+		if strings.Contains(read, link) || text.Defang(read) != read || file != again {
+			t.Errorf("%q written back:\n%s", link, unfolded)
+		}
+		p, err := Parse([]byte(file), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := ReadCalendar(p)
+		if len(c.Events) != 1 || !strings.HasSuffix(c.Events[0].UID, "@mugai.invalid") || c.Zones[c.Events[0].Start.TZID] == nil {
+			t.Errorf("%q: event or zone lost: %+v\n%s", link, c.Events, unfolded)
+		}
+	}
+	_, file := run(t, &Disarmer{Now: fixedNow}, "x.ics", detect.TypeCalendar, cal("abc@google.com", "China Standard Time", "CST"))
+	for _, want := range []string{"UID:abc@google.com\r\n", "TZID:China Standard Time\r\n", "TZNAME:CST\r\n", ";TZID=China Standard Time:"} {
+		if !strings.Contains(file, want) {
+			t.Errorf("plain identifier changed, no %q:\n%s", want, file)
 		}
 	}
 }

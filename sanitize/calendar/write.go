@@ -59,11 +59,24 @@ func paramValue(s string) string {
 	return `"` + strings.ReplaceAll(clip(s, 200), "^", "^^") + `"` // RFC 6868
 }
 
+// opaqueID is an identifier from the file (a UID, a TZID) fit to write
+// again: as it is, unless it holds something a client could follow as a
+// link ("http://", "www.", "\\\\host"), then a name derived from all of
+// it, so that the rebuilt copy of an update still matches the rebuilt
+// event and two identifiers stay two. suffix ends the derived name.
+func opaqueID(s, suffix string) string {
+	if s == "" || text.Defang(s) == s && !strings.Contains(s, "://") {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:12]) + suffix
+}
+
 // tzidParam is a TZID parameter as Outlook and Google write it:
 // unquoted ("Tokyo Standard Time", Asia/Tokyo), quoted only when it
 // holds ":", ";" or ",".
 func tzidParam(s string) string {
-	q := paramValue(s)
+	q := paramValue(opaqueID(s, ""))
 	if strings.ContainsAny(q, ":;,") {
 		return q
 	}
@@ -123,7 +136,7 @@ func WriteCalendar(c *Calendar, now time.Time) []byte {
 
 func writeEvent(w *lineWriter, e Event, now time.Time) {
 	w.line("BEGIN:VEVENT")
-	uid := e.UID
+	uid := opaqueID(e.UID, "@mugai.invalid")
 	if uid == "" || strings.ContainsAny(uid, "\r\n") {
 		sum := sha256.Sum256([]byte(e.Summary + "\x00" + e.Start.T.String()))
 		uid = hex.EncodeToString(sum[:12]) + "@mugai.invalid"
@@ -212,7 +225,7 @@ func writeZone(out *lineWriter, tzid string, z *Component) {
 		w.line("TZOFFSETTO:" + strings.TrimSpace(to.Value))
 		if n, ok := ob.Prop("TZNAME"); ok {
 			if name := clip(n.Text(), 64); name != "" {
-				w.line("TZNAME:" + escapeText(name))
+				w.line("TZNAME:" + escapeText(safeText(name)))
 			}
 		}
 		if r, ok := ob.Prop("RRULE"); ok {
@@ -226,7 +239,7 @@ func writeZone(out *lineWriter, tzid string, z *Component) {
 		return
 	}
 	out.line("BEGIN:VTIMEZONE")
-	out.line("TZID:" + escapeText(strings.Trim(paramValue(tzid), `"`))) // as the events' TZID parameters spell it
+	out.line("TZID:" + escapeText(strings.Trim(paramValue(opaqueID(tzid, "")), `"`))) // as the events' TZID parameters spell it
 	out.Write(w.Bytes())
 	out.line("END:VTIMEZONE")
 }
