@@ -137,8 +137,16 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
 		return nil, err
 	}
+	// Each message takes two files of the originals store and one of the
+	// spool; created ahead, off the sender's wait (safeio.Pool).
+	g.originals.UsePool(2 * filePool)
+	g.spool.UsePool(filePool)
 	return g, nil
 }
+
+// filePool is how many files a pool keeps ready per message file: about
+// the sessions that commit at once at full load.
+const filePool = 16
 
 // openSpool opens and recovers the spool, rebuilds what recovery found
 // damaged from its original, and gives every kept message its audit
@@ -359,7 +367,19 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			err = errors.Join(err, ctx.Err())
 		}
 	}
+	g.closePools()
 	return errors.Join(err, g.audit.Close())
+}
+
+// closePools removes the files created ahead and not used (a session
+// still committing creates its own).
+func (g *Gateway) closePools() {
+	if g.originals != nil {
+		g.originals.Close()
+	}
+	if g.spool != nil {
+		g.spool.Close()
+	}
 }
 
 // overloaded says why new mail cannot be taken now (nil when it can):

@@ -35,4 +35,5 @@ func (g *Gateway) closeListeners() {
 	if g.audit != nil {
 		g.audit.Close()
 	}
+	g.closePools()
 }

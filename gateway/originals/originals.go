@@ -42,7 +42,33 @@ type Meta struct {
 }
 
 // Store is the originals folder.
-type Store struct{ dir string }
+type Store struct {
+	dir  string
+	pool *safeio.Pool // files created ahead in dir; nil: created when needed
+}
+
+// UsePool has TempFile and Stage take their files from a pool of up to
+// size files created ahead in the store's folder (see safeio.Pool), until
+// Close. For the gateway, which keeps a message while its sender waits.
+func (s *Store) UsePool(size int) {
+	s.pool = safeio.NewPool(s.dir, 0o640, size)
+}
+
+// Close stops the pool UsePool started and removes its unused files.
+func (s *Store) Close() {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+}
+
+// tempFile is an empty temp file on the store's file system: from the
+// pool, else new in dir.
+func (s *Store) tempFile(dir, prefix string) (*os.File, error) {
+	if s.pool != nil {
+		return s.pool.Get()
+	}
+	return safeio.CreateTemp(dir, prefix, 0o640)
+}
 
 // Open creates the folder if needed and removes what a crash left behind:
 // temp files, and messages whose meta (the commit marker) was never
@@ -57,6 +83,11 @@ func Open(dir string) (*Store, error) {
 	}
 	for _, day := range days {
 		if !day.IsDir() {
+			if safeio.IsTemp(day.Name()) { // a pool's (UsePool)
+				if err := os.Remove(filepath.Join(dir, day.Name())); err != nil {
+					return nil, err
+				}
+			}
 			continue
 		}
 		d := filepath.Join(dir, day.Name())
@@ -89,13 +120,15 @@ func (s *Store) dayDir(t time.Time) (string, error) {
 	return d, safeio.MkdirAll(d, 0o750)
 }
 
-// TempFile returns a temp file in today's folder to stream a message into.
+// TempFile returns an empty temp file to stream message id, received at
+// t, into: from the pool (UsePool), else new in t's day folder. Stage
+// names it in t's day folder either way.
 func (s *Store) TempFile(t time.Time, id string) (*os.File, error) {
 	d, err := s.dayDir(t)
 	if err != nil {
 		return nil, err
 	}
-	return safeio.CreateTemp(d, id, 0o640)
+	return s.tempFile(d, id)
 }
 
 // SubjectAsReceived is the original's subject as it came, decoded: what
@@ -112,7 +145,11 @@ func (m Meta) SubjectAsReceived() string {
 // meta, the commit marker, to st; they become durable with st.Commit.
 // It fills m.ReceivedSubject from the original's header.
 func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
-	d := filepath.Dir(f.Name())
+	d, err := s.dayDir(m.Received)
+	if err != nil {
+		safeio.Discard(f) // not staged: st.Discard would not see it
+		return err
+	}
 	if subj, ok := receivedSubject(f); ok {
 		m.ReceivedSubject = &subj
 	}
@@ -121,7 +158,11 @@ func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 	if err != nil {
 		return err
 	}
-	if err := st.Write(filepath.Join(d, m.ID+".json"), data, 0o640); err != nil {
+	mf, err := s.tempFile(d, m.ID+".json")
+	if err == nil {
+		err = st.WriteIn(mf, filepath.Join(d, m.ID+".json"), data)
+	}
+	if err != nil {
 		return fmt.Errorf("originals: %w", err)
 	}
 	return nil

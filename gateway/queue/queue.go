@@ -79,8 +79,23 @@ const (
 // Spool stores entries in one directory. Safe for concurrent use on
 // different ids; one id is handled by one goroutine at a time.
 type Spool struct {
-	dir string
-	mu  sync.Mutex // serialises directory syncs with renames
+	dir  string
+	mu   sync.Mutex   // serialises directory syncs with renames
+	pool *safeio.Pool // files created ahead for Stage; nil: created when needed
+}
+
+// UsePool has Stage take its files from a pool of up to size files
+// created ahead in the spool directory (see safeio.Pool), until Close.
+// For the gateway, which stages a message while its sender waits.
+func (s *Spool) UsePool(size int) {
+	s.pool = safeio.NewPool(s.dir, 0o640, size)
+}
+
+// Close stops the pool UsePool started and removes its unused files.
+func (s *Spool) Close() {
+	if s.pool != nil {
+		s.pool.Close()
+	}
 }
 
 // Open opens (creating) the spool, recovers it and returns the committed
@@ -124,7 +139,14 @@ func (s *Spool) Stage(st *safeio.Staged, e *Entry, msg []byte) error {
 	}
 	data := make([]byte, 0, len(entryLine)+len(js)+1+len(msg))
 	data = append(append(append(append(data, entryLine...), js...), '\n'), msg...)
-	if err := st.Write(s.msgPath(e.ID), data, 0o640); err != nil {
+	if s.pool == nil {
+		err = st.Write(s.msgPath(e.ID), data, 0o640)
+	} else if f, perr := s.pool.Get(); perr != nil {
+		err = perr
+	} else {
+		err = st.WriteIn(f, s.msgPath(e.ID), data)
+	}
+	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
 	return nil

@@ -333,7 +333,7 @@ type stagedFile struct {
 	path string
 }
 
-// Add stages an open temp file (from CreateTemp) for path.
+// Add stages an open temp file (from CreateTemp or a Pool) for path.
 func (s *Staged) Add(f *os.File, path string) { s.items = append(s.items, stagedFile{f, path}) }
 
 // Write stages data for path in a new temp file beside it. It refuses a
@@ -345,6 +345,17 @@ func (s *Staged) Write(path string, data []byte, perm os.FileMode) error {
 	f, err := CreateTemp(filepath.Dir(path), filepath.Base(path), perm)
 	if err != nil {
 		return err
+	}
+	return s.WriteIn(f, path, data)
+}
+
+// WriteIn stages data for path, written into f: an empty temp file on
+// path's file system (from a Pool), which it then owns. It refuses a path
+// that exists: staged names are new names.
+func (s *Staged) WriteIn(f *os.File, path string, data []byte) error {
+	if _, err := os.Lstat(path); err == nil {
+		Discard(f)
+		return fmt.Errorf("%s exists", path)
 	}
 	if _, err := f.Write(data); err != nil {
 		Discard(f)
