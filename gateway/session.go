@@ -145,6 +145,13 @@ func (s *session) message(r io.Reader) (err error) {
 		return replyShuttingDown
 	}
 	cause := s.data(id, received, r)
+	if errors.Is(cause, smtpd.ErrAborted) {
+		// RFC 3030: a BDAT transfer without LAST ends with RSET, or with
+		// a new MAIL; the client withdrew the message. smtpd sends no
+		// reply to it.
+		s.log.Info("message transfer aborted by the client (BDAT without LAST, then another command); nothing kept", "msg_id", id)
+		return cause
+	}
 	se := toReply(cause, id)
 	switch {
 	case se == nil: // data always answers; keep the interface non-nil only for a real reply
