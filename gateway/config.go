@@ -73,6 +73,9 @@ type Accept struct {
 	TLSKey            string   `yaml:"tls_key" json:"tls_key"`
 	RequireTLS        bool     `yaml:"require_tls" json:"require_tls"`                           // MAIL before STARTTLS: 530 5.7.0
 	MaxCmdsBeforeMail int      `yaml:"max_commands_before_mail" json:"max_commands_before_mail"` // then 421
+	// MaxErrors closes a session (421 4.7.0) after this many error
+	// replies to it, as Postfix's smtpd_hard_error_limit.
+	MaxErrors int `yaml:"max_errors" json:"max_errors"`
 	// SoftReject turns the policy's refusals (client not allowed,
 	// recipient not accepted) into 4xx, as Postfix's soft_bounce, while a
 	// new deployment is checked: a mistake defers mail instead of
@@ -214,6 +217,7 @@ func Defaults() Config {
 			MaxConnsPerIP:     50,
 			SessionTimeout:    Duration(30 * time.Minute),
 			MaxCmdsBeforeMail: 20,
+			MaxErrors:         20,
 			ReadTimeout:       Duration(5 * time.Minute),
 			WriteTimeout:      Duration(5 * time.Minute),
 

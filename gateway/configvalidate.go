@@ -88,6 +88,9 @@ func (c *Config) validateAccept(add problem) {
 	if c.Accept.MaxCmdsBeforeMail < 3 {
 		add("accept.max_commands_before_mail", "must be at least 3 (EHLO, STARTTLS, EHLO)")
 	}
+	if c.Accept.MaxErrors < 1 {
+		add("accept.max_errors", "must be at least 1")
+	}
 	if c.Accept.MaxConnections < 1 || c.Accept.MaxConnsPerIP < 1 {
 		add("accept.max_connections", "and max_connections_per_ip must be at least 1")
 	}

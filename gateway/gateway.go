@@ -213,6 +213,7 @@ func (g *Gateway) newServer() (*smtpd.Server, error) {
 		MaxLineLength:         a.MaxLineLength,
 		MaxRecipients:         a.MaxRecipients,
 		MaxCommandsBeforeMail: a.MaxCmdsBeforeMail,
+		MaxErrors:             a.MaxErrors,
 		ReadTimeout:           a.ReadTimeout.D(),
 		WriteTimeout:          a.WriteTimeout.D(),
 		Log:                   g.log.With("component", "smtp"),

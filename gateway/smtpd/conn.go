@@ -35,6 +35,7 @@ type Conn struct {
 	bdatFail *Reply       // a failed BDAT transfer: its next chunks are discarded until LAST
 
 	cmds     int           // command lines counted before MAIL
+	errs     int           // error replies given (MaxErrors)
 	counting bool          // MaxCommandsBeforeMail applies
 	pending  []byte        // a command line read by a BDAT reader, to run next
 	readWait time.Duration // when set, the read timeout instead of ReadTimeout
@@ -112,6 +113,20 @@ func (c *Conn) reply(r *Reply) {
 	c.bw.WriteString(r.String())
 	c.bw.WriteString("\r\n")
 	c.closing = c.closing || r.Code == 421
+	if r.Code >= 400 && r.Code != 421 && r != c.bdatFail {
+		c.errs++
+	}
+}
+
+// tooManyErrors reports whether the session has had MaxErrors error
+// replies; then the client has been told 421 and the connection is to
+// close.
+func (c *Conn) tooManyErrors() bool {
+	if c.srv.MaxErrors <= 0 || c.errs < c.srv.MaxErrors {
+		return false
+	}
+	c.replyHost(replyTooManyErrors)
+	return true
 }
 
 // replyHost is r with the server's name before the text, as RFC 5321 3.8
@@ -146,12 +161,15 @@ func (c *Conn) serve() {
 				return
 			}
 			c.reply(replyLineTooLong)
+			if c.tooManyErrors() {
+				return
+			}
 			continue
 		case err != nil:
 			c.readFailed(err)
 			return
 		}
-		if c.run(line) != nil || c.closing {
+		if c.run(line) != nil || c.closing || c.tooManyErrors() {
 			c.bw.Flush()
 			return
 		}

@@ -79,6 +79,7 @@ var (
 	replyTLSInjection  = newReply(421, 4, 7, 0, "Commands pipelined after STARTTLS are not accepted, closing")
 	replyShutdown      = newReply(421, 4, 3, 2, "Gateway shutting down, try again later")
 	replyTooMany       = newReply(421, 4, 7, 0, "Too many commands before MAIL, closing")
+	replyTooManyErrors = newReply(421, 4, 7, 0, "Too many errors, closing")
 	replyTimeout       = newReply(421, 4, 4, 2, "Timeout, closing")
 	replyInternal      = newReply(421, 4, 3, 0, "Local error, closing")
 	replyDataQueued    = newReply(250, 2, 0, 0, "Ok")

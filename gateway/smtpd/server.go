@@ -82,9 +82,15 @@ type Server struct {
 	// command line counts (an empty, unknown or too long one too), except
 	// MAIL and STARTTLS, which count only when refused.
 	MaxCommandsBeforeMail int
-	ReadTimeout           time.Duration // per read from the client; 0: none
-	WriteTimeout          time.Duration // per write to the client; 0: none
-	Log                   *slog.Logger  // nil: discarded
+	// MaxErrors closes a session (421 4.7.0) once it has been given this
+	// many error replies (4xx and 5xx to its commands and messages; the
+	// repeated reply to the discarded chunks of a failed BDAT transfer
+	// counts once), as Postfix's smtpd_hard_error_limit: a dictionary
+	// attack of refused recipients ends there; 0: off.
+	MaxErrors    int
+	ReadTimeout  time.Duration // per read from the client; 0: none
+	WriteTimeout time.Duration // per write to the client; 0: none
+	Log          *slog.Logger  // nil: discarded
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
