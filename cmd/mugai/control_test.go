@@ -227,8 +227,9 @@ func TestPrintableMasksFormatCharacters(t *testing.T) {
 	}
 }
 
-// TestDrainCutsSlowSessions: at shutdown a session still open after
-// shutdown_grace is cut with a warning naming how many were cut, and the
+// TestDrainCutsSlowSessions: at shutdown a session waiting for its next
+// command gets 421 4.3.2 at once; a session still inside a message after
+// shutdown_grace is cut, with a warning naming how many were cut, and the
 // shutdown is a normal one (serve exits 0).
 func TestDrainCutsSlowSessions(t *testing.T) {
 	cfg, _ := adminSetup(t)
@@ -244,22 +245,37 @@ func TestDrainCutsSlowSessions(t *testing.T) {
 	}
 	l := &sessionListener{Listener: tl, conns: map[net.Conn]bool{}}
 	go g.Serve(l)
-	slow, err := net.Dial("tcp", tl.Addr().String())
-	if err != nil {
-		t.Fatal(err)
+	dial := func(script string, replies int) (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", tl.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		fmt.Fprint(c, script)
+		for replies > 0 {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%q: %v", script, err)
+			}
+			if len(line) > 3 && line[3] == ' ' {
+				replies--
+			}
+		}
+		return c, r
 	}
-	defer slow.Close()
-	r := bufio.NewReader(slow)
-	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "220") {
-		t.Fatalf("banner %q", line)
-	}
-	fmt.Fprintf(slow, "EHLO slow.test\r\n") // and then nothing more
+	_, idle := dial("EHLO idle.test\r\n", 2)
+	slow, sr := dial("EHLO slow.test\r\nMAIL FROM:<a@example.jp>\r\nRCPT TO:<b@city.example.lg.jp>\r\nDATA\r\n", 5)
+	fmt.Fprintf(slow, "Subject: slow\r\n\r\nand then nothing") // inside DATA, and then nothing
 	if err := drain(log, g, l, 200*time.Millisecond, time.Second); err != nil {
 		t.Errorf("drain: %v", err)
 	}
-	slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, _ := idle.ReadString('\n'); !strings.HasPrefix(line, "421 4.3.2") {
+		t.Errorf("the idle session got %q, want 421 4.3.2", line)
+	}
 	for {
-		if _, err := r.ReadString('\n'); err != nil {
+		if _, err := sr.ReadString('\n'); err != nil {
 			break // cut
 		}
 	}

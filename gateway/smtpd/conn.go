@@ -9,18 +9,21 @@ import (
 	"net"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
 var (
-	errLineTooLong = errors.New("smtpd: command line too long")
-	errClose       = errors.New("smtpd: closing the connection")
-	errChunkTooBig = errors.New("smtpd: BDAT chunk larger than a message may be")
+	errLineTooLong  = errors.New("smtpd: command line too long")
+	errClose        = errors.New("smtpd: closing the connection")
+	errChunkTooBig  = errors.New("smtpd: BDAT chunk larger than a message may be")
+	errShuttingDown = errors.New("smtpd: shutting down")
 )
 
 // Conn is one client connection.
 type Conn struct {
 	srv  *Server
+	raw  net.Conn // the accepted connection, under TLS too: Shutdown wakes a read through it
 	nc   net.Conn // the connection in use (a *tls.Conn after STARTTLS)
 	br   *bufio.Reader
 	bw   *bufio.Writer
@@ -41,10 +44,11 @@ type Conn struct {
 	readWait time.Duration // when set, the read timeout instead of ReadTimeout
 	deadline bool          // readWait set a read deadline
 	closing  bool          // a 421 was given: close after it
+	idle     atomic.Bool   // waiting for the next command, outside any message
 }
 
 func newConn(s *Server, nc net.Conn) *Conn {
-	c := &Conn{srv: s, nc: nc, counting: s.MaxCommandsBeforeMail > 0}
+	c := &Conn{srv: s, raw: nc, nc: nc, counting: s.MaxCommandsBeforeMail > 0}
 	c.setIO()
 	return c
 }
@@ -95,7 +99,20 @@ func (r netReader) Read(p []byte) (int, error) {
 		c.nc.SetReadDeadline(time.Time{})
 		c.deadline = false
 	}
+	// After the deadline is set, so that Shutdown's wake (closing set,
+	// then the deadline put in the past) is never overwritten unseen.
+	if c.idle.Load() && c.srv.closing.Load() {
+		return 0, errShuttingDown
+	}
 	return c.nc.Read(p)
+}
+
+// wakeIfIdle ends the wait of a session waiting for its next command
+// (Shutdown): its read fails at once, and serve gives 421 4.3.2.
+func (c *Conn) wakeIfIdle() {
+	if c.idle.Load() {
+		c.raw.SetReadDeadline(time.Unix(1, 0))
+	}
 }
 
 type netWriter struct{ c *Conn }
@@ -154,7 +171,9 @@ func (c *Conn) serve() {
 	defer sess.Logout()
 	c.reply(&Reply{Code: 220, Text: c.srv.Hostname + " ESMTP Service Ready"})
 	for {
+		c.idle.Store(true)
 		line, err := c.readCommand()
+		c.idle.Store(false)
 		switch {
 		case errors.Is(err, errLineTooLong):
 			if c.count("") {
@@ -165,6 +184,9 @@ func (c *Conn) serve() {
 				return
 			}
 			continue
+		case err != nil && c.srv.closing.Load():
+			c.replyHost(replyShutdown) // woken by Shutdown (or gone meanwhile: the reply is lost)
+			return
 		case err != nil:
 			c.readFailed(err)
 			return

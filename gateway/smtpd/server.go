@@ -94,6 +94,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
+	conns     map[*Conn]struct{} // the sessions running, for Shutdown to wake the idle ones
 	wg        sync.WaitGroup
 	closing   atomic.Bool
 }
@@ -170,9 +171,18 @@ func (s *Server) Serve(l net.Listener) error {
 			return ErrServerClosed
 		}
 		s.wg.Add(1)
+		if s.conns == nil {
+			s.conns = map[*Conn]struct{}{}
+		}
+		s.conns[c] = struct{}{}
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+			}()
 			c.serve()
 		}()
 	}
@@ -183,10 +193,14 @@ var errTemporary = errors.New("smtpd: temporary accept error")
 // Shutdown stops accepting, lets each session finish the command and the
 // transaction it is in, answers a MAIL that would begin a new one with
 // 421 4.3.2 (and closes), then waits for the sessions to end or ctx to be
-// done. A session that sends nothing more is not interrupted: the caller
-// cuts what is left when its grace period is over (mugai serve's
-// shutdown_grace), or the session's timeouts do. (The session may refuse
-// a message during shutdown itself, as the gateway does with 421 4.3.2.)
+// done. A session waiting for its next command (idle, as an MTA's cached
+// connection is) gets 421 4.3.2 at once and is closed: nothing of a
+// message is lost, and a restart does not wait for clients that say
+// nothing. A session inside a message (DATA, or between BDAT chunks) is
+// not interrupted: the caller cuts what is left when its grace period is
+// over (mugai serve's shutdown_grace), or the session's timeouts do. (The
+// session may refuse a message during shutdown itself, as the gateway
+// does with 421 4.3.2.)
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing.Store(true)
@@ -195,6 +209,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if e := l.Close(); e != nil && err == nil {
 			err = e
 		}
+	}
+	for c := range s.conns {
+		c.wakeIfIdle()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

@@ -139,9 +139,11 @@ func TestCommandsBeforeMail(t *testing.T) {
 	}
 }
 
-// TestShutdown: a session waiting for a command is not cut; commands
-// outside a transaction still run, a MAIL gets 421 4.3.2 and the
-// connection closes, and Shutdown returns when it has ended.
+// TestShutdown: a session waiting for its next command gets 421 4.3.2 at
+// once and is closed; a session inside DATA is not cut: its message ends
+// normally (250), then it gets 421 4.3.2 when it would wait for the next
+// command; Shutdown returns when both have ended, and Serve with
+// ErrServerClosed.
 func TestShutdown(t *testing.T) {
 	srv := &Server{Hostname: "mx.test", Backend: &recorder{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -150,37 +152,45 @@ func TestShutdown(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	r := bufio.NewReader(c)
-	c.Write([]byte("EHLO c.test\r\n"))
-	for {
-		l, err := r.ReadString('\n')
+	dial := func(script string) (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(l, "250 ") {
-			break
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		c.Write([]byte(script))
+		for want := strings.Count(script, "\r\n") + 1; want > 0; { // the greeting and a reply per line
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l) > 3 && l[3] == ' ' {
+				want--
+			}
 		}
+		return c, r
 	}
+	_, idle := dial("EHLO idle.test\r\n")
+	busy, inData := dial("EHLO busy.test\r\nMAIL FROM:<a@example.jp>\r\nRCPT TO:<b@example.jp>\r\nDATA\r\n")
+	busy.Write([]byte("Subject: half\r\n\r\nhalf a messa"))
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(context.Background()) }()
+	if rest := readAll(idle); len(rest) != 1 || !strings.HasPrefix(rest[0], "421 4.3.2 mx.test ") {
+		t.Errorf("the idle session after Shutdown: %q", rest)
+	}
 	select {
 	case err := <-shut:
-		t.Fatalf("Shutdown returned (%v) while a session was open", err)
+		t.Fatalf("Shutdown returned (%v) while a message was in DATA", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	c.Write([]byte("NOOP\r\nMAIL FROM:<a@example.jp>\r\nNOOP\r\n"))
+	busy.Write([]byte("ge\r\n.\r\n"))
 	if err := <-shut; err != nil {
 		t.Fatal(err)
 	}
-	rest := readAll(r)
-	if len(rest) != 2 || !strings.HasPrefix(rest[0], "250 2.0.0") || !strings.HasPrefix(rest[1], "421 4.3.2 mx.test ") {
-		t.Errorf("after Shutdown: %q", rest)
+	if rest := readAll(inData); len(rest) != 2 || !strings.HasPrefix(rest[0], "250 2.0.0") || !strings.HasPrefix(rest[1], "421 4.3.2 mx.test ") {
+		t.Errorf("the session in DATA after Shutdown: %q", rest)
 	}
 	if err := <-done; err != ErrServerClosed {
 		t.Errorf("Serve returned %v", err)
