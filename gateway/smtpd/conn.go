@@ -130,7 +130,7 @@ func (c *Conn) reply(r *Reply) {
 	c.bw.WriteString(r.String())
 	c.bw.WriteString("\r\n")
 	c.closing = c.closing || r.Code == 421
-	if r.Code >= 400 && r.Code != 421 && r != c.bdatFail {
+	if r.Code >= 400 && r.Code != 421 && r != c.bdatFail && r != replyTooManyRcpts {
 		c.errs++
 	}
 }
