@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -45,6 +46,8 @@ type Conn struct {
 	deadline bool          // readWait set a read deadline
 	closing  bool          // a 421 was given: close after it
 	idle     atomic.Bool   // waiting for the next command, outside any message
+	wakeMu   sync.Mutex    // orders Shutdown's wake with the end of the wait (busy)
+	woken    bool          // under wakeMu: the wake put the read deadline in the past
 }
 
 func newConn(s *Server, nc net.Conn) *Conn {
@@ -110,8 +113,25 @@ func (r netReader) Read(p []byte) (int, error) {
 // wakeIfIdle ends the wait of a session waiting for its next command
 // (Shutdown): its read fails at once, and serve gives 421 4.3.2.
 func (c *Conn) wakeIfIdle() {
+	c.wakeMu.Lock()
+	defer c.wakeMu.Unlock()
 	if c.idle.Load() {
 		c.raw.SetReadDeadline(time.Unix(1, 0))
+		c.woken = true
+	}
+}
+
+// busy ends the wait for a command. A wake that came after the command
+// line was read (its deadline set while the session still looked idle)
+// is undone: the command runs, and a DATA or BDAT it begins is not cut
+// by a deadline meant for a session that was waiting.
+func (c *Conn) busy() {
+	c.wakeMu.Lock()
+	defer c.wakeMu.Unlock()
+	c.idle.Store(false)
+	if c.woken {
+		c.woken = false
+		c.raw.SetReadDeadline(time.Time{}) // netReader sets the read timeout again
 	}
 }
 
@@ -173,7 +193,7 @@ func (c *Conn) serve() {
 	for {
 		c.idle.Store(true)
 		line, err := c.readCommand()
-		c.idle.Store(false)
+		c.busy()
 		switch {
 		case errors.Is(err, errLineTooLong):
 			if c.count("") {
