@@ -103,9 +103,21 @@ func (c *Conn) data(arg []byte) error {
 		c.readFailed(d.err)
 		return d.err
 	}
-	c.reply(c.dataReply(err, d.fault, true))
+	c.messageReply(c.dataReply(err, d.fault, true))
 	c.reset()
 	return nil
+}
+
+// messageReply sends the reply to a message. A message accepted
+// forgives the session's earlier errors (MaxErrors), as Postfix's smtpd
+// does: a relay's cached connection carries many senders' mail, and the
+// odd refused recipient must not add up to a 421 that cuts an unrelated
+// transaction.
+func (c *Conn) messageReply(r *Reply) {
+	c.reply(r)
+	if r.Code < 300 {
+		c.errs = 0
+	}
 }
 
 // dataReply is the reply to a message: the session's, unless the data
@@ -173,7 +185,7 @@ func (c *Conn) bdatCommand(arg []byte) error {
 		return err
 	}
 	r := c.dataReply(err, b.fault, b.last && b.left == 0)
-	c.reply(r)
+	c.messageReply(r)
 	if !b.last {
 		c.bdatFail = r // the client's next chunks are discarded until LAST
 	}

@@ -83,13 +83,14 @@ type Server struct {
 	// MAIL and STARTTLS, which count only when refused.
 	MaxCommandsBeforeMail int
 	// MaxErrors closes a session (421 4.7.0) once it has been given this
-	// many error replies (4xx and 5xx to its commands and messages; the
-	// repeated reply to the discarded chunks of a failed BDAT transfer
-	// counts once; 452 4.5.3 to recipients past MaxRecipients does not
-	// count: the client sends them again in another transaction, RFC 5321
-	// 4.5.3.1.10, and counted they would cut its batch before DATA at
-	// every retry), as Postfix's smtpd_hard_error_limit: a dictionary
-	// attack of refused recipients ends there; 0: off.
+	// many error replies since it last had a message accepted (4xx and
+	// 5xx to its commands and messages; the repeated reply to the
+	// discarded chunks of a failed BDAT transfer counts once; 452 4.5.3 to
+	// recipients past MaxRecipients does not count: the client sends them
+	// again in another transaction, RFC 5321 4.5.3.1.10, and counted they
+	// would cut its batch before DATA at every retry), as Postfix's
+	// smtpd_hard_error_limit: a dictionary attack of refused recipients
+	// ends there; 0: off.
 	MaxErrors    int
 	ReadTimeout  time.Duration // per read from the client; 0: none
 	WriteTimeout time.Duration // per write to the client; 0: none
