@@ -226,13 +226,16 @@ func TestPerf(t *testing.T) {
 		// The runs take turns (Postfix, mugai, Postfix, mugai...): the
 		// shared machine's load drifts within minutes, and should weigh
 		// on every target alike.
+		msgs := func(tg target) int {
+			if sessions == 20 {
+				return tg.n20
+			}
+			return tg.n1
+		}
 		rss := make([][]runResult, len(active))
 		for range *perfRuns {
 			for i, tg := range active {
-				n := tg.n1
-				if sessions == 20 {
-					n = tg.n20
-				}
+				n := msgs(tg)
 				var own0 time.Duration
 				if tg.mugai != nil {
 					own0 = tg.mugai.cpu()
@@ -248,11 +251,7 @@ func TestPerf(t *testing.T) {
 			if tg.mugai != nil && sessions == 20 {
 				peak20[tg.mugai] = tg.mugai.peakRSS()
 			}
-			rs := rss[i]
-			n := tg.n1
-			if sessions == 20 {
-				n = tg.n20
-			}
+			rs, n := rss[i], msgs(tg)
 			m := median(rs)
 			results[fmt.Sprint(tg.name, sessions)] = m
 			lo, hi := rs[0].e2e, rs[0].e2e

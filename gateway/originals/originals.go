@@ -44,7 +44,7 @@ type Meta struct {
 // Store is the originals folder.
 type Store struct {
 	dir  string
-	pool *safeio.Pool // files created ahead in dir; nil: created when needed
+	pool *safeio.Pool // files created ahead in dir; nil: each created when needed
 }
 
 // UsePool has TempFile and Stage take their files from a pool of up to
@@ -55,20 +55,7 @@ func (s *Store) UsePool(size int) {
 }
 
 // Close stops the pool UsePool started and removes its unused files.
-func (s *Store) Close() {
-	if s.pool != nil {
-		s.pool.Close()
-	}
-}
-
-// tempFile is an empty temp file on the store's file system: from the
-// pool, else new in dir.
-func (s *Store) tempFile(dir, prefix string) (*os.File, error) {
-	if s.pool != nil {
-		return s.pool.Get()
-	}
-	return safeio.CreateTemp(dir, prefix, 0o640)
-}
+func (s *Store) Close() { s.pool.Close() }
 
 // Open creates the folder if needed and removes what a crash left behind:
 // temp files, and messages whose meta (the commit marker) was never
@@ -128,7 +115,7 @@ func (s *Store) TempFile(t time.Time, id string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.tempFile(d, id)
+	return s.pool.TempFile(d, id, 0o640)
 }
 
 // SubjectAsReceived is the original's subject as it came, decoded: what
@@ -158,7 +145,7 @@ func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 	if err != nil {
 		return err
 	}
-	mf, err := s.tempFile(d, m.ID+".json")
+	mf, err := s.pool.TempFile(d, m.ID+".json", 0o640)
 	if err == nil {
 		err = st.WriteIn(mf, filepath.Join(d, m.ID+".json"), data)
 	}

@@ -92,11 +92,7 @@ func (s *Spool) UsePool(size int) {
 }
 
 // Close stops the pool UsePool started and removes its unused files.
-func (s *Spool) Close() {
-	if s.pool != nil {
-		s.pool.Close()
-	}
-}
+func (s *Spool) Close() { s.pool.Close() }
 
 // Open opens (creating) the spool, recovers it and returns the committed
 // entries, oldest first, and what it had to move aside.
@@ -139,11 +135,8 @@ func (s *Spool) Stage(st *safeio.Staged, e *Entry, msg []byte) error {
 	}
 	data := make([]byte, 0, len(entryLine)+len(js)+1+len(msg))
 	data = append(append(append(append(data, entryLine...), js...), '\n'), msg...)
-	if s.pool == nil {
-		err = st.Write(s.msgPath(e.ID), data, 0o640)
-	} else if f, perr := s.pool.Get(); perr != nil {
-		err = perr
-	} else {
+	f, err := s.pool.TempFile(s.dir, e.ID+".msg", 0o640)
+	if err == nil {
 		err = st.WriteIn(f, s.msgPath(e.ID), data)
 	}
 	if err != nil {

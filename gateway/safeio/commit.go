@@ -339,9 +339,6 @@ func (s *Staged) Add(f *os.File, path string) { s.items = append(s.items, staged
 // Write stages data for path in a new temp file beside it. It refuses a
 // path that exists: staged names are new names.
 func (s *Staged) Write(path string, data []byte, perm os.FileMode) error {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s exists", path)
-	}
 	f, err := CreateTemp(filepath.Dir(path), filepath.Base(path), perm)
 	if err != nil {
 		return err

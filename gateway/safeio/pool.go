@@ -37,8 +37,16 @@ func NewPool(dir string, perm os.FileMode, size int) *Pool {
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// Dir is the directory the pool's files are in.
-func (p *Pool) Dir() string { return p.dir }
+// TempFile returns an empty temp file for a file to be named in dir: one
+// of p's when p is not nil (p's directory must be on dir's file system;
+// the file has p's permissions), else a new one in dir whose name starts
+// with prefix, created with perm.
+func (p *Pool) TempFile(dir, prefix string, perm os.FileMode) (*os.File, error) {
+	if p == nil {
+		return CreateTemp(dir, prefix, perm)
+	}
+	return p.Get()
+}
 
 // Get returns an empty temp file of the pool's directory, open for
 // reading and writing: one created ahead when there is one, else a new
@@ -83,18 +91,18 @@ func (p *Pool) refill() {
 			if err != nil {
 				break
 			}
-			select {
-			case p.ready <- f:
-			default: // filled meanwhile (cannot happen with one filler)
-				Discard(f)
-			}
+			p.ready <- f // never blocks: only this goroutine fills, and there was room
 		}
 	}
 }
 
 // Close stops the refilling and removes the files not taken. Get after
-// Close still works: it creates its file itself.
+// Close still works: it creates its file itself. A nil pool has nothing
+// to close.
 func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
 	p.close.Do(func() {
 		p.start.Do(func() { close(p.done) }) // never started: nothing to stop
 		close(p.stop)

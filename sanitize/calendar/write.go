@@ -68,7 +68,13 @@ func opaqueID(s, suffix string) string {
 	if s == "" || text.Defang(s) == s && !strings.Contains(s, "://") {
 		return s
 	}
-	sum := sha256.Sum256([]byte(s))
+	return derivedName(s, suffix)
+}
+
+// derivedName is a name made from seed (the same seed, the same name):
+// 24 hex digits of its SHA-256, then suffix.
+func derivedName(seed, suffix string) string {
+	sum := sha256.Sum256([]byte(seed))
 	return hex.EncodeToString(sum[:12]) + suffix
 }
 
@@ -138,8 +144,7 @@ func writeEvent(w *lineWriter, e Event, now time.Time) {
 	w.line("BEGIN:VEVENT")
 	uid := opaqueID(e.UID, "@mugai.invalid")
 	if uid == "" || strings.ContainsAny(uid, "\r\n") {
-		sum := sha256.Sum256([]byte(e.Summary + "\x00" + e.Start.T.String()))
-		uid = hex.EncodeToString(sum[:12]) + "@mugai.invalid"
+		uid = derivedName(e.Summary+"\x00"+e.Start.T.String(), "@mugai.invalid")
 	}
 	w.line("UID:" + escapeText(uid))
 	stamp := e.Stamp
