@@ -213,6 +213,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if e := l.Close(); e != nil && err == nil {
 			err = e
 		}
+		delete(s.listeners, l) // closed once: a second Shutdown only waits
 	}
 	for c := range s.conns {
 		c.wakeIfIdle()

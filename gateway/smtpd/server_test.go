@@ -303,3 +303,35 @@ func TestTimeoutInData(t *testing.T) {
 		t.Errorf("messages %q", m)
 	}
 }
+
+// TestShutdownTwice: a second Shutdown (a test's cleanup after the test's
+// own, a signal during a shutdown) only waits: it does not close the
+// listeners again and returns nil.
+func TestShutdownTwice(t *testing.T) {
+	srv := &Server{Hostname: "mx.test", Backend: &recorder{}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		srv.mu.Lock()
+		serving := len(srv.listeners) == 1
+		srv.mu.Unlock()
+		if serving {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Serve did not register its listener")
+		}
+	}
+	for i := range 2 {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Errorf("Shutdown %d: %v", i+1, err)
+		}
+	}
+	if err := <-done; err != ErrServerClosed {
+		t.Errorf("Serve returned %v", err)
+	}
+}
