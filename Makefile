@@ -66,7 +66,7 @@ office:
 # policy); 1 and 20 sessions, medians of 3 runs. A few minutes.
 perf: build
 	./.ci/install-interop-tools
-	$(GO) test -tags perf -count=1 -v -timeout 60m -run TestPerf ./gateway/interop -args -mugai $(CURDIR)/bin/mugai
+	$(GO) test -tags perf -count=1 -v -timeout 60m -run 'TestPerf|TestPhases' ./gateway/interop -args -mugai $(CURDIR)/bin/mugai
 
 # Each fuzz target (all of them: .ci/fuzz lists them with go test -list)
 # runs for FUZZTIME; crashers land in testdata/fuzz/ and must be
