@@ -68,6 +68,8 @@ func cmdServe(args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return usagef("listen: %v", err)
 	}
+	gogc, memLimit := tuneGC(cfg)
+	log.Info("garbage collector", "gogc", gogc, "gogc_from", setBy("GOGC"), "memory_limit", memLimit, "memory_limit_from", setBy("GOMEMLIMIT"))
 	reg := sanitizers(cfg.Cache)
 	g, err := gateway.New(cfg, log, reg)
 	if err != nil {

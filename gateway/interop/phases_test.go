@@ -23,6 +23,7 @@ var (
 	phasesN      = flag.Int("phases.n", 50, "messages per target per round of the phase probe")
 	phasesAlt    = flag.String("phases.alt", "", "a second mugai binary, measured beside the first (same policy): an A/B of two builds")
 	phasesAltCfg = flag.String("phases.altconfig", "", "more top-level configuration lines for the second mugai (an A/B of two settings)")
+	phasesAltEnv = flag.String("phases.altenv", "", "environment for the second mugai, NAME=value[,NAME=value] (an A/B of runtime settings such as GOGC)")
 )
 
 // phaseNames are the steps of one SMTP session as a single sender sees
@@ -111,10 +112,19 @@ func TestPhases(t *testing.T) {
 	cfg := fmt.Sprintf("deliver:\n  relay: %q\n  tls: none\npolicy: %q\n", sinkAddr, strictPolicy)
 	type target struct{ name, addr string }
 	targets := []target{{"Postfix relay", pf.Addr()}, {"mugai, strict", startMugai(t, dir, port(), cfg).addr}}
-	if *phasesAlt != "" || *phasesAltCfg != "" {
+	if *phasesAlt != "" || *phasesAltCfg != "" || *phasesAltEnv != "" {
 		keep := *mugaiBin
 		if *phasesAlt != "" {
 			*mugaiBin = *phasesAlt
+		}
+		if *phasesAltEnv != "" {
+			for _, kv := range strings.Split(*phasesAltEnv, ",") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Fatalf("-phases.altenv: %q is not NAME=value", kv)
+				}
+				t.Setenv(k, v) // the child inherits it; the first mugai has started already
+			}
 		}
 		alt := startMugai(t, dir, port(), cfg+*phasesAltCfg+"\n")
 		*mugaiBin = keep
