@@ -19,8 +19,8 @@ const maxTailBytes = 512 << 20
 // recoveryWindow is how far back before the newest audit record a
 // message can have been received and still lack its records.
 //
-// Why that bounds it: a session writes its records after its data round
-// and before its renames, and every commit round syncs the audit file,
+// Why that bounds it: a session writes its records after its files and
+// before its renames, and every commit round syncs the audit file,
 // which makes every record written before it durable too (one
 // append-only file). A kill leaves the page cache, so after a kill no
 // visible message lacks records. After a power cut, a message whose

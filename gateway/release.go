@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -75,6 +77,12 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 	orig, err := os.ReadFile(path)
 	if err != nil {
 		return rel, err
+	}
+	// What is released is what was received: a kept original that does
+	// not match its index (a disk fault, or a power cut during the commit
+	// of a message that was never acknowledged) is not sent on.
+	if sum := sha256.Sum256(orig); m.SHA256 != "" && (int64(len(orig)) != m.Size || hex.EncodeToString(sum[:]) != m.SHA256) {
+		return rel, fmt.Errorf("%w: %s; not released", errOriginalDamaged, path)
 	}
 	rel.SpoolID = NewID(req.Now)
 	msg, err := releaseMessage(cfg, m, orig, rel, req)

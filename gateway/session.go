@@ -295,15 +295,21 @@ func (s *session) commit(id string, received time.Time, f *os.File, size int64, 
 		entry.Rcpts = append(entry.Rcpts, &queue.Recipient{Addr: rc, Status: queue.StatusPending})
 	}
 	// The original, its meta, the rebuilt message, its spool entry and its
-	// audit records become durable together, in two rounds each shared
-	// with the other sessions committing (group commit): the files' data;
-	// then the audit records are written, the files renamed into place
-	// (the commit markers after what they mark), and one round makes the
+	// audit records become durable together, in one round shared with the
+	// other sessions committing (group commit): the files are written, the
+	// audit records written, the files renamed into place (the commit
+	// markers after what they mark), and the round makes the data, the
 	// renames and the audit file durable. So a spool entry is never
 	// visible, even to the next start after a kill, before its records
-	// are written, and 250 follows both being on disk. (A power cut
-	// between the renames and that round can keep a rename and lose the
-	// records: start-up recovery rewrites them from the originals index.)
+	// are written, and 250 follows all being on disk. A power cut during
+	// the round (no 250 given; the client sends the message again) can
+	// keep some of it: a rename without the records (start-up recovery
+	// rewrites them from the originals index), or a rename without its
+	// data (safeio.CommitVerified), which every reader catches: the spool
+	// entry's size and SHA-256 before any delivery (a damaged entry goes
+	// to bad/ and is rebuilt from its original when that verifies), the
+	// original's against its .json before any release, the .json by its
+	// parse.
 	var st safeio.Staged
 	if err := g.originals.Stage(&st, f, meta); err != nil {
 		st.Discard()
@@ -322,7 +328,7 @@ func (s *session) commit(id string, received time.Time, f *os.File, size int64, 
 	}, func(err error) {
 		s.log.Error("audit log sync failed; refusing mail until restart", "msg_id", id, "err", err)
 	})
-	if err := st.Commit(g.committer); err != nil {
+	if err := st.CommitVerified(g.committer); err != nil {
 		if audited { // its records say received: say it was not kept (Data logs why)
 			s.record(id, toReply(err, id), s.from, s.rcpts)
 		}

@@ -17,10 +17,13 @@
 // Ids: every function refuses an id that ValidID refuses (ErrBadID), so
 // that no id names a file outside the spool.
 //
-// Write order (Stage, then safeio.Staged.Commit, with the original of the
-// same message): the file written under a temp name → its data made
-// durable → renamed into place → the directory made durable. Only then may
-// the SMTP side answer 250.
+// Write order (Stage, then safeio.Staged.CommitVerified from an SMTP
+// session, with the original of the same message; Commit elsewhere): the
+// file written under a temp name → renamed into place → its data and the
+// directory made durable in one round (Commit: its data before the
+// rename). Only then may the SMTP side answer 250. A power cut during a
+// one-round commit may leave the entry renamed without its data: Read's
+// size and SHA-256 check catches it before any delivery.
 package queue
 
 import (

@@ -305,12 +305,14 @@ func syncEach(files []*os.File, dirs []string) error {
 }
 
 // Staged is a set of files written under temp names, to be made durable
-// together and then given their final names: every file's data is synced
-// before any rename, and the renames, done in the order the files were
-// added, are synced before Commit returns. So a crash never leaves a final
-// name on data that was not written, and a commit marker added last is
-// never durable before the files added before it (on journalling file
-// systems, whose metadata commits in order).
+// together and then given their final names, in the order the files were
+// added: a commit marker added last is never durable before the files
+// added before it (on journalling file systems, whose metadata commits in
+// order), and nothing is placed before every file is written.
+//
+// Commit syncs every file's data before any rename and the renames after,
+// so not even a power cut leaves a final name on data that was not
+// written. CommitVerified does both in one round; see there.
 //
 // Journal, when set, is the append-only record that goes with the commit
 // (the audit log). Commit calls it once, after the data round and before
@@ -363,10 +365,28 @@ func (s *Staged) WriteIn(f *os.File, path string, data []byte) error {
 }
 
 // Commit makes every staged file durable under its final name, and the
-// Journal's records with them. On error nothing staged is left: temp
-// files and already placed names are removed (nothing was acknowledged
-// yet); records the Journal wrote stay, and its done hears the error.
-func (s *Staged) Commit(c *Committer) (err error) {
+// Journal's records with them, in two rounds: the files' data, then the
+// renames and the journal. On error nothing staged is left: temp files
+// and already placed names are removed (nothing was acknowledged yet);
+// records the Journal wrote stay, and its done hears the error.
+func (s *Staged) Commit(c *Committer) error { return s.commit(c, false) }
+
+// CommitVerified is Commit in one round: the files are written, the
+// journal written, the files renamed, and one round makes the data, the
+// renames and the journal durable together. When it returns nil all is
+// on disk, as after Commit, and a process crash (the kernel going on)
+// never shows a final name on unwritten data either: the page cache
+// holds the data before the rename. What differs is a power cut during
+// the round: the renames may then reach the disk before the data, and a
+// final name may show a file cut short or reading as zeros. Such a
+// commit never returned, so nothing was acknowledged; use CommitVerified
+// only for files whose every reader checks them before trusting them (a
+// checksum, a size, a parse) and treats a failed check as damage. It
+// saves one round per commit: on ext4 a journal commit and a cache flush,
+// a quarter of a single sender's wait for 250.
+func (s *Staged) CommitVerified(c *Committer) error { return s.commit(c, true) }
+
+func (s *Staged) commit(c *Committer, oneRound bool) (err error) {
 	files := make([]*os.File, len(s.items))
 	var dirs []string
 	seen := map[string]bool{}
@@ -382,8 +402,10 @@ func (s *Staged) Commit(c *Committer) (err error) {
 			s.Discard()
 		}
 	}()
-	if err := c.Sync(files, nil); err != nil {
-		return err
+	if !oneRound {
+		if err := c.Sync(files, nil); err != nil {
+			return err
+		}
 	}
 	var journal []*os.File
 	if s.Journal != nil {
@@ -399,15 +421,29 @@ func (s *Staged) Commit(c *Committer) (err error) {
 		}
 	}
 	for _, it := range s.items {
-		if err := it.f.Close(); err != nil {
-			return err
+		if !oneRound { // synced: closed now (one round syncs through them after)
+			if err := it.f.Close(); err != nil {
+				return err
+			}
 		}
 		if err := os.Rename(it.f.Name(), it.path); err != nil {
 			return err
 		}
 		s.placed++
 	}
-	if err := c.Sync(journal, dirs); err != nil {
+	round := journal
+	if oneRound {
+		round = append(files, journal...)
+	}
+	err = c.Sync(round, dirs)
+	if oneRound {
+		for _, f := range files {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	if err != nil {
 		return err
 	}
 	s.items, s.placed = nil, 0

@@ -2,8 +2,10 @@ package safeio
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,27 +46,84 @@ func names(t *testing.T, dir string) []string {
 	return out
 }
 
+// commits are the two ways to commit a Staged, for tests that hold for
+// both.
+var commits = []struct {
+	name string
+	do   func(*Staged, *Committer) error
+}{
+	{"two-rounds", (*Staged).Commit},
+	{"verified", (*Staged).CommitVerified},
+}
+
 func TestStagedCommit(t *testing.T) {
 	for _, c := range []*Committer{nil, NewCommitter(false), NewCommitter(true)} {
-		t.Run(c.Mode(), func(t *testing.T) {
-			a, b := t.TempDir(), t.TempDir()
+		for _, cm := range commits {
+			t.Run(c.Mode()+"/"+cm.name, func(t *testing.T) {
+				a, b := t.TempDir(), t.TempDir()
+				var s Staged
+				stage(t, &s, filepath.Join(a, "m.eml"), "message")
+				stage(t, &s, filepath.Join(a, "m.json"), "{}")
+				stage(t, &s, filepath.Join(b, "m.msg"), "rebuilt")
+				if err := cm.do(&s, c); err != nil {
+					t.Fatal(err)
+				}
+				for path, want := range map[string]string{filepath.Join(a, "m.eml"): "message", filepath.Join(a, "m.json"): "{}", filepath.Join(b, "m.msg"): "rebuilt"} {
+					if got, err := os.ReadFile(path); err != nil || string(got) != want {
+						t.Errorf("%s = %q, %v", path, got, err)
+					}
+				}
+				if n := names(t, a); len(n) != 2 {
+					t.Errorf("left in %s: %v", a, n)
+				}
+				if err := s.Write(filepath.Join(a, "m.eml"), nil, 0o640); err == nil {
+					t.Error("staging over an existing name succeeded")
+				}
+			})
+		}
+	}
+}
+
+// Commit takes two rounds, the data's and then the names', and nothing
+// is renamed before the first is over; CommitVerified takes one, after
+// the renames, which syncs the files through their own descriptors.
+func TestCommitRounds(t *testing.T) {
+	for _, cm := range commits {
+		t.Run(cm.name, func(t *testing.T) {
+			dir := t.TempDir()
+			final := filepath.Join(dir, "m.msg")
+			var rounds []string // per syncfs: whether the final name existed, and what the round checked
+			c := &Committer{filesystem: true, syncfs: func(*os.File) error { return nil }}
+			var checked []string
+			c.Fault = func(f *os.File) error {
+				checked = append(checked, filepath.Base(f.Name()))
+				return nil
+			}
+			c.syncfs = func(*os.File) error {
+				_, err := os.Stat(final)
+				rounds = append(rounds, fmt.Sprintf("placed=%v", err == nil))
+				return nil
+			}
 			var s Staged
-			stage(t, &s, filepath.Join(a, "m.eml"), "message")
-			stage(t, &s, filepath.Join(a, "m.json"), "{}")
-			stage(t, &s, filepath.Join(b, "m.msg"), "rebuilt")
-			if err := s.Commit(c); err != nil {
+			stage(t, &s, final, "rebuilt")
+			tmp := filepath.Base(s.items[0].f.Name())
+			if err := cm.do(&s, c); err != nil {
 				t.Fatal(err)
 			}
-			for path, want := range map[string]string{filepath.Join(a, "m.eml"): "message", filepath.Join(a, "m.json"): "{}", filepath.Join(b, "m.msg"): "rebuilt"} {
-				if got, err := os.ReadFile(path); err != nil || string(got) != want {
-					t.Errorf("%s = %q, %v", path, got, err)
-				}
+			want := []string{"placed=false", "placed=true"}
+			if cm.name == "verified" {
+				want = []string{"placed=true"}
 			}
-			if n := names(t, a); len(n) != 2 {
-				t.Errorf("left in %s: %v", a, n)
+			if !slices.Equal(rounds, want) {
+				t.Errorf("rounds %v, want %v", rounds, want)
 			}
-			if err := s.Write(filepath.Join(a, "m.eml"), nil, 0o640); err == nil {
-				t.Error("staging over an existing name succeeded")
+			// The file is checked through its own descriptor (opened under
+			// its temp name) in the round that makes its data durable.
+			if len(checked) != 1 || checked[0] != tmp {
+				t.Errorf("checked %v, want [%s]", checked, tmp)
+			}
+			if got, err := os.ReadFile(final); err != nil || string(got) != "rebuilt" {
+				t.Errorf("%s = %q, %v", final, got, err)
 			}
 		})
 	}
@@ -96,6 +155,25 @@ func TestStagedCommitFailureLeavesNothing(t *testing.T) {
 	}
 	if n := names(t, gone); len(n) != 0 {
 		t.Errorf("left after a failed commit: %v", n)
+	}
+}
+
+// A one-round commit whose round fails (after the renames) removes the
+// final names it placed and the files: nothing was acknowledged.
+func TestCommitVerifiedFailureLeavesNothing(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	c := &Committer{filesystem: true, syncfs: func(*os.File) error { return errors.New("EIO (injected)") }}
+	var s Staged
+	stage(t, &s, filepath.Join(a, "1.eml"), "one")
+	stage(t, &s, filepath.Join(a, "1.json"), "{}")
+	stage(t, &s, filepath.Join(b, "1.msg"), "two")
+	if err := s.CommitVerified(c); err == nil {
+		t.Fatal("commit succeeded over a failed round")
+	}
+	for _, d := range []string{a, b} {
+		if n := names(t, d); len(n) != 0 {
+			t.Errorf("left after a failed commit: %v", n)
+		}
 	}
 }
 
