@@ -163,10 +163,8 @@ func (g *Gateway) openSpool(tail *audit.Tail) ([]*queue.Entry, error) {
 		}
 	}
 	// Before any delivery: every kept message gets its audit records.
-	if err := g.recoverAudit(tail, entries); err != nil {
-		return nil, err
-	}
-	return entries, nil
+	// (One it cannot give them is moved to bad/, not delivered.)
+	return g.recoverAudit(tail, entries)
 }
 
 // newDelivery builds the delivery runner: the courier to the relay (or

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,75 @@ func TestPowerCutDuringCommit(t *testing.T) {
 		if len(tc.damage) == 0 && err != nil {
 			t.Errorf("%s: release of an intact original: %v", tc.name, err)
 		}
+	}
+}
+
+// TestPowerCutIndexAndRecordsLost: the one round can also keep a
+// message's spool entry whole while its originals index and its audit
+// records are lost (two rounds made the index durable before any
+// rename). Start-up then cannot rewrite the records from the index; the
+// message never got its 250 (its records were not durable), so it is not
+// delivered without records: it goes to bad/ with a record saying why,
+// while a message beside it whose records were kept is delivered.
+func TestPowerCutIndexAndRecordsLost(t *testing.T) {
+	down, _ := net.Listen("tcp", "127.0.0.1:0")
+	downAddr := down.Addr().String()
+	down.Close()
+	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = downAddr })
+	var ids [2]string // the intact one, the one hurt
+	for i := range ids {
+		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, fmt.Sprintf("Subject: %d\r\n\r\nmessage %d\r\n", i, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ids[i], _ = strings.Cut(reply, "queued as ")
+		waitFor(t, "a deferral", func() bool {
+			return strings.Contains(strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, ids[i])), ","), "deferred")
+		})
+	}
+	tg.stop(t)
+	cfg := tg.cfg
+	hurt := ids[1]
+	os.Remove(filepath.Join(cfg.Spool, hurt+".json")) // its state only in its entry line, as after its commit
+	_, eml, err := tg.g.originals.Get(hurt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := strings.TrimSuffix(eml, ".eml") + ".json"
+	b, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(index, make([]byte, len(b)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// Its records never reached the disk.
+	log, err := os.ReadFile(cfg.Audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.SplitAfter(string(log), "\n") {
+		if !strings.Contains(line, hurt) {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(cfg.Audit, []byte(strings.Join(kept, "")), 0o640); err != nil {
+		t.Fatal(err)
+	}
+
+	hop := startNextHop(t)
+	cfg.Deliver.Relay = hop.addr
+	tg2 := startGatewayWith(t, cfg)
+	waitFor(t, "the intact message at the next hop", func() bool { return hopCounts(t, hop)[ids[0]] == 1 })
+	waitFor(t, "an empty queue", func() bool { return tg2.g.delivery.Queued() == 0 })
+	if n := hopCounts(t, hop)[hurt]; n != 0 {
+		t.Errorf("a message without audit records (and no index to rewrite them from) was delivered %d times", n)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Spool, "bad", hurt+".msg")); err != nil {
+		t.Errorf("not kept in bad/: %v", err)
+	}
+	if ev := eventNames(auditEvents(t, cfg.Audit, hurt)); !slices.Contains(ev, "damaged") {
+		t.Errorf("audit of the message kept in bad/: %v, want a damaged record", ev)
 	}
 }

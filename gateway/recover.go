@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,15 +44,18 @@ func recoveryWindow(cfg Config) time.Duration {
 // any delivery starts. It looks at the messages received since tail.Since
 // (see recoveryWindow) and at the audit records since then. A spool entry
 // with no original of its own (a DSN, a release) has its own records and
-// is left alone.
-func (g *Gateway) recoverAudit(tail *audit.Tail, entries []*queue.Entry) error {
+// is left alone. A spool entry with no records whose index does not read
+// (a power cut during its one commit round kept the entry and lost both)
+// is moved to bad/ and left out of the entries returned: nothing is
+// delivered without its records.
+func (g *Gateway) recoverAudit(tail *audit.Tail, entries []*queue.Entry) ([]*queue.Entry, error) {
 	if tail.Truncated {
 		g.log.Warn("audit log read only part of the recovery window (too large); older messages not checked",
 			"since", tail.Since, "bytes", maxTailBytes)
 	}
 	ms, problems, err := g.originals.List(originals.Filter{Since: tail.Since})
 	if err != nil {
-		return fmt.Errorf("originals: %w", err)
+		return nil, fmt.Errorf("originals: %w", err)
 	}
 	for _, p := range problems {
 		g.log.Error("originals index entry does not parse; not checked for audit records", "problem", p)
@@ -62,15 +66,28 @@ func (g *Gateway) recoverAudit(tail *audit.Tail, entries []*queue.Entry) error {
 		metas[m.ID] = m
 		order = append(order, m.ID)
 	}
+	kept := entries[:0]
 	for _, e := range entries {
 		if _, ok := metas[e.ID]; ok || e.Bounce || e.Created.Before(tail.Since) {
+			kept = append(kept, e)
 			continue
 		}
-		if m, _, err := g.originals.Get(e.ID); err == nil {
+		m, _, err := g.originals.Get(e.ID)
+		switch received, _ := tail.Has(e.ID); {
+		case err == nil:
 			metas[e.ID] = m
 			order = append(order, e.ID)
+		case !errors.Is(err, originals.ErrNotFound) && !received:
+			// Its index does not read and the log has no record of it:
+			// a power cut during its one commit round (no 250 given)
+			// kept the spool entry and lost both. Nothing to rewrite
+			// its records from, so it is not delivered.
+			g.withoutRecords(e, err)
+			continue
 		}
+		kept = append(kept, e)
 	}
+	entries = kept
 	var recovered []string
 	for _, id := range order {
 		m := metas[id]
@@ -80,20 +97,35 @@ func (g *Gateway) recoverAudit(tail *audit.Tail, entries []*queue.Entry) error {
 		}
 		env := audit.Envelope{From: m.From, Rcpts: m.Rcpts, MessageID: m.MessageID, Size: m.Size, Client: m.Client}
 		if err := g.audit.Recovered(id, env, partDecisions(m), m.Policy); err != nil {
-			return fmt.Errorf("audit: recover %s: %w", id, err)
+			return nil, fmt.Errorf("audit: recover %s: %w", id, err)
 		}
 		recovered = append(recovered, id)
 	}
 	if len(recovered) == 0 {
-		return nil
+		return entries, nil
 	}
 	if err := g.audit.Sync(); err != nil {
-		return err
+		return nil, err
 	}
 	shown := recovered[:min(len(recovered), 20)]
 	g.log.Warn("audit records rewritten from the originals index for messages kept without them (a crash before their commit finished)",
 		"count", len(recovered), "ids", strings.Join(shown, ","))
-	return nil
+	return entries, nil
+}
+
+// withoutRecords moves spool entry e, which has no audit records and
+// whose originals index does not read (err), into bad/ with a damaged
+// record saying why; it is not delivered.
+func (g *Gateway) withoutRecords(e *queue.Entry, err error) {
+	why := "no audit records and its originals index does not read (" + err.Error() + "): not delivered without records"
+	p, merr := g.spool.MoveAside(e, why)
+	if merr != nil {
+		// Not moved: not scheduled either; the next start finds it again.
+		g.log.Error("spool entry without audit records; cannot move it to bad/", "msg_id", e.ID, "reason", why, "err", merr)
+		g.auditDamaged(e.ID, why, "cannot move to bad/ (retried at the next start): "+merr.Error())
+		return
+	}
+	g.handleBad(p)
 }
 
 // partDecisions turns an originals index back into the decisions it records.

@@ -183,6 +183,21 @@ func (s *Spool) MoveDamaged(e *Entry, why string) (Problem, error) {
 	return n.problem(), err
 }
 
+// MoveAside moves an entry whose message file is sound into bad/, not to
+// be delivered and not to be rebuilt, noting first why and its state e:
+// an entry start-up cannot give its audit records. The Problem it
+// returns is handled like those Open returns, and marked with MarkBad.
+func (s *Spool) MoveAside(e *Entry, why string) (Problem, error) {
+	if err := ValidID(e.ID); err != nil {
+		return Problem{}, err
+	}
+	n, err := s.moveAside(e.ID, e.ID+".msg", why, false, e)
+	if n == nil {
+		return Problem{}, err
+	}
+	return n.problem(), err
+}
+
 // MoveToBad is MoveDamaged with the state of the entry's meta when it has
 // one (else every recipient of the original pending); it returns the
 // names the entry's files got in bad/.
