@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -136,7 +138,9 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "size:       %d bytes, sha256 %s\nkept at:    %s\nauth:       %s\n",
 		m.Size, printable(m.SHA256), printable(path), dash(printable(m.Auth)))
-	if err := printHeader(stdout, path); err != nil {
+	if err := checkOriginal(m, path); err != nil {
+		fmt.Fprintf(stdout, "\n(header not shown: %v; a release refuses it)\n", err)
+	} else if err := printHeader(stdout, path); err != nil {
 		fmt.Fprintf(stdout, "\n(header not readable: %v)\n", err)
 	}
 	fmt.Fprintln(stdout)
@@ -147,6 +151,30 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 			printable(dash(p.DeclaredType)), printable(dash(p.DetectedType)), p.Size, dash(printable(p.Filename)), printable(p.SHA256[:min(12, len(p.SHA256))]), dash(printable(p.Detail)))
 	}
 	return tw.Flush()
+}
+
+// checkOriginal checks the original kept at path against its index m
+// (size and sha256; an index without a sha256 is not checked), as a
+// release does: a power cut during the commit of a message that got no
+// 250 may leave it cut short or reading as zeros.
+func checkOriginal(m originals.Meta, path string) error {
+	if m.SHA256 == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sum := sha256.New()
+	n, err := io.Copy(sum, f)
+	if err != nil {
+		return err
+	}
+	if n != m.Size || hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {
+		return fmt.Errorf("the original (%d bytes) does not match its index: damaged", n)
+	}
+	return nil
 }
 
 // printHeader prints the original's top-level header block as it came,
