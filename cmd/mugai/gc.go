@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 
@@ -33,11 +34,21 @@ func tuneGC(cfg gateway.Config) (percent int, limit int64) {
 		debug.SetGCPercent(gcPercent)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(2*int64(cfg.Limits.RebuildMemory) + memoryLimitOver)
+		debug.SetMemoryLimit(memoryLimit(int64(cfg.Limits.RebuildMemory)))
 	}
 	percent = debug.SetGCPercent(-1) // reads it; set back at once
 	debug.SetGCPercent(percent)
 	return percent, debug.SetMemoryLimit(-1)
+}
+
+// memoryLimit is twice the rebuilds' budget plus memoryLimitOver, or no
+// limit (math.MaxInt64) when that does not fit an int64: a size may be
+// up to 4 EiB, and SetMemoryLimit ignores the negative a wrap gives.
+func memoryLimit(budget int64) int64 {
+	if budget > (math.MaxInt64-memoryLimitOver)/2 {
+		return math.MaxInt64
+	}
+	return 2*budget + memoryLimitOver
 }
 
 // setBy names who set a runtime setting: the environment variable name,
