@@ -274,3 +274,30 @@ func (c *Committer) pendingLen() int {
 	defer c.mu.Unlock()
 	return len(c.pending)
 }
+
+// In files mode a round syncs the files' data (and the journal) before
+// the directories that hold their new names: a one-round commit then
+// makes no rename durable itself before the data it names.
+func TestRoundFilesDataBeforeNames(t *testing.T) {
+	var order []string
+	c := &Committer{
+		syncDir: func(d string) error { order = append(order, "dir"); return SyncDir(d) },
+		Fault:   func(f *os.File) error { order = append(order, filepath.Base(f.Name())[:2]); return nil },
+	}
+	dir := t.TempDir()
+	var s Staged
+	stage(t, &s, filepath.Join(dir, "m1.eml"), "one")
+	stage(t, &s, filepath.Join(dir, "m2.msg"), "two")
+	jf, err := os.Create(filepath.Join(dir, "journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jf.Close()
+	s.Journal = func() (*os.File, func(error), error) { return jf, nil, nil }
+	if err := s.CommitVerified(c); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{".m", ".m", "jo", "dir"}; !slices.Equal(order, want) {
+		t.Errorf("round synced %v, want the files, the journal, then the directory once: %v", order, want)
+	}
+}
