@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -146,21 +147,40 @@ func TestPowerCutDuringCommit(t *testing.T) {
 	}
 }
 
-// TestPowerCutIndexAndRecordsLost: the one round can also keep a
-// message's spool entry whole while its originals index and its audit
-// records are lost (two rounds made the index durable before any
-// rename). Start-up then cannot rewrite the records from the index; the
-// message never got its 250 (its records were not durable), so it is not
-// delivered without records: it goes to bad/ with a record saying why,
-// while a message beside it whose records were kept is delivered.
-func TestPowerCutIndexAndRecordsLost(t *testing.T) {
+// TestPowerCutRecordsLost: the one round can also lose a message's
+// audit records with any of its files' data (with two rounds every
+// renamed file's data was durable). Start-up gives every message it
+// delivers its records (rewritten from the index, marked recovered) and
+// delivers nothing damaged. A spool entry kept whole whose index does not
+// read has nothing to rewrite its records from: it never got its 250 (its
+// records were not durable), so it is not delivered without records but
+// kept in bad/ with a record saying why.
+func TestPowerCutRecordsLost(t *testing.T) {
+	zeros := func(b []byte) []byte { return make([]byte, len(b)) }
+	cut := func(b []byte) []byte { return b[:len(b)/3] }
+	type damage map[string]func([]byte) []byte // by file: "msg", "eml", "json"
+	cases := []struct {
+		name      string
+		damage    damage
+		delivered bool // once, whole, with its records
+	}{
+		{"intact", damage{}, true},
+		{"index zeros", damage{"json": zeros}, false},
+		{"index cut", damage{"json": cut}, false},
+		{"original zeros", damage{"eml": zeros}, true},
+		{"spool entry zeros", damage{"msg": zeros}, true}, // rebuilt from the original
+		{"spool entry cut", damage{"msg": cut}, true},
+		{"spool entry and original zeros", damage{"msg": zeros, "eml": zeros}, false},
+		{"spool entry and index zeros", damage{"msg": zeros, "json": zeros}, false},
+	}
 	down, _ := net.Listen("tcp", "127.0.0.1:0")
 	downAddr := down.Addr().String()
 	down.Close()
 	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = downAddr })
-	var ids [2]string // the intact one, the one hurt
-	for i := range ids {
-		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"}, fmt.Sprintf("Subject: %d\r\n\r\nmessage %d\r\n", i, i))
+	ids := make([]string, len(cases))
+	for i := range cases {
+		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"},
+			fmt.Sprintf("Subject: case %d\r\n\r\nstart of case %d\r\n%s\r\nend of case %d\r\n", i, i, strings.Repeat("filler ", 40), i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,28 +191,37 @@ func TestPowerCutIndexAndRecordsLost(t *testing.T) {
 	}
 	tg.stop(t)
 	cfg := tg.cfg
-	hurt := ids[1]
-	os.Remove(filepath.Join(cfg.Spool, hurt+".json")) // its state only in its entry line, as after its commit
-	_, eml, err := tg.g.originals.Get(hurt)
-	if err != nil {
-		t.Fatal(err)
+	lost := map[string]bool{}
+	for i, tc := range cases {
+		id := ids[i]
+		os.Remove(filepath.Join(cfg.Spool, id+".json")) // its state only in its entry line, as after its commit
+		_, eml, err := tg.g.originals.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := map[string]string{"msg": filepath.Join(cfg.Spool, id+".msg"), "eml": eml, "json": strings.TrimSuffix(eml, ".eml") + ".json"}
+		for which, hurt := range tc.damage {
+			b, err := os.ReadFile(files[which])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(files[which], hurt(b), 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i > 0 {
+			lost[id] = true
+		}
 	}
-	index := strings.TrimSuffix(eml, ".eml") + ".json"
-	b, err := os.ReadFile(index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(index, make([]byte, len(b)), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	// Its records never reached the disk.
+	// The records of all but the first never reached the disk.
 	log, err := os.ReadFile(cfg.Audit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kept []string
 	for _, line := range strings.SplitAfter(string(log), "\n") {
-		if !strings.Contains(line, hurt) {
+		var rec struct{ ID string }
+		if json.Unmarshal([]byte(line), &rec) != nil || !lost[rec.ID] {
 			kept = append(kept, line)
 		}
 	}
@@ -203,15 +232,37 @@ func TestPowerCutIndexAndRecordsLost(t *testing.T) {
 	hop := startNextHop(t)
 	cfg.Deliver.Relay = hop.addr
 	tg2 := startGatewayWith(t, cfg)
-	waitFor(t, "the intact message at the next hop", func() bool { return hopCounts(t, hop)[ids[0]] == 1 })
+	want := 0
+	for _, tc := range cases {
+		if tc.delivered {
+			want++
+		}
+	}
+	waitFor(t, "the deliverable messages at the next hop", func() bool { return len(hop.messages()) >= want })
 	waitFor(t, "an empty queue", func() bool { return tg2.g.delivery.Queued() == 0 })
-	if n := hopCounts(t, hop)[hurt]; n != 0 {
-		t.Errorf("a message without audit records (and no index to rewrite them from) was delivered %d times", n)
+	counts := hopCounts(t, hop)
+	bodies := map[string]string{}
+	for _, m := range hop.messages() {
+		if bytes.IndexByte(m.data, 0) >= 0 {
+			t.Errorf("a delivered message holds NUL bytes:\n%q", m.data)
+		}
+		bodies[string(mugaiIDHeader.FindSubmatch(m.data)[1])] = bodyText(t, m.data)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Spool, "bad", hurt+".msg")); err != nil {
-		t.Errorf("not kept in bad/: %v", err)
-	}
-	if ev := eventNames(auditEvents(t, cfg.Audit, hurt)); !slices.Contains(ev, "damaged") {
-		t.Errorf("audit of the message kept in bad/: %v, want a damaged record", ev)
+	for i, tc := range cases {
+		id := ids[i]
+		ev := eventNames(auditEvents(t, cfg.Audit, id))
+		_, inBad := os.Stat(filepath.Join(cfg.Spool, "bad", id+".msg"))
+		switch {
+		case !tc.delivered:
+			if counts[id] != 0 || inBad != nil || !slices.Contains(ev, "damaged") {
+				t.Errorf("%s: delivered %d times, in bad/: %v, audit %v; want it kept in bad/ with a damaged record, not delivered", tc.name, counts[id], inBad == nil, ev)
+			}
+		case counts[id] != 1:
+			t.Errorf("%s: delivered %d times, want once", tc.name, counts[id])
+		case !strings.Contains(bodies[id], fmt.Sprintf("start of case %d", i)) || !strings.Contains(bodies[id], fmt.Sprintf("end of case %d", i)):
+			t.Errorf("%s: delivered body is not the whole message:\n%s", tc.name, bodies[id])
+		case !slices.Contains(ev, "received") || !slices.Contains(ev, "decision"):
+			t.Errorf("%s: delivered with the audit records %v, want its received and decision records", tc.name, ev)
+		}
 	}
 }

@@ -301,3 +301,25 @@ func TestRoundFilesDataBeforeNames(t *testing.T) {
 		t.Errorf("round synced %v, want the files, the journal, then the directory once: %v", order, want)
 	}
 }
+
+// A journal that cannot write the commit's records (an audit write that
+// fails) stops the commit before any rename, in both ways: nothing is
+// placed and no temp file is left.
+func TestJournalErrorPlacesNothing(t *testing.T) {
+	for _, cm := range commits {
+		t.Run(cm.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var s Staged
+			stage(t, &s, filepath.Join(dir, "m.eml"), "one")
+			stage(t, &s, filepath.Join(dir, "m.msg"), "two")
+			s.Journal = func() (*os.File, func(error), error) { return nil, nil, errors.New("audit write failed") }
+			if err := cm.do(&s, NewCommitter(true)); err == nil {
+				t.Fatal("commit succeeded without its records")
+			}
+			if n := names(t, dir); len(n) != 0 {
+				t.Errorf("left after a failed journal: %v", n)
+			}
+			s.Discard() // a caller's Discard after the failed commit finds nothing
+		})
+	}
+}
