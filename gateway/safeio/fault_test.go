@@ -20,7 +20,7 @@ func TestCommitterFileFault(t *testing.T) {
 			t.Run(c.Mode()+"/"+cm.name, func(t *testing.T) {
 				dir := t.TempDir()
 				c.Fault = func(f *os.File) error {
-					if strings.Contains(filepath.Base(f.Name()), "bad") {
+					if strings.HasPrefix(filepath.Base(f.Name()), ".bad.msg.") { // its temp name (not "bad" in another's random part)
 						return errors.New("EIO (injected)")
 					}
 					return nil
