@@ -50,13 +50,21 @@ func safeText(s string) string {
 // paramValue is a parameter value, always quoted: no DQUOTE, no
 // controls, bounded, "^" written as RFC 6868 asks.
 func paramValue(s string) string {
+	return `"` + strings.ReplaceAll(paramText(s), "^", "^^") + `"` // RFC 6868
+}
+
+// paramText is what paramValue writes of s between its quotes: s without
+// quotes and control characters, clipped, and trimmed as a reader trims
+// a parameter value, so that a file rebuilt again writes the same (a CN
+// of spaces and a quote was written as CN="", then read as no CN).
+func paramText(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r == '"' || r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
 	}, s)
-	return `"` + strings.ReplaceAll(clip(s, 200), "^", "^^") + `"` // RFC 6868
+	return strings.TrimSpace(clip(s, 200))
 }
 
 // opaqueID is an identifier from the file (a UID, a TZID) fit to write
@@ -193,8 +201,8 @@ func writeEvent(w *lineWriter, e Event, now time.Time) {
 
 func personParams(p Person) string {
 	var s string
-	if p.Name != "" {
-		s += ";CN=" + paramValue(text.Defang(p.Name))
+	if name := paramText(text.Defang(p.Name)); name != "" { // a name of quotes and spaces is none
+		s += ";CN=" + paramValue(name)
 	}
 	for _, kv := range [][2]string{{"CUTYPE", p.CUType}, {"ROLE", p.Role}, {"PARTSTAT", p.PartStat}} {
 		if kv[1] != "" {
