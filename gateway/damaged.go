@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +15,7 @@ import (
 )
 
 // errOriginalDamaged: the kept original does not match its index entry.
-var errOriginalDamaged = errors.New("the original does not match its index (size or sha256)")
+var errOriginalDamaged = originals.ErrDamaged
 
 // spoolDamaged handles an entry that Read found damaged while the gateway
 // runs: it is moved to the spool's bad/ (after a durable note there saying
@@ -116,13 +114,12 @@ func (g *Gateway) openOriginal(id string) (originals.Meta, *os.File, error) {
 	if err != nil {
 		return m, nil, fmt.Errorf("original: %w", err)
 	}
-	sum := sha256.New()
-	n, err := io.Copy(sum, f)
+	err = m.Check(f)
 	switch {
+	case errors.Is(err, errOriginalDamaged):
+		err = fmt.Errorf("%w: %s", err, path)
 	case err != nil:
 		err = fmt.Errorf("original: %w", err)
-	case n != m.Size || hex.EncodeToString(sum.Sum(nil)) != m.SHA256:
-		err = fmt.Errorf("%w: %s", errOriginalDamaged, path)
 	default:
 		_, err = f.Seek(0, io.SeekStart)
 	}

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -81,8 +79,8 @@ func Release(cfg Config, st *originals.Store, sp *queue.Spool, log *audit.Log, r
 	// What is released is what was received: a kept original that does
 	// not match its index (a disk fault, or a power cut during the commit
 	// of a message that was never acknowledged) is not sent on.
-	if sum := sha256.Sum256(orig); m.SHA256 != "" && (int64(len(orig)) != m.Size || hex.EncodeToString(sum[:]) != m.SHA256) {
-		return rel, fmt.Errorf("%w: %s; not released", errOriginalDamaged, path)
+	if err := m.Check(bytes.NewReader(orig)); err != nil {
+		return rel, fmt.Errorf("%w: %s; not released", err, path)
 	}
 	rel.SpoolID = NewID(req.Now)
 	msg, err := releaseMessage(cfg, m, orig, rel, req)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -153,28 +151,16 @@ func cmdOriginalsShow(args []string, stdout, stderr io.Writer) error {
 	return tw.Flush()
 }
 
-// checkOriginal checks the original kept at path against its index m
-// (size and sha256; an index without a sha256 is not checked), as a
-// release does: a power cut during the commit of a message that got no
-// 250 may leave it cut short or reading as zeros.
+// checkOriginal checks the original kept at path against its index m,
+// as a release does: a power cut during the commit of a message that got
+// no 250 may leave it cut short or reading as zeros.
 func checkOriginal(m originals.Meta, path string) error {
-	if m.SHA256 == "" {
-		return nil
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	sum := sha256.New()
-	n, err := io.Copy(sum, f)
-	if err != nil {
-		return err
-	}
-	if n != m.Size || hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {
-		return fmt.Errorf("the original (%d bytes) does not match its index: damaged", n)
-	}
-	return nil
+	return m.Check(f)
 }
 
 // printHeader prints the original's top-level header block as it came,

@@ -392,8 +392,8 @@ func (s *Staged) Commit(c *Committer) error { return s.commit(c, false) }
 // commit never returned, so nothing was acknowledged; use CommitVerified
 // only for files whose every reader checks them before trusting them (a
 // checksum, a size, a parse) and treats a failed check as damage. It
-// saves one round per commit: on ext4 a journal commit and a cache flush,
-// a quarter of a single sender's wait for 250.
+// saves one round per commit: on ext4 a journal commit and a cache flush
+// (0.1–0.3 ms on our test machine).
 func (s *Staged) CommitVerified(c *Committer) error { return s.commit(c, true) }
 
 func (s *Staged) commit(c *Committer, oneRound bool) (err error) {
