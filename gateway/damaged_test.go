@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,25 +29,7 @@ func TestDamagedSpoolEntries(t *testing.T) {
 		{"byte flipped in the middle", func(b []byte) []byte { b[len(b)-40] ^= 0x01; return b }, false, false},
 		{"original damaged too", func(b []byte) []byte { b[len(b)-40] ^= 0x01; return b }, false, true},
 	}
-	down, _ := net.Listen("tcp", "127.0.0.1:0")
-	downAddr := down.Addr().String()
-	down.Close()
-	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = downAddr })
-	ids := make([]string, len(cases))
-	for i := range cases {
-		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"},
-			fmt.Sprintf("Subject: case %d\r\n\r\nstart of case %d\r\n%s\r\nend of case %d\r\n", i, i, strings.Repeat("filler ", 40), i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, ids[i], _ = strings.Cut(reply, "queued as ")
-	}
-	for _, id := range ids {
-		waitFor(t, "a deferral", func() bool {
-			return strings.Contains(strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), ","), "deferred")
-		})
-	}
-	tg.stop(t)
+	tg, ids := heldMessages(t, len(cases))
 	for i, tc := range cases {
 		p := filepath.Join(tg.cfg.Spool, ids[i]+".msg")
 		b, err := os.ReadFile(p)

@@ -26,9 +26,6 @@ import (
 // A damaged original is never released, and the gateway starts whatever
 // it finds.
 func TestPowerCutDuringCommit(t *testing.T) {
-	zeros := func(b []byte) []byte { return make([]byte, len(b)) }
-	cut := func(b []byte) []byte { return b[:len(b)/3] }
-	type damage map[string]func([]byte) []byte // by file: "msg", "eml", "json"
 	cases := []struct {
 		name      string
 		damage    damage
@@ -36,77 +33,28 @@ func TestPowerCutDuringCommit(t *testing.T) {
 		rebuilt   bool // from the original, after the spool entry went to bad/
 	}{
 		{"intact", damage{}, true, false},
-		{"spool entry zeros", damage{"msg": zeros}, true, true},
-		{"spool entry cut", damage{"msg": cut}, true, true},
-		{"original zeros", damage{"eml": zeros}, true, false},
-		{"index zeros", damage{"json": zeros}, true, false},
-		{"index cut", damage{"json": cut}, true, false},
-		{"spool entry and original zeros", damage{"msg": zeros, "eml": zeros}, false, false},
-		{"spool entry zeros, original cut", damage{"msg": zeros, "eml": cut}, false, false},
-		{"spool entry and index zeros", damage{"msg": zeros, "json": zeros}, false, false},
-		{"all three zeros", damage{"msg": zeros, "eml": zeros, "json": zeros}, false, false},
+		{"spool entry zeros", damage{"msg": zeroed}, true, true},
+		{"spool entry cut", damage{"msg": cutShort}, true, true},
+		{"original zeros", damage{"eml": zeroed}, true, false},
+		{"index zeros", damage{"json": zeroed}, true, false},
+		{"index cut", damage{"json": cutShort}, true, false},
+		{"spool entry and original zeros", damage{"msg": zeroed, "eml": zeroed}, false, false},
+		{"spool entry zeros, original cut", damage{"msg": zeroed, "eml": cutShort}, false, false},
+		{"spool entry and index zeros", damage{"msg": zeroed, "json": zeroed}, false, false},
+		{"all three zeros", damage{"msg": zeroed, "eml": zeroed, "json": zeroed}, false, false},
 	}
-	down, _ := net.Listen("tcp", "127.0.0.1:0")
-	downAddr := down.Addr().String()
-	down.Close()
-	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = downAddr })
-	ids := make([]string, len(cases))
-	for i := range cases {
-		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"},
-			fmt.Sprintf("Subject: case %d\r\n\r\nstart of case %d\r\n%s\r\nend of case %d\r\n", i, i, strings.Repeat("filler ", 40), i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, ids[i], _ = strings.Cut(reply, "queued as ")
-	}
-	for _, id := range ids {
-		waitFor(t, "a deferral", func() bool {
-			return strings.Contains(strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), ","), "deferred")
-		})
-	}
-	tg.stop(t)
-	// The deferral wrote a meta beside each spool entry; a message whose
-	// commit round was cut short never had one: its state is only in its
-	// entry line.
+	tg, ids := heldMessages(t, len(cases))
 	for i, tc := range cases {
-		os.Remove(filepath.Join(tg.cfg.Spool, ids[i]+".json"))
-		_, eml, err := tg.g.originals.Get(ids[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		files := map[string]string{"msg": filepath.Join(tg.cfg.Spool, ids[i]+".msg"), "eml": eml,
-			"json": strings.TrimSuffix(eml, ".eml") + ".json"}
-		for which, hurt := range tc.damage {
-			b, err := os.ReadFile(files[which])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(files[which], hurt(b), 0o640); err != nil {
-				t.Fatal(err)
-			}
-		}
+		hurt(t, tg, ids[i], tc.damage)
 	}
-
-	hop := startNextHop(t)
 	cfg := tg.cfg
-	cfg.Deliver.Relay = hop.addr
-	tg2 := startGatewayWith(t, cfg)
 	want := 0
 	for _, tc := range cases {
 		if tc.delivered {
 			want++
 		}
 	}
-	waitFor(t, "the deliverable messages at the next hop", func() bool { return len(hop.messages()) >= want })
-	waitFor(t, "an empty queue", func() bool { return tg2.g.delivery.Queued() == 0 })
-	counts := hopCounts(t, hop)
-	bodies := map[string]string{}
-	for _, m := range hop.messages() {
-		if bytes.IndexByte(m.data, 0) >= 0 {
-			t.Errorf("a delivered message holds NUL bytes:\n%q", m.data)
-		}
-		bodies[string(mugaiIDHeader.FindSubmatch(m.data)[1])] = bodyText(t, m.data)
-	}
+	tg2, counts, bodies := deliverAfterRestart(t, cfg, want)
 	for i, tc := range cases {
 		id := ids[i]
 		var damaged string
@@ -156,61 +104,27 @@ func TestPowerCutDuringCommit(t *testing.T) {
 // records were not durable), so it is not delivered without records but
 // kept in bad/ with a record saying why.
 func TestPowerCutRecordsLost(t *testing.T) {
-	zeros := func(b []byte) []byte { return make([]byte, len(b)) }
-	cut := func(b []byte) []byte { return b[:len(b)/3] }
-	type damage map[string]func([]byte) []byte // by file: "msg", "eml", "json"
 	cases := []struct {
 		name      string
 		damage    damage
 		delivered bool // once, whole, with its records
 	}{
 		{"intact", damage{}, true},
-		{"index zeros", damage{"json": zeros}, false},
-		{"index cut", damage{"json": cut}, false},
-		{"original zeros", damage{"eml": zeros}, true},
-		{"spool entry zeros", damage{"msg": zeros}, true}, // rebuilt from the original
-		{"spool entry cut", damage{"msg": cut}, true},
-		{"spool entry and original zeros", damage{"msg": zeros, "eml": zeros}, false},
-		{"spool entry and index zeros", damage{"msg": zeros, "json": zeros}, false},
+		{"index zeros", damage{"json": zeroed}, false},
+		{"index cut", damage{"json": cutShort}, false},
+		{"original zeros", damage{"eml": zeroed}, true},
+		{"spool entry zeros", damage{"msg": zeroed}, true}, // rebuilt from the original
+		{"spool entry cut", damage{"msg": cutShort}, true},
+		{"spool entry and original zeros", damage{"msg": zeroed, "eml": zeroed}, false},
+		{"spool entry and index zeros", damage{"msg": zeroed, "json": zeroed}, false},
 	}
-	down, _ := net.Listen("tcp", "127.0.0.1:0")
-	downAddr := down.Addr().String()
-	down.Close()
-	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = downAddr })
-	ids := make([]string, len(cases))
-	for i := range cases {
-		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"},
-			fmt.Sprintf("Subject: case %d\r\n\r\nstart of case %d\r\n%s\r\nend of case %d\r\n", i, i, strings.Repeat("filler ", 40), i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, ids[i], _ = strings.Cut(reply, "queued as ")
-		waitFor(t, "a deferral", func() bool {
-			return strings.Contains(strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, ids[i])), ","), "deferred")
-		})
-	}
-	tg.stop(t)
+	tg, ids := heldMessages(t, len(cases))
 	cfg := tg.cfg
 	lost := map[string]bool{}
 	for i, tc := range cases {
-		id := ids[i]
-		os.Remove(filepath.Join(cfg.Spool, id+".json")) // its state only in its entry line, as after its commit
-		_, eml, err := tg.g.originals.Get(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files := map[string]string{"msg": filepath.Join(cfg.Spool, id+".msg"), "eml": eml, "json": strings.TrimSuffix(eml, ".eml") + ".json"}
-		for which, hurt := range tc.damage {
-			b, err := os.ReadFile(files[which])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(files[which], hurt(b), 0o640); err != nil {
-				t.Fatal(err)
-			}
-		}
+		hurt(t, tg, ids[i], tc.damage)
 		if i > 0 {
-			lost[id] = true
+			lost[ids[i]] = true
 		}
 	}
 	// The records of all but the first never reached the disk.
@@ -229,25 +143,13 @@ func TestPowerCutRecordsLost(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	hop := startNextHop(t)
-	cfg.Deliver.Relay = hop.addr
-	tg2 := startGatewayWith(t, cfg)
 	want := 0
 	for _, tc := range cases {
 		if tc.delivered {
 			want++
 		}
 	}
-	waitFor(t, "the deliverable messages at the next hop", func() bool { return len(hop.messages()) >= want })
-	waitFor(t, "an empty queue", func() bool { return tg2.g.delivery.Queued() == 0 })
-	counts := hopCounts(t, hop)
-	bodies := map[string]string{}
-	for _, m := range hop.messages() {
-		if bytes.IndexByte(m.data, 0) >= 0 {
-			t.Errorf("a delivered message holds NUL bytes:\n%q", m.data)
-		}
-		bodies[string(mugaiIDHeader.FindSubmatch(m.data)[1])] = bodyText(t, m.data)
-	}
+	_, counts, bodies := deliverAfterRestart(t, cfg, want)
 	for i, tc := range cases {
 		id := ids[i]
 		ev := eventNames(auditEvents(t, cfg.Audit, id))
@@ -265,4 +167,85 @@ func TestPowerCutRecordsLost(t *testing.T) {
 			t.Errorf("%s: delivered with the audit records %v, want its received and decision records", tc.name, ev)
 		}
 	}
+}
+
+// damage says how a power cut left a message's files, by file: "msg" (the
+// spool entry), "eml" (the original), "json" (its index).
+type damage map[string]func([]byte) []byte
+
+// zeroed is a file whose data never reached the disk (ext4's unwritten
+// extents read as zeros); cutShort one that reached it in part.
+func zeroed(b []byte) []byte   { return make([]byte, len(b)) }
+func cutShort(b []byte) []byte { return b[:len(b)/3] }
+
+// heldMessages sends n messages ("case i", its start and end marked)
+// through a gateway whose next hop is down, waits until each was deferred,
+// and stops the gateway: n messages kept and queued, none delivered.
+func heldMessages(t *testing.T, n int) (*testGateway, []string) {
+	t.Helper()
+	down, _ := net.Listen("tcp", "127.0.0.1:0")
+	downAddr := down.Addr().String()
+	down.Close()
+	tg := startGateway(t, func(c *Config) { c.Deliver.Relay = downAddr })
+	ids := make([]string, n)
+	for i := range n {
+		reply, err := send(tg.addr, "a@example.jp", []string{"b@city.example.lg.jp"},
+			fmt.Sprintf("Subject: case %d\r\n\r\nstart of case %d\r\n%s\r\nend of case %d\r\n", i, i, strings.Repeat("filler ", 40), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ids[i], _ = strings.Cut(reply, "queued as ")
+	}
+	for _, id := range ids {
+		waitFor(t, "a deferral", func() bool {
+			return strings.Contains(strings.Join(eventNames(auditEvents(t, tg.cfg.Audit, id)), ","), "deferred")
+		})
+	}
+	tg.stop(t)
+	return tg, ids
+}
+
+// hurt leaves message id's files as a power cut during its commit round
+// could: its spool state only in its entry line (the deferral's meta is
+// removed: a message whose round was cut short never had one), and each
+// file named in d damaged so.
+func hurt(t *testing.T, tg *testGateway, id string, d damage) {
+	t.Helper()
+	os.Remove(filepath.Join(tg.cfg.Spool, id+".json"))
+	_, eml, err := tg.g.originals.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"msg": filepath.Join(tg.cfg.Spool, id+".msg"), "eml": eml,
+		"json": strings.TrimSuffix(eml, ".eml") + ".json"}
+	for which, hurt := range d {
+		b, err := os.ReadFile(files[which])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(files[which], hurt(b), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// deliverAfterRestart starts the gateway again on cfg with a next hop
+// that takes mail, waits for want messages there and an empty queue, and
+// returns the gateway, how often each id was delivered and each one's
+// body text; a delivered message holding NUL bytes fails the test.
+func deliverAfterRestart(t *testing.T, cfg Config, want int) (*testGateway, map[string]int, map[string]string) {
+	t.Helper()
+	hop := startNextHop(t)
+	cfg.Deliver.Relay = hop.addr
+	tg := startGatewayWith(t, cfg)
+	waitFor(t, "the deliverable messages at the next hop", func() bool { return len(hop.messages()) >= want })
+	waitFor(t, "an empty queue", func() bool { return tg.g.delivery.Queued() == 0 })
+	bodies := map[string]string{}
+	for _, m := range hop.messages() {
+		if bytes.IndexByte(m.data, 0) >= 0 {
+			t.Errorf("a delivered message holds NUL bytes:\n%q", m.data)
+		}
+		bodies[string(mugaiIDHeader.FindSubmatch(m.data)[1])] = bodyText(t, m.data)
+	}
+	return tg, hopCounts(t, hop), bodies
 }
