@@ -128,6 +128,46 @@ func run(t *testing.T, target string, s *sink, msgFile string, sessions, n int) 
 	}
 }
 
+// freePort is a port for a service about to listen. Each is asked for
+// once the service before it listens, so the kernel cannot hand out one
+// of theirs again.
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p[0]
+}
+
+// startRig starts what make perf measures against: smtp-sink, and a plain
+// private Postfix relay (state under dir) relaying to it; deliver is the
+// deliver section that makes a mugai relay to the sink.
+func startRig(t *testing.T, dir string) (sk *sink, relay *Postfix, deliver string) {
+	t.Helper()
+	sk = startSink(t)
+	relay = &Postfix{Dir: filepath.Join(dir, "postfix"), Hostname: "relay.test", Port: freePort(t), Main: map[string]string{
+		"relay_domains": "city.example",
+		"relayhost":     "[127.0.0.1]:" + strconv.Itoa(sk.port),
+	}}
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = relay.Stop() })
+	return sk, relay, fmt.Sprintf("deliver:\n  relay: \"127.0.0.1:%d\"\n  tls: none\n", sk.port)
+}
+
+// strictPolicy is the configuration line that selects
+// policy/examples/strict.yaml.
+func strictPolicy(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs("../../policy/examples/strict.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("policy: %q\n", p)
+}
+
 func median(rs []runResult) runResult {
 	pick := func(f func(runResult) float64) float64 {
 		v := make([]float64, len(rs))
@@ -160,33 +200,9 @@ func TestPerf(t *testing.T) {
 	if err := os.WriteFile(msgFile, msg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sk := startSink(t)
-	sinkAddr := "127.0.0.1:" + strconv.Itoa(sk.port)
-
-	// Each port is asked for once the service before it listens, so the
-	// kernel cannot hand out one of theirs again.
-	port := func() int {
-		p, err := FreePorts(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p[0]
-	}
-	pf := &Postfix{Dir: filepath.Join(dir, "postfix"), Hostname: "relay.test", Port: port(), Main: map[string]string{
-		"relay_domains": "city.example",
-		"relayhost":     "[" + "127.0.0.1]:" + strconv.Itoa(sk.port),
-	}}
-	if err := pf.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pf.Stop() })
-	deliver := fmt.Sprintf("deliver:\n  relay: %q\n  tls: none\n", sinkAddr)
-	strictPolicy, err := filepath.Abs("../../policy/examples/strict.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	strict := startMugai(t, dir, port(), deliver+fmt.Sprintf("policy: %q\n", strictPolicy))
-	def := startMugai(t, dir, port(), deliver)
+	sk, pf, deliver := startRig(t, dir)
+	strict := startMugai(t, dir, freePort(t), deliver+strictPolicy(t))
+	def := startMugai(t, dir, freePort(t), deliver)
 
 	type target struct {
 		name, addr string
@@ -194,7 +210,7 @@ func TestPerf(t *testing.T) {
 		mugai      *mugaiProc // nil: not mugai
 	}
 	targets := []target{
-		{"loopback (source → sink)", sinkAddr, *perfN1, *perfN20, nil},
+		{"loopback (source → sink)", "127.0.0.1:" + strconv.Itoa(sk.port), *perfN1, *perfN20, nil},
 		{"Postfix relay", pf.Addr(), *perfN1, *perfN20, nil},
 		{"mugai, strict policy", strict.addr, *perfN1, *perfN20, strict},
 		{"mugai, default policy", def.addr, *perfDefault / 5, *perfDefault, def},

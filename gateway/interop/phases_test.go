@@ -8,9 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,30 +86,10 @@ func oneSession(t *testing.T, addr string, msg []byte) []time.Duration {
 func TestPhases(t *testing.T) {
 	dir := workDir(t, "mugai-phases-")
 	msg := append(bytes.ReplaceAll(load.Realistic(), []byte("\r\n."), []byte("\r\n..")), ".\r\n"...)
-	sk := startSink(t)
-	sinkAddr := "127.0.0.1:" + strconv.Itoa(sk.port)
-	port := func() int {
-		p, err := FreePorts(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p[0]
-	}
-	pf := &Postfix{Dir: filepath.Join(dir, "postfix"), Hostname: "relay.test", Port: port(), Main: map[string]string{
-		"relay_domains": "city.example",
-		"relayhost":     "[127.0.0.1]:" + strconv.Itoa(sk.port),
-	}}
-	if err := pf.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pf.Stop() })
-	strictPolicy, err := filepath.Abs("../../policy/examples/strict.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf("deliver:\n  relay: %q\n  tls: none\npolicy: %q\n", sinkAddr, strictPolicy)
+	_, pf, deliver := startRig(t, dir)
+	cfg := deliver + strictPolicy(t)
 	type target struct{ name, addr string }
-	targets := []target{{"Postfix relay", pf.Addr()}, {"mugai, strict", startMugai(t, dir, port(), cfg).addr}}
+	targets := []target{{"Postfix relay", pf.Addr()}, {"mugai, strict", startMugai(t, dir, freePort(t), cfg).addr}}
 	if *phasesAlt != "" || *phasesAltCfg != "" || *phasesAltEnv != "" {
 		keep := *mugaiBin
 		if *phasesAlt != "" {
@@ -126,7 +104,7 @@ func TestPhases(t *testing.T) {
 				t.Setenv(k, v) // the child inherits it; the first mugai has started already
 			}
 		}
-		alt := startMugai(t, dir, port(), cfg+*phasesAltCfg+"\n")
+		alt := startMugai(t, dir, freePort(t), cfg+*phasesAltCfg+"\n")
 		*mugaiBin = keep
 		targets = append(targets, target{"mugai, strict (alt)", alt.addr})
 	}
