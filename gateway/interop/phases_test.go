@@ -138,4 +138,18 @@ func TestPhases(t *testing.T) {
 		}
 		fmt.Println(b.String())
 	}
+	// A sender's throughput follows the mean, which the slow tail moves
+	// while the medians above do not.
+	fmt.Printf("\n%-22s %10s %10s %10s %10s\n", "total per session", "mean", "p90", "p99", "max")
+	for i, tg := range targets {
+		v := make([]time.Duration, 0, len(res[i]))
+		var sum time.Duration
+		for _, d := range res[i] {
+			v = append(v, d[len(d)-1])
+			sum += d[len(d)-1]
+		}
+		slices.Sort(v)
+		fmt.Printf("%-22s %10d %10d %10d %10d\n", tg.name, (sum / time.Duration(len(v))).Microseconds(),
+			v[len(v)*9/10].Microseconds(), v[len(v)*99/100].Microseconds(), v[len(v)-1].Microseconds())
+	}
 }
