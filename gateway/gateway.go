@@ -138,9 +138,12 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 		return nil, err
 	}
 	// Each message takes two files of the originals store and one of the
-	// spool; created ahead, off the sender's wait (safeio.Pool).
+	// spool; created ahead, off the sender's wait (safeio.Pool). The
+	// spool's pool takes back the files of delivered entries (a file
+	// waits in it until the next message instead of being deleted and
+	// created again), with room for the messages in flight at full load.
 	g.originals.UsePool(2 * filePool)
-	g.spool.UsePool(filePool)
+	g.spool.UsePool(4 * filePool)
 	return g, nil
 }
 

@@ -93,17 +93,30 @@ func readEntry(dir, id string) (*Entry, error) {
 			return nil, errNoMessage
 		}
 	case os.IsNotExist(err):
-		line, err := firstLine(filepath.Join(dir, id+".msg"))
+		path := filepath.Join(dir, id+".msg")
+		line, read, err := firstLine(path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUnreadableMsg, err)
 		}
+		// A file recycled while it was read (Finish) is not this entry's:
+		// the entry is gone, not damaged.
+		verdict := func(err error) error {
+			if movedAway(path, read) {
+				return fmt.Errorf("%w: %w", errNoMessage, os.ErrNotExist)
+			}
+			return err
+		}
 		js, ok := strings.CutPrefix(line, entryLine)
 		if !ok {
-			return nil, errNoEntry
+			return nil, verdict(errNoEntry)
 		}
 		if err := json.Unmarshal([]byte(js), &e); err != nil {
-			return nil, fmt.Errorf("%w: %v", errBadLine, err)
+			return nil, verdict(fmt.Errorf("%w: %v", errBadLine, err))
 		}
+		if e.ID != id || len(e.Rcpts) == 0 {
+			return nil, verdict(errInconsistent)
+		}
+		return &e, nil
 	default:
 		return nil, fmt.Errorf("%w: %v", errUnreadableMeta, err)
 	}
@@ -113,24 +126,40 @@ func readEntry(dir, id string) (*Entry, error) {
 	return &e, nil
 }
 
+// movedAway reports whether path no longer names the file read, whose
+// FileInfo (from the open file) is read: the entry was delivered and its
+// file recycled or removed while it was being read.
+func movedAway(path string, read os.FileInfo) bool {
+	now, err := os.Lstat(path)
+	return os.IsNotExist(err) || err == nil && !os.SameFile(now, read)
+}
+
 // damagedFile reports whether readEntry's err says the message file itself
 // is damaged (its entry line lost or torn, no meta beside it).
 func damagedFile(err error) bool {
 	return errors.Is(err, errNoEntry) || errors.Is(err, errBadLine)
 }
 
-// firstLine reads a file's first line (without its LF), at most 1 MiB.
-func firstLine(path string) (string, error) {
+// firstLine reads a file's first line (without its LF), at most 1 MiB,
+// and returns it with the FileInfo of the file it read.
+func firstLine(path string) (string, os.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", nil, err
+	}
+	if testAfterOpen != nil {
+		testAfterOpen(path)
+	}
 	line, err := bufio.NewReaderSize(io.LimitReader(f, 1<<20), 64<<10).ReadString('\n')
 	if err != nil && err != io.EOF {
-		return "", err
+		return "", nil, err
 	}
-	return strings.TrimSuffix(line, "\n"), nil
+	return strings.TrimSuffix(line, "\n"), fi, nil
 }
 
 // Message returns a spooled message, checked against its entry (its
@@ -143,7 +172,9 @@ func (s *Spool) Message(id string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	e, err := readEntry(s.dir, id)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) { // delivered meanwhile
+		return nil, ErrNotFound
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrDamaged, id, err)
 	}
 	return s.Read(e)
@@ -158,13 +189,19 @@ func (s *Spool) Read(e *Entry) ([]byte, error) {
 	if err := ValidID(e.ID); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(s.msgPath(e.ID))
+	path := s.msgPath(e.ID)
+	b, read, err := readFile(path)
 	if os.IsNotExist(err) {
 		return nil, ErrNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	damaged := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrDamaged, e.ID, why) }
+	damaged := func(why string) error {
+		if movedAway(path, read) { // delivered and recycled while read (Finish)
+			return ErrNotFound
+		}
+		return fmt.Errorf("%w: %s: %s", ErrDamaged, e.ID, why)
+	}
 	size, sum := e.Size, e.SHA256
 	msg := b
 	if rest, ok := bytes.CutPrefix(b, []byte(entryLine)); ok {
@@ -193,4 +230,40 @@ func (s *Spool) Read(e *Entry) ([]byte, error) {
 		return nil, damaged(fmt.Sprintf("message is %d bytes, its entry says %d", len(msg), size))
 	}
 	return msg, nil
+}
+
+// testAfterOpen, when a test sets it, runs after a message file is opened
+// for reading and before it is read: the moment a delivery's Finish may
+// recycle it under the reader.
+var testAfterOpen func(path string)
+
+// readFile reads the whole file at path, as os.ReadFile does, and returns
+// it with the FileInfo of the file it read.
+func readFile(path string) ([]byte, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if testAfterOpen != nil {
+		testAfterOpen(path)
+	}
+	b := make([]byte, 0, max(fi.Size(), 0)+512)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, fi, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }

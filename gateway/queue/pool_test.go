@@ -1,6 +1,11 @@
 package queue
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,9 +31,11 @@ func TestPooledSpool(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 3; time.Sleep(5 * time.Millisecond) {
+	// The first Add created its own file and started the filling (3),
+	// the second took one: 2 left, not below a quarter, none created.
+	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 2; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the pool holds %v, not 3 files created ahead", spoolTemps(t, dir))
+			t.Fatalf("the pool holds %v, not 2 files created ahead", spoolTemps(t, dir))
 		}
 	}
 	if m, err := s.Message("p2"); err != nil || string(m) != "message p2" {
@@ -66,4 +73,166 @@ func spoolTemps(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestFinishRecycles: with a pool, a delivered entry's message file goes
+// back to the pool emptied (its name gone at once, the file not deleted)
+// and carries the next entry; without one (the admin commands) Finish
+// deletes it.
+func TestFinishRecycles(t *testing.T) {
+	dir := t.TempDir()
+	s, _, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UsePool(4)
+	defer s.Close()
+	add := func(id string) os.FileInfo {
+		t.Helper()
+		if err := s.Add(&Entry{ID: id, Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}, []byte("message "+id)); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(s.msgPath(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	first := add("r1")
+	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool holds %v, not 4", spoolTemps(t, dir))
+		}
+	}
+	f, err := s.pool.Get() // room for one (a full pool deletes what it cannot keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	safeio.Discard(f)
+	if err := s.Finish("r1"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Has("r1") {
+		t.Fatal("r1 still waits after Finish")
+	}
+	if _, err := s.Message("r1"); err != ErrNotFound {
+		t.Fatalf("Message(r1) after Finish: %v", err)
+	}
+	kept := false
+	for _, n := range spoolTemps(t, dir) {
+		if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && os.SameFile(fi, first) {
+			kept = fi.Size() == 0
+		}
+	}
+	if !kept {
+		t.Fatal("r1's file is not in the pool, emptied")
+	}
+	// The pool hands its files out first in, first out: r1's comes
+	// after the ones made ahead.
+	reused := ""
+	for i := range 6 {
+		id := fmt.Sprintf("r%d", i+2)
+		if os.SameFile(add(id), first) {
+			reused = id
+			break
+		}
+	}
+	if reused == "" {
+		t.Fatal("no later entry was written into r1's recycled file")
+	}
+	if m, err := s.Message(reused); err != nil || string(m) != "message "+reused {
+		t.Fatalf("Message(%s) = %q, %v", reused, m, err)
+	}
+
+	s.Close() // the gateway stops; its pool's files are removed
+	admin, err := Attach(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Finish(reused); err != nil {
+		t.Fatal(err)
+	}
+	if temps := spoolTemps(t, dir); admin.Has(reused) || len(temps) != 0 {
+		t.Fatalf("Finish without a pool: %s still there %v, temp files %v", reused, admin.Has(reused), temps)
+	}
+}
+
+// TestReadWhileRecycled: a reader that opened an entry's file just before
+// its delivery recycled it (Finish) and the next message was written into
+// it must not take that message for the entry, nor call the entry
+// damaged: the entry is gone (ErrNotFound). A file changed in place under
+// its own name is still damaged.
+func TestReadWhileRecycled(t *testing.T) {
+	dir := t.TempDir()
+	s, _, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UsePool(4)
+	defer s.Close()
+	add := func(id, body string) *Entry {
+		t.Helper()
+		e := &Entry{ID: id, Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}
+		if err := s.Add(e, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	// Under the reader: old is delivered and its file recycled, emptied,
+	// or emptied and filled with the next message (a pool of one file).
+	for _, refill := range []bool{false, true} {
+		for _, read := range []string{"Message", "Read", "Entry"} {
+			old := add("old", "the old message")
+			testAfterOpen = func(path string) {
+				testAfterOpen = nil
+				before, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Finish("old"); err != nil {
+					t.Fatal(err)
+				}
+				if !refill {
+					return
+				}
+				// The pool hands the file to the next message: written as
+				// Stage writes an entry (another id, its own checksum).
+				for _, n := range spoolTemps(t, dir) {
+					p := filepath.Join(dir, n)
+					if fi, err := os.Stat(p); err == nil && os.SameFile(fi, before) {
+						msg := []byte("another sender's message")
+						sum := sha256.Sum256(msg)
+						js, _ := json.Marshal(&Entry{ID: "next", Rcpts: []*Recipient{{Addr: "b@example.jp", Status: StatusPending}},
+							Size: int64(len(msg)), SHA256: hex.EncodeToString(sum[:])})
+						if err := os.WriteFile(p, append(append([]byte(entryLine), js...), append([]byte("\n"), msg...)...), 0o640); err != nil {
+							t.Fatal(err)
+						}
+						return
+					}
+				}
+				t.Fatal("the recycled file is not in the pool")
+			}
+			var err error
+			switch read {
+			case "Message":
+				_, err = s.Message("old")
+			case "Read":
+				_, err = s.Read(old)
+			case "Entry":
+				_, err = s.Entry("old")
+			}
+			testAfterOpen = nil
+			if err != ErrNotFound {
+				t.Errorf("%s of an entry recycled under it (refilled %v): %v, want ErrNotFound", read, refill, err)
+			}
+		}
+	}
+	// Changed in place, under its own name: damaged, as before.
+	e := add("inplace", "the message")
+	if err := os.WriteFile(s.msgPath("inplace"), []byte("MUGAI-SPOOL {}\nsomething else"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(e); !errors.Is(err, ErrDamaged) {
+		t.Errorf("Read of a file changed in place: %v, want ErrDamaged", err)
+	}
 }

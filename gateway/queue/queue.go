@@ -87,11 +87,13 @@ type Spool struct {
 	pool *safeio.Pool // files created ahead for Stage; nil: created when needed
 }
 
-// UsePool has Stage take its files from a pool of up to size files
-// created ahead in the spool directory (see safeio.Pool), until Close.
-// For the gateway, which stages a message while its sender waits.
+// UsePool has Stage take its files from a pool of up to size files in
+// the spool directory (see safeio.Pool), until Close: created ahead, and
+// taken back from delivered entries (Finish recycles a message file
+// instead of deleting it). For the gateway, which stages a message while
+// its sender waits.
 func (s *Spool) UsePool(size int) {
-	s.pool = safeio.NewPool(s.dir, 0o640, size)
+	s.pool = safeio.NewRecyclingPool(s.dir, 0o640, size)
 }
 
 // Close stops the pool UsePool started and removes its unused files.
@@ -228,7 +230,10 @@ func (s *Spool) Remove(id string) error {
 // Finish removes a delivered entry without waiting for the disk, as
 // Postfix does: a crash in the next seconds (the file system's commit
 // interval) can bring the entry back and deliver it once more, never lose
-// it. It saves a journal commit per message on the busiest path.
+// it. It saves a journal commit per message on the busiest path. With a
+// pool (UsePool) the message file goes back to the pool, emptied, for a
+// later entry (safeio.Pool.Recycle); a reader that had it open finds out
+// through Read's checks.
 func (s *Spool) Finish(id string) error {
 	if err := ValidID(id); err != nil {
 		return err
@@ -236,7 +241,7 @@ func (s *Spool) Finish(id string) error {
 	if err := os.Remove(s.metaPath(id)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	if err := os.Remove(s.msgPath(id)); err != nil && !os.IsNotExist(err) {
+	if err := s.pool.Recycle(s.msgPath(id)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	return nil
@@ -262,7 +267,9 @@ func (s *Spool) Entry(id string) (*Entry, error) {
 		return nil, ErrNotFound
 	}
 	e, err := readEntry(s.dir, id)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) { // delivered meanwhile
+		return nil, ErrNotFound
+	} else if err != nil {
 		return nil, fmt.Errorf("queue: %s: %w", id, err)
 	}
 	return e, nil

@@ -19,9 +19,23 @@ import (
 // removes the ones left, as it removes every temp file. A file from the
 // pool is renamed to its final name by a Staged commit, in its own
 // directory or another one of the same file system.
+//
+// A recycling pool (NewRecyclingPool) also takes back files its owner is
+// done with (Recycle: a delivered spool entry), emptied, instead of their
+// being deleted, and creates files only when fewer than a quarter of its
+// size are ready. Where every message is deleted once delivered, that
+// takes both the create and the delete off each message. Why it matters:
+// on ext4 without a journal, every create skips the inodes of its block
+// group freed in the last seconds to minutes (find_inode_bit →
+// recently_deleted), so the cost of a create grows with the deletes around
+// it, ours and other programs': 0.6 ms per create in a busy /tmp of our
+// test machine against 20 µs in a quiet folder of the same disk.
 type Pool struct {
 	dir  string
 	perm os.FileMode
+	low  int // the refill creates files while fewer than low are ready
+	// recycle: Recycle keeps files (NewRecyclingPool), else deletes them.
+	recycle bool
 
 	ready chan *os.File
 	wake  chan struct{}
@@ -33,8 +47,68 @@ type Pool struct {
 
 // NewPool starts a pool of up to size files in dir, created with perm.
 func NewPool(dir string, perm os.FileMode, size int) *Pool {
-	return &Pool{dir: dir, perm: perm, ready: make(chan *os.File, max(size, 1)),
+	size = max(size, 1)
+	return &Pool{dir: dir, perm: perm, low: size, ready: make(chan *os.File, size),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// NewRecyclingPool starts a pool of up to size files in dir that Recycle
+// refills: it creates files only when fewer than size/4 are ready.
+func NewRecyclingPool(dir string, perm os.FileMode, size int) *Pool {
+	p := NewPool(dir, perm, size)
+	p.low, p.recycle = max(cap(p.ready)/4, 1), true
+	return p
+}
+
+// Recycle takes the file at path, which its owner is done with, instead
+// of deleting it: renamed under a new temp name of p's directory (so the
+// path is gone at once, as with a delete), emptied, and kept for a later
+// Get; removed when p has no room for it, is closed, or is not a
+// recycling pool. path must be on p's file system. Like os.Remove it
+// returns an error satisfying os.IsNotExist when path is not there. A
+// nil pool removes the file.
+//
+// A reader that opened the file before Recycle may see it emptied, or
+// later filled with another message: whoever reads such a file checks
+// that what it read is what it asked for (the spool checks the entry's id
+// and SHA-256, then that the path still names the file it read; see
+// queue.Spool.Read).
+func (p *Pool) Recycle(path string) error {
+	if p == nil || !p.recycle {
+		return os.Remove(path)
+	}
+	select {
+	case <-p.stop:
+		return os.Remove(path)
+	default:
+	}
+	name, err := tempName(p.dir, "pool")
+	if err != nil {
+		return os.Remove(path)
+	}
+	if err := renameNoReplace(path, name); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err == nil {
+		err = f.Truncate(0)
+	}
+	if err == nil {
+		select {
+		case p.ready <- f:
+			select {
+			case <-p.stop: // closed meanwhile, maybe after its drain
+				p.drain()
+			default:
+			}
+			return nil
+		default: // full: as a delete
+		}
+	}
+	if f != nil {
+		f.Close()
+	}
+	return os.Remove(name)
 }
 
 // TempFile returns an empty temp file for a file to be named in dir: one
@@ -81,6 +155,9 @@ func (p *Pool) refill() {
 			return
 		case <-p.wake:
 		}
+		if len(p.ready) >= p.low {
+			continue
+		}
 		for len(p.ready) < cap(p.ready) {
 			select {
 			case <-p.stop:
@@ -91,7 +168,11 @@ func (p *Pool) refill() {
 			if err != nil {
 				break
 			}
-			p.ready <- f // never blocks: only this goroutine fills, and there was room
+			select {
+			case p.ready <- f:
+			default: // Recycle filled the room meanwhile
+				Discard(f)
+			}
 		}
 	}
 }
@@ -107,13 +188,18 @@ func (p *Pool) Close() {
 		p.start.Do(func() { close(p.done) }) // never started: nothing to stop
 		close(p.stop)
 		<-p.done
-		for {
-			select {
-			case f := <-p.ready:
-				Discard(f)
-			default:
-				return
-			}
-		}
+		p.drain()
 	})
+}
+
+// drain removes the files ready in the pool.
+func (p *Pool) drain() {
+	for {
+		select {
+		case f := <-p.ready:
+			Discard(f)
+		default:
+			return
+		}
+	}
 }

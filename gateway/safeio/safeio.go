@@ -40,12 +40,20 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 // prefix and ends with TempSuffix, for the caller to stream into and then
 // Commit or Discard.
 func CreateTemp(dir, prefix string, perm os.FileMode) (*os.File, error) {
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	name, err := tempName(dir, prefix)
+	if err != nil {
 		return nil, err
 	}
-	name := filepath.Join(dir, "."+prefix+"."+hex.EncodeToString(b[:])+TempSuffix)
 	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+}
+
+// tempName is a new random temp file name in dir (IsTemp).
+func tempName(dir, prefix string) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "."+prefix+"."+hex.EncodeToString(b[:])+TempSuffix), nil
 }
 
 // Commit syncs f's data (SyncData), closes it and renames it to path. The

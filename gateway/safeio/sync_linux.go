@@ -60,3 +60,12 @@ func FilesystemSync() bool {
 	}
 	return kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 5, 8)
 }
+
+// renameNoReplace renames from to to, failing (EEXIST) rather than
+// replacing a file already named to.
+func renameNoReplace(from, to string) error {
+	if err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}

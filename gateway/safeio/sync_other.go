@@ -17,3 +17,7 @@ func device(*os.File) (uint64, error) { return 0, nil }
 
 // FilesystemSync reports whether syncfs(2) can be trusted: only on Linux.
 func FilesystemSync() bool { return false }
+
+// renameNoReplace renames from to to; elsewhere a plain rename (to is a
+// fresh random temp name).
+func renameNoReplace(from, to string) error { return os.Rename(from, to) }
