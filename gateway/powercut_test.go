@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mugai/gateway/originals"
 )
 
 // TestPowerCutDuringCommit: a session commits in one round
@@ -21,7 +23,7 @@ import (
 // short. That message got no 250 and its sender sends it again. Every
 // such state is caught before anything is delivered or released: a
 // message is delivered once and whole when its spool entry verifies, or
-// when its original (.eml and .json) verifies to rebuild it from; else
+// when its original (.eml and its index line) verifies to rebuild it from; else
 // it stays in bad/ with a damaged record, and nothing of it is delivered.
 // A damaged original is never released, and the gateway starts whatever
 // it finds.
@@ -170,7 +172,7 @@ func TestPowerCutRecordsLost(t *testing.T) {
 }
 
 // damage says how a power cut left a message's files, by file: "msg" (the
-// spool entry), "eml" (the original), "json" (its index).
+// spool entry), "eml" (the original), "json" (its line in its day's index).
 type damage map[string]func([]byte) []byte
 
 // zeroed is a file whose data never reached the disk (ext4's unwritten
@@ -217,13 +219,27 @@ func hurt(t *testing.T, tg *testGateway, id string, d damage) {
 		t.Fatal(err)
 	}
 	files := map[string]string{"msg": filepath.Join(tg.cfg.Spool, id+".msg"), "eml": eml,
-		"json": strings.TrimSuffix(eml, ".eml") + ".json"}
+		"json": filepath.Join(filepath.Dir(eml), originals.IndexFile)}
 	for which, hurt := range d {
 		b, err := os.ReadFile(files[which])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(files[which], hurt(b), 0o640); err != nil {
+		if which == "json" { // the message's line of its day's index, and its newline
+			start := bytes.Index(b, []byte(`{"id":"`+id+`"`))
+			end := start + bytes.IndexByte(b[start:], '\n') + 1
+			if start < 0 || end <= start {
+				t.Fatalf("%s has no line for %s", files[which], id)
+			}
+			line := hurt(b[start:end])
+			if len(line) < end-start {
+				line = append(line, '\n') // cut short, then ended by the next start (originals.Open)
+			}
+			b = append(append(b[:start:start], line...), b[end:]...)
+		} else {
+			b = hurt(b)
+		}
+		if err := os.WriteFile(files[which], b, 0o640); err != nil {
 			t.Fatal(err)
 		}
 	}

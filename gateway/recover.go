@@ -68,7 +68,9 @@ func (g *Gateway) recoverAudit(tail *audit.Tail, entries []*queue.Entry) ([]*que
 	}
 	kept := entries[:0]
 	for _, e := range entries {
-		if _, ok := metas[e.ID]; ok || e.Bounce || e.Created.Before(tail.Since) {
+		// A DSN or a release has no original of its own, and its own records.
+		own := e.Bounce || strings.EqualFold(e.From, g.cfg.releaseSender())
+		if _, ok := metas[e.ID]; ok || own || e.Created.Before(tail.Since) {
 			kept = append(kept, e)
 			continue
 		}

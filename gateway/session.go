@@ -308,8 +308,9 @@ func (s *session) commit(id string, received time.Time, f *os.File, size int64, 
 	// data (safeio.CommitVerified), which every reader catches: the spool
 	// entry's size and SHA-256 before any delivery (a damaged entry goes
 	// to bad/ and is rebuilt from its original when that verifies), the
-	// original's against its .json before any release, the .json by its
-	// parse.
+	// original's against its index line before any release, the index
+	// line by its parse (a day whose index has lines that do not read
+	// cannot vouch that a message is not in it: originals.ErrIndexDamaged).
 	var st safeio.Staged
 	if err := g.originals.Stage(&st, f, meta); err != nil {
 		st.Discard()

@@ -39,6 +39,12 @@ type Part struct {
 // ErrNotFound says no original is kept under an id.
 var ErrNotFound = errors.New("originals: no such original")
 
+// ErrIndexDamaged says an id is not found in its day's index, but lines
+// of that index do not read (a power cut during a commit): it may have
+// been there. Not ErrNotFound: whoever must not act on a message it
+// cannot vouch for treats it as damage.
+var ErrIndexDamaged = errors.New("originals: the index does not read")
+
 const dayLayout = "2006-01-02"
 
 // dayOfID returns the day folder of a gateway id (20261126T163953-…).
@@ -57,8 +63,21 @@ func (s *Store) Get(id string) (Meta, string, error) {
 		return Meta{}, "", fmt.Errorf("%w: %q is not a gateway id", ErrNotFound, id)
 	}
 	d := filepath.Join(s.dir, day)
-	data, err := os.ReadFile(filepath.Join(d, id+".json"))
+	data, err := os.ReadFile(filepath.Join(d, id+".json")) // a day from before the index
 	if errors.Is(err, fs.ErrNotExist) {
+		ms, problems, err := readIndex(dayIndex(d), []byte(`"id":"`+id+`"`))
+		if err != nil {
+			return Meta{}, "", err
+		}
+		for _, m := range ms {
+			if m.ID == id {
+				return m, filepath.Join(d, id+".eml"), nil
+			}
+		}
+		if len(problems) > 0 { // its line may be the one that does not read
+			return Meta{}, "", fmt.Errorf("%w: %s is not in its day's index, which has %d lines that do not read (%s)",
+				ErrIndexDamaged, id, len(problems), problems[0])
+		}
 		return Meta{}, "", fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {
@@ -97,10 +116,11 @@ func (f Filter) match(m Meta) bool {
 	return true
 }
 
-// List returns the kept originals that match f, oldest first. The .json
-// files are the index: each is written after its message and is the
-// commit marker, so the index can never name a message that is not there.
-// A .json that does not parse is reported in problems, not skipped silently.
+// List returns the kept originals that match f, oldest first. Each day's
+// index lines (and, in days from before the index, the .json files) are
+// written after their message and are its commit marker, so the index
+// never names a message that was not there. A line or .json that does
+// not parse is reported in problems, not skipped silently.
 func (s *Store) List(f Filter) (ms []Meta, problems []string, err error) {
 	days, err := s.days()
 	if err != nil {
@@ -114,6 +134,16 @@ func (s *Store) List(f Filter) (ms []Meta, problems []string, err error) {
 		}
 		if !f.Since.IsZero() && t.AddDate(0, 0, 1).Before(f.Since) || !f.Until.IsZero() && !t.Before(f.Until) {
 			continue
+		}
+		indexed, bad, err := readIndex(dayIndex(filepath.Join(s.dir, day)), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		problems = append(problems, bad...)
+		for _, m := range indexed {
+			if f.match(m) {
+				ms = append(ms, m)
+			}
 		}
 		names, err := filepath.Glob(filepath.Join(s.dir, day, "*.json"))
 		if err != nil {

@@ -1,7 +1,10 @@
 // Package originals keeps every message exactly as received (原本保管), with
 // its envelope, so an admin can show or release it later. Files live in one
-// folder per UTC day: originals/2026-11-26/<id>.eml and <id>.json. The
-// .json file is written last and is the commit marker.
+// folder per UTC day: originals/2026-11-26/<id>.eml, and one line per
+// message in that day's index, originals/2026-11-26/index.jsonl (its Meta
+// as JSON), appended after the .eml is in place: the line is the commit
+// marker. Days kept before 2026-12-01 have a <id>.json beside each .eml
+// instead; both are read.
 package originals
 
 import (
@@ -85,10 +88,23 @@ func Open(dir string) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The index of one of the two newest days may end in a line a
+		// crash or power cut cut short: end it, so the next line appended
+		// starts on its own. Its messages are checked against it below;
+		// older days were checked by the starts before.
+		hasIndex := fileExists(filepath.Join(d, IndexFile))
+		var indexed map[string]bool
+		if hasIndex && recentDay(days, day.Name()) {
+			if indexed, err = endIndex(filepath.Join(d, IndexFile)); err != nil {
+				return nil, err
+			}
+		}
 		for _, de := range des {
 			name := de.Name()
 			id, isEML := strings.CutSuffix(name, ".eml")
-			orphan := isEML && !fileExists(filepath.Join(d, id+".json"))
+			// Not acknowledged: neither a .json (days before the index)
+			// nor a line in the day's index (the two newest days).
+			orphan := isEML && !fileExists(filepath.Join(d, id+".json")) && (!hasIndex || indexed != nil && !indexed[id])
 			if safeio.IsTemp(name) || orphan {
 				if err := os.Remove(filepath.Join(d, name)); err != nil {
 					return nil, err
@@ -169,17 +185,20 @@ func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 		m.ReceivedSubject = &subj
 	}
 	st.Add(f, filepath.Join(d, m.ID+".eml"))
-	data, err := json.MarshalIndent(m, "", "  ")
+	line, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	mf, err := s.pool.TempFile(d, m.ID+".json", 0o640)
-	if err == nil {
-		err = st.WriteIn(mf, filepath.Join(d, m.ID+".json"), data)
+	undo, err := json.Marshal(record{Meta: Meta{ID: m.ID}, Withdrawn: true})
+	if err != nil {
+		return err
 	}
+	// Each commit appends through its own descriptor (see safeio.Staged.Append).
+	xf, err := os.OpenFile(filepath.Join(d, IndexFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("originals: %w", err)
 	}
+	st.Append(xf, append(line, '\n'), append(undo, '\n'))
 	return nil
 }
 
@@ -195,12 +214,4 @@ func receivedSubject(f *os.File) (subject string, ok bool) {
 		return "", false
 	}
 	return text.DecodeHeader(h.Get("Subject")), true
-}
-
-// Remove deletes an original that was stored but never acknowledged (the
-// spool refused it), so a retried message does not leave a stray copy.
-func (s *Store) Remove(received time.Time, id string) {
-	d := filepath.Join(s.dir, received.UTC().Format("2006-01-02"))
-	os.Remove(filepath.Join(d, id+".json"))
-	os.Remove(filepath.Join(d, id+".eml"))
 }

@@ -24,8 +24,8 @@ func TestPooledStore(t *testing.T) {
 	late := time.Date(2026, 11, 30, 23, 59, 59, 0, time.UTC)
 	keep(t, s, "20261130T235959-aaaaaaaaaaaa", late, "a@example.jp", "x@city.example.lg.jp")
 	keep(t, s, "20261201T000000-bbbbbbbbbbbb", late.Add(time.Second), "b@example.jp", "x@city.example.lg.jp")
-	for _, p := range []string{"2026-11-30/20261130T235959-aaaaaaaaaaaa.eml", "2026-11-30/20261130T235959-aaaaaaaaaaaa.json",
-		"2026-12-01/20261201T000000-bbbbbbbbbbbb.eml", "2026-12-01/20261201T000000-bbbbbbbbbbbb.json"} {
+	for _, p := range []string{"2026-11-30/20261130T235959-aaaaaaaaaaaa.eml", "2026-11-30/" + IndexFile,
+		"2026-12-01/20261201T000000-bbbbbbbbbbbb.eml", "2026-12-01/" + IndexFile} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("not kept in its day folder: %v", err)
 		}

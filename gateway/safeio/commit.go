@@ -337,16 +337,22 @@ type Staged struct {
 	Journal func() (f *os.File, done func(err error), err error)
 
 	items  []stagedFile
-	placed int // how many were renamed into place
+	placed int // how many items were renamed into place (or appended)
 }
 
+// stagedFile is a temp file to rename to path, or (append) a record to
+// append to f, an append-only file of the commit's own (Append).
 type stagedFile struct {
-	f    *os.File
-	path string
+	f          *os.File
+	path       string
+	append     bool
+	data, undo []byte
 }
 
 // Add stages an open temp file (from CreateTemp or a Pool) for path.
-func (s *Staged) Add(f *os.File, path string) { s.items = append(s.items, stagedFile{f, path}) }
+func (s *Staged) Add(f *os.File, path string) {
+	s.items = append(s.items, stagedFile{f: f, path: path})
+}
 
 // Write stages data for path in a new temp file beside it. It refuses a
 // path that exists: staged names are new names.
@@ -374,6 +380,20 @@ func (s *Staged) WriteIn(f *os.File, path string, data []byte) error {
 	return nil
 }
 
+// Append stages data to be appended to f, a file of the commit's own,
+// opened with O_APPEND (an index shared by many commits, each through its
+// own descriptor, so the round's write-back check through it sees every
+// error that hit its data): written in staging order among the renames,
+// after the files staged before it (it is their commit marker) and
+// before those staged after it, and made durable in the same round; then
+// f is closed. Commit owns f from now on. Appended data cannot be taken
+// back: when the commit fails after it was written, undo (when not nil)
+// is appended too, a record that withdraws it, and readers honour the
+// last record.
+func (s *Staged) Append(f *os.File, data, undo []byte) {
+	s.items = append(s.items, stagedFile{f: f, append: true, data: data, undo: undo})
+}
+
 // Commit makes every staged file durable under its final name, and the
 // Journal's records with them, in two rounds: the files' data, then the
 // renames and the journal. On error nothing staged is left: temp files
@@ -397,11 +417,15 @@ func (s *Staged) Commit(c *Committer) error { return s.commit(c, false) }
 func (s *Staged) CommitVerified(c *Committer) error { return s.commit(c, true) }
 
 func (s *Staged) commit(c *Committer, oneRound bool) (err error) {
-	files := make([]*os.File, len(s.items))
+	var files, appended []*os.File // renamed; appended to
 	var dirs []string
 	seen := map[string]bool{}
-	for i, it := range s.items {
-		files[i] = it.f
+	for _, it := range s.items {
+		if it.append {
+			appended = append(appended, it.f)
+			continue
+		}
+		files = append(files, it.f)
 		if d := filepath.Dir(it.path); !seen[d] {
 			seen[d] = true
 			dirs = append(dirs, d)
@@ -431,26 +455,37 @@ func (s *Staged) commit(c *Committer, oneRound bool) (err error) {
 		}
 	}
 	for _, it := range s.items {
-		if !oneRound { // synced: closed now (one round syncs through them after)
+		switch {
+		case it.append:
+			if _, err := it.f.Write(it.data); err != nil {
+				return err
+			}
+		case !oneRound: // synced: closed now (one round syncs through them after)
 			if err := it.f.Close(); err != nil {
 				return err
 			}
-		}
-		if err := os.Rename(it.f.Name(), it.path); err != nil {
-			return err
+			fallthrough
+		default:
+			if err := os.Rename(it.f.Name(), it.path); err != nil {
+				return err
+			}
 		}
 		s.placed++
 	}
-	round := journal
+	round := append(journal, appended...)
 	if oneRound {
-		round = append(files, journal...)
+		round = append(files, round...)
 	}
-	err = c.Sync(round, dirs)
+	if err = c.Sync(round, dirs); err != nil {
+		return err // Discard closes the files, after the appends' undo
+	}
+	closing := appended
 	if oneRound {
-		for _, f := range files {
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+		closing = append(closing, files...)
+	}
+	for _, f := range closing {
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
 	}
 	if err != nil {
@@ -462,9 +497,18 @@ func (s *Staged) commit(c *Committer, oneRound bool) (err error) {
 
 // Discard removes what is staged: temp files, and the final names placed
 // by a Commit that then failed, newest first (commit markers go first).
+// Appends are closed; those a failed Commit had written get their undo
+// record appended (best effort, not synced).
 func (s *Staged) Discard() {
 	for i := len(s.items) - 1; i >= 0; i-- {
 		it := s.items[i]
+		if it.append {
+			if i < s.placed && it.undo != nil {
+				it.f.Write(it.undo) // best effort: the commit failed already
+			}
+			it.f.Close()
+			continue
+		}
 		it.f.Close()
 		if i < s.placed {
 			os.Remove(it.path)

@@ -1,0 +1,163 @@
+package originals
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// IndexFile is the name of a day folder's index: one line per message
+// kept that day, its Meta as JSON, appended after its .eml is in place.
+// Why one file and not a .json per message: creating a file is the
+// dearest step of a commit on some file systems (ext4 without a journal
+// walks past every recently freed inode of the group on each create; 0.6
+// ms per create in a busy folder of our test machine), and a message
+// already creates its .eml.
+const IndexFile = "index.jsonl"
+
+// record is an index line: a message's Meta, or (Withdrawn) the note
+// that the commit that appended the line before it for that id failed
+// (safeio.Staged.Append's undo). The last line for an id is the one that
+// counts.
+type record struct {
+	Meta
+	Withdrawn bool `json:"withdrawn,omitempty"`
+}
+
+// maxIndex bounds how much of one day's index is read (a day of 100,000
+// messages at 2 KB a line is 200 MB).
+const maxIndex = 1 << 30
+
+// readIndex reads the index at path: the messages it holds in the order
+// they were appended (the last line for an id counts; withdrawn ones are
+// left out) and a problem for each line that does not parse or holds
+// zero bytes. A power cut during a commit can leave a line cut short or
+// reading as zeros (NUL bytes, dropped after they are reported); the line
+// appended after it starts on a line of its own (Open ends a cut line).
+// Only lines that contain want are parsed when want is not empty (a
+// lookup by id), but every damaged line is reported. A missing index is
+// empty.
+func readIndex(path string, want []byte) ([]Meta, []string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if fi.Size() > maxIndex {
+		return nil, nil, fmt.Errorf("originals: %s is %d bytes, more than the %d read", path, fi.Size(), maxIndex)
+	}
+	data := make([]byte, fi.Size())
+	n, err := f.ReadAt(data, 0)
+	if err != nil && n < len(data) {
+		return nil, nil, err
+	}
+	var (
+		out      []Meta
+		at       = map[string]int{} // id → its index in out
+		problems []string
+	)
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if n := bytes.Count(line, []byte{0}); n > 0 {
+			// Data that never reached the disk: it may have held any
+			// message's line, this one's too.
+			problems = append(problems, fmt.Sprintf("%s line %d: %d zero bytes (lost in a power cut)", path, i+1, n))
+			line = bytes.Trim(line, "\x00")
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || len(want) > 0 && !bytes.Contains(line, want) {
+			continue
+		}
+		var r record
+		if err := json.Unmarshal(line, &r); err != nil || r.ID == "" {
+			if err == nil {
+				err = errors.New("no id")
+			}
+			problems = append(problems, fmt.Sprintf("%s line %d: %v", path, i+1, err))
+			continue
+		}
+		j, seen := at[r.ID]
+		switch {
+		case r.Withdrawn && seen:
+			out[j].ID = "" // dropped below
+		case r.Withdrawn:
+		case seen:
+			out[j] = r.Meta
+		default:
+			at[r.ID] = len(out)
+			out = append(out, r.Meta)
+		}
+	}
+	kept := out[:0]
+	for _, m := range out {
+		if m.ID != "" {
+			kept = append(kept, m)
+		}
+	}
+	return kept, problems, nil
+}
+
+// endIndex ends the index at path with a newline when a crash or power
+// cut left its last line unfinished, making that durable, and returns the
+// ids it holds.
+func endIndex(path string) (map[string]bool, error) {
+	ms, _, err := readIndex(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		ids[m.ID] = true
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return ids, err
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, fi.Size()-1); err != nil {
+		return nil, err
+	}
+	if last[0] != '\n' {
+		if _, err := f.Write([]byte("\n")); err != nil {
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// recentDay reports whether name is one of the two newest day folders
+// among des (a directory's entries, sorted by name).
+func recentDay(des []os.DirEntry, name string) bool {
+	newer := 0
+	for i := len(des) - 1; i >= 0 && newer < 2; i-- {
+		if _, err := time.Parse(dayLayout, des[i].Name()); err != nil || !des[i].IsDir() {
+			continue
+		}
+		if des[i].Name() == name {
+			return true
+		}
+		newer++
+	}
+	return false
+}
+
+// dayIndex is the index of day folder d.
+func dayIndex(d string) string { return filepath.Join(d, IndexFile) }
