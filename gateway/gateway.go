@@ -137,7 +137,8 @@ func New(cfg Config, log *slog.Logger, sanitizers *format.Registry) (_ *Gateway,
 	if err := g.audit.Policy(pol.Source, pol.SHA256, "", ""); err != nil {
 		return nil, err
 	}
-	// Each message takes two files of the originals store and one of the
+	// Each message takes a file of the originals store (its .eml; its
+	// index entry is a line appended to the day's index) and one of the
 	// spool; created ahead, off the sender's wait (safeio.Pool). The
 	// spool's pool takes back the files of delivered entries (a file
 	// waits in it until the next message instead of being deleted and
