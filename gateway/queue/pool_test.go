@@ -170,6 +170,19 @@ func TestReadWhileRecycled(t *testing.T) {
 	}
 	s.UsePool(4)
 	defer s.Close()
+	// The pool filled once, and one of its files taken: from here every
+	// add takes one and every Finish gives one back, so a Finish always
+	// finds room (a full pool deletes) and nothing is created meanwhile.
+	f, err := s.pool.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	safeio.Discard(f)
+	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool holds %v, not 4", spoolTemps(t, dir))
+		}
+	}
 	add := func(id, body string) *Entry {
 		t.Helper()
 		e := &Entry{ID: id, Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}

@@ -158,7 +158,10 @@ func (p *Pool) refill() {
 		if len(p.ready) >= p.low {
 			continue
 		}
-		for len(p.ready) < cap(p.ready) {
+		// The room seen now, no more: a Get meanwhile wakes this again,
+		// and the pool is refilled only if fewer than low are ready then
+		// (chasing every Get until full refilled above low).
+		for n := cap(p.ready) - len(p.ready); n > 0; n-- {
 			select {
 			case <-p.stop:
 				return

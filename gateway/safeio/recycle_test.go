@@ -30,6 +30,17 @@ func commitVia(t *testing.T, p *Pool, dir, name, data string) os.FileInfo {
 	return fi
 }
 
+// waitReady waits until n files are ready in p (handed to it, not only
+// created: the refill creates a file before it puts it in the pool).
+func waitReady(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(p.ready) != n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d files ready in the pool, want %d", len(p.ready), n)
+		}
+	}
+}
+
 // TestRecycle: a recycling pool takes a finished file back (its name is
 // gone at once; the file waits emptied under a temp name) and hands that
 // same file out again, so a message delivered and the next one received
@@ -92,7 +103,7 @@ func TestRecycle(t *testing.T) {
 	defer full.Close()
 	fdir := full.dir
 	commitVia(t, full, fdir, "x.msg", "x")
-	waitFiles(t, fdir, 2)
+	waitReady(t, full, 1) // the file made ahead is in the pool, not only on disk
 	if err := full.Recycle(filepath.Join(fdir, "x.msg")); err != nil {
 		t.Fatal(err)
 	}
