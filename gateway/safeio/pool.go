@@ -36,6 +36,9 @@ type Pool struct {
 	low  int // the refill creates files while fewer than low are ready
 	// recycle: Recycle keeps files (NewRecyclingPool), else deletes them.
 	recycle bool
+	// rename moves a recycled file to its pool name (nil:
+	// renameNoReplace); tests make it fail.
+	rename func(from, to string) error
 
 	ready chan *os.File
 	wake  chan struct{}
@@ -63,10 +66,10 @@ func NewRecyclingPool(dir string, perm os.FileMode, size int) *Pool {
 // Recycle takes the file at path, which its owner is done with, instead
 // of deleting it: renamed under a new temp name of p's directory (so the
 // path is gone at once, as with a delete), emptied, and kept for a later
-// Get; removed when p has no room for it, is closed, or is not a
-// recycling pool. path must be on p's file system. Like os.Remove it
-// returns an error satisfying os.IsNotExist when path is not there. A
-// nil pool removes the file.
+// Get; removed when p has no room for it, is closed, is not a recycling
+// pool, or the rename fails. path must be on p's file system. Like
+// os.Remove it returns an error satisfying os.IsNotExist when path is
+// not there. A nil pool removes the file.
 //
 // A reader that opened the file before Recycle may see it emptied, or
 // later filled with another message: whoever reads such a file checks
@@ -86,8 +89,14 @@ func (p *Pool) Recycle(path string) error {
 	if err != nil {
 		return os.Remove(path)
 	}
-	if err := renameNoReplace(path, name); err != nil {
+	rename := p.rename
+	if rename == nil {
+		rename = renameNoReplace
+	}
+	if err := rename(path, name); os.IsNotExist(err) {
 		return err
+	} else if err != nil { // no RENAME_NOREPLACE here (EINVAL), a name taken…: as a delete
+		return os.Remove(path)
 	}
 	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -166,5 +167,33 @@ func TestRecycleRacesRefill(t *testing.T) {
 		if left := names(t, dir); len(left) != 0 {
 			t.Fatalf("round %d: after Close: %v", round, left)
 		}
+	}
+}
+
+// TestRecycleRenameFails: where the rename to a pool name fails (a file
+// system or kernel without renameat2's RENAME_NOREPLACE answers EINVAL or
+// ENOSYS, a seccomp filter EPERM), Recycle deletes the file as a plain
+// pool does: a Finish that failed would leave a delivered entry's message
+// in the spool, its meta already gone, to be sent again from its entry
+// line by the next rescan or start.
+func TestRecycleRenameFails(t *testing.T) {
+	dir := t.TempDir()
+	p := NewRecyclingPool(dir, 0o640, 4)
+	defer p.Close()
+	p.rename = func(from, to string) error {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: syscall.EINVAL}
+	}
+	path := filepath.Join(dir, "y.msg")
+	if err := os.WriteFile(path, []byte("delivered"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Recycle(path); err != nil {
+		t.Fatalf("Recycle when the rename fails: %v", err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("Recycle when the rename fails left %v", got)
+	}
+	if err := p.Recycle(path); !os.IsNotExist(err) {
+		t.Fatalf("Recycle of a missing path when the rename fails: %v", err)
 	}
 }
