@@ -1,8 +1,10 @@
 package safeio
 
 import (
+	"fmt"
 	"os"
 	"sync"
+	"syscall"
 )
 
 // Pool keeps empty temp files created ahead of need in one directory, so
@@ -67,9 +69,10 @@ func NewRecyclingPool(dir string, perm os.FileMode, size int) *Pool {
 // of deleting it: renamed under a new temp name of p's directory (so the
 // path is gone at once, as with a delete), emptied, and kept for a later
 // Get; removed when p has no room for it, is closed, is not a recycling
-// pool, or the rename fails. path must be on p's file system. Like
-// os.Remove it returns an error satisfying os.IsNotExist when path is
-// not there. A nil pool removes the file.
+// pool, or the rename fails, and when it is not a regular file with no
+// other name (openSole). path must be on p's file system. Like os.Remove
+// it returns an error satisfying os.IsNotExist when path is not there. A
+// nil pool removes the file.
 //
 // A reader that opened the file before Recycle may see it emptied, or
 // later filled with another message: whoever reads such a file checks
@@ -98,7 +101,7 @@ func (p *Pool) Recycle(path string) error {
 	} else if err != nil { // no RENAME_NOREPLACE here (EINVAL), a name taken…: as a delete
 		return os.Remove(path)
 	}
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	f, err := openSole(name)
 	if err == nil {
 		err = f.Truncate(0)
 	}
@@ -118,6 +121,29 @@ func (p *Pool) Recycle(path string) error {
 		f.Close()
 	}
 	return os.Remove(name)
+}
+
+// openSole opens the file name for reading and writing if it is a
+// regular file with no other name, one Recycle may empty and hand out
+// again: not a symbolic link (its target would be emptied), not a file
+// with another hard link (an admin's or a backup's copy would lose its
+// bytes, then show a later message).
+func openSole(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); !fi.Mode().IsRegular() || !ok || st.Nlink != 1 {
+			err = fmt.Errorf("%s: not a regular file with one name", name)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // TempFile returns an empty temp file for a file to be named in dir: one

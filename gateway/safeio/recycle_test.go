@@ -197,3 +197,45 @@ func TestRecycleRenameFails(t *testing.T) {
 		t.Fatalf("Recycle of a missing path when the rename fails: %v", err)
 	}
 }
+
+// TestRecycleKeepsOnlyItsOwnFile: a file that is not the spool's alone
+// is deleted, never emptied and rewritten: one with another name (a hard
+// link an admin or a backup made) would lose its bytes there and then
+// show a later sender's message; a symbolic link would have its target
+// emptied.
+func TestRecycleKeepsOnlyItsOwnFile(t *testing.T) {
+	dir := t.TempDir()
+	p := NewRecyclingPool(dir, 0o640, 4)
+	defer p.Close()
+	elsewhere := t.TempDir()
+
+	linked := filepath.Join(dir, "linked.msg")
+	kept := filepath.Join(elsewhere, "kept.msg")
+	if err := os.WriteFile(linked, []byte("kept by an admin"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(linked, kept); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(elsewhere, "target")
+	if err := os.WriteFile(target, []byte("not the spool's"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	symlink := filepath.Join(dir, "symlink.msg")
+	if err := os.Symlink(target, symlink); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{linked, symlink} {
+		if err := p.Recycle(path); err != nil {
+			t.Fatalf("Recycle(%s): %v", path, err)
+		}
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Errorf("the pool kept %v", got)
+	}
+	for path, want := range map[string]string{kept: "kept by an admin", target: "not the spool's"} {
+		if b, err := os.ReadFile(path); err != nil || string(b) != want {
+			t.Errorf("%s after Recycle: %q, %v; want %q", path, b, err, want)
+		}
+	}
+}
