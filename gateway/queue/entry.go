@@ -229,6 +229,12 @@ func (s *Spool) Read(e *Entry) ([]byte, error) {
 	case size > 0 && int64(len(msg)) != size:
 		return nil, damaged(fmt.Sprintf("message is %d bytes, its entry says %d", len(msg), size))
 	}
+	// An entry from before checksums vouches for nothing it read (the
+	// file's own entry line may be the next message's): only the name
+	// still leading to the file read says it was this entry's.
+	if e.SHA256 == "" && movedAway(path, read) {
+		return nil, ErrNotFound
+	}
 	return msg, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,6 +171,19 @@ func TestReadWhileRecycled(t *testing.T) {
 	}
 	s.UsePool(4)
 	defer s.Close()
+	// The pool filled once, and one of its files taken: from here every
+	// add takes one and every Finish gives one back, so a Finish always
+	// finds room (a full pool deletes) and nothing is created meanwhile.
+	f, err := s.pool.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	safeio.Discard(f)
+	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool holds %v, not 4", spoolTemps(t, dir))
+		}
+	}
 	add := func(id, body string) *Entry {
 		t.Helper()
 		e := &Entry{ID: id, Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}
@@ -234,5 +248,93 @@ func TestReadWhileRecycled(t *testing.T) {
 	}
 	if _, err := s.Read(e); !errors.Is(err, ErrDamaged) {
 		t.Errorf("Read of a file changed in place: %v, want ErrDamaged", err)
+	}
+}
+
+// TestReadLegacyWhileRecycled: an entry from before checksums (no
+// sha256, maybe no size) has nothing but its name to vouch for the bytes
+// read: recycled under the reader, emptied or holding the next message
+// with that message's own entry line and checksum, it is gone
+// (ErrNotFound), never read as that other message or as an empty one.
+func TestReadLegacyWhileRecycled(t *testing.T) {
+	dir := t.TempDir()
+	s, _, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UsePool(4)
+	defer s.Close()
+	// The pool filled once; each case takes one of its files out, so that
+	// its Finish finds room (a full pool deletes).
+	take := func() {
+		t.Helper()
+		f, err := s.pool.Get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		safeio.Discard(f)
+	}
+	take()
+	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool holds %v, not 4", spoolTemps(t, dir))
+		}
+	}
+	legacy := &Entry{ID: "legacy", Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}
+	js, err := json.Marshal(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() []byte {
+		msg := []byte("another sender's message")
+		sum := sha256.Sum256(msg)
+		js, _ := json.Marshal(&Entry{ID: "next", Rcpts: []*Recipient{{Addr: "b@example.jp", Status: StatusPending}},
+			Size: int64(len(msg)), SHA256: hex.EncodeToString(sum[:])})
+		return append(append(append([]byte(entryLine), js...), '\n'), msg...)
+	}
+	for _, tc := range []struct {
+		name   string
+		file   []byte
+		refill bool
+	}{
+		{"entry line without checksum, refilled", append(append(append([]byte(entryLine), js...), '\n'), "the legacy message"...), true},
+		{"no entry line, no size, emptied", []byte("the legacy message"), false},
+		{"no entry line, no size, refilled", []byte("the legacy message"), true},
+	} {
+		take()
+		if err := os.WriteFile(s.msgPath("legacy"), tc.file, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.Read(legacy); err != nil || !strings.HasSuffix(string(m), "the legacy message") {
+			t.Fatalf("%s: Read before it was recycled: %q, %v", tc.name, m, err)
+		}
+		testAfterOpen = func(path string) {
+			testAfterOpen = nil
+			before, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish("legacy"); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.refill {
+				return
+			}
+			for _, n := range spoolTemps(t, dir) {
+				p := filepath.Join(dir, n)
+				if fi, err := os.Stat(p); err == nil && os.SameFile(fi, before) {
+					if err := os.WriteFile(p, next(), 0o640); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+			}
+			t.Fatal("the recycled file is not in the pool")
+		}
+		m, err := s.Read(legacy)
+		testAfterOpen = nil
+		if err != ErrNotFound {
+			t.Errorf("%s: Read = %q, %v; want ErrNotFound", tc.name, m, err)
+		}
 	}
 }

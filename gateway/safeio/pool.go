@@ -1,8 +1,10 @@
 package safeio
 
 import (
+	"fmt"
 	"os"
 	"sync"
+	"syscall"
 )
 
 // Pool keeps empty temp files created ahead of need in one directory, so
@@ -36,6 +38,9 @@ type Pool struct {
 	low  int // the refill creates files while fewer than low are ready
 	// recycle: Recycle keeps files (NewRecyclingPool), else deletes them.
 	recycle bool
+	// rename moves a recycled file to its pool name (nil:
+	// renameNoReplace); tests make it fail.
+	rename func(from, to string) error
 
 	ready chan *os.File
 	wake  chan struct{}
@@ -63,9 +68,10 @@ func NewRecyclingPool(dir string, perm os.FileMode, size int) *Pool {
 // Recycle takes the file at path, which its owner is done with, instead
 // of deleting it: renamed under a new temp name of p's directory (so the
 // path is gone at once, as with a delete), emptied, and kept for a later
-// Get; removed when p has no room for it, is closed, or is not a
-// recycling pool. path must be on p's file system. Like os.Remove it
-// returns an error satisfying os.IsNotExist when path is not there. A
+// Get; removed when p has no room for it, is closed, is not a recycling
+// pool, or the rename fails, and when it is not a regular file with no
+// other name (openSole). path must be on p's file system. Like os.Remove
+// it returns an error satisfying os.IsNotExist when path is not there. A
 // nil pool removes the file.
 //
 // A reader that opened the file before Recycle may see it emptied, or
@@ -86,10 +92,16 @@ func (p *Pool) Recycle(path string) error {
 	if err != nil {
 		return os.Remove(path)
 	}
-	if err := renameNoReplace(path, name); err != nil {
-		return err
+	rename := p.rename
+	if rename == nil {
+		rename = renameNoReplace
 	}
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err := rename(path, name); os.IsNotExist(err) {
+		return err
+	} else if err != nil { // no RENAME_NOREPLACE here (EINVAL), a name taken…: as a delete
+		return os.Remove(path)
+	}
+	f, err := openSole(name)
 	if err == nil {
 		err = f.Truncate(0)
 	}
@@ -109,6 +121,29 @@ func (p *Pool) Recycle(path string) error {
 		f.Close()
 	}
 	return os.Remove(name)
+}
+
+// openSole opens the file name for reading and writing if it is a
+// regular file with no other name, one Recycle may empty and hand out
+// again: not a symbolic link (its target would be emptied), not a file
+// with another hard link (an admin's or a backup's copy would lose its
+// bytes, then show a later message).
+func openSole(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); !fi.Mode().IsRegular() || !ok || st.Nlink != 1 {
+			err = fmt.Errorf("%s: not a regular file with one name", name)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // TempFile returns an empty temp file for a file to be named in dir: one
@@ -158,7 +193,10 @@ func (p *Pool) refill() {
 		if len(p.ready) >= p.low {
 			continue
 		}
-		for len(p.ready) < cap(p.ready) {
+		// The room seen now, no more: a Get meanwhile wakes this again,
+		// and the pool is refilled only if fewer than low are ready then
+		// (chasing every Get until full refilled above low).
+		for n := cap(p.ready) - len(p.ready); n > 0; n-- {
 			select {
 			case <-p.stop:
 				return

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -28,6 +29,17 @@ func commitVia(t *testing.T, p *Pool, dir, name, data string) os.FileInfo {
 		t.Fatal(err)
 	}
 	return fi
+}
+
+// waitReady waits until n files are ready in p (handed to it, not only
+// created: the refill creates a file before it puts it in the pool).
+func waitReady(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(p.ready) != n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d files ready in the pool, want %d", len(p.ready), n)
+		}
+	}
 }
 
 // TestRecycle: a recycling pool takes a finished file back (its name is
@@ -92,7 +104,7 @@ func TestRecycle(t *testing.T) {
 	defer full.Close()
 	fdir := full.dir
 	commitVia(t, full, fdir, "x.msg", "x")
-	waitFiles(t, fdir, 2)
+	waitReady(t, full, 1) // the file made ahead is in the pool, not only on disk
 	if err := full.Recycle(filepath.Join(fdir, "x.msg")); err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +166,76 @@ func TestRecycleRacesRefill(t *testing.T) {
 		}
 		if left := names(t, dir); len(left) != 0 {
 			t.Fatalf("round %d: after Close: %v", round, left)
+		}
+	}
+}
+
+// TestRecycleRenameFails: where the rename to a pool name fails (a file
+// system or kernel without renameat2's RENAME_NOREPLACE answers EINVAL or
+// ENOSYS, a seccomp filter EPERM), Recycle deletes the file as a plain
+// pool does: a Finish that failed would leave a delivered entry's message
+// in the spool, its meta already gone, to be sent again from its entry
+// line by the next rescan or start.
+func TestRecycleRenameFails(t *testing.T) {
+	dir := t.TempDir()
+	p := NewRecyclingPool(dir, 0o640, 4)
+	defer p.Close()
+	p.rename = func(from, to string) error {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: syscall.EINVAL}
+	}
+	path := filepath.Join(dir, "y.msg")
+	if err := os.WriteFile(path, []byte("delivered"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Recycle(path); err != nil {
+		t.Fatalf("Recycle when the rename fails: %v", err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("Recycle when the rename fails left %v", got)
+	}
+	if err := p.Recycle(path); !os.IsNotExist(err) {
+		t.Fatalf("Recycle of a missing path when the rename fails: %v", err)
+	}
+}
+
+// TestRecycleKeepsOnlyItsOwnFile: a file that is not the spool's alone
+// is deleted, never emptied and rewritten: one with another name (a hard
+// link an admin or a backup made) would lose its bytes there and then
+// show a later sender's message; a symbolic link would have its target
+// emptied.
+func TestRecycleKeepsOnlyItsOwnFile(t *testing.T) {
+	dir := t.TempDir()
+	p := NewRecyclingPool(dir, 0o640, 4)
+	defer p.Close()
+	elsewhere := t.TempDir()
+
+	linked := filepath.Join(dir, "linked.msg")
+	kept := filepath.Join(elsewhere, "kept.msg")
+	if err := os.WriteFile(linked, []byte("kept by an admin"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(linked, kept); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(elsewhere, "target")
+	if err := os.WriteFile(target, []byte("not the spool's"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	symlink := filepath.Join(dir, "symlink.msg")
+	if err := os.Symlink(target, symlink); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{linked, symlink} {
+		if err := p.Recycle(path); err != nil {
+			t.Fatalf("Recycle(%s): %v", path, err)
+		}
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Errorf("the pool kept %v", got)
+	}
+	for path, want := range map[string]string{kept: "kept by an admin", target: "not the spool's"} {
+		if b, err := os.ReadFile(path); err != nil || string(b) != want {
+			t.Errorf("%s after Recycle: %q, %v; want %q", path, b, err, want)
 		}
 	}
 }
