@@ -193,7 +193,7 @@ func TestReadWhileRecycled(t *testing.T) {
 		return e
 	}
 	// Under the reader: old is delivered and its file recycled, emptied,
-	// or emptied and filled with the next message (a pool of one file).
+	// or emptied and filled with the next message (written into it here).
 	for _, refill := range []bool{false, true} {
 		for _, read := range []string{"Message", "Read", "Entry"} {
 			old := add("old", "the old message")
