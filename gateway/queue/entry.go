@@ -96,7 +96,7 @@ func readEntry(dir, id string) (*Entry, error) {
 		path := filepath.Join(dir, id+".msg")
 		line, read, err := firstLine(path)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errUnreadableMsg, err)
+			return nil, fmt.Errorf("%w: %w", errUnreadableMsg, err) // gone meanwhile: os.ErrNotExist
 		}
 		// A file recycled while it was read (Finish) is not this entry's:
 		// the entry is gone, not damaged.

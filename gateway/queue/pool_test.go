@@ -338,3 +338,20 @@ func TestReadLegacyWhileRecycled(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryGoneMeanwhile: an entry whose message file is gone by the time
+// it is opened (delivered between Has and the read) is reported not found
+// by Entry and Message, not unreadable or damaged.
+func TestEntryGoneMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	s, _, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readEntry(dir, "gone"); !errors.Is(err, os.ErrNotExist) || !errors.Is(err, errUnreadableMsg) {
+		t.Errorf("readEntry of a missing file: %v, want unreadable and not-exist", err)
+	}
+	if _, err := s.Entry("gone"); err != ErrNotFound {
+		t.Errorf("Entry: %v", err)
+	}
+}
