@@ -51,6 +51,10 @@ type Meta struct {
 type Store struct {
 	dir  string
 	pool *safeio.Pool // files created ahead in dir; nil: each created when needed
+	// unindexed holds the ids whose .eml Open removed for want of an
+	// index entry (set by Open, read only after): Get says the index
+	// is damaged for them, not that they do not exist. See Open.
+	unindexed map[string]bool
 }
 
 // UsePool has TempFile and Stage take their files from a pool of up to
@@ -74,6 +78,14 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An .eml without its index line was never acknowledged, but its
+	// spool entry may have been kept: the line is appended, and a power
+	// cut can lose an append whole, its length too (ext4 extends the size
+	// on disk when the delayed blocks are written back), while the spool
+	// entry's rename after it reached the disk. Its .eml is removed; Get
+	// says the index is damaged for it, so that start-up recovery does not
+	// deliver the entry when its audit records were lost too.
+	unindexed := map[string]bool{}
 	for _, day := range days {
 		if !day.IsDir() {
 			if safeio.IsTemp(day.Name()) { // a pool's (UsePool)
@@ -110,9 +122,12 @@ func Open(dir string) (*Store, error) {
 					return nil, err
 				}
 			}
+			if orphan {
+				unindexed[id] = true
+			}
 		}
 	}
-	return &Store{dir: dir}, nil
+	return &Store{dir: dir, unindexed: unindexed}, nil
 }
 
 func fileExists(p string) bool {
