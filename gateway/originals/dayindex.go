@@ -12,7 +12,8 @@ import (
 )
 
 // IndexFile is the name of a day folder's index: one line per message
-// kept that day, its Meta as JSON, appended after its .eml is in place.
+// kept that day, its Meta as JSON, appended after its .eml is in place
+// (each after an empty line: see ownLine).
 // Why one file and not a .json per message: creating a file is the
 // dearest step of a commit on some file systems (ext4 without a journal
 // walks past every recently freed inode of the group on each create; 0.6

@@ -254,7 +254,8 @@ func TestDayIndexRecovery(t *testing.T) {
 	if strings.Join(ids, "") != "dabj" {
 		t.Errorf("listed %v, want d (old day), a, b, j: not c (cut), h (withdrawn)", ids)
 	}
-	if len(problems) != 2 || !strings.Contains(problems[0], "line 2: unexpected end") || !strings.Contains(problems[1], "300 zero bytes") {
+	// Line 4: each line is appended after an empty one (ownLine).
+	if len(problems) != 2 || !strings.Contains(problems[0], "line 4: unexpected end") || !strings.Contains(problems[1], "300 zero bytes") {
 		t.Errorf("problems %v, want c's cut line and the zeros", problems)
 	}
 	// Found; or not found, but the day's index has lines that do not

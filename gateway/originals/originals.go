@@ -213,8 +213,20 @@ func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 	if err != nil {
 		return fmt.Errorf("originals: %w", err)
 	}
-	st.Append(xf, append(line, '\n'), append(undo, '\n'))
+	st.Append(xf, ownLine(line), ownLine(undo))
 	return nil
+}
+
+// ownLine is an index line as appended: with a newline before it too, so
+// that it starts on a line of its own whatever an append before it left.
+// An append cut short while the gateway runs (a full file system, EFBIG:
+// the write stops at a page it gets no block for, and its commit fails)
+// leaves part of a line without its newline, and no start comes between
+// to end it (Open's endIndex): the next message's line, acknowledged,
+// would otherwise be glued to it, not read, and its .eml removed by the
+// next start as unindexed. Readers skip the empty lines.
+func ownLine(line []byte) []byte {
+	return append(append([]byte{'\n'}, line...), '\n')
 }
 
 // maxHeader bounds the header receivedSubject reads.
