@@ -171,6 +171,46 @@ func TestPowerCutRecordsLost(t *testing.T) {
 	}
 }
 
+// TestPowerCutIndexLineLost: the append of a message's index line can
+// be lost whole, its length too, while its spool entry's rename, staged
+// after it, reached the disk: ext4 extends an appended file's size on
+// disk only when its delayed blocks are written back, and the entry's
+// rename may be journalled before that (another session's round commits
+// the journal). The day's index then reads well without the line, and
+// Open removes the .eml it no longer vouches for; with its audit records
+// lost too the entry has nothing to be delivered with: it is kept in
+// bad/ with a damaged record, as when its index line reads as zeros.
+func TestPowerCutIndexLineLost(t *testing.T) {
+	tg, ids := heldMessages(t, 2)
+	cfg := tg.cfg
+	id := ids[1] // the newest: nothing after its line survives either
+	hurt(t, tg, id, damage{"json": lost})
+	log, err := os.ReadFile(cfg.Audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.SplitAfter(string(log), "\n") {
+		var rec struct{ ID string }
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.ID != id {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(cfg.Audit, []byte(strings.Join(kept, "")), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	_, counts, _ := deliverAfterRestart(t, cfg, 1)
+	ev := eventNames(auditEvents(t, cfg.Audit, id))
+	_, inBad := os.Stat(filepath.Join(cfg.Spool, "bad", id+".msg"))
+	if counts[ids[0]] != 1 {
+		t.Errorf("the intact message was delivered %d times, want once", counts[ids[0]])
+	}
+	if counts[id] != 0 || inBad != nil || !slices.Contains(ev, "damaged") {
+		t.Errorf("delivered %d times, in bad/: %v, audit %v; want it kept in bad/ with a damaged record, not delivered without records",
+			counts[id], inBad == nil, ev)
+	}
+}
+
 // damage says how a power cut left a message's files, by file: "msg" (the
 // spool entry), "eml" (the original), "json" (its line in its day's index).
 type damage map[string]func([]byte) []byte
@@ -179,6 +219,11 @@ type damage map[string]func([]byte) []byte
 // extents read as zeros); cutShort one that reached it in part.
 func zeroed(b []byte) []byte   { return make([]byte, len(b)) }
 func cutShort(b []byte) []byte { return b[:len(b)/3] }
+
+// lost is an index line whose append never reached the disk at all: the
+// index ends before it (hurt drops what follows it too, so it must be
+// the newest message's).
+func lost([]byte) []byte { return nil }
 
 // heldMessages sends n messages ("case i", its start and end marked)
 // through a gateway whose next hop is down, waits until each was deferred,
@@ -227,15 +272,20 @@ func hurt(t *testing.T, tg *testGateway, id string, d damage) {
 		}
 		if which == "json" { // the message's line of its day's index, and its newline
 			start := bytes.Index(b, []byte(`{"id":"`+id+`"`))
-			end := start + bytes.IndexByte(b[start:], '\n') + 1
-			if start < 0 || end <= start {
+			if start < 0 || bytes.IndexByte(b[start:], '\n') < 0 {
 				t.Fatalf("%s has no line for %s", files[which], id)
 			}
+			end := start + bytes.IndexByte(b[start:], '\n') + 1
 			line := hurt(b[start:end])
-			if len(line) < end-start {
+			switch {
+			case len(line) == 0: // lost: the index ends before it
+				b = b[:start]
+			case len(line) < end-start:
 				line = append(line, '\n') // cut short, then ended by the next start (originals.Open)
+				fallthrough
+			default:
+				b = append(append(b[:start:start], line...), b[end:]...)
 			}
-			b = append(append(b[:start:start], line...), b[end:]...)
 		} else {
 			b = hurt(b)
 		}

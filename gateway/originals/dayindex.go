@@ -1,10 +1,12 @@
 package originals
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,7 +14,8 @@ import (
 )
 
 // IndexFile is the name of a day folder's index: one line per message
-// kept that day, its Meta as JSON, appended after its .eml is in place.
+// kept that day, its Meta as JSON, appended after its .eml is in place
+// (each after an empty line: see ownLine).
 // Why one file and not a .json per message: creating a file is the
 // dearest step of a commit on some file systems (ext4 without a journal
 // walks past every recently freed inode of the group on each create; 0.6
@@ -29,8 +32,9 @@ type record struct {
 	Withdrawn bool `json:"withdrawn,omitempty"`
 }
 
-// maxIndex bounds how much of one day's index is read (a day of 100,000
-// messages at 2 KB a line is 200 MB).
+// maxIndex bounds how much of one day's index is read whole (List,
+// Open: a day of 100,000 messages at 2 KB a line is 200 MB). A lookup by
+// id (Get) reads it line by line and holds one line at a time.
 const maxIndex = 1 << 30
 
 // readIndex reads the index at path: the messages it holds in the order
@@ -41,7 +45,8 @@ const maxIndex = 1 << 30
 // appended after it starts on a line of its own (Open ends a cut line).
 // Only lines that contain want are parsed when want is not empty (a
 // lookup by id), but every damaged line is reported. A missing index is
-// empty.
+// empty. The index is read a line at a time: a lookup by id holds one
+// line, not the day.
 func readIndex(path string, want []byte) ([]Meta, []string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -50,41 +55,38 @@ func readIndex(path string, want []byte) ([]Meta, []string, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if fi.Size() > maxIndex {
-		return nil, nil, fmt.Errorf("originals: %s is %d bytes, more than the %d read", path, fi.Size(), maxIndex)
-	}
-	data := make([]byte, fi.Size())
-	n, err := f.ReadAt(data, 0)
-	if err != nil && n < len(data) {
-		return nil, nil, err
+	if len(want) == 0 { // every line is kept
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, nil, err
+		}
+		if fi.Size() > maxIndex {
+			return nil, nil, fmt.Errorf("originals: %s is %d bytes, more than the %d read", path, fi.Size(), maxIndex)
+		}
 	}
 	var (
 		out      []Meta
 		at       = map[string]int{} // id → its index in out
 		problems []string
 	)
-	for i, line := range bytes.Split(data, []byte("\n")) {
+	take := func(i int, line []byte) {
 		if n := bytes.Count(line, []byte{0}); n > 0 {
 			// Data that never reached the disk: it may have held any
 			// message's line, this one's too.
-			problems = append(problems, fmt.Sprintf("%s line %d: %d zero bytes (lost in a power cut)", path, i+1, n))
+			problems = append(problems, fmt.Sprintf("%s line %d: %d zero bytes (lost in a power cut)", path, i, n))
 			line = bytes.Trim(line, "\x00")
 		}
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 || len(want) > 0 && !bytes.Contains(line, want) {
-			continue
+			return
 		}
 		var r record
 		if err := json.Unmarshal(line, &r); err != nil || r.ID == "" {
 			if err == nil {
 				err = errors.New("no id")
 			}
-			problems = append(problems, fmt.Sprintf("%s line %d: %v", path, i+1, err))
-			continue
+			problems = append(problems, fmt.Sprintf("%s line %d: %v", path, i, err))
+			return
 		}
 		j, seen := at[r.ID]
 		switch {
@@ -96,6 +98,25 @@ func readIndex(path string, want []byte) ([]Meta, []string, error) {
 		default:
 			at[r.ID] = len(out)
 			out = append(out, r.Meta)
+		}
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	for i := 1; ; i++ {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) { // longer than the buffer: gathered
+			line = bytes.Clone(line) // the next read reuses the buffer
+			for errors.Is(err, bufio.ErrBufferFull) {
+				var more []byte
+				more, err = br.ReadSlice('\n')
+				line = append(line, more...)
+			}
+		}
+		if err != nil && err != io.EOF {
+			return nil, nil, err
+		}
+		take(i, bytes.TrimSuffix(line, []byte("\n")))
+		if err == io.EOF {
+			break
 		}
 	}
 	kept := out[:0]

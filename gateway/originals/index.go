@@ -78,6 +78,10 @@ func (s *Store) Get(id string) (Meta, string, error) {
 			return Meta{}, "", fmt.Errorf("%w: %s is not in its day's index, which has %d lines that do not read (%s)",
 				ErrIndexDamaged, id, len(problems), problems[0])
 		}
+		if s.unindexed[id] { // its line may have been lost (see Open)
+			return Meta{}, "", fmt.Errorf("%w: %s is not in its day's index, and its .eml was there without its line (removed at start)",
+				ErrIndexDamaged, id)
+		}
 		return Meta{}, "", fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {

@@ -51,6 +51,10 @@ type Meta struct {
 type Store struct {
 	dir  string
 	pool *safeio.Pool // files created ahead in dir; nil: each created when needed
+	// unindexed holds the ids whose .eml Open removed for want of an
+	// index entry (set by Open, read only after): Get says the index
+	// is damaged for them, not that they do not exist. See Open.
+	unindexed map[string]bool
 }
 
 // UsePool has TempFile and Stage take their files from a pool of up to
@@ -74,6 +78,14 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An .eml without its index line was never acknowledged, but its
+	// spool entry may have been kept: the line is appended, and a power
+	// cut can lose an append whole, its length too (ext4 extends the size
+	// on disk when the delayed blocks are written back), while the spool
+	// entry's rename after it reached the disk. Its .eml is removed; Get
+	// says the index is damaged for it, so that start-up recovery does not
+	// deliver the entry when its audit records were lost too.
+	unindexed := map[string]bool{}
 	for _, day := range days {
 		if !day.IsDir() {
 			if safeio.IsTemp(day.Name()) { // a pool's (UsePool)
@@ -110,9 +122,12 @@ func Open(dir string) (*Store, error) {
 					return nil, err
 				}
 			}
+			if orphan {
+				unindexed[id] = true
+			}
 		}
 	}
-	return &Store{dir: dir}, nil
+	return &Store{dir: dir, unindexed: unindexed}, nil
 }
 
 func fileExists(p string) bool {
@@ -198,8 +213,20 @@ func (s *Store) Stage(st *safeio.Staged, f *os.File, m Meta) error {
 	if err != nil {
 		return fmt.Errorf("originals: %w", err)
 	}
-	st.Append(xf, append(line, '\n'), append(undo, '\n'))
+	st.Append(xf, ownLine(line), ownLine(undo))
 	return nil
+}
+
+// ownLine is an index line as appended: with a newline before it too, so
+// that it starts on a line of its own whatever an append before it left.
+// An append cut short while the gateway runs (a full file system, EFBIG:
+// the write stops at a page it gets no block for, and its commit fails)
+// leaves part of a line without its newline, and no start comes between
+// to end it (Open's endIndex): the next message's line, acknowledged,
+// would otherwise be glued to it, not read, and its .eml removed by the
+// next start as unindexed. Readers skip the empty lines.
+func ownLine(line []byte) []byte {
+	return append(append([]byte{'\n'}, line...), '\n')
 }
 
 // maxHeader bounds the header receivedSubject reads.
