@@ -32,22 +32,19 @@ type record struct {
 	Withdrawn bool `json:"withdrawn,omitempty"`
 }
 
-// maxIndex bounds how much of one day's index is read whole (List,
-// Open: a day of 100,000 messages at 2 KB a line is 200 MB). A lookup by
-// id (Get) reads it line by line and holds one line at a time.
-const maxIndex = 1 << 30
-
 // readIndex reads the index at path: the messages it holds in the order
 // they were appended (the last line for an id counts; withdrawn ones are
 // left out) and a problem for each line that does not parse or holds
 // zero bytes. A power cut during a commit can leave a line cut short or
-// reading as zeros (NUL bytes, dropped after they are reported); the line
-// appended after it starts on a line of its own (Open ends a cut line).
+// reading as zeros (NUL bytes, dropped after they are reported); each
+// line is appended after a newline of its own, so the next one reads.
 // Only lines that contain want are parsed when want is not empty (a
-// lookup by id), but every damaged line is reported. A missing index is
-// empty. The index is read a line at a time: a lookup by id holds one
-// line, not the day.
-func readIndex(path string, want []byte) ([]Meta, []string, error) {
+// lookup by id), but every damaged line is reported. keep, when not nil,
+// sees every record parsed (withdrawals too) and says whether to hold it:
+// what is held is what is returned, so a lookup or a filtered list holds
+// its matches, not the day. The index is read a line at a time. A
+// missing index is empty.
+func readIndex(path string, want []byte, keep func(*record) bool) ([]Meta, []string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -55,15 +52,6 @@ func readIndex(path string, want []byte) ([]Meta, []string, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	if len(want) == 0 { // every line is kept
-		fi, err := f.Stat()
-		if err != nil {
-			return nil, nil, err
-		}
-		if fi.Size() > maxIndex {
-			return nil, nil, fmt.Errorf("originals: %s is %d bytes, more than the %d read", path, fi.Size(), maxIndex)
-		}
-	}
 	var (
 		out      []Meta
 		at       = map[string]int{} // id → its index in out
@@ -86,6 +74,9 @@ func readIndex(path string, want []byte) ([]Meta, []string, error) {
 				err = errors.New("no id")
 			}
 			problems = append(problems, fmt.Sprintf("%s line %d: %v", path, i, err))
+			return
+		}
+		if keep != nil && !keep(&r) {
 			return
 		}
 		j, seen := at[r.ID]
@@ -132,13 +123,17 @@ func readIndex(path string, want []byte) ([]Meta, []string, error) {
 // cut left its last line unfinished, making that durable, and returns the
 // ids it holds.
 func endIndex(path string) (map[string]bool, error) {
-	ms, _, err := readIndex(path, nil)
+	ids := map[string]bool{}
+	_, _, err := readIndex(path, nil, func(r *record) bool {
+		if r.Withdrawn {
+			delete(ids, r.ID)
+		} else {
+			ids[r.ID] = true
+		}
+		return false // the ids are all it needs
+	})
 	if err != nil {
 		return nil, err
-	}
-	ids := make(map[string]bool, len(ms))
-	for _, m := range ms {
-		ids[m.ID] = true
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {

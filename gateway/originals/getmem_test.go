@@ -65,4 +65,12 @@ func TestGetReadsItsLineNotTheDay(t *testing.T) {
 	if ms, problems, err := s.List(Filter{}); err != nil || len(ms) != n || len(problems) != 0 || len(ms[n/2].Subject) != 300000 {
 		t.Errorf("List: %d messages, problems %v, %v", len(ms), problems, err)
 	}
+	// A filtered list holds its matches, and Open's check the ids: no
+	// whole-day limit on the index's size any more.
+	if ms, problems, err := s.List(Filter{ID: want}); err != nil || len(ms) != 1 || len(problems) != 0 {
+		t.Errorf("List by id: %d messages, problems %v, %v", len(ms), problems, err)
+	}
+	if ids, err := endIndex(filepath.Join(d, IndexFile)); err != nil || len(ids) != n || !ids[want] {
+		t.Errorf("endIndex: %d ids, %v", len(ids), err)
+	}
 }

@@ -65,7 +65,7 @@ func (s *Store) Get(id string) (Meta, string, error) {
 	d := filepath.Join(s.dir, day)
 	data, err := os.ReadFile(filepath.Join(d, id+".json")) // a day from before the index
 	if errors.Is(err, fs.ErrNotExist) {
-		ms, problems, err := readIndex(dayIndex(d), []byte(`"id":"`+id+`"`))
+		ms, problems, err := readIndex(dayIndex(d), []byte(`"id":"`+id+`"`), nil)
 		if err != nil {
 			return Meta{}, "", err
 		}
@@ -139,16 +139,14 @@ func (s *Store) List(f Filter) (ms []Meta, problems []string, err error) {
 		if !f.Since.IsZero() && t.AddDate(0, 0, 1).Before(f.Since) || !f.Until.IsZero() && !t.Before(f.Until) {
 			continue
 		}
-		indexed, bad, err := readIndex(dayIndex(filepath.Join(s.dir, day)), nil)
+		// Held: the matches (and withdrawals, which drop a match before them).
+		indexed, bad, err := readIndex(dayIndex(filepath.Join(s.dir, day)), nil,
+			func(r *record) bool { return r.Withdrawn || f.match(r.Meta) })
 		if err != nil {
 			return nil, nil, err
 		}
 		problems = append(problems, bad...)
-		for _, m := range indexed {
-			if f.match(m) {
-				ms = append(ms, m)
-			}
-		}
+		ms = append(ms, indexed...)
 		names, err := filepath.Glob(filepath.Join(s.dir, day, "*.json"))
 		if err != nil {
 			return nil, nil, err
