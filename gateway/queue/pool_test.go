@@ -76,6 +76,84 @@ func spoolTemps(t *testing.T, dir string) []string {
 	return out
 }
 
+// waitTemps waits until the spool directory holds at least n temp files
+// (the pool's filling runs in the background).
+func waitTemps(t *testing.T, dir string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool holds %v, not %d", spoolTemps(t, dir), n)
+		}
+	}
+}
+
+// recyclingSpool opens a spool with a pool of 4 files, filled once: from
+// then on each entry added takes a file and each Finish gives one back.
+func recyclingSpool(t *testing.T) (*Spool, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, _, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UsePool(4)
+	t.Cleanup(s.Close)
+	takeOne(t, s) // starts the filling
+	waitTemps(t, dir, 4)
+	return s, dir
+}
+
+// takeOne takes a file out of s's pool and removes it: room for the file
+// of the next Finish (a full pool deletes).
+func takeOne(t *testing.T, s *Spool) {
+	t.Helper()
+	f, err := s.pool.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	safeio.Discard(f)
+}
+
+// nextEntryFile is a spool file as Stage writes it for another message:
+// its own id, entry line and checksum.
+func nextEntryFile() []byte {
+	msg := []byte("another sender's message")
+	sum := sha256.Sum256(msg)
+	js, _ := json.Marshal(&Entry{ID: "next", Rcpts: []*Recipient{{Addr: "b@example.jp", Status: StatusPending}},
+		Size: int64(len(msg)), SHA256: hex.EncodeToString(sum[:])})
+	return append(append(append([]byte(entryLine), js...), '\n'), msg...)
+}
+
+// recycleUnderReader sets testAfterOpen so that entry id is delivered
+// (Finish) right after a reader opened its file, and with refill the
+// recycled file then carries the next message (nextEntryFile).
+func recycleUnderReader(t *testing.T, s *Spool, dir, id string, refill bool) {
+	testAfterOpen = func(path string) {
+		testAfterOpen = nil
+		before, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Finish(id); err != nil {
+			t.Fatal(err)
+		}
+		if !refill {
+			return
+		}
+		for _, n := range spoolTemps(t, dir) {
+			p := filepath.Join(dir, n)
+			if fi, err := os.Stat(p); err == nil && os.SameFile(fi, before) {
+				if err := os.WriteFile(p, nextEntryFile(), 0o640); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+		}
+		t.Fatal("the recycled file is not in the pool")
+	}
+	t.Cleanup(func() { testAfterOpen = nil })
+}
+
 // TestFinishRecycles: with a pool, a delivered entry's message file goes
 // back to the pool emptied (its name gone at once, the file not deleted)
 // and carries the next entry; without one (the admin commands) Finish
@@ -100,16 +178,8 @@ func TestFinishRecycles(t *testing.T) {
 		return fi
 	}
 	first := add("r1")
-	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 4; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the pool holds %v, not 4", spoolTemps(t, dir))
-		}
-	}
-	f, err := s.pool.Get() // room for one (a full pool deletes what it cannot keep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	safeio.Discard(f)
+	waitTemps(t, dir, 4)
+	takeOne(t, s) // room for one (a full pool deletes what it cannot keep)
 	if err := s.Finish("r1"); err != nil {
 		t.Fatal(err)
 	}
@@ -164,26 +234,7 @@ func TestFinishRecycles(t *testing.T) {
 // damaged: the entry is gone (ErrNotFound). A file changed in place under
 // its own name is still damaged.
 func TestReadWhileRecycled(t *testing.T) {
-	dir := t.TempDir()
-	s, _, _, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.UsePool(4)
-	defer s.Close()
-	// The pool filled once, and one of its files taken: from here every
-	// add takes one and every Finish gives one back, so a Finish always
-	// finds room (a full pool deletes) and nothing is created meanwhile.
-	f, err := s.pool.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	safeio.Discard(f)
-	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 4; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the pool holds %v, not 4", spoolTemps(t, dir))
-		}
-	}
+	s, dir := recyclingSpool(t)
 	add := func(id, body string) *Entry {
 		t.Helper()
 		e := &Entry{ID: id, Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}
@@ -197,35 +248,7 @@ func TestReadWhileRecycled(t *testing.T) {
 	for _, refill := range []bool{false, true} {
 		for _, read := range []string{"Message", "Read", "Entry"} {
 			old := add("old", "the old message")
-			testAfterOpen = func(path string) {
-				testAfterOpen = nil
-				before, err := os.Stat(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Finish("old"); err != nil {
-					t.Fatal(err)
-				}
-				if !refill {
-					return
-				}
-				// The pool hands the file to the next message: written as
-				// Stage writes an entry (another id, its own checksum).
-				for _, n := range spoolTemps(t, dir) {
-					p := filepath.Join(dir, n)
-					if fi, err := os.Stat(p); err == nil && os.SameFile(fi, before) {
-						msg := []byte("another sender's message")
-						sum := sha256.Sum256(msg)
-						js, _ := json.Marshal(&Entry{ID: "next", Rcpts: []*Recipient{{Addr: "b@example.jp", Status: StatusPending}},
-							Size: int64(len(msg)), SHA256: hex.EncodeToString(sum[:])})
-						if err := os.WriteFile(p, append(append([]byte(entryLine), js...), append([]byte("\n"), msg...)...), 0o640); err != nil {
-							t.Fatal(err)
-						}
-						return
-					}
-				}
-				t.Fatal("the recycled file is not in the pool")
-			}
+			recycleUnderReader(t, s, dir, "old", refill)
 			var err error
 			switch read {
 			case "Message":
@@ -257,40 +280,11 @@ func TestReadWhileRecycled(t *testing.T) {
 // with that message's own entry line and checksum, it is gone
 // (ErrNotFound), never read as that other message or as an empty one.
 func TestReadLegacyWhileRecycled(t *testing.T) {
-	dir := t.TempDir()
-	s, _, _, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.UsePool(4)
-	defer s.Close()
-	// The pool filled once; each case takes one of its files out, so that
-	// its Finish finds room (a full pool deletes).
-	take := func() {
-		t.Helper()
-		f, err := s.pool.Get()
-		if err != nil {
-			t.Fatal(err)
-		}
-		safeio.Discard(f)
-	}
-	take()
-	for deadline := time.Now().Add(10 * time.Second); len(spoolTemps(t, dir)) < 4; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the pool holds %v, not 4", spoolTemps(t, dir))
-		}
-	}
+	s, dir := recyclingSpool(t)
 	legacy := &Entry{ID: "legacy", Rcpts: []*Recipient{{Addr: "a@example.jp", Status: StatusPending}}}
 	js, err := json.Marshal(legacy)
 	if err != nil {
 		t.Fatal(err)
-	}
-	next := func() []byte {
-		msg := []byte("another sender's message")
-		sum := sha256.Sum256(msg)
-		js, _ := json.Marshal(&Entry{ID: "next", Rcpts: []*Recipient{{Addr: "b@example.jp", Status: StatusPending}},
-			Size: int64(len(msg)), SHA256: hex.EncodeToString(sum[:])})
-		return append(append(append([]byte(entryLine), js...), '\n'), msg...)
 	}
 	for _, tc := range []struct {
 		name   string
@@ -301,36 +295,14 @@ func TestReadLegacyWhileRecycled(t *testing.T) {
 		{"no entry line, no size, emptied", []byte("the legacy message"), false},
 		{"no entry line, no size, refilled", []byte("the legacy message"), true},
 	} {
-		take()
+		takeOne(t, s)
 		if err := os.WriteFile(s.msgPath("legacy"), tc.file, 0o640); err != nil {
 			t.Fatal(err)
 		}
 		if m, err := s.Read(legacy); err != nil || !strings.HasSuffix(string(m), "the legacy message") {
 			t.Fatalf("%s: Read before it was recycled: %q, %v", tc.name, m, err)
 		}
-		testAfterOpen = func(path string) {
-			testAfterOpen = nil
-			before, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Finish("legacy"); err != nil {
-				t.Fatal(err)
-			}
-			if !tc.refill {
-				return
-			}
-			for _, n := range spoolTemps(t, dir) {
-				p := filepath.Join(dir, n)
-				if fi, err := os.Stat(p); err == nil && os.SameFile(fi, before) {
-					if err := os.WriteFile(p, next(), 0o640); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-			}
-			t.Fatal("the recycled file is not in the pool")
-		}
+		recycleUnderReader(t, s, dir, "legacy", tc.refill)
 		m, err := s.Read(legacy)
 		testAfterOpen = nil
 		if err != ErrNotFound {
