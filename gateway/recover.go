@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"mugai/gateway/delivery"
 	"mugai/gateway/originals"
 	"mugai/gateway/queue"
 	"mugai/policy"
@@ -69,7 +70,7 @@ func (g *Gateway) recoverAudit(tail *audit.Tail, entries []*queue.Entry) ([]*que
 	kept := entries[:0]
 	for _, e := range entries {
 		// A DSN or a release has no original of its own, and its own records.
-		own := e.Bounce || strings.EqualFold(e.From, g.cfg.releaseSender())
+		own := e.Bounce || delivery.Originated(e, g.cfg.releaseSender(), g.cfg.Hostname)
 		if _, ok := metas[e.ID]; ok || own || e.Created.Before(tail.Since) {
 			kept = append(kept, e)
 			continue

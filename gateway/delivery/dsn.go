@@ -87,7 +87,15 @@ func (d *Runner) queueDSN(e *queue.Entry, rebuilt []byte, now time.Time) error {
 // sender is the gateway's own. A DSN for it would go out by the bounce
 // relay, to the Internet side.
 func (d *Runner) originated(e *queue.Entry) bool {
-	return strings.EqualFold(e.From, d.cfg.ReleaseSender) || strings.EqualFold(e.From, "postmaster@"+d.cfg.Hostname)
+	return Originated(e, d.cfg.ReleaseSender, d.cfg.Hostname)
+}
+
+// Originated reports whether the gateway itself wrote e (a release): its
+// envelope sender is releaseSender, or postmaster@hostname, the default
+// one (a release queued before release_sender was set). Such an entry has
+// no original of its own.
+func Originated(e *queue.Entry, releaseSender, hostname string) bool {
+	return strings.EqualFold(e.From, releaseSender) || strings.EqualFold(e.From, "postmaster@"+hostname)
 }
 
 // diagnosis is what a DSN tells the Internet side about one failed
