@@ -258,18 +258,9 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 	if testAfterOpen != nil {
 		testAfterOpen(path)
 	}
-	b := make([]byte, 0, max(fi.Size(), 0)+512)
-	for {
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, fi, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
+	b := bytes.NewBuffer(make([]byte, 0, max(fi.Size(), 0)+bytes.MinRead))
+	if _, err := b.ReadFrom(f); err != nil {
+		return nil, nil, err
 	}
+	return b.Bytes(), fi, nil
 }
