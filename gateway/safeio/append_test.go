@@ -78,54 +78,38 @@ func TestStagedAppend(t *testing.T) {
 	}
 }
 
-// TestStagedAppendNotWrittenOnEarlyFailure: a commit that fails before
-// its renames (a name taken meanwhile) appends nothing, not even undo.
-func TestStagedAppendNotWrittenOnEarlyFailure(t *testing.T) {
-	dir := t.TempDir()
-	index := filepath.Join(dir, "index.jsonl")
-	f, err := os.OpenFile(index, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s Staged
-	stage(t, &s, filepath.Join(dir, "m.eml"), "message")
-	if err := os.Mkdir(filepath.Join(dir, "m.eml"), 0o750); err != nil { // the rename will fail
-		t.Fatal(err)
-	}
-	s.Append(f, []byte("record\n"), []byte("undo\n"))
-	if err := s.CommitVerified(nil); err == nil {
-		t.Fatal("commit over a directory succeeded")
-	}
-	if b, _ := os.ReadFile(index); len(b) != 0 {
-		t.Errorf("index = %q after a failed rename", b)
-	}
-}
-
 // TestStagedAppendOrder: an append takes its place among the renames in
 // staging order, after the files staged before it and before those staged
-// after: when a later rename fails, the append was written (and gets its
-// undo), and the earlier file, placed, is removed again.
+// after. When an earlier rename fails (a name taken meanwhile) nothing is
+// appended, not even undo; when a later one fails, the append was
+// written and gets its undo, and the earlier file, placed, is removed
+// again.
 func TestStagedAppendOrder(t *testing.T) {
-	dir := t.TempDir()
-	index := filepath.Join(dir, "index.jsonl")
-	f, err := os.OpenFile(index, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s Staged
-	stage(t, &s, filepath.Join(dir, "m.eml"), "original")
-	s.Append(f, []byte("record\n"), []byte("undo\n"))
-	stage(t, &s, filepath.Join(dir, "m.msg"), "spool entry")
-	if err := os.Mkdir(filepath.Join(dir, "m.msg"), 0o750); err != nil { // its rename fails
-		t.Fatal(err)
-	}
-	if err := s.CommitVerified(nil); err == nil {
-		t.Fatal("commit over a directory succeeded")
-	}
-	if b, _ := os.ReadFile(index); string(b) != "record\nundo\n" {
-		t.Errorf("index = %q, want the record then its undo", b)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "m.eml")); !os.IsNotExist(err) {
-		t.Errorf("m.eml after the failed commit: %v", err)
+	for _, tc := range []struct{ blocked, want string }{
+		{"m.eml", ""},
+		{"m.msg", "record\nundo\n"},
+	} {
+		dir := t.TempDir()
+		index := filepath.Join(dir, "index.jsonl")
+		f, err := os.OpenFile(index, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Staged
+		stage(t, &s, filepath.Join(dir, "m.eml"), "original")
+		s.Append(f, []byte("record\n"), []byte("undo\n"))
+		stage(t, &s, filepath.Join(dir, "m.msg"), "spool entry")
+		if err := os.Mkdir(filepath.Join(dir, tc.blocked), 0o750); err != nil { // its rename fails
+			t.Fatal(err)
+		}
+		if err := s.CommitVerified(nil); err == nil {
+			t.Fatalf("%s blocked: commit over a directory succeeded", tc.blocked)
+		}
+		if b, _ := os.ReadFile(index); string(b) != tc.want {
+			t.Errorf("%s blocked: index = %q, want %q", tc.blocked, b, tc.want)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "m.eml")); err == nil && !fi.IsDir() {
+			t.Errorf("%s blocked: m.eml left after the failed commit", tc.blocked)
+		}
 	}
 }
