@@ -116,7 +116,8 @@ func Open(dir string) (*Store, error) {
 			id, isEML := strings.CutSuffix(name, ".eml")
 			// Not acknowledged: neither a .json (days before the index)
 			// nor a line in the day's index (the two newest days).
-			orphan := isEML && !fileExists(filepath.Join(d, id+".json")) && (!hasIndex || indexed != nil && !indexed[id])
+			// (The index first: an older index day needs no stat per .eml.)
+			orphan := isEML && (!hasIndex || indexed != nil && !indexed[id]) && !fileExists(filepath.Join(d, id+".json"))
 			if safeio.IsTemp(name) || orphan {
 				if err := os.Remove(filepath.Join(d, name)); err != nil {
 					return nil, err
