@@ -150,17 +150,30 @@ func TestVerifyCollapses(t *testing.T) {
 	}
 }
 
+// countingConn counts itself open from dial to its first Close.
+type countingConn struct {
+	net.Conn
+	once sync.Once
+	open *atomic.Int64
+}
+
+func (c *countingConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
+}
+
 // TestVerifyBoundedProbes: different addresses are probed at most
 // deliver.workers at a time; one that cannot get a slot within the
 // timeout is undecided.
+//
+// What is bounded is the connections the verifier holds open to the next
+// hop, counted at its dialer. (The next hop's RCPT handlers are not the
+// measure: a probe cut off at its timeout closes its connection and frees
+// its slot while the next hop's handler may still sleep, unaware, and a
+// slow machine then showed three handlers at once.)
 func TestVerifyBoundedProbes(t *testing.T) {
 	h := startNextHop(t)
-	var running, most atomic.Int64
 	h.rcptReply = func(string) error {
-		n := running.Add(1)
-		defer running.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
 		time.Sleep(150 * time.Millisecond)
 		return nil
 	}
@@ -170,6 +183,18 @@ func TestVerifyBoundedProbes(t *testing.T) {
 	cfg.Accept.VerifyTimeout = Duration(time.Second)
 	cfg.Accept.VerifyRate = 100 // this test is about the slots, not the rate
 	v := newVerifier(cfg, nil, func() time.Time { return now })
+	var open, most atomic.Int64
+	dial := v.dial
+	v.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		n := open.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		return &countingConn{Conn: conn, open: &open}, nil
+	}
 	var wg sync.WaitGroup
 	var valid, undecided atomic.Int64
 	for i := range 20 {
@@ -184,7 +209,7 @@ func TestVerifyBoundedProbes(t *testing.T) {
 	}
 	wg.Wait()
 	if most.Load() != 2 {
-		t.Errorf("%d probes ran at once, want deliver.workers = 2", most.Load())
+		t.Errorf("%d probe connections open at once, want deliver.workers = 2", most.Load())
 	}
 	// 2 slots × 1 s / 150 ms: at most 14 fit (fewer on a slow machine);
 	// the rest must be undecided, never valid unasked.
