@@ -104,11 +104,16 @@ func (g *Gateway) auditDamaged(id, why, outcome string) {
 }
 
 // openOriginal opens the kept original of message id, at its start,
-// after checking it against its index entry (size and sha256).
+// after checking it against its index entry (size and sha256). An entry
+// without a sha256 (the gateway always writes one) vouches for nothing:
+// the original is not rebuilt from, as one that does not match.
 func (g *Gateway) openOriginal(id string) (originals.Meta, *os.File, error) {
 	m, path, err := g.originals.Get(id)
 	if err != nil {
 		return m, nil, fmt.Errorf("no original to rebuild from: %w", err)
+	}
+	if m.SHA256 == "" { // m.Check would pass it
+		return m, nil, fmt.Errorf("%w: %s: its index entry has no sha256 to check it against", errOriginalDamaged, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
