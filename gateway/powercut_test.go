@@ -130,20 +130,7 @@ func TestPowerCutRecordsLost(t *testing.T) {
 		}
 	}
 	// The records of all but the first never reached the disk.
-	log, err := os.ReadFile(cfg.Audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []string
-	for _, line := range strings.SplitAfter(string(log), "\n") {
-		var rec struct{ ID string }
-		if json.Unmarshal([]byte(line), &rec) != nil || !lost[rec.ID] {
-			kept = append(kept, line)
-		}
-	}
-	if err := os.WriteFile(cfg.Audit, []byte(strings.Join(kept, "")), 0o640); err != nil {
-		t.Fatal(err)
-	}
+	dropAuditRecords(t, cfg.Audit, lost)
 
 	want := 0
 	for _, tc := range cases {
@@ -185,20 +172,7 @@ func TestPowerCutIndexLineLost(t *testing.T) {
 	cfg := tg.cfg
 	id := ids[1] // the newest: nothing after its line survives either
 	hurt(t, tg, id, damage{"json": lost})
-	log, err := os.ReadFile(cfg.Audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []string
-	for _, line := range strings.SplitAfter(string(log), "\n") {
-		var rec struct{ ID string }
-		if json.Unmarshal([]byte(line), &rec) != nil || rec.ID != id {
-			kept = append(kept, line)
-		}
-	}
-	if err := os.WriteFile(cfg.Audit, []byte(strings.Join(kept, "")), 0o640); err != nil {
-		t.Fatal(err)
-	}
+	dropAuditRecords(t, cfg.Audit, map[string]bool{id: true})
 	_, counts, _ := deliverAfterRestart(t, cfg, 1)
 	ev := eventNames(auditEvents(t, cfg.Audit, id))
 	_, inBad := os.Stat(filepath.Join(cfg.Spool, "bad", id+".msg"))
@@ -208,6 +182,26 @@ func TestPowerCutIndexLineLost(t *testing.T) {
 	if counts[id] != 0 || inBad != nil || !slices.Contains(ev, "damaged") {
 		t.Errorf("delivered %d times, in bad/: %v, audit %v; want it kept in bad/ with a damaged record, not delivered without records",
 			counts[id], inBad == nil, ev)
+	}
+}
+
+// dropAuditRecords removes the audit records of the ids in lost from the
+// audit log at path, as a power cut that lost them would.
+func dropAuditRecords(t *testing.T, path string, lost map[string]bool) {
+	t.Helper()
+	log, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.SplitAfter(string(log), "\n") {
+		var rec struct{ ID string }
+		if json.Unmarshal([]byte(line), &rec) != nil || !lost[rec.ID] {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(kept, "")), 0o640); err != nil {
+		t.Fatal(err)
 	}
 }
 
